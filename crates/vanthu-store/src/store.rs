@@ -1,0 +1,675 @@
+//! The store: a data folder holding the key file, the SQLCipher database and the blob folder.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+use serde::{Deserialize, Serialize};
+use time::{OffsetDateTime, UtcOffset};
+
+use crate::audit::{self, AuditReport};
+use crate::blob::{BlobInfo, BlobStore};
+use crate::error::StoreError;
+use crate::fsutil::random_id;
+use crate::keys::{labels, DataKey, KdfParams, KeyFile, KeyProvider, Passphrase};
+
+/// Database file name inside the data folder.
+pub const DB_NAME: &str = "vanthu.db";
+/// Blob folder name inside the data folder.
+pub const BLOB_DIR: &str = "blobs";
+
+const MIGRATIONS: &[&str] = &[include_str!("../../../schemas/migrations/0001_init.sql")];
+
+/// Vietnam's offset, used for every timestamp the store writes.
+pub const VN_OFFSET: UtcOffset = match UtcOffset::from_hms(7, 0, 0) {
+    Ok(o) => o,
+    Err(_) => panic!("valid offset"),
+};
+
+/// The agency that owns a store.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Agency {
+    /// Agency name, e.g. `Ủy ban nhân dân tỉnh Hòa Bình`.
+    pub name: String,
+    /// Agency code (`OrganId`), e.g. `000.00.00.H29`.
+    pub code: String,
+}
+
+/// A row of the incoming register as stored.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct IncomingRow {
+    /// Document id.
+    pub id: String,
+    /// Register key (`den`, `den-mat`).
+    pub register: String,
+    /// Register year (numbering year, UTC+07:00).
+    pub year: i32,
+    /// Số đến.
+    pub so_den: u64,
+    /// Ngày đến, RFC 3339 with +07:00.
+    pub ngay_den: String,
+    /// Tác giả (issuing agency).
+    pub tac_gia: String,
+    /// Issuing agency code.
+    pub tac_gia_ma: Option<String>,
+    /// Số, ký hiệu (raw).
+    pub so_ky_hieu: Option<String>,
+    /// Không số flag.
+    pub khong_so: bool,
+    /// Ngày tháng văn bản (YYYY-MM-DD).
+    pub ngay_van_ban: String,
+    /// Tên loại (abbreviation or name).
+    pub loai: Option<String>,
+    /// Trích yếu nội dung.
+    pub trich_yeu: String,
+    /// Độ mật code.
+    pub do_mat: String,
+    /// Độ khẩn code.
+    pub do_khan: String,
+    /// Người ký.
+    pub nguoi_ky: Option<String>,
+    /// Chức vụ người ký.
+    pub chuc_vu: Option<String>,
+    /// Số trang.
+    pub so_trang: Option<u32>,
+    /// Hạn giải quyết (YYYY-MM-DD).
+    pub han_giai_quyet: Option<String>,
+    /// Ghi chú.
+    pub ghi_chu: Option<String>,
+    /// Receiving channel code.
+    pub kenh: String,
+    /// Duplicate-detection key.
+    pub dup_key: Option<String>,
+    /// Registration time, RFC 3339.
+    pub created_at: String,
+    /// Who registered it.
+    pub created_by: String,
+}
+
+/// A file attached to a document.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FileRow {
+    /// File id.
+    pub id: String,
+    /// Owning document.
+    pub document_id: String,
+    /// Original file name.
+    pub name: String,
+    /// MIME type when known.
+    pub content_type: Option<String>,
+    /// Encrypted blob id.
+    pub blob_id: String,
+    /// Plaintext size.
+    pub size: u64,
+    /// Plaintext SHA-256.
+    pub sha256: String,
+    /// When attached.
+    pub created_at: String,
+}
+
+/// An open store.
+pub struct Store {
+    dir: PathBuf,
+    conn: Connection,
+    blobs: BlobStore,
+    key: DataKey,
+    clock: fn() -> OffsetDateTime,
+}
+
+fn system_now() -> OffsetDateTime {
+    OffsetDateTime::now_utc().to_offset(VN_OFFSET)
+}
+
+/// RFC 3339 text of a time.
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .expect("times in range format")
+}
+
+fn open_db(path: &Path, key: Option<&DataKey>, create: bool) -> Result<Connection, StoreError> {
+    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    if create {
+        flags |= OpenFlags::SQLITE_OPEN_CREATE;
+    }
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| {
+        if !create {
+            StoreError::CorruptDatabase(format!("{}: {e}", path.display()))
+        } else {
+            StoreError::Sql(e)
+        }
+    })?;
+    if let Some(key) = key {
+        conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
+        let k = key.derive(labels::SQLCIPHER);
+        // Raw-key form: no second KDF inside SQLCipher (the data key is already random).
+        let mut stmt = String::with_capacity(80);
+        stmt.push_str("PRAGMA key = \"x'");
+        stmt.push_str(&hex::encode(k.as_ref()));
+        stmt.push_str("'\";");
+        conn.execute_batch(&stmt)?;
+        zeroize::Zeroize::zeroize(&mut stmt);
+        let v: String = conn
+            .query_row("PRAGMA cipher_version", [], |r| r.get(0))
+            .unwrap_or_default();
+        if v.is_empty() {
+            return Err(StoreError::Crypto(
+                "SQLCipher is not linked; refusing to store plaintext".into(),
+            ));
+        }
+    }
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map_err(|e| StoreError::CorruptDatabase(e.to_string()))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA foreign_keys = ON;
+         PRAGMA cache_size = -16000;",
+    )
+    .map_err(|e| StoreError::CorruptDatabase(e.to_string()))?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let latest = MIGRATIONS.len() as i64;
+    if v > latest {
+        return Err(StoreError::TooNew {
+            found: v,
+            supported: latest,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(v as usize) {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Creates a new store in `dir` (created if missing), protected by `pass`.
+    pub fn init(
+        dir: &Path,
+        pass: &Passphrase,
+        agency: &Agency,
+        params: KdfParams,
+    ) -> Result<Store, StoreError> {
+        Self::init_inner(dir, Some(pass), agency, params)
+    }
+
+    fn init_inner(
+        dir: &Path,
+        pass: Option<&Passphrase>,
+        agency: &Agency,
+        params: KdfParams,
+    ) -> Result<Store, StoreError> {
+        fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+        if dir.join(KeyFile::NAME).exists() {
+            return Err(StoreError::AlreadyExists(dir.to_path_buf()));
+        }
+        // A database without a key file is the remnant of an interrupted init: its key was
+        // never saved, so it can never be opened. Remove it and start again.
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let p = dir.join(format!("{DB_NAME}{suffix}"));
+            if p.exists() {
+                fs::remove_file(&p).map_err(|e| StoreError::io(&p, e))?;
+            }
+        }
+        let key = DataKey::generate();
+        let store_id = random_id();
+        let mut conn = open_db(&dir.join(DB_NAME), pass.map(|_| &key), true)?;
+        migrate(&mut conn)?;
+        let blobs = BlobStore::open(&dir.join(BLOB_DIR), key.derive(labels::BLOB))?;
+        let mut store = Store {
+            dir: dir.to_path_buf(),
+            conn,
+            blobs,
+            key,
+            clock: system_now,
+        };
+        store.write("system", |tx| {
+            tx.tx.execute(
+                "INSERT INTO agency (id, name, code, created_at) VALUES (1, ?1, ?2, ?3)",
+                params![agency.name, agency.code, rfc3339(tx.now)],
+            )?;
+            tx.audit(
+                "init",
+                "agency",
+                serde_json::json!({ "store_id": store_id, "agency_code": agency.code }),
+            )
+        })?;
+        if let Some(pass) = pass {
+            KeyFile::wrap(&store_id, &store.key, pass, params)?.save(dir)?;
+        }
+        Ok(store)
+    }
+
+    /// Opens an existing store; the provider unwraps the data key.
+    pub fn open(dir: &Path, provider: &dyn KeyProvider) -> Result<Store, StoreError> {
+        let kf = KeyFile::load(dir)?;
+        let key = provider.unlock(&kf)?;
+        let db = dir.join(DB_NAME);
+        if !db.exists() {
+            return Err(StoreError::CorruptDatabase(format!(
+                "{} không tồn tại (missing)",
+                db.display()
+            )));
+        }
+        let mut conn = open_db(&db, Some(&key), false)?;
+        migrate(&mut conn)?;
+        let blobs = BlobStore::open(&dir.join(BLOB_DIR), key.derive(labels::BLOB))?;
+        Ok(Store {
+            dir: dir.to_path_buf(),
+            conn,
+            blobs,
+            key,
+            clock: system_now,
+        })
+    }
+
+    /// Benchmark baseline only: the same schema and code path on a plain, unencrypted SQLite
+    /// file. Never used by the product.
+    #[doc(hidden)]
+    pub fn init_unencrypted_baseline(dir: &Path, agency: &Agency) -> Result<Store, StoreError> {
+        Self::init_inner(dir, None, agency, KdfParams::default())
+    }
+
+    /// Changes the passphrase: only the wrapped data key is rewritten (atomically).
+    pub fn change_passphrase(
+        dir: &Path,
+        old: &Passphrase,
+        new: &Passphrase,
+        params: KdfParams,
+    ) -> Result<(), StoreError> {
+        let kf = KeyFile::load(dir)?;
+        let key = old.unlock(&kf)?;
+        KeyFile::wrap(&kf.store_id, &key, new, params)?.save(dir)
+    }
+
+    /// Replaces the clock (tests of year ends and arrival times).
+    pub fn set_clock(&mut self, clock: fn() -> OffsetDateTime) {
+        self.clock = clock;
+    }
+
+    /// Current time as the store sees it (+07:00).
+    pub fn now(&self) -> OffsetDateTime {
+        (self.clock)().to_offset(VN_OFFSET)
+    }
+
+    /// The data folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The encrypted blob folder.
+    pub fn blobs(&self) -> &BlobStore {
+        &self.blobs
+    }
+
+    /// A derived sub-key (for the search index and other encrypted companions).
+    pub fn derive_key(&self, label: &str) -> zeroize::Zeroizing<[u8; 32]> {
+        self.key.derive(label)
+    }
+
+    /// The owning agency.
+    pub fn agency(&self) -> Result<Agency, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT name, code FROM agency WHERE id = 1",
+            [],
+            |r| {
+                Ok(Agency {
+                    name: r.get(0)?,
+                    code: r.get(1)?,
+                })
+            },
+        )?)
+    }
+
+    /// Runs `f` in one serialisable (IMMEDIATE) transaction: all of it commits, or none.
+    pub fn write<T, E: From<StoreError>>(
+        &mut self,
+        actor: &str,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let now = self.now();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::from)?;
+        let mut t = Tx {
+            tx,
+            actor: actor.to_string(),
+            now,
+            head: None,
+        };
+        let out = f(&mut t)?;
+        t.tx.commit().map_err(StoreError::from)?;
+        Ok(out)
+    }
+
+    /// Rows of the incoming registers, by register then số đến.
+    pub fn list_incoming(&self, year: Option<i32>) -> Result<Vec<IncomingRow>, StoreError> {
+        let mut sql = format!("SELECT {INCOMING_COLS} FROM incoming");
+        if year.is_some() {
+            sql.push_str(" WHERE year = ?1");
+        }
+        sql.push_str(" ORDER BY year, register, so_den");
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = match year {
+            Some(y) => stmt.query_map([y], incoming_from_row)?,
+            None => stmt.query_map([], incoming_from_row)?,
+        };
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// One incoming row by id.
+    pub fn get_incoming(&self, id: &str) -> Result<IncomingRow, StoreError> {
+        get_incoming_conn(&self.conn, id)
+    }
+
+
+    /// Files attached to a document.
+    pub fn files_of(&self, document_id: &str) -> Result<Vec<FileRow>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, document_id, name, content_type, blob_id, size, sha256, created_at
+             FROM files WHERE document_id = ?1 ORDER BY created_at, id",
+        )?;
+        let rows = stmt.query_map([document_id], |r| {
+            Ok(FileRow {
+                id: r.get(0)?,
+                document_id: r.get(1)?,
+                name: r.get(2)?,
+                content_type: r.get(3)?,
+                blob_id: r.get(4)?,
+                size: r.get::<_, i64>(5)? as u64,
+                sha256: r.get(6)?,
+                created_at: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Checks the audit hash chain and that every register row matches its audited hash.
+    pub fn verify_audit(&self) -> Result<AuditReport, StoreError> {
+        audit::verify(&self.conn)
+    }
+
+    /// Deletes blob files that no committed row references (left by a crash between the blob
+    /// write and the metadata commit) and stale temporary files. Returns how many went.
+    pub fn collect_garbage(&self) -> Result<usize, StoreError> {
+        let mut n = self.blobs.clean_tmp();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT 1 FROM files WHERE blob_id = ?1")?;
+        for id in self.blobs.list()? {
+            if !stmt.exists([&id])? {
+                self.blobs.remove(&id)?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Checks SQLCipher's own page HMACs over the whole file; returns the problems found.
+    pub fn integrity_check(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn.prepare("PRAGMA cipher_integrity_check")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Raw connection, for tests that play the attacker and for benchmarks.
+    #[doc(hidden)]
+    pub fn raw_connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+pub(crate) fn get_incoming_conn(conn: &Connection, id: &str) -> Result<IncomingRow, StoreError> {
+    conn.query_row(
+        &format!("SELECT {INCOMING_COLS} FROM incoming WHERE id = ?1"),
+        [id],
+        incoming_from_row,
+    )
+    .optional()?
+    .ok_or_else(|| StoreError::NotFound(id.to_string()))
+}
+
+const INCOMING_COLS: &str = "id, register, year, so_den, ngay_den, tac_gia, tac_gia_ma, \
+    so_ky_hieu, khong_so, ngay_van_ban, loai, trich_yeu, do_mat, do_khan, nguoi_ky, chuc_vu, \
+    so_trang, han_giai_quyet, ghi_chu, kenh, dup_key, created_at, created_by";
+
+fn incoming_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IncomingRow> {
+    Ok(IncomingRow {
+        id: r.get(0)?,
+        register: r.get(1)?,
+        year: r.get(2)?,
+        so_den: r.get::<_, i64>(3)? as u64,
+        ngay_den: r.get(4)?,
+        tac_gia: r.get(5)?,
+        tac_gia_ma: r.get(6)?,
+        so_ky_hieu: r.get(7)?,
+        khong_so: r.get(8)?,
+        ngay_van_ban: r.get(9)?,
+        loai: r.get(10)?,
+        trich_yeu: r.get(11)?,
+        do_mat: r.get(12)?,
+        do_khan: r.get(13)?,
+        nguoi_ky: r.get(14)?,
+        chuc_vu: r.get(15)?,
+        so_trang: r.get(16)?,
+        han_giai_quyet: r.get(17)?,
+        ghi_chu: r.get(18)?,
+        kenh: r.get(19)?,
+        dup_key: r.get(20)?,
+        created_at: r.get(21)?,
+        created_by: r.get(22)?,
+    })
+}
+
+/// A write transaction. Every change made through it is audited in the same transaction.
+pub struct Tx<'c> {
+    pub(crate) tx: rusqlite::Transaction<'c>,
+    actor: String,
+    /// The transaction's clock reading (+07:00).
+    pub now: OffsetDateTime,
+    head: Option<(i64, String)>,
+}
+
+/// A possible duplicate found in the register.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DuplicateHit {
+    /// Existing document id.
+    pub id: String,
+    /// Its số đến.
+    pub so_den: u64,
+    /// Its register year.
+    pub year: i32,
+}
+
+impl Tx<'_> {
+    /// Who is acting.
+    pub fn actor(&self) -> &str {
+        &self.actor
+    }
+
+    /// Allocates the next number of `register` in `year` (never reused, no gaps: the
+    /// allocation commits or rolls back with the row that uses it).
+    pub fn allocate(&mut self, register: &str, year: i32) -> Result<u64, StoreError> {
+        let n: i64 = self.tx.query_row(
+            "INSERT INTO series (register, year, last_number) VALUES (?1, ?2, 1)
+             ON CONFLICT (register, year) DO UPDATE SET last_number = last_number + 1
+             RETURNING last_number",
+            params![register, year],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+
+    /// Registered documents with the same duplicate key in the same year.
+    pub fn find_duplicates(
+        &self,
+        dup_key: &str,
+        year: i32,
+    ) -> Result<Vec<DuplicateHit>, StoreError> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT id, so_den, year FROM incoming WHERE dup_key = ?1 AND year = ?2 ORDER BY so_den",
+        )?;
+        let rows = stmt.query_map(params![dup_key, year], |r| {
+            Ok(DuplicateHit {
+                id: r.get(0)?,
+                so_den: r.get::<_, i64>(1)? as u64,
+                year: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Inserts a register row and audits it with the row's hash.
+    pub fn insert_incoming(&mut self, row: &IncomingRow) -> Result<(), StoreError> {
+        let hash = audit::row_hash(row);
+        self.tx
+            .prepare_cached(
+                "INSERT INTO incoming (id, register, year, so_den, ngay_den, tac_gia, tac_gia_ma,
+                 so_ky_hieu, khong_so, ngay_van_ban, loai, trich_yeu, do_mat, do_khan, nguoi_ky,
+                 chuc_vu, so_trang, han_giai_quyet, ghi_chu, kenh, dup_key, created_at,
+                 created_by, row_hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                 ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+            )?
+            .execute(params![
+                row.id,
+                row.register,
+                row.year,
+                row.so_den as i64,
+                row.ngay_den,
+                row.tac_gia,
+                row.tac_gia_ma,
+                row.so_ky_hieu,
+                row.khong_so,
+                row.ngay_van_ban,
+                row.loai,
+                row.trich_yeu,
+                row.do_mat,
+                row.do_khan,
+                row.nguoi_ky,
+                row.chuc_vu,
+                row.so_trang,
+                row.han_giai_quyet,
+                row.ghi_chu,
+                row.kenh,
+                row.dup_key,
+                row.created_at,
+                row.created_by,
+                hash,
+            ])?;
+        self.audit(
+            "incoming.register",
+            &row.id,
+            serde_json::json!({
+                "register": row.register,
+                "year": row.year,
+                "so_den": row.so_den,
+                "row_hash": hash,
+            }),
+        )
+    }
+
+    /// Records a file (already written as an encrypted blob) against a document.
+    pub fn attach_file(
+        &mut self,
+        document_id: &str,
+        name: &str,
+        content_type: Option<&str>,
+        blob: &BlobInfo,
+    ) -> Result<FileRow, StoreError> {
+        let row = FileRow {
+            id: random_id(),
+            document_id: document_id.to_string(),
+            name: name.to_string(),
+            content_type: content_type.map(str::to_string),
+            blob_id: blob.id.clone(),
+            size: blob.size,
+            sha256: blob.sha256.clone(),
+            created_at: rfc3339(self.now),
+        };
+        self.tx
+            .prepare_cached(
+                "INSERT INTO files (id, document_id, name, content_type, blob_id, size, sha256,
+                 created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                row.id,
+                row.document_id,
+                row.name,
+                row.content_type,
+                row.blob_id,
+                row.size as i64,
+                row.sha256,
+                row.created_at
+            ])?;
+        self.audit(
+            "file.attach",
+            document_id,
+            serde_json::json!({
+                "file_id": row.id,
+                "blob_id": row.blob_id,
+                "size": row.size,
+                "sha256": row.sha256,
+            }),
+        )?;
+        Ok(row)
+    }
+
+    /// Appends an audit entry chained to the previous one.
+    pub fn audit(
+        &mut self,
+        action: &str,
+        entity: &str,
+        data: serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let (seq, prev) = match self.head.take() {
+            Some(h) => h,
+            None => self
+                .tx
+                .query_row(
+                    "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+                    [],
+                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+                )
+                .optional()?
+                .unwrap_or((0, audit::GENESIS.to_string())),
+        };
+        let entry = audit::Entry {
+            seq: seq + 1,
+            at: rfc3339(self.now),
+            actor: self.actor.clone(),
+            action: action.to_string(),
+            entity: entity.to_string(),
+            data: data.to_string(),
+            prev_hash: prev,
+        };
+        let hash = entry.hash();
+        self.tx
+            .prepare_cached(
+                "INSERT INTO audit (seq, at, actor, action, entity, data, prev_hash, hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                entry.seq,
+                entry.at,
+                entry.actor,
+                entry.action,
+                entry.entity,
+                entry.data,
+                entry.prev_hash,
+                hash
+            ])?;
+        self.head = Some((entry.seq, hash));
+        Ok(())
+    }
+}
