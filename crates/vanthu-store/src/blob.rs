@@ -86,7 +86,8 @@ impl BlobStore {
         header.extend_from_slice(&prefix);
         header.extend_from_slice(&(self.chunk as u32).to_le_bytes());
         let mut out = BufWriter::with_capacity(self.chunk + TAG, file);
-        out.write_all(&header).map_err(|e| StoreError::io(&tmp, e))?;
+        out.write_all(&header)
+            .map_err(|e| StoreError::io(&tmp, e))?;
         let mut aad = header.clone();
         aad.extend_from_slice(id.as_bytes());
         Ok(BlobWriter {
@@ -178,16 +179,39 @@ impl BlobStore {
         Ok(ids)
     }
 
-    /// Removes leftover temporary files of interrupted writes (ciphertext only, never readable).
-    pub fn clean_tmp(&self) -> usize {
+    /// Time since a blob file was last modified.
+    pub fn age(&self, id: &str) -> Result<std::time::Duration, StoreError> {
+        let p = self.path_of(id)?;
+        let m = fs::metadata(&p).map_err(|e| StoreError::io(&p, e))?;
+        Ok(file_age(&m))
+    }
+
+    /// Removes leftover temporary files of interrupted writes (ciphertext only, never
+    /// readable) that are older than `min_age`.
+    pub fn clean_tmp(&self, min_age: std::time::Duration) -> usize {
         let mut n = 0;
-        for f in fs::read_dir(self.root.join("tmp")).into_iter().flatten().flatten() {
-            if fs::remove_file(f.path()).is_ok() {
+        for f in fs::read_dir(self.root.join("tmp"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let old = f
+                .metadata()
+                .map(|m| file_age(&m) >= min_age)
+                .unwrap_or(false);
+            if old && fs::remove_file(f.path()).is_ok() {
                 n += 1;
             }
         }
         n
     }
+}
+
+fn file_age(m: &fs::Metadata) -> std::time::Duration {
+    m.modified()
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .unwrap_or_default()
 }
 
 fn nonce(prefix: &[u8; 16], counter: u32, last: bool) -> XNonce {

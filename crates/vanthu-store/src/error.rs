@@ -67,7 +67,8 @@ impl StoreError {
     pub fn is_disk_full(&self) -> bool {
         match self {
             StoreError::Io { source, .. } => {
-                source.kind() == std::io::ErrorKind::StorageFull || source.raw_os_error() == Some(28)
+                source.kind() == std::io::ErrorKind::StorageFull
+                    || source.raw_os_error() == Some(28)
             }
             StoreError::Sql(rusqlite::Error::SqliteFailure(e, _)) => {
                 e.code == rusqlite::ErrorCode::DiskFull

@@ -318,16 +318,14 @@ impl Store {
 
     /// The owning agency.
     pub fn agency(&self) -> Result<Agency, StoreError> {
-        Ok(self.conn.query_row(
-            "SELECT name, code FROM agency WHERE id = 1",
-            [],
-            |r| {
+        Ok(self
+            .conn
+            .query_row("SELECT name, code FROM agency WHERE id = 1", [], |r| {
                 Ok(Agency {
                     name: r.get(0)?,
                     code: r.get(1)?,
                 })
-            },
-        )?)
+            })?)
     }
 
     /// Runs `f` in one serialisable (IMMEDIATE) transaction: all of it commits, or none.
@@ -372,7 +370,6 @@ impl Store {
         get_incoming_conn(&self.conn, id)
     }
 
-
     /// Files attached to a document.
     pub fn files_of(&self, document_id: &str) -> Result<Vec<FileRow>, StoreError> {
         let mut stmt = self.conn.prepare(
@@ -400,14 +397,15 @@ impl Store {
     }
 
     /// Deletes blob files that no committed row references (left by a crash between the blob
-    /// write and the metadata commit) and stale temporary files. Returns how many went.
-    pub fn collect_garbage(&self) -> Result<usize, StoreError> {
-        let mut n = self.blobs.clean_tmp();
+    /// write and the metadata commit) and stale temporary files, if older than `min_age` (so a
+    /// write in progress in another process is never touched). Returns how many went.
+    pub fn collect_garbage(&self, min_age: std::time::Duration) -> Result<usize, StoreError> {
+        let mut n = self.blobs.clean_tmp(min_age);
         let mut stmt = self
             .conn
             .prepare("SELECT 1 FROM files WHERE blob_id = ?1")?;
         for id in self.blobs.list()? {
-            if !stmt.exists([&id])? {
+            if self.blobs.age(&id)? >= min_age && !stmt.exists([&id])? {
                 self.blobs.remove(&id)?;
                 n += 1;
             }
@@ -497,6 +495,33 @@ impl Tx<'_> {
         &self.actor
     }
 
+    /// Runs `f` inside a savepoint: if it fails, only its own changes are rolled back and the
+    /// surrounding transaction goes on (one bad record of a bulk import).
+    pub fn scoped<T, E: From<StoreError>>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.tx
+            .execute_batch("SAVEPOINT vanthu_item")
+            .map_err(StoreError::from)?;
+        let head = self.head.clone();
+        match f(self) {
+            Ok(v) => {
+                self.tx
+                    .execute_batch("RELEASE vanthu_item")
+                    .map_err(StoreError::from)?;
+                Ok(v)
+            }
+            Err(e) => {
+                self.tx
+                    .execute_batch("ROLLBACK TO vanthu_item; RELEASE vanthu_item")
+                    .map_err(StoreError::from)?;
+                self.head = head;
+                Err(e)
+            }
+        }
+    }
+
     /// Allocates the next number of `register` in `year` (never reused, no gaps: the
     /// allocation commits or rolls back with the row that uses it).
     pub fn allocate(&mut self, register: &str, year: i32) -> Result<u64, StoreError> {
@@ -510,16 +535,13 @@ impl Tx<'_> {
         Ok(n as u64)
     }
 
-    /// Registered documents with the same duplicate key in the same year.
-    pub fn find_duplicates(
-        &self,
-        dup_key: &str,
-        year: i32,
-    ) -> Result<Vec<DuplicateHit>, StoreError> {
+    /// Registered documents with the same duplicate key (the caller puts whatever scopes a
+    /// duplicate — issuer, number, notation, issue year — into the key).
+    pub fn find_duplicates(&self, dup_key: &str) -> Result<Vec<DuplicateHit>, StoreError> {
         let mut stmt = self.tx.prepare_cached(
-            "SELECT id, so_den, year FROM incoming WHERE dup_key = ?1 AND year = ?2 ORDER BY so_den",
+            "SELECT id, so_den, year FROM incoming WHERE dup_key = ?1 ORDER BY year, so_den",
         )?;
-        let rows = stmt.query_map(params![dup_key, year], |r| {
+        let rows = stmt.query_map(params![dup_key], |r| {
             Ok(DuplicateHit {
                 id: r.get(0)?,
                 so_den: r.get::<_, i64>(1)? as u64,

@@ -29,7 +29,10 @@ fn edited_register_row_is_reported() {
     let d = tempfile::tempdir().unwrap();
     let s = populated(d.path());
     s.raw_connection()
-        .execute("UPDATE incoming SET trich_yeu = 'sửa lén' WHERE id = 'd3'", [])
+        .execute(
+            "UPDATE incoming SET trich_yeu = 'sửa lén' WHERE id = 'd3'",
+            [],
+        )
         .unwrap();
     let r = s.verify_audit().unwrap();
     assert!(!r.ok());
@@ -69,8 +72,11 @@ fn rehashed_forgery_still_breaks_row_link() {
     let d = tempfile::tempdir().unwrap();
     let s = populated(d.path());
     let c = s.raw_connection();
-    c.execute("UPDATE incoming SET tac_gia = 'Cơ quan giả' WHERE id = 'd2'", [])
-        .unwrap();
+    c.execute(
+        "UPDATE incoming SET tac_gia = 'Cơ quan giả' WHERE id = 'd2'",
+        [],
+    )
+    .unwrap();
     let r2 = s.get_incoming("d2").unwrap();
     c.execute(
         "UPDATE incoming SET row_hash = ?1 WHERE id = 'd2'",

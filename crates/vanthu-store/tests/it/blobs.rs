@@ -21,7 +21,14 @@ fn pattern(n: usize) -> Vec<u8> {
 fn round_trip_at_chunk_edges() {
     let d = tempfile::tempdir().unwrap();
     let s = new_store(d.path());
-    for n in [0, 1, DEFAULT_CHUNK - 1, DEFAULT_CHUNK, DEFAULT_CHUNK + 1, 3 * DEFAULT_CHUNK] {
+    for n in [
+        0,
+        1,
+        DEFAULT_CHUNK - 1,
+        DEFAULT_CHUNK,
+        DEFAULT_CHUNK + 1,
+        3 * DEFAULT_CHUNK,
+    ] {
         let data = pattern(n);
         let info = s.blobs().put(&mut &data[..]).unwrap();
         assert_eq!(info.size, n as u64);
@@ -114,7 +121,10 @@ fn unfinished_writes_leave_nothing_under_a_real_name() {
     }
     assert!(s.blobs().list().unwrap().is_empty());
     assert!(matches!(
-        s.blobs().open_blob("00000000000000000000000000000000").err().unwrap(),
+        s.blobs()
+            .open_blob("00000000000000000000000000000000")
+            .err()
+            .unwrap(),
         StoreError::BlobMissing(_)
     ));
 }

@@ -26,7 +26,13 @@ pub fn agency() -> Agency {
 }
 
 pub fn new_store(dir: &Path) -> Store {
-    Store::init(dir, &Passphrase::new("mật khẩu đúng"), &agency(), fast_kdf()).unwrap()
+    Store::init(
+        dir,
+        &Passphrase::new("mật khẩu đúng"),
+        &agency(),
+        fast_kdf(),
+    )
+    .unwrap()
 }
 
 pub fn open_store(dir: &Path) -> Store {

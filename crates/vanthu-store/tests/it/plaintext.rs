@@ -14,10 +14,17 @@ fn assert_clean(dir: &std::path::Path) {
     assert!(!files.is_empty());
     for (p, bytes) in &files {
         for m in MARKERS {
-            assert!(!contains(bytes, m.as_bytes()), "{m:?} found in {}", p.display());
+            assert!(
+                !contains(bytes, m.as_bytes()),
+                "{m:?} found in {}",
+                p.display()
+            );
         }
         if p.file_name().unwrap() == "vanthu.db" {
-            assert!(!bytes.starts_with(b"SQLite format 3\0"), "database header is plain");
+            assert!(
+                !bytes.starts_with(b"SQLite format 3\0"),
+                "database header is plain"
+            );
         }
     }
 }

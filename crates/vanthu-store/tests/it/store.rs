@@ -6,8 +6,10 @@ use crate::*;
 fn init_then_open_keeps_agency_and_rows() {
     let d = tempfile::tempdir().unwrap();
     let mut s = new_store(d.path());
-    s.write("clerk", |tx| tx.insert_incoming(&row("a1", 1, "Về việc triển khai")))
-        .unwrap();
+    s.write("clerk", |tx| {
+        tx.insert_incoming(&row("a1", 1, "Về việc triển khai"))
+    })
+    .unwrap();
     drop(s);
     let s = open_store(d.path());
     assert_eq!(s.agency().unwrap(), agency());
@@ -33,7 +35,9 @@ fn sqlcipher_is_linked_and_pages_check_out() {
 fn init_refuses_existing_store() {
     let d = tempfile::tempdir().unwrap();
     drop(new_store(d.path()));
-    let e = Store::init(d.path(), &Passphrase::new("x"), &agency(), fast_kdf()).err().unwrap();
+    let e = Store::init(d.path(), &Passphrase::new("x"), &agency(), fast_kdf())
+        .err()
+        .unwrap();
     assert!(matches!(e, StoreError::AlreadyExists(_)), "{e}");
     // and the original still opens
     open_store(d.path());
@@ -43,11 +47,15 @@ fn init_refuses_existing_store() {
 fn wrong_passphrase_fails_cleanly_and_changes_nothing() {
     let d = tempfile::tempdir().unwrap();
     let mut s = new_store(d.path());
-    s.write("clerk", |tx| tx.insert_incoming(&row("a1", 1, "Kế hoạch năm")))
-        .unwrap();
+    s.write("clerk", |tx| {
+        tx.insert_incoming(&row("a1", 1, "Kế hoạch năm"))
+    })
+    .unwrap();
     drop(s);
     let before = all_files(d.path());
-    let e = Store::open(d.path(), &Passphrase::new("sai")).err().unwrap();
+    let e = Store::open(d.path(), &Passphrase::new("sai"))
+        .err()
+        .unwrap();
     assert!(matches!(e, StoreError::WrongPassphrase), "{e}");
     assert!(e.to_string().contains("Sai mật khẩu"));
     let after = all_files(d.path());
@@ -68,11 +76,15 @@ fn missing_store_and_corrupt_database_are_reported() {
     }
     std::fs::write(&db, &bytes).unwrap();
     let _ = std::fs::remove_file(d.path().join("vanthu.db-wal"));
-    let e = Store::open(d.path(), &Passphrase::new("mật khẩu đúng")).err().unwrap();
+    let e = Store::open(d.path(), &Passphrase::new("mật khẩu đúng"))
+        .err()
+        .unwrap();
     assert!(matches!(e, StoreError::CorruptDatabase(_)), "{e}");
 
     std::fs::write(d.path().join("vanthu.keys"), b"{not json").unwrap();
-    let e = Store::open(d.path(), &Passphrase::new("mật khẩu đúng")).err().unwrap();
+    let e = Store::open(d.path(), &Passphrase::new("mật khẩu đúng"))
+        .err()
+        .unwrap();
     assert!(matches!(e, StoreError::CorruptKeyFile(_)), "{e}");
 }
 
@@ -99,7 +111,9 @@ fn passphrase_change_rewraps_without_touching_data() {
     )
     .unwrap();
     assert!(matches!(
-        Store::open(d.path(), &Passphrase::new("mật khẩu đúng")).err().unwrap(),
+        Store::open(d.path(), &Passphrase::new("mật khẩu đúng"))
+            .err()
+            .unwrap(),
         StoreError::WrongPassphrase
     ));
     let s = Store::open(d.path(), &Passphrase::new("mật khẩu mới")).unwrap();
@@ -146,7 +160,10 @@ fn numbering_is_unique_across_concurrent_handles() {
             })
         })
         .collect();
-    let mut all: Vec<u64> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let mut all: Vec<u64> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
     all.sort();
     assert_eq!(all, (1..=200).collect::<Vec<_>>());
     assert!(open_store(&path).verify_audit().unwrap().ok());
@@ -177,7 +194,7 @@ fn garbage_collection_removes_orphan_blobs_only() {
         tx.attach_file("a1", "a.txt", None, &kept)
     })
     .unwrap();
-    assert_eq!(s.collect_garbage().unwrap(), 1);
+    assert_eq!(s.collect_garbage(std::time::Duration::ZERO).unwrap(), 1);
     assert!(s.blobs().open_blob(&kept.id).is_ok());
     assert!(s.blobs().open_blob(&orphan.id).is_err());
 }

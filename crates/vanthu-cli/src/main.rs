@@ -1,0 +1,558 @@
+//! `vanthu`: the command-line interface. Thin: it parses arguments, reads the passphrase and
+//! prints; every action is a use case of `vanthu-app`.
+
+use std::io::{BufRead, BufReader, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use vanthu_app::demo;
+use vanthu_app::{App, AppError, IncomingInput};
+use vanthu_store::{Agency, KdfParams, Passphrase, StoreError};
+
+mod print;
+
+#[derive(Parser)]
+#[command(
+    name = "vanthu",
+    version,
+    about = "vanthu — văn thư điện tử: sổ văn bản đến/đi, kho mã hóa (electronic office for Vietnamese agencies)",
+    long_about = None
+)]
+struct Cli {
+    /// Thư mục dữ liệu (data folder); also VANTHU_DATA.
+    #[arg(long, global = true, env = "VANTHU_DATA", value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// In kết quả dạng JSON (machine-readable output).
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Tạo kho dữ liệu mới (create a new encrypted store).
+    Init {
+        /// Tên cơ quan (agency name).
+        #[arg(long, default_value = "Sở Nội vụ tỉnh Hòa Bình (dữ liệu trình diễn)")]
+        agency_name: String,
+        /// Mã định danh cơ quan (agency code, OrganId).
+        #[arg(long, default_value = "000.00.12.H29")]
+        agency_code: String,
+    },
+    /// Tạo kho trình diễn với văn bản mẫu và in sổ (demo store with sample documents).
+    Demo {
+        /// Xóa kho trình diễn cũ và tạo lại (recreate the demo store).
+        #[arg(long)]
+        reset: bool,
+    },
+    /// Văn bản đến (incoming documents).
+    #[command(subcommand)]
+    Incoming(IncomingCmd),
+    /// Liệt kê sổ (list a register).
+    #[command(subcommand)]
+    List(ListCmd),
+    /// Xem một văn bản (show one document).
+    Show {
+        /// Mã văn bản (document id).
+        id: String,
+    },
+    /// Giải mã một tệp của văn bản ra ngoài (decrypt one file out).
+    Export {
+        /// Mã văn bản (document id).
+        id: String,
+        /// Tệp hoặc thư mục đích (destination file or folder).
+        out: PathBuf,
+        /// Số thứ tự (từ 1) hoặc tên tệp (file position from 1, or name).
+        #[arg(long)]
+        file: Option<String>,
+    },
+    /// Nhật ký kiểm tra (audit trail).
+    #[command(subcommand)]
+    Audit(AuditCmd),
+    /// Đổi mật khẩu kho (change the store passphrase; VANTHU_NEW_PASSPHRASE for scripts).
+    Passwd,
+    /// Dọn tệp mã hóa mồ côi sau sự cố (remove orphan encrypted files left by a crash).
+    Gc,
+}
+
+#[derive(Subcommand)]
+enum IncomingCmd {
+    /// Vào sổ một văn bản đến (register one incoming document).
+    Add(AddArgs),
+    /// Vào sổ hàng loạt từ JSON Lines (bulk registration).
+    Import {
+        /// Tệp JSON Lines, mỗi dòng một văn bản (one JSON object a line).
+        #[arg(long, value_name = "FILE")]
+        jsonl: PathBuf,
+        /// Số văn bản mỗi giao dịch (records per transaction).
+        #[arg(long, default_value_t = 500)]
+        batch: usize,
+    },
+}
+
+#[derive(Args)]
+struct AddArgs {
+    /// Tệp văn bản (scan, PDF…) — có thể nhiều tệp (files to attach).
+    files: Vec<PathBuf>,
+    /// Cơ quan ban hành (issuing agency).
+    #[arg(long)]
+    from: Option<String>,
+    /// Mã định danh cơ quan ban hành (issuer's OrganId).
+    #[arg(long)]
+    from_code: Option<String>,
+    /// Số, ký hiệu (e.g. 12/QĐ-UBND).
+    #[arg(long)]
+    notation: Option<String>,
+    /// Văn bản không số (the document has no number).
+    #[arg(long)]
+    no_number: bool,
+    /// Ngày tháng văn bản (YYYY-MM-DD).
+    #[arg(long)]
+    date: Option<String>,
+    /// Ngày đến (arrival; default now).
+    #[arg(long)]
+    received: Option<String>,
+    /// Trích yếu nội dung (subject).
+    #[arg(long)]
+    subject: Option<String>,
+    /// Tên loại: viết tắt (QĐ, TTr…) hoặc tên (type).
+    #[arg(long = "type")]
+    kind: Option<String>,
+    /// Độ mật: thuong, mat, toi-mat, tuyet-mat.
+    #[arg(long)]
+    secrecy: Option<String>,
+    /// Độ khẩn: thuong, khan, thuong-khan, hoa-toc.
+    #[arg(long)]
+    urgency: Option<String>,
+    /// Người ký (signer).
+    #[arg(long)]
+    signer: Option<String>,
+    /// Chức vụ người ký (signer's position).
+    #[arg(long)]
+    position: Option<String>,
+    /// Số trang (pages).
+    #[arg(long)]
+    pages: Option<u32>,
+    /// Hạn giải quyết (deadline, YYYY-MM-DD).
+    #[arg(long)]
+    deadline: Option<String>,
+    /// Ghi chú (note).
+    #[arg(long)]
+    note: Option<String>,
+    /// Kênh tiếp nhận: truc-lien-thong, buu-chinh, truc-tiep, thu-dien-tu, fax.
+    #[arg(long)]
+    channel: Option<String>,
+    /// Vẫn vào sổ dù trùng, với lý do (register a suspected duplicate, with a reason).
+    #[arg(long)]
+    duplicate_reason: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum ListCmd {
+    /// Sổ đăng ký văn bản đến (incoming register).
+    Incoming {
+        /// Năm (year).
+        #[arg(long)]
+        year: Option<i32>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Kiểm tra chuỗi băm nhật ký (verify the hash chain).
+    Verify,
+}
+
+fn default_data_dir() -> PathBuf {
+    dirs::data_local_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("vanthu")
+        .join("data")
+}
+
+/// Reads the passphrase from VANTHU_PASSPHRASE or a prompt.
+fn passphrase(prompt: &str, env: &str) -> Result<Passphrase, AppError> {
+    if let Ok(p) = std::env::var(env) {
+        return Ok(Passphrase::new(p));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(AppError::BadInput(format!(
+            "Cần mật khẩu kho: đặt biến {env} hoặc chạy trong cửa sổ lệnh (passphrase needed: set {env} or run interactively)"
+        )));
+    }
+    rpassword::prompt_password(prompt)
+        .map(Passphrase::new)
+        .map_err(|e| AppError::BadInput(format!("Không đọc được mật khẩu: {e}")))
+}
+
+fn new_passphrase(env: &str) -> Result<Passphrase, AppError> {
+    if let Ok(p) = std::env::var(env) {
+        if p.is_empty() {
+            return Err(AppError::BadInput(
+                "Mật khẩu không được để trống (empty passphrase)".into(),
+            ));
+        }
+        return Ok(Passphrase::new(p));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(AppError::BadInput(format!(
+            "Cần mật khẩu mới: đặt biến {env} hoặc chạy trong cửa sổ lệnh (passphrase needed)"
+        )));
+    }
+    let a = rpassword::prompt_password("Mật khẩu mới (new passphrase): ")
+        .map_err(|e| AppError::BadInput(e.to_string()))?;
+    let b = rpassword::prompt_password("Nhập lại (repeat): ")
+        .map_err(|e| AppError::BadInput(e.to_string()))?;
+    if a != b {
+        return Err(AppError::BadInput(
+            "Hai lần nhập không khớp (passphrases differ)".into(),
+        ));
+    }
+    if a.chars().count() < 8 {
+        return Err(AppError::BadInput(
+            "Mật khẩu cần ít nhất 8 ký tự (at least 8 characters)".into(),
+        ));
+    }
+    Ok(Passphrase::new(a))
+}
+
+fn open(dir: &Path) -> Result<App, AppError> {
+    // Check for the store before asking for a passphrase.
+    if !dir.join(vanthu_store::KeyFile::NAME).exists() {
+        return Err(StoreError::NoStore(dir.to_path_buf()).into());
+    }
+    let pass = passphrase("Mật khẩu kho (passphrase): ", "VANTHU_PASSPHRASE")?;
+    App::open(dir, &pass)
+}
+
+fn out_json(v: &impl serde::Serialize) {
+    let mut so = std::io::stdout().lock();
+    let _ = serde_json::to_writer_pretty(&mut so, v);
+    let _ = writeln!(so);
+}
+
+fn run(cli: Cli) -> Result<i32, AppError> {
+    let data = cli.data.clone().unwrap_or_else(default_data_dir);
+    match cli.cmd {
+        Cmd::Init {
+            agency_name,
+            agency_code,
+        } => {
+            let pass = new_passphrase("VANTHU_PASSPHRASE")?;
+            let agency = Agency {
+                name: agency_name.trim().to_string(),
+                code: agency_code.trim().to_string(),
+            };
+            if agency.name.is_empty() || agency.code.is_empty() {
+                return Err(AppError::BadInput(
+                    "Tên và mã cơ quan không được để trống (agency name and code required)".into(),
+                ));
+            }
+            let app = App::init(&data, &pass, &agency, KdfParams::default())?;
+            if cli.json {
+                out_json(&serde_json::json!({ "data": data, "agency": app.agency()? }));
+            } else {
+                println!(
+                    "Đã tạo kho dữ liệu mã hóa cho {} ({}) tại {}",
+                    agency.name,
+                    agency.code,
+                    data.display()
+                );
+            }
+            Ok(0)
+        }
+        Cmd::Demo { reset } => cmd_demo(&data, cli.data.is_some(), reset, cli.json),
+        Cmd::Incoming(IncomingCmd::Add(a)) => {
+            let mut app = open(&data)?;
+            let input = IncomingInput {
+                so_ky_hieu: a.notation,
+                khong_so: a.no_number,
+                tac_gia: a.from,
+                tac_gia_ma: a.from_code,
+                ngay_van_ban: a.date,
+                ngay_den: a.received,
+                loai: a.kind,
+                trich_yeu: a.subject,
+                do_mat: a.secrecy,
+                do_khan: a.urgency,
+                nguoi_ky: a.signer,
+                chuc_vu: a.position,
+                so_trang: a.pages,
+                han_giai_quyet: a.deadline,
+                ghi_chu: a.note,
+                kenh: a.channel,
+                files: a.files,
+                duplicate_reason: a.duplicate_reason,
+            };
+            let reg = app.register_incoming(&input, None)?;
+            if cli.json {
+                out_json(&reg);
+            } else {
+                print::registered(&reg);
+            }
+            Ok(0)
+        }
+        Cmd::Incoming(IncomingCmd::Import { jsonl, batch }) => {
+            cmd_import(&data, &jsonl, batch.max(1), cli.json)
+        }
+        Cmd::List(ListCmd::Incoming { year }) => {
+            let app = open(&data)?;
+            let rows = app.list_incoming(year)?;
+            if cli.json {
+                out_json(&rows);
+            } else {
+                print::register(&app.agency()?, &rows, year);
+            }
+            Ok(0)
+        }
+        Cmd::Show { id } => {
+            let app = open(&data)?;
+            let v = app.show(&id)?;
+            if cli.json {
+                out_json(&v);
+            } else {
+                print::document(&v);
+            }
+            Ok(0)
+        }
+        Cmd::Export { id, out, file } => {
+            let mut app = open(&data)?;
+            let (f, dest) = app.export(&id, file.as_deref(), &out)?;
+            if cli.json {
+                out_json(&serde_json::json!({ "file": f, "out": dest }));
+            } else {
+                println!(
+                    "Đã xuất {} ({} byte, SHA-256 {}) ra {}",
+                    f.name,
+                    f.size,
+                    f.sha256,
+                    dest.display()
+                );
+            }
+            Ok(0)
+        }
+        Cmd::Audit(AuditCmd::Verify) => {
+            let app = open(&data)?;
+            let r = app.verify_audit()?;
+            if cli.json {
+                out_json(&serde_json::json!({ "ok": r.ok(), "report": r }));
+            } else {
+                print::audit(&r);
+            }
+            Ok(if r.ok() { 0 } else { 8 })
+        }
+        Cmd::Passwd => {
+            if !data.join(vanthu_store::KeyFile::NAME).exists() {
+                return Err(StoreError::NoStore(data).into());
+            }
+            let old = passphrase(
+                "Mật khẩu hiện tại (current passphrase): ",
+                "VANTHU_PASSPHRASE",
+            )?;
+            let new = new_passphrase("VANTHU_NEW_PASSPHRASE")?;
+            vanthu_store::Store::change_passphrase(&data, &old, &new, KdfParams::default())?;
+            let mut app = App::open(&data, &new)?;
+            app.store_mut().write("van-thu", |tx| {
+                tx.audit("store.passphrase_change", "store", serde_json::json!({}))
+            })?;
+            println!(
+                "Đã đổi mật khẩu kho (passphrase changed); tệp dữ liệu không phải mã hóa lại."
+            );
+            Ok(0)
+        }
+        Cmd::Gc => {
+            let app = open(&data)?;
+            let n = app
+                .store()
+                .collect_garbage(std::time::Duration::from_secs(600))?;
+            println!("Đã dọn {n} tệp mồ côi (orphan files removed).");
+            Ok(0)
+        }
+    }
+}
+
+fn cmd_demo(data: &Path, explicit: bool, reset: bool, json: bool) -> Result<i32, AppError> {
+    // Without --data the demo lives in its own folder, never in the real store's.
+    let dir = if explicit {
+        data.to_path_buf()
+    } else {
+        data.parent().unwrap_or(data).join("demo")
+    };
+    let pass = Passphrase::new(
+        std::env::var("VANTHU_PASSPHRASE").unwrap_or_else(|_| demo::DEMO_PASSPHRASE.to_string()),
+    );
+    if reset && dir.join(vanthu_store::KeyFile::NAME).exists() {
+        // Only ever removes a folder that holds a vanthu store.
+        std::fs::remove_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
+    }
+    let (app, fresh) = if dir.join(vanthu_store::KeyFile::NAME).exists() {
+        (App::open(&dir, &pass)?, false)
+    } else {
+        let mut app = App::init(&dir, &pass, &demo::demo_agency(), KdfParams::default())?;
+        demo::seed(&mut app)?;
+        (app, true)
+    };
+    let rows = app.list_incoming(None)?;
+    if json {
+        out_json(&serde_json::json!({ "data": dir, "fresh": fresh, "incoming": rows }));
+        return Ok(0);
+    }
+    print::register(&app.agency()?, &rows, None);
+    println!();
+    println!("Kho trình diễn (demo store): {}", dir.display());
+    println!("Mật khẩu (passphrase): {}", demo::DEMO_PASSPHRASE);
+    println!("Thử (try):");
+    let d = dir.display();
+    println!(
+        "  export VANTHU_DATA={d} VANTHU_PASSPHRASE={}",
+        demo::DEMO_PASSPHRASE
+    );
+    println!("  vanthu incoming add scan.pdf --from \"Bộ Nội vụ\" --notation 12/QĐ-BNV --date 2026-11-20 --subject \"Về việc …\" --type QĐ");
+    println!("  vanthu list incoming --json");
+    println!("  vanthu show <ID>");
+    println!("  vanthu export <ID> ./ra-ngoai.txt");
+    println!("  vanthu audit verify");
+    Ok(0)
+}
+
+fn cmd_import(data: &Path, jsonl: &Path, batch: usize, json: bool) -> Result<i32, AppError> {
+    let f = std::fs::File::open(jsonl).map_err(|e| AppError::File {
+        path: jsonl.to_path_buf(),
+        source: e,
+    })?;
+    let total_bytes = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut app = open(data)?;
+    let base = jsonl
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let bar = indicatif::ProgressBar::new(total_bytes);
+    if json || !std::io::stderr().is_terminal() {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} Đang vào sổ [{bar:30}] {percent}% · {msg} · {elapsed}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    let mut reader = BufReader::new(f);
+    let mut line_no = 0usize;
+    let mut read_bytes = 0u64;
+    let (mut ok, mut failed) = (0usize, 0usize);
+    let mut pending: Vec<(usize, IncomingInput)> = Vec::with_capacity(batch);
+    let mut stdout = std::io::stdout().lock();
+    let report_fail = |line: usize, e: &AppError, stdout: &mut std::io::StdoutLock<'_>| {
+        if json {
+            let _ = writeln!(
+                stdout,
+                "{}",
+                serde_json::json!({ "line": line, "ok": false, "code": e.code(), "error": e.to_string() })
+            );
+        }
+        bar.suspend(|| eprintln!("Dòng {line}: {e}"));
+    };
+    let mut buf = String::new();
+    loop {
+        buf.clear();
+        let n = reader.read_line(&mut buf).map_err(|e| AppError::File {
+            path: jsonl.to_path_buf(),
+            source: e,
+        })?;
+        let eof = n == 0;
+        if !eof {
+            line_no += 1;
+            read_bytes += n as u64;
+            let text = buf.trim();
+            if !text.is_empty() {
+                match serde_json::from_str::<IncomingInput>(text) {
+                    Ok(input) => pending.push((line_no, input)),
+                    Err(e) => {
+                        failed += 1;
+                        let err =
+                            AppError::BadInput(format!("JSON không hợp lệ: {e} (invalid JSON)"));
+                        report_fail(line_no, &err, &mut stdout);
+                    }
+                }
+            }
+        }
+        if pending.len() >= batch || (eof && !pending.is_empty()) {
+            let items = std::mem::take(&mut pending);
+            // Acknowledged only after the batch's transaction has committed.
+            let outcomes = app.register_batch(&items, Some(&base))?;
+            for o in outcomes {
+                match o.result {
+                    Ok(r) => {
+                        ok += 1;
+                        if json {
+                            let _ = writeln!(
+                                stdout,
+                                "{}",
+                                serde_json::json!({ "line": o.line, "ok": true, "id": r.id, "so_den": r.so_den, "year": r.year, "register": r.register })
+                            );
+                        }
+                    }
+                    Err(e) => {
+                        failed += 1;
+                        report_fail(o.line, &e, &mut stdout);
+                    }
+                }
+            }
+            let _ = stdout.flush();
+            bar.set_position(read_bytes);
+            bar.set_message(format!("{ok} đã vào sổ, {failed} lỗi"));
+        }
+        if eof {
+            break;
+        }
+    }
+    bar.finish_and_clear();
+    if json {
+        let _ = writeln!(
+            stdout,
+            "{}",
+            serde_json::json!({ "summary": { "registered": ok, "failed": failed, "lines": line_no } })
+        );
+    } else {
+        println!("Đã vào sổ {ok} văn bản; {failed} dòng lỗi bị bỏ qua (registered {ok}, skipped {failed}).");
+    }
+    Ok(if failed == 0 { 0 } else { 3 })
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("VANTHU_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let json = cli.json;
+    match run(cli) {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(e) => {
+            eprintln!("Lỗi: {e}");
+            if let AppError::Invalid(v) = &e {
+                for fe in &v.0 {
+                    eprintln!("  - {}: {} ({})", fe.field, fe.message_vi, fe.message_en);
+                }
+            }
+            if json {
+                out_json(
+                    &serde_json::json!({ "error": { "code": e.code(), "message": e.to_string() } }),
+                );
+            }
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
