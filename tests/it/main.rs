@@ -5,22 +5,38 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// package name -> (manifest dir, set of normal (non-dev) dependency names)
 fn packages() -> BTreeMap<String, (PathBuf, BTreeSet<String>)> {
     let out = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
         .current_dir(root())
         .output()
         .expect("cargo metadata runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let mut m = BTreeMap::new();
     for p in v["packages"].as_array().unwrap() {
         let name = p["name"].as_str().unwrap().to_string();
-        let dir = Path::new(p["manifest_path"].as_str().unwrap()).parent().unwrap().to_path_buf();
+        let dir = Path::new(p["manifest_path"].as_str().unwrap())
+            .parent()
+            .unwrap()
+            .to_path_buf();
         let deps = p["dependencies"]
             .as_array()
             .unwrap()
@@ -37,7 +53,16 @@ fn packages() -> BTreeMap<String, (PathBuf, BTreeSet<String>)> {
 fn core_depends_on_no_io_crate() {
     let pk = packages();
     let deps = &pk["vanthu-core"].1;
-    for banned in ["rusqlite", "tokio", "reqwest", "tauri", "vanthu-store", "vanthu-app", "quick-xml", "tantivy"] {
+    for banned in [
+        "rusqlite",
+        "tokio",
+        "reqwest",
+        "tauri",
+        "vanthu-store",
+        "vanthu-app",
+        "quick-xml",
+        "tantivy",
+    ] {
         assert!(!deps.contains(banned), "vanthu-core depends on {banned}");
     }
 }
@@ -63,7 +88,17 @@ fn core_sources_do_no_io_and_read_no_clock() {
     let src = root().join("crates/vanthu-core/src");
     for f in rust_sources(&src) {
         let text = std::fs::read_to_string(&f).unwrap();
-        for banned in ["std::fs", "std::net", "std::process", "std::env", "File::", "now_utc()", "now_local()", "SystemTime::now", "Instant::now"] {
+        for banned in [
+            "std::fs",
+            "std::net",
+            "std::process",
+            "std::env",
+            "File::",
+            "now_utc()",
+            "now_local()",
+            "SystemTime::now",
+            "Instant::now",
+        ] {
             assert!(!text.contains(banned), "{} uses {banned}", f.display());
         }
     }
@@ -91,7 +126,11 @@ fn only_the_store_links_sqlcipher_and_no_library_uses_tauri() {
 fn architecture_map_names_every_crate() {
     let arch = std::fs::read_to_string(root().join("ARCHITECTURE.md")).unwrap();
     for (name, (dir, _)) in packages() {
-        let rel = dir.strip_prefix(root()).unwrap().to_string_lossy().replace('\\', "/");
+        let rel = dir
+            .strip_prefix(root())
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
         assert!(
             arch.contains(&format!("`{rel}`")) || arch.contains(&format!("`{rel}/`")),
             "ARCHITECTURE.md does not map {name} ({rel})"
@@ -111,7 +150,13 @@ fn migrations_are_numbered_and_embedded() {
     names.sort();
     let store = std::fs::read_to_string(root().join("crates/vanthu-store/src/store.rs")).unwrap();
     for (i, n) in names.iter().enumerate() {
-        assert!(n.starts_with(&format!("{:04}_", i + 1)), "migration {n} out of sequence");
-        assert!(store.contains(n.as_str()), "migration {n} not embedded by the store");
+        assert!(
+            n.starts_with(&format!("{:04}_", i + 1)),
+            "migration {n} out of sequence"
+        );
+        assert!(
+            store.contains(n.as_str()),
+            "migration {n} not embedded by the store"
+        );
     }
 }

@@ -80,7 +80,7 @@ enum Cmd {
 #[derive(Subcommand)]
 enum IncomingCmd {
     /// Vào sổ một văn bản đến (register one incoming document).
-    Add(AddArgs),
+    Add(Box<AddArgs>),
     /// Vào sổ hàng loạt từ JSON Lines (bulk registration).
     Import {
         /// Tệp JSON Lines, mỗi dòng một văn bản (one JSON object a line).
@@ -265,6 +265,7 @@ fn run(cli: Cli) -> Result<i32, AppError> {
         }
         Cmd::Demo { reset } => cmd_demo(&data, cli.data.is_some(), reset, cli.json),
         Cmd::Incoming(IncomingCmd::Add(a)) => {
+            let a = *a;
             let mut app = open(&data)?;
             let input = IncomingInput {
                 so_ky_hieu: a.notation,

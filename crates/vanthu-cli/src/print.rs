@@ -67,12 +67,11 @@ pub fn register(agency: &Agency, rows: &[IncomingRow], year: Option<i32>) {
         return;
     }
     println!(
-        "{} | {} | {} | {} | {}",
+        "{} | {} | {} | {} | Trích yếu",
         pad("Số đến", 7),
         pad("Ngày đến", 10),
         pad("Số, ký hiệu", 16),
         pad("Tác giả", 28),
-        "Trích yếu"
     );
     println!("{}", "-".repeat(110));
     for r in rows {
@@ -132,9 +131,7 @@ pub fn document(v: &DocumentView) {
     if let Some(s) = &r.nguoi_ky {
         line(
             "Người ký",
-            &format!("{} {}", r.chuc_vu.clone().unwrap_or_default(), s)
-                .trim()
-                .to_string(),
+            format!("{} {}", r.chuc_vu.clone().unwrap_or_default(), s).trim(),
         );
     }
     if let Some(n) = r.so_trang {

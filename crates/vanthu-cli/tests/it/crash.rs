@@ -132,7 +132,7 @@ fn sigkill_during_bulk_registration_loses_nothing_acknowledged() {
     let seed: u64 = std::env::var("VANTHU_CRASH_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| rand::random());
+        .unwrap_or_else(rand::random);
     eprintln!("crash test: {iterations} kills, VANTHU_CRASH_SEED={seed}");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
 
