@@ -45,7 +45,7 @@ CREATE TABLE incoming (
     UNIQUE (register, year, so_den)
 );
 CREATE INDEX incoming_year ON incoming (year, register, so_den);
-CREATE INDEX incoming_dup ON incoming (dup_key, year);
+CREATE INDEX incoming_dup ON incoming (dup_key);
 
 -- Files of a document: the bytes live in encrypted blob files, referenced by id.
 CREATE TABLE files (
