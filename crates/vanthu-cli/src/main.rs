@@ -10,6 +10,7 @@ use vanthu_app::demo;
 use vanthu_app::{App, AppError, IncomingInput};
 use vanthu_store::{Agency, KdfParams, Passphrase, StoreError};
 
+mod edxml;
 mod print;
 
 #[derive(Parser)]
@@ -75,6 +76,54 @@ enum Cmd {
     Passwd,
     /// Dọn tệp mã hóa mồ côi sau sự cố (remove orphan encrypted files left by a crash).
     Gc,
+    /// Gói tin edXML (QCVN 102:2016) — xem và đóng gói (inspect and pack edXML messages).
+    #[command(subcommand)]
+    Edxml(EdxmlCmd),
+}
+
+#[derive(Subcommand)]
+enum EdxmlCmd {
+    /// Xem nội dung một gói edXML (header, business type, status, attachments, warnings).
+    Inspect {
+        /// Tệp .edxml.
+        file: PathBuf,
+    },
+    /// Đóng gói văn bản thành edXML (pack PDF files into an edXML envelope).
+    Pack(Box<PackArgs>),
+}
+
+#[derive(Args)]
+struct PackArgs {
+    /// Mã định danh cơ quan gửi (sender OrganId).
+    #[arg(long)]
+    from: String,
+    /// Tên cơ quan gửi (sender name; default: the OrganId).
+    #[arg(long)]
+    from_name: Option<String>,
+    /// Mã định danh cơ quan nhận, phân cách bằng dấu phẩy (recipients).
+    #[arg(long, value_delimiter = ',', required = true)]
+    to: Vec<String>,
+    /// Số, ký hiệu (e.g. 12/UBND-VP).
+    #[arg(long)]
+    notation: String,
+    /// Trích yếu (subject).
+    #[arg(long)]
+    subject: String,
+    /// Ngày ban hành (YYYY-MM-DD).
+    #[arg(long)]
+    date: String,
+    /// Tên loại (type name, default Công văn).
+    #[arg(long = "type-name")]
+    type_name: Option<String>,
+    /// Địa danh (place).
+    #[arg(long)]
+    place: Option<String>,
+    /// Tệp đính kèm (files to attach).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Tệp edXML đầu ra (output file).
+    #[arg(short = 'o', long = "out")]
+    out: PathBuf,
 }
 
 #[derive(Subcommand)]
@@ -363,6 +412,8 @@ fn run(cli: Cli) -> Result<i32, AppError> {
             );
             Ok(0)
         }
+        Cmd::Edxml(EdxmlCmd::Inspect { file }) => edxml::inspect(&file, cli.json),
+        Cmd::Edxml(EdxmlCmd::Pack(a)) => edxml::pack(&a, cli.json),
         Cmd::Gc => {
             let app = open(&data)?;
             let n = app

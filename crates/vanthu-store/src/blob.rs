@@ -17,6 +17,8 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::thread::JoinHandle;
 
 use chacha20poly1305::aead::{AeadInPlace, KeyInit};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
@@ -85,21 +87,24 @@ impl BlobStore {
         header.extend_from_slice(MAGIC);
         header.extend_from_slice(&prefix);
         header.extend_from_slice(&(self.chunk as u32).to_le_bytes());
-        let mut out = BufWriter::with_capacity(self.chunk + TAG, file);
-        out.write_all(&header)
-            .map_err(|e| StoreError::io(&tmp, e))?;
         let mut aad = header.clone();
         aad.extend_from_slice(id.as_bytes());
+        let (to_worker, rx) = sync_channel::<(Vec<u8>, bool)>(2);
+        let (recycle_tx, recycled) = sync_channel::<Vec<u8>>(3);
+        let cipher = XChaCha20Poly1305::new(self.key.as_ref().into());
+        let chunk = self.chunk;
+        let worker = std::thread::Builder::new()
+            .name("vanthu-blob-seal".into())
+            .spawn(move || seal_worker(cipher, file, header, prefix, aad, chunk, rx, recycle_tx))
+            .map_err(|e| StoreError::io(&tmp, e))?;
         Ok(BlobWriter {
             store: self.clone(),
-            cipher: XChaCha20Poly1305::new(self.key.as_ref().into()),
             id,
             tmp,
-            out: Some(out),
-            prefix,
-            aad,
+            to_worker: Some(to_worker),
+            recycled,
+            worker: Some(worker),
             buf: Vec::with_capacity(self.chunk + TAG),
-            counter: 0,
             size: 0,
             hash: Sha256::new(),
         })
@@ -136,16 +141,26 @@ impl BlobStore {
         }
         let mut aad = header.to_vec();
         aad.extend_from_slice(id.as_bytes());
-        Ok(BlobReader {
+        let w = OpenWorker {
             id: id.to_string(),
             cipher: XChaCha20Poly1305::new(self.key.as_ref().into()),
             file,
             prefix,
             aad,
             chunk,
-            buf: Vec::with_capacity(chunk + TAG),
+        };
+        let (tx, rx) = sync_channel(2);
+        let (recycle, recycle_rx) = sync_channel(3);
+        let worker = std::thread::Builder::new()
+            .name("vanthu-blob-open".into())
+            .spawn(move || w.run(tx, recycle_rx))
+            .map_err(|e| StoreError::io(&path, e))?;
+        Ok(BlobReader {
+            rx: Some(rx),
+            recycle,
+            worker: Some(worker),
+            cur: Vec::new(),
             pos: 0,
-            counter: 0,
             done: false,
         })
     }
@@ -223,18 +238,51 @@ fn nonce(prefix: &[u8; 16], counter: u32, last: bool) -> XNonce {
 }
 
 /// A blob being written. Dropping it without [`finish`](Self::finish) discards it.
+///
+/// The caller's thread hashes the plaintext while a worker thread seals and writes the
+/// previous chunk, so the two costs overlap (at most three chunks in flight).
 pub struct BlobWriter {
     store: BlobStore,
-    cipher: XChaCha20Poly1305,
     id: String,
     tmp: PathBuf,
-    out: Option<BufWriter<File>>,
-    prefix: [u8; 16],
-    aad: Vec<u8>,
+    to_worker: Option<SyncSender<(Vec<u8>, bool)>>,
+    recycled: Receiver<Vec<u8>>,
+    worker: Option<JoinHandle<io::Result<File>>>,
     buf: Vec<u8>,
-    counter: u32,
     size: u64,
     hash: Sha256,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn seal_worker(
+    cipher: XChaCha20Poly1305,
+    file: File,
+    header: Vec<u8>,
+    prefix: [u8; 16],
+    aad: Vec<u8>,
+    chunk: usize,
+    rx: Receiver<(Vec<u8>, bool)>,
+    recycle: SyncSender<Vec<u8>>,
+) -> io::Result<File> {
+    let mut out = BufWriter::with_capacity(chunk + TAG, file);
+    out.write_all(&header)?;
+    let mut counter: u32 = 0;
+    for (mut buf, last) in rx {
+        let n = nonce(&prefix, counter, last);
+        cipher
+            .encrypt_in_place(&n, &aad, &mut buf)
+            .map_err(|_| io::Error::other("encryption failed"))?;
+        out.write_all(&buf)?;
+        counter = counter
+            .checked_add(1)
+            .ok_or_else(|| io::Error::other("blob too large"))?;
+        buf.clear();
+        let _ = recycle.try_send(buf);
+        if last {
+            break;
+        }
+    }
+    out.into_inner().map_err(|e| e.into_error())
 }
 
 impl BlobWriter {
@@ -243,37 +291,51 @@ impl BlobWriter {
         &self.id
     }
 
-    fn seal(&mut self, last: bool) -> io::Result<()> {
-        let n = nonce(&self.prefix, self.counter, last);
-        self.cipher
-            .encrypt_in_place(&n, &self.aad, &mut self.buf)
-            .map_err(|_| io::Error::other("encryption failed"))?;
-        self.out
-            .as_mut()
-            .expect("writer is open")
-            .write_all(&self.buf)?;
-        self.buf.clear();
-        self.counter = self
-            .counter
-            .checked_add(1)
-            .ok_or_else(|| io::Error::other("blob too large"))?;
-        Ok(())
+    /// The worker's error, once it has stopped.
+    fn worker_error(&mut self) -> io::Error {
+        self.to_worker = None;
+        match self.worker.take().map(|h| h.join()) {
+            Some(Ok(Err(e))) => e,
+            Some(Err(_)) => io::Error::other("blob writer thread panicked"),
+            _ => io::Error::other("blob writer stopped"),
+        }
+    }
+
+    fn send(&mut self, last: bool) -> io::Result<()> {
+        let next = self
+            .recycled
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(self.store.chunk + TAG));
+        let full = std::mem::replace(&mut self.buf, next);
+        let sent = match &self.to_worker {
+            Some(tx) => tx.send((full, last)).is_ok(),
+            None => false,
+        };
+        if sent {
+            Ok(())
+        } else {
+            Err(self.worker_error())
+        }
     }
 
     /// Seals the last chunk, syncs the file and moves it into place.
     pub fn finish(mut self) -> Result<BlobInfo, StoreError> {
         let tmp = self.tmp.clone();
-        self.seal(true).map_err(|e| StoreError::io(&tmp, e))?;
-        let out = self.out.take().expect("writer is open");
-        let file = out
-            .into_inner()
-            .map_err(|e| StoreError::io(&tmp, e.into_error()))?;
+        self.send(true).map_err(|e| StoreError::io(&tmp, e))?;
+        self.to_worker = None;
+        let file = match self.worker.take().map(|h| h.join()) {
+            Some(Ok(Ok(f))) => f,
+            Some(Ok(Err(e))) => return Err(StoreError::io(&tmp, e)),
+            _ => return Err(StoreError::Crypto("blob writer thread failed".into())),
+        };
         file.sync_all().map_err(|e| StoreError::io(&tmp, e))?;
         drop(file);
         let dest = self.store.path_of(&self.id)?;
         let dir = dest.parent().expect("blob path has a parent").to_path_buf();
         fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
         fs::rename(&tmp, &dest).map_err(|e| StoreError::io(&dest, e))?;
+        // From here on the blob is in place: Drop must not delete anything.
+        self.tmp = PathBuf::new();
         sync_dir(&dir)?;
         let hash = std::mem::take(&mut self.hash);
         Ok(BlobInfo {
@@ -295,7 +357,7 @@ impl Write for BlobWriter {
             self.buf.extend_from_slice(&data[..take]);
             data = &data[take..];
             if self.buf.len() == chunk {
-                self.seal(false)?;
+                self.send(false)?;
             }
         }
         Ok(total)
@@ -308,27 +370,41 @@ impl Write for BlobWriter {
 
 impl Drop for BlobWriter {
     fn drop(&mut self) {
-        if self.out.take().is_some() {
+        // Stop the worker (a closed channel without a last chunk ends it) and wait for it, so
+        // the file is closed before it is removed (Windows cannot delete an open file).
+        self.to_worker = None;
+        if let Some(h) = self.worker.take() {
+            let _ = h.join();
+        }
+        if !self.tmp.as_os_str().is_empty() {
             let _ = fs::remove_file(&self.tmp);
         }
     }
 }
 
 /// Streaming reader of a blob's plaintext; every chunk is authenticated before it is returned.
+///
+/// A worker thread reads and decrypts ahead (at most three chunks) while the caller consumes,
+/// so disk reads, decryption and the caller's own work (hashing, writing) overlap.
 pub struct BlobReader {
+    rx: Option<Receiver<io::Result<Vec<u8>>>>,
+    recycle: SyncSender<Vec<u8>>,
+    worker: Option<JoinHandle<()>>,
+    cur: Vec<u8>,
+    pos: usize,
+    done: bool,
+}
+
+struct OpenWorker {
     id: String,
     cipher: XChaCha20Poly1305,
     file: File,
     prefix: [u8; 16],
     aad: Vec<u8>,
     chunk: usize,
-    buf: Vec<u8>,
-    pos: usize,
-    counter: u32,
-    done: bool,
 }
 
-impl BlobReader {
+impl OpenWorker {
     fn corrupt(&self, why: &str) -> io::Error {
         io::Error::new(
             io::ErrorKind::InvalidData,
@@ -339,59 +415,148 @@ impl BlobReader {
         )
     }
 
-    fn next_chunk(&mut self) -> io::Result<()> {
-        let want = self.chunk + TAG;
-        self.buf.resize(want, 0);
-        let mut got = 0;
-        while got < want {
-            let n = self.file.read(&mut self.buf[got..])?;
-            if n == 0 {
-                break;
-            }
-            got += n;
-        }
-        self.buf.truncate(got);
-        let last = got < want;
-        if got < TAG {
+    /// Opens chunk `counter` in place; `last` says whether the file ended after it.
+    fn open_chunk(&self, counter: u32, buf: &mut Vec<u8>, last: bool) -> io::Result<()> {
+        if buf.len() < TAG {
             return Err(self.corrupt("truncated"));
         }
-        let n = nonce(&self.prefix, self.counter, last);
-        if self
-            .cipher
-            .decrypt_in_place(&n, &self.aad, &mut self.buf)
-            .is_err()
-        {
-            return Err(self.corrupt("authentication failed"));
-        }
-        if last {
-            let mut extra = [0u8; 1];
-            if self.file.read(&mut extra)? != 0 {
-                return Err(self.corrupt("trailing data"));
+        let n = nonce(&self.prefix, counter, last);
+        self.cipher
+            .decrypt_in_place(&n, &self.aad, buf)
+            .map_err(|_| self.corrupt("authentication failed"))
+    }
+
+    /// Third stage of the pipeline, on its own thread: reads ciphertext chunks ahead so that
+    /// the disk works while the previous chunk is being decrypted.
+    fn read_ahead(mut file: File, chunk: usize, tx: SyncSender<io::Result<(Vec<u8>, bool)>>) {
+        let want = chunk + TAG;
+        loop {
+            let mut buf = vec![0u8; want];
+            let mut got = 0;
+            let res = loop {
+                if got == want {
+                    break Ok(());
+                }
+                match file.read(&mut buf[got..]) {
+                    Ok(0) => break Ok(()),
+                    Ok(n) => got += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => break Err(e),
+                }
+            };
+            if let Err(e) = res {
+                let _ = tx.send(Err(e));
+                return;
             }
-            self.done = true;
+            buf.truncate(got);
+            // A full chunk is never the last one; a short one must be followed by EOF, which
+            // the decrypting stage checks by seeing no further chunk.
+            let last = got < want;
+            if tx.send(Ok((buf, last))).is_err() || last {
+                return;
+            }
         }
-        self.counter = self
-            .counter
-            .checked_add(1)
-            .ok_or_else(|| self.corrupt("too many chunks"))?;
-        self.pos = 0;
-        Ok(())
+    }
+
+    fn run(mut self, tx: SyncSender<io::Result<Vec<u8>>>, _recycle: Receiver<Vec<u8>>) {
+        let file = match self.file.try_clone() {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return;
+            }
+        };
+        let chunk = self.chunk;
+        let (raw_tx, raw_rx) = sync_channel(4);
+        let reader = std::thread::Builder::new()
+            .name("vanthu-blob-read".into())
+            .spawn(move || Self::read_ahead(file, chunk, raw_tx));
+        let reader = match reader {
+            Ok(h) => h,
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return;
+            }
+        };
+        let mut counter: u32 = 0;
+        for item in raw_rx.iter() {
+            let (mut buf, last) = match item {
+                Ok(x) => x,
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    break;
+                }
+            };
+            if let Err(e) = self.open_chunk(counter, &mut buf, last) {
+                let _ = tx.send(Err(e));
+                break;
+            }
+            if tx.send(Ok(buf)).is_err() {
+                break;
+            }
+            if last {
+                // the reader stops after a short chunk; nothing may follow it
+                let mut extra = [0u8; 1];
+                match self.file.read(&mut extra) {
+                    Ok(0) => {}
+                    Ok(_) => {
+                        let _ = tx.send(Err(self.corrupt("trailing data")));
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                    }
+                }
+                break;
+            }
+            counter = match counter.checked_add(1) {
+                Some(c) => c,
+                None => {
+                    let _ = tx.send(Err(self.corrupt("too many chunks")));
+                    break;
+                }
+            };
+        }
+        drop(raw_rx);
+        let _ = reader.join();
     }
 }
 
 impl Read for BlobReader {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         loop {
-            if self.pos < self.buf.len() {
-                let n = (self.buf.len() - self.pos).min(out.len());
-                out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+            if self.pos < self.cur.len() {
+                let n = (self.cur.len() - self.pos).min(out.len());
+                out[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
                 self.pos += n;
                 return Ok(n);
             }
             if self.done || out.is_empty() {
                 return Ok(0);
             }
-            self.next_chunk()?;
+            let rx = self.rx.as_ref().expect("reader is open");
+            match rx.recv() {
+                Ok(Ok(next)) => {
+                    let old = std::mem::replace(&mut self.cur, next);
+                    let _ = self.recycle.try_send(old);
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => {
+                    self.done = true;
+                    self.cur.clear();
+                    return Err(e);
+                }
+                // The worker stops after the last chunk: the stream is complete.
+                Err(_) => self.done = true,
+            }
+        }
+    }
+}
+
+impl Drop for BlobReader {
+    fn drop(&mut self) {
+        self.rx = None; // unblocks a worker waiting to send
+        if let Some(h) = self.worker.take() {
+            let _ = h.join();
         }
     }
 }

@@ -39,14 +39,23 @@ fn a_300_mb_scan_is_never_held_in_memory() {
         }
     }
     let v = json(vanthu(&data).args(["incoming", "add"]).arg(&scan).args([
-        "--from", "Sở Xây dựng", "--notation", "88/BC-SXD", "--date", "2026-11-20",
-        "--subject", "Hồ sơ bản vẽ quét khổ lớn",
+        "--from",
+        "Sở Xây dựng",
+        "--notation",
+        "88/BC-SXD",
+        "--date",
+        "2026-11-20",
+        "--subject",
+        "Hồ sơ bản vẽ quét khổ lớn",
     ]));
     let id = v["id"].as_str().unwrap().to_string();
     let out = d.path().join("ra.pdf");
     ok(vanthu(&data).args(["export", &id]).arg(&out));
     let peak = children_max_rss_mib();
-    assert!(peak < 64, "peak RSS of vanthu was {peak} MiB for a 300 MB file");
+    assert!(
+        peak < 64,
+        "peak RSS of vanthu was {peak} MiB for a 300 MB file"
+    );
     assert_eq!(std::fs::metadata(&out).unwrap().len(), 300 << 20);
     // same bytes back
     assert_eq!(sha256_of(&scan), sha256_of(&out));

@@ -1,0 +1,104 @@
+//! Project tasks: `cargo xtask <task>`.
+//!
+//! * `bench [--quick] [--records N] [--blob-mb M] [--rounds R] [--opens K]` — the encrypted
+//!   store against a plain SQLite/file baseline in the same process (see `BENCHMARKS.md`).
+
+mod bench;
+mod gen;
+
+use std::process::ExitCode;
+
+const USAGE: &str =
+    "usage: cargo xtask bench [--quick] [--records N] [--blob-mb M] [--rounds R] [--opens K]
+
+  --quick       smoke run (1000 records, 8 MiB, 2 rounds, 3 opens): proves the benchmark works
+  --records N   records registered per store per round (default 20000)
+  --blob-mb M   blob size in MiB (default 200)
+  --rounds R    rounds; encrypted and baseline alternate order each round (default 3)
+  --opens K     store opens timed (default 10)";
+
+fn parse_bench(args: &[String]) -> Result<bench::Opts, String> {
+    let quick = args.iter().any(|a| a == "--quick");
+    let mut o = if quick {
+        bench::Opts::quick()
+    } else {
+        bench::Opts::default()
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let (flag, inline) = match a.split_once('=') {
+            Some((f, v)) => (f, Some(v.to_string())),
+            None => (a.as_str(), None),
+        };
+        if flag == "--quick" {
+            continue;
+        }
+        let mut value = |name: &str| -> Result<u64, String> {
+            let v = inline
+                .clone()
+                .or_else(|| it.next().cloned())
+                .ok_or_else(|| format!("{name} needs a value"))?;
+            v.replace('_', "")
+                .parse::<u64>()
+                .map_err(|_| format!("{name}: not a number: {v:?}"))
+        };
+        match flag {
+            "--records" => o.records = value(flag)? as usize,
+            "--blob-mb" => o.blob_mib = value(flag)?,
+            "--rounds" => o.rounds = value(flag)? as usize,
+            "--opens" => o.opens = value(flag)? as usize,
+            "-h" | "--help" => return Err(String::new()),
+            _ => return Err(format!("unknown option {a:?}")),
+        }
+    }
+    Ok(o)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("bench") => match parse_bench(&args[1..]) {
+            Ok(o) => match bench::run(&o) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("xtask bench: error: {e}");
+                    ExitCode::FAILURE
+                }
+            },
+            Err(e) => {
+                if !e.is_empty() {
+                    eprintln!("xtask bench: {e}");
+                }
+                eprintln!("{USAGE}");
+                if e.is_empty() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(2)
+                }
+            }
+        },
+        _ => {
+            eprintln!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn parses_flags() {
+        let o = parse_bench(&s(&["--records", "1_000", "--blob-mb=4", "--rounds", "5"])).unwrap();
+        assert_eq!((o.records, o.blob_mib, o.rounds), (1000, 4, 5));
+        let q = parse_bench(&s(&["--quick", "--records", "50"])).unwrap();
+        assert!(q.quick);
+        assert_eq!(q.records, 50);
+        assert!(parse_bench(&s(&["--nope"])).is_err());
+    }
+}
