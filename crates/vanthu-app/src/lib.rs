@@ -4,6 +4,7 @@
 
 pub mod demo;
 pub mod error;
+pub mod exchange;
 pub mod input;
 pub mod register;
 

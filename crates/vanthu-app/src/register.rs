@@ -159,7 +159,7 @@ impl App {
             let mut outcomes = Vec::with_capacity(items.len());
             for (line, input) in items {
                 let mut mine = Vec::new();
-                let result = tx.scoped(|tx| register_one(tx, &blobs, input, base, &mut mine));
+                let result = tx.scoped(|tx| register_one(tx, &blobs, input, base, &mut mine, &[]));
                 if result.is_err() {
                     for id in &mine {
                         let _ = blobs.remove(id);
@@ -180,6 +180,21 @@ impl App {
             }
         }
         res
+    }
+
+    /// Registers one document whose files are already encrypted blobs (a received package).
+    /// On failure the caller still owns (and should remove) the blobs.
+    pub(crate) fn register_prepared(
+        &mut self,
+        input: &IncomingInput,
+        prepared: Vec<Prepared>,
+    ) -> Result<Registered, AppError> {
+        let actor = self.actor.clone();
+        let blobs = self.store.blobs().clone();
+        let mut written = Vec::new();
+        self.store.write(&actor, |tx| {
+            register_one(tx, &blobs, input, None, &mut written, &prepared)
+        })
     }
 
     /// Streams a file into the encrypted store and attaches it to a registered document
@@ -357,12 +372,16 @@ fn put_file(blobs: &vanthu_store::BlobStore, path: &Path) -> Result<BlobInfo, Ap
     Ok(w.finish()?)
 }
 
+/// A file already streamed into an encrypted blob: (name, content type, blob).
+pub(crate) type Prepared = (String, Option<String>, BlobInfo);
+
 fn register_one(
     tx: &mut Tx<'_>,
     blobs: &vanthu_store::BlobStore,
     input: &IncomingInput,
     base: Option<&Path>,
     written: &mut Vec<String>,
+    prepared: &[Prepared],
 ) -> Result<Registered, AppError> {
     let now = tx.now;
     let draft = input.to_draft(now)?;
@@ -398,6 +417,7 @@ fn register_one(
     }
 
     let so_den = tx.allocate(&register, year)?;
+    let mut prepared_rows = Vec::new();
     let row = IncomingRow {
         id: vanthu_store::fsutil::random_id(),
         register,
@@ -428,6 +448,11 @@ fn register_one(
     for (name, info) in &infos {
         files.push(tx.attach_file(&row.id, name, content_type_of(name), info)?);
     }
+    for (name, ct, info) in prepared {
+        let ct = ct.as_deref().or_else(|| content_type_of(name));
+        prepared_rows.push(tx.attach_file(&row.id, name, ct, info)?);
+    }
+    files.extend(prepared_rows);
     if !duplicate_of.is_empty() {
         tx.audit(
             "incoming.duplicate_override",

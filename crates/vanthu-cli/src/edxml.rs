@@ -71,7 +71,7 @@ pub fn inspect(file: &Path, json: bool) -> Result<i32, AppError> {
     Ok(0)
 }
 
-pub fn pack(a: &PackArgs, json: bool) -> Result<i32, AppError> {
+pub fn pack(a: &PackArgs, app: Option<&vanthu_app::App>, json: bool) -> Result<i32, AppError> {
     let date = parse_date("--date", &a.date)?;
     let (number, notation) = a.notation.trim().split_once('/').ok_or_else(|| {
         AppError::BadInput(format!(
@@ -105,7 +105,7 @@ pub fn pack(a: &PackArgs, json: bool) -> Result<i32, AppError> {
         ..Default::default()
     };
     let mut atts = Vec::new();
-    for p in &a.files {
+    for p in a.files.iter().filter(|_| a.document.is_none()) {
         let f = File::open(p).map_err(|e| AppError::File {
             path: p.clone(),
             source: e,
@@ -135,7 +135,19 @@ pub fn pack(a: &PackArgs, json: bool) -> Result<i32, AppError> {
             source: e,
         })?;
         let mut w = std::io::BufWriter::with_capacity(256 * 1024, f);
-        let report = vanthu_edxml::pack(&req, atts, &mut w).map_err(edxml_err)?;
+        let report = match (app, &a.document) {
+            (Some(app), Some(id)) => {
+                let files = app.store().files_of(id)?;
+                if files.is_empty() {
+                    app.store().get_incoming(id)?;
+                    return Err(AppError::BadInput(format!(
+                        "Văn bản {id} không có tệp để đóng gói (document has no file)"
+                    )));
+                }
+                app.write_edxml(&req, &files, &mut w)?
+            }
+            _ => vanthu_edxml::pack(&req, atts, &mut w).map_err(edxml_err)?,
+        };
         let f = w.into_inner().map_err(|e| AppError::File {
             path: tmp.clone(),
             source: e.into_error(),

@@ -119,8 +119,12 @@ struct PackArgs {
     #[arg(long)]
     place: Option<String>,
     /// Tệp đính kèm (files to attach).
-    #[arg(required = true)]
+    #[arg(required_unless_present = "document")]
     files: Vec<PathBuf>,
+    /// Lấy tệp của văn bản này trong kho, mã hóa thẳng từ kho (attach a stored document's files,
+    /// streamed from the encrypted store; needs --data and the passphrase).
+    #[arg(long, conflicts_with = "files")]
+    document: Option<String>,
     /// Tệp edXML đầu ra (output file).
     #[arg(short = 'o', long = "out")]
     out: PathBuf,
@@ -130,6 +134,11 @@ struct PackArgs {
 enum IncomingCmd {
     /// Vào sổ một văn bản đến (register one incoming document).
     Add(Box<AddArgs>),
+    /// Nhận một gói edXML và vào sổ văn bản nó mang (receive an edXML package and register it).
+    Receive {
+        /// Tệp .edxml.
+        file: PathBuf,
+    },
     /// Vào sổ hàng loạt từ JSON Lines (bulk registration).
     Import {
         /// Tệp JSON Lines, mỗi dòng một văn bản (one JSON object a line).
@@ -267,7 +276,7 @@ fn new_passphrase(env: &str) -> Result<Passphrase, AppError> {
     Ok(Passphrase::new(a))
 }
 
-fn open(dir: &Path) -> Result<App, AppError> {
+pub(crate) fn open(dir: &Path) -> Result<App, AppError> {
     // Check for the store before asking for a passphrase.
     if !dir.join(vanthu_store::KeyFile::NAME).exists() {
         return Err(StoreError::NoStore(dir.to_path_buf()).into());
@@ -344,6 +353,19 @@ fn run(cli: Cli) -> Result<i32, AppError> {
             }
             Ok(0)
         }
+        Cmd::Incoming(IncomingCmd::Receive { file }) => {
+            let mut app = open(&data)?;
+            let r = app.receive_edxml(&file)?;
+            if cli.json {
+                out_json(&r);
+            } else {
+                print::registered(&r.registered);
+                for w in &r.warnings {
+                    println!("  Lưu ý gói tin: {w}");
+                }
+            }
+            Ok(0)
+        }
         Cmd::Incoming(IncomingCmd::Import { jsonl, batch }) => {
             cmd_import(&data, &jsonl, batch.max(1), cli.json)
         }
@@ -413,7 +435,13 @@ fn run(cli: Cli) -> Result<i32, AppError> {
             Ok(0)
         }
         Cmd::Edxml(EdxmlCmd::Inspect { file }) => edxml::inspect(&file, cli.json),
-        Cmd::Edxml(EdxmlCmd::Pack(a)) => edxml::pack(&a, cli.json),
+        Cmd::Edxml(EdxmlCmd::Pack(a)) => {
+            let app = match &a.document {
+                Some(_) => Some(open(&data)?),
+                None => None,
+            };
+            edxml::pack(&a, app.as_ref(), cli.json)
+        }
         Cmd::Gc => {
             let app = open(&data)?;
             let n = app

@@ -2,6 +2,7 @@
 
 mod cli;
 mod crash;
+mod edxml;
 mod memory;
 
 use std::path::Path;
