@@ -1,6 +1,7 @@
 //! Integration tests of the use-case layer (one test binary; modules per concern).
 
 mod exchange;
+mod numbering;
 
 use std::path::{Path, PathBuf};
 
