@@ -57,6 +57,8 @@ if [ "$f" != 0 ]; then
 fi
 
 check bench-smoke 900 cargo xtask bench --quick
+# The real desktop window under Xvfb, on a fresh demo store: it must open and render.
+check desktop-window 900 bash src-tauri/screenshot.sh "$(mktemp -d)/shot.png"
 
 rm -rf "$logdir"
 echo

@@ -1,0 +1,203 @@
+//! vanthu desktop shell: a thin Tauri 2 layer over the `vanthu-app` use cases.
+//!
+//! Everything the window shows comes through [`vanthu_app::App`], the same use-case layer as the
+//! `vanthu` command line; this crate only locates the store, opens it once and turns results
+//! and errors into JSON for the web view. [`app_builder`] registers the commands and the
+//! managed state so that tests can drive the same wiring through `tauri::test::mock_builder()`.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use serde::Serialize;
+use vanthu_app::{demo, App, AppError};
+use vanthu_core::notation::format_number;
+use vanthu_store::{IncomingRow, KdfParams, KeyFile, Passphrase};
+
+/// Where the window's store lives and how to open it.
+pub struct StoreLocation {
+    /// The data folder.
+    pub dir: PathBuf,
+    /// Its passphrase (`None`: not given, reported in the window).
+    pub passphrase: Option<Passphrase>,
+    /// Whether this is the demo store, created and seeded when missing.
+    pub demo: bool,
+}
+
+impl StoreLocation {
+    /// `VANTHU_DATA` (with `VANTHU_PASSPHRASE`) when set, otherwise the demo store in the
+    /// platform's local data folder (`~/.local/share/vanthu/demo`, `%LOCALAPPDATA%\vanthu\demo`)
+    /// with `VANTHU_PASSPHRASE` or the demo passphrase, exactly as `vanthu demo` does.
+    pub fn from_env() -> StoreLocation {
+        let pass = std::env::var("VANTHU_PASSPHRASE").ok().map(Passphrase::new);
+        match std::env::var_os("VANTHU_DATA").filter(|d| !d.is_empty()) {
+            Some(dir) => StoreLocation {
+                dir: PathBuf::from(dir),
+                passphrase: pass,
+                demo: false,
+            },
+            None => StoreLocation::demo_in(
+                dirs::data_local_dir()
+                    .unwrap_or_else(|| PathBuf::from("."))
+                    .join("vanthu")
+                    .join("demo"),
+            ),
+        }
+    }
+
+    /// The demo store in `dir` (created and seeded on first use).
+    pub fn demo_in(dir: PathBuf) -> StoreLocation {
+        let pass = std::env::var("VANTHU_PASSPHRASE")
+            .unwrap_or_else(|_| demo::DEMO_PASSPHRASE.to_string());
+        StoreLocation {
+            dir,
+            passphrase: Some(Passphrase::new(pass)),
+            demo: true,
+        }
+    }
+
+    fn open(&self) -> Result<App, AppError> {
+        let Some(pass) = &self.passphrase else {
+            return Err(AppError::BadInput(format!(
+                "Cần mật khẩu kho {}: đặt biến VANTHU_PASSPHRASE trước khi mở ứng dụng (passphrase needed: set VANTHU_PASSPHRASE)",
+                self.dir.display()
+            )));
+        };
+        if self.demo && !self.dir.join(KeyFile::NAME).exists() {
+            let mut app = App::init(&self.dir, pass, &demo::demo_agency(), KdfParams::default())?;
+            demo::seed(&mut app)?;
+            return Ok(app);
+        }
+        App::open(&self.dir, pass)
+    }
+}
+
+/// Managed state: the store location and, once opened, the store.
+pub struct Desktop {
+    location: StoreLocation,
+    app: Mutex<Option<App>>,
+}
+
+impl Desktop {
+    /// State for a store at `location`, opened on first use.
+    pub fn new(location: StoreLocation) -> Desktop {
+        Desktop {
+            location,
+            app: Mutex::new(None),
+        }
+    }
+
+    fn with_app<T>(&self, f: impl FnOnce(&App) -> Result<T, AppError>) -> Result<T, CommandError> {
+        let mut guard = self.app.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.is_none() {
+            *guard = Some(self.location.open()?);
+        }
+        Ok(f(guard.as_ref().expect("opened above"))?)
+    }
+}
+
+/// An error as the window receives it: a stable code and a Vietnamese-first message.
+#[derive(Debug, Clone, Serialize)]
+pub struct CommandError {
+    /// Stable ASCII code (`wrong_passphrase`, `no_store`, …).
+    pub code: String,
+    /// Message for the clerk, Vietnamese first, English in parentheses.
+    pub message: String,
+}
+
+impl From<AppError> for CommandError {
+    fn from(e: AppError) -> Self {
+        CommandError {
+            code: e.code().to_string(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// One row of the register as the window shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RegisterRow {
+    /// The stored row, unchanged.
+    #[serde(flatten)]
+    pub row: IncomingRow,
+    /// Số đến as printed (zero-padded below 10, as in the CLI).
+    pub so_den_text: String,
+    /// Ngày đến as dd/mm/yyyy.
+    pub ngay_den_text: String,
+}
+
+/// The answer of `list_incoming`.
+#[derive(Debug, Clone, Serialize)]
+pub struct IncomingRegister {
+    /// Name of the agency owning the store.
+    pub agency: String,
+    /// Its code.
+    pub agency_code: String,
+    /// Whether this is the demo store.
+    pub demo: bool,
+    /// The data folder.
+    pub data_dir: String,
+    /// The register, in register order.
+    pub rows: Vec<RegisterRow>,
+}
+
+fn vn_date(rfc3339: &str) -> String {
+    match (rfc3339.get(0..4), rfc3339.get(5..7), rfc3339.get(8..10)) {
+        (Some(y), Some(m), Some(d)) => format!("{d}/{m}/{y}"),
+        _ => rfc3339.to_string(),
+    }
+}
+
+/// Lists the incoming register (all years) with the agency name.
+#[tauri::command(async)]
+fn list_incoming(state: tauri::State<'_, Desktop>) -> Result<IncomingRegister, CommandError> {
+    state.with_app(|app| {
+        let agency = app.agency()?;
+        let rows = app
+            .list_incoming(None)?
+            .into_iter()
+            .map(|row| RegisterRow {
+                so_den_text: format_number(row.so_den),
+                ngay_den_text: vn_date(&row.ngay_den),
+                row,
+            })
+            .collect();
+        Ok(IncomingRegister {
+            agency: agency.name,
+            agency_code: agency.code,
+            demo: state.location.demo,
+            data_dir: state.location.dir.display().to_string(),
+            rows,
+        })
+    })
+}
+
+/// Registers the commands and the managed state (store from [`StoreLocation::from_env`] unless
+/// the builder already manages a [`Desktop`]; tests call `.manage(Desktop::new(…))` first).
+pub fn app_builder<R: tauri::Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
+    b.invoke_handler(tauri::generate_handler![list_incoming])
+        .setup(|app| {
+            use tauri::Manager;
+            if app.try_state::<Desktop>().is_none() {
+                app.manage(Desktop::new(StoreLocation::from_env()));
+            }
+            Ok(())
+        })
+}
+
+/// Runs the desktop application.
+pub fn run() {
+    app_builder(tauri::Builder::default())
+        .run(tauri::generate_context!())
+        .expect("vanthu-desktop: không khởi động được cửa sổ (cannot start the window)");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::vn_date;
+
+    #[test]
+    fn dates_are_day_month_year() {
+        assert_eq!(vn_date("2026-11-25T10:15:00+07:00"), "25/11/2026");
+        assert_eq!(vn_date("?"), "?");
+    }
+}

@@ -1,0 +1,178 @@
+//! Command contract of the desktop shell: `list_incoming` driven through Tauri's IPC with the
+//! mock runtime (no display needed), against a temporary demo store.
+
+use serde_json::Value;
+use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime};
+use tauri::webview::InvokeRequest;
+use tauri::WebviewWindowBuilder;
+use vanthu_desktop::{app_builder, Desktop, StoreLocation};
+
+/// Demo documents (crates/vanthu-app/src/demo.rs), in register order.
+const DEMO_SUBJECTS: &[&str] = &[
+    "Quyết định ban hành Kiến trúc Chính quyền điện tử tỉnh Hòa Bình, phiên bản 2.0",
+    "Thông tư quy định về lưu trữ hồ sơ, tài liệu điện tử",
+    "V/v triển khai phần mềm quản lý văn bản và điều hành liên thông bốn cấp",
+    "Kế hoạch chuyển đổi số năm 2027",
+    "Báo cáo kết quả thực hiện cải cách hành chính quý IV",
+    "Giấy mời dự hội nghị tập huấn bảo vệ bí mật nhà nước",
+    "Thư cảm ơn về việc hỗ trợ tổ chức hội nghị",
+];
+
+fn invoke(cmd: &str) -> InvokeRequest {
+    InvokeRequest {
+        cmd: cmd.into(),
+        callback: tauri::ipc::CallbackFn(0),
+        error: tauri::ipc::CallbackFn(1),
+        url: if cfg!(any(windows, target_os = "android")) {
+            "http://tauri.localhost"
+        } else {
+            "tauri://localhost"
+        }
+        .parse()
+        .unwrap(),
+        body: tauri::ipc::InvokeBody::default(),
+        headers: Default::default(),
+        invoke_key: tauri::test::INVOKE_KEY.to_string(),
+    }
+}
+
+fn call(
+    ctx: tauri::Context<MockRuntime>,
+    location: StoreLocation,
+    window: &str,
+    cmd: &str,
+) -> Result<Value, Value> {
+    let app = app_builder(mock_builder().manage(Desktop::new(location)))
+        .build(ctx)
+        .expect("app builds");
+    let webview = WebviewWindowBuilder::new(&app, window, Default::default())
+        .build()
+        .expect("window builds");
+    get_ipc_response(&webview, invoke(cmd)).map(|b| b.deserialize::<Value>().unwrap())
+}
+
+fn assert_demo_register(v: &Value) {
+    assert_eq!(
+        v["agency"],
+        vanthu_app::demo::demo_agency().name.as_str(),
+        "{v:#}"
+    );
+    assert_eq!(v["demo"], true);
+    let rows = v["rows"].as_array().expect("rows");
+    let subjects: Vec<&str> = rows
+        .iter()
+        .map(|r| r["trich_yeu"].as_str().unwrap())
+        .collect();
+    assert_eq!(subjects, DEMO_SUBJECTS);
+    for (i, r) in rows.iter().enumerate() {
+        assert_eq!(r["so_den"], i as u64 + 1);
+        assert_eq!(r["so_den_text"], format!("{:02}", i + 1));
+        let d = r["ngay_den_text"].as_str().unwrap();
+        assert_eq!(d.len(), 10, "dd/mm/yyyy: {d}");
+        assert!(!r["tac_gia"].as_str().unwrap().is_empty());
+    }
+    assert_eq!(rows[0]["so_ky_hieu"], "2643/QĐ-UBND");
+    assert_eq!(rows[0]["tac_gia"], "Ủy ban nhân dân tỉnh Hòa Bình");
+}
+
+#[test]
+fn list_incoming_creates_seeds_and_lists_the_demo_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    let v = call(
+        mock_context(noop_assets()),
+        StoreLocation::demo_in(dir.clone()),
+        "main",
+        "list_incoming",
+    )
+    .expect("list_incoming succeeds");
+    assert_demo_register(&v);
+    assert!(dir.join(vanthu_store::KeyFile::NAME).exists());
+
+    // Second start: the existing store is opened, not seeded again.
+    let again = call(
+        mock_context(noop_assets()),
+        StoreLocation::demo_in(dir),
+        "main",
+        "list_incoming",
+    )
+    .expect("list_incoming succeeds on reopen");
+    assert_demo_register(&again);
+}
+
+/// With the app's real ACL (build.rs manifest + capabilities/default.json), the main window may
+/// call `list_incoming` and any other window may not.
+#[test]
+fn capability_grants_list_incoming_to_the_main_window_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let real = || {
+        let mut ctx: tauri::Context<MockRuntime> = tauri::generate_context!();
+        ctx.set_assets(Box::new(noop_assets()));
+        ctx
+    };
+    let v = call(
+        real(),
+        StoreLocation::demo_in(tmp.path().join("demo")),
+        "main",
+        "list_incoming",
+    )
+    .expect("allowed for main");
+    assert_demo_register(&v);
+
+    let err = call(
+        real(),
+        StoreLocation::demo_in(tmp.path().join("demo")),
+        "other",
+        "list_incoming",
+    )
+    .expect_err("denied for another window");
+    assert!(
+        err.to_string().contains("not allowed"),
+        "unexpected error: {err}"
+    );
+}
+
+#[test]
+fn a_missing_store_is_reported_in_vietnamese() {
+    let tmp = tempfile::tempdir().unwrap();
+    let location = StoreLocation {
+        dir: tmp.path().join("khong-co"),
+        passphrase: Some(vanthu_store::Passphrase::new("x")),
+        demo: false,
+    };
+    let err = call(
+        mock_context(noop_assets()),
+        location,
+        "main",
+        "list_incoming",
+    )
+    .expect_err("no store");
+    assert_eq!(err["code"], "no_store", "{err:#}");
+    let msg = err["message"].as_str().unwrap();
+    assert!(!msg.is_empty());
+    // Vietnamese first: the message starts before the English parenthesis.
+    assert!(!msg.starts_with('('), "{msg}");
+    assert!(!msg.is_ascii(), "not Vietnamese: {msg}");
+}
+
+#[test]
+fn a_missing_passphrase_is_reported_in_vietnamese() {
+    let tmp = tempfile::tempdir().unwrap();
+    let location = StoreLocation {
+        dir: tmp.path().to_path_buf(),
+        passphrase: None,
+        demo: false,
+    };
+    let err = call(
+        mock_context(noop_assets()),
+        location,
+        "main",
+        "list_incoming",
+    )
+    .expect_err("no passphrase");
+    assert_eq!(err["code"], "bad_input");
+    assert!(err["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Cần mật khẩu kho"));
+}
