@@ -116,6 +116,9 @@ fn only_the_store_links_sqlcipher_and_no_library_uses_tauri() {
         if name != "vanthu-desktop" {
             assert!(!deps.contains("tauri"), "{name} depends on tauri");
         }
+        if deps.contains("tantivy") {
+            assert_eq!(name, "vanthu-search", "{name} uses tantivy directly");
+        }
         if deps.contains("quick-xml") {
             assert_eq!(name, "vanthu-edxml", "{name} parses XML itself");
         }
