@@ -7,6 +7,7 @@ pub mod error;
 pub mod exchange;
 pub mod input;
 pub mod register;
+pub mod search;
 
 use time::UtcOffset;
 

@@ -76,9 +76,37 @@ enum Cmd {
     Passwd,
     /// Dọn tệp mã hóa mồ côi sau sự cố (remove orphan encrypted files left by a crash).
     Gc,
+    /// Tìm kiếm toàn văn, có hoặc không dấu (full-text search, with or without diacritics).
+    Search(SearchArgs),
+    /// Dựng lại chỉ mục tìm kiếm từ kho (rebuild the encrypted search index from the store).
+    Reindex,
     /// Gói tin edXML (QCVN 102:2016) — xem và đóng gói (inspect and pack edXML messages).
     #[command(subcommand)]
     Edxml(EdxmlCmd),
+}
+
+#[derive(Args)]
+struct SearchArgs {
+    /// Từ khóa; đặt cụm từ trong dấu nháy kép để tìm đúng cụm (words; "quoted phrase").
+    query: String,
+    /// Số kết quả tối đa (maximum hits).
+    #[arg(long, default_value_t = 20)]
+    limit: usize,
+    /// Tên loại (type abbreviation, e.g. QĐ).
+    #[arg(long = "type")]
+    kind: Option<String>,
+    /// Năm (year).
+    #[arg(long)]
+    year: Option<i32>,
+    /// Chiều văn bản: incoming (đến) hoặc outgoing (đi).
+    #[arg(long)]
+    direction: Option<String>,
+    /// Mã định danh cơ quan ban hành (issuer's OrganId).
+    #[arg(long)]
+    from_code: Option<String>,
+    /// Sắp xếp: relevance (mức phù hợp) hoặc date (mới nhất trước).
+    #[arg(long, default_value = "relevance")]
+    sort: String,
 }
 
 #[derive(Subcommand)]
@@ -285,6 +313,31 @@ pub(crate) fn open(dir: &Path) -> Result<App, AppError> {
     App::open(dir, &pass)
 }
 
+/// Brings the search index up to date after a registration. Best effort: the documents are
+/// registered whatever happens here, and the next search or `vanthu reindex` catches up.
+fn update_index(app: &mut App) {
+    if let Err(e) = app.index_pending(&mut |_, _| {}) {
+        eprintln!(
+            "Lưu ý: chưa cập nhật được chỉ mục tìm kiếm ({e}); lần tìm kiếm sau sẽ cập nhật."
+        );
+    }
+}
+
+fn progress_bar(hidden: bool) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(0);
+    if hidden || !std::io::stderr().is_terminal() {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "Đang lập chỉ mục [{bar:30}] {pos}/{len} · {elapsed}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    bar
+}
+
 fn out_json(v: &impl serde::Serialize) {
     let mut so = std::io::stdout().lock();
     let _ = serde_json::to_writer_pretty(&mut so, v);
@@ -346,6 +399,7 @@ fn run(cli: Cli) -> Result<i32, AppError> {
                 duplicate_reason: a.duplicate_reason,
             };
             let reg = app.register_incoming(&input, None)?;
+            update_index(&mut app);
             if cli.json {
                 out_json(&reg);
             } else {
@@ -356,6 +410,7 @@ fn run(cli: Cli) -> Result<i32, AppError> {
         Cmd::Incoming(IncomingCmd::Receive { file }) => {
             let mut app = open(&data)?;
             let r = app.receive_edxml(&file)?;
+            update_index(&mut app);
             if cli.json {
                 out_json(&r);
             } else {
@@ -434,6 +489,53 @@ fn run(cli: Cli) -> Result<i32, AppError> {
             );
             Ok(0)
         }
+        Cmd::Search(a) => {
+            let mut app = open(&data)?;
+            let mut q = vanthu_search::SearchQuery::text(a.query.clone());
+            q.limit = a.limit.clamp(1, 1000);
+            q.doc_type = a.kind;
+            q.year = a.year;
+            q.issuer_code = a.from_code;
+            q.direction = match a.direction.as_deref() {
+                None => None,
+                Some("incoming" | "den" | "đến") => Some(vanthu_search::Direction::Incoming),
+                Some("outgoing" | "di" | "đi") => Some(vanthu_search::Direction::Outgoing),
+                Some(o) => return Err(AppError::BadInput(format!(
+                    "--direction {o:?}: cần incoming hoặc outgoing (expected incoming or outgoing)"
+                ))),
+            };
+            q.sort = match a.sort.as_str() {
+                "relevance" => vanthu_search::SortBy::Relevance,
+                "date" => vanthu_search::SortBy::DateDesc,
+                o => {
+                    return Err(AppError::BadInput(format!(
+                        "--sort {o:?}: cần relevance hoặc date (expected relevance or date)"
+                    )))
+                }
+            };
+            let hits = app.search(&q)?;
+            if cli.json {
+                out_json(&hits);
+            } else {
+                print::hits(&a.query, &hits);
+            }
+            Ok(0)
+        }
+        Cmd::Reindex => {
+            let mut app = open(&data)?;
+            let bar = progress_bar(cli.json);
+            let n = app.reindex(&mut |done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            })?;
+            bar.finish_and_clear();
+            if cli.json {
+                out_json(&serde_json::json!({ "indexed": n }));
+            } else {
+                println!("Đã dựng lại chỉ mục tìm kiếm: {n} văn bản (search index rebuilt).");
+            }
+            Ok(0)
+        }
         Cmd::Edxml(EdxmlCmd::Inspect { file }) => edxml::inspect(&file, cli.json),
         Cmd::Edxml(EdxmlCmd::Pack(a)) => {
             let app = match &a.document {
@@ -472,6 +574,7 @@ fn cmd_demo(data: &Path, explicit: bool, reset: bool, json: bool) -> Result<i32,
     } else {
         let mut app = App::init(&dir, &pass, &demo::demo_agency(), KdfParams::default())?;
         demo::seed(&mut app)?;
+        update_index(&mut app);
         (app, true)
     };
     let rows = app.list_incoming(None)?;
@@ -590,6 +693,7 @@ fn cmd_import(data: &Path, jsonl: &Path, batch: usize, json: bool) -> Result<i32
         }
     }
     bar.finish_and_clear();
+    update_index(&mut app);
     if json {
         let _ = writeln!(
             stdout,

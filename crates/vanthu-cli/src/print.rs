@@ -177,3 +177,37 @@ pub fn audit(r: &AuditReport) {
         println!("  Văn bản {}: {}", p.entity, p.reason);
     }
 }
+
+pub fn hits(query: &str, hits: &[vanthu_search::Hit]) {
+    if hits.is_empty() {
+        println!("Không tìm thấy văn bản nào cho “{query}”. Thử bỏ bớt từ, hoặc gõ không dấu.");
+        return;
+    }
+    println!("{} kết quả cho “{query}”:", hits.len());
+    for h in hits {
+        let (on, off) = if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            ("\x1b[1m", "\x1b[0m")
+        } else {
+            ("", "")
+        };
+        let snippet = h
+            .snippet
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .replace("<b>", on)
+            .replace("</b>", off);
+        println!();
+        println!(
+            "{} · {} · {}",
+            h.notation.clone().unwrap_or_else(|| "Không số".into()),
+            h.date,
+            h.issuer_name.clone().unwrap_or_default()
+        );
+        println!("  {}", h.title);
+        if !snippet.trim().is_empty() {
+            println!("  … {} …", snippet.trim());
+        }
+        println!("  Mã văn bản: {}", h.id);
+    }
+}

@@ -245,7 +245,40 @@ impl TerminatingWrite for SealingWriter {
     }
 }
 
+/// An OS advisory lock on a plain, empty lock file. The operating system releases it when the
+/// holder exits, even when it is killed, so a crash never leaves the index locked for good
+/// (tantivy's default lock is the file's existence, which a killed process would leave behind).
+struct OsLock {
+    _file: File,
+}
+
 impl Directory for EncryptedDirectory {
+    fn acquire_lock(
+        &self,
+        lock: &tantivy::directory::Lock,
+    ) -> Result<tantivy::directory::DirectoryLock, tantivy::directory::error::LockError> {
+        use tantivy::directory::error::LockError;
+        let path = self.inner.root.join(&lock.filepath);
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| LockError::IoError(Arc::new(e)))?;
+        if lock.is_blocking {
+            file.lock().map_err(|e| LockError::IoError(Arc::new(e)))?;
+        } else {
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(fs::TryLockError::WouldBlock) => return Err(LockError::LockBusy),
+                Err(fs::TryLockError::Error(e)) => return Err(LockError::IoError(Arc::new(e))),
+            }
+        }
+        Ok(tantivy::directory::DirectoryLock::from(Box::new(OsLock {
+            _file: file,
+        })))
+    }
+
     fn get_file_handle(&self, path: &Path) -> Result<Arc<dyn FileHandle>, OpenReadError> {
         if let Some(f) = self.cache_read().get(path) {
             return Ok(Arc::new(f.clone()));

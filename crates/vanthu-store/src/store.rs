@@ -18,7 +18,10 @@ pub const DB_NAME: &str = "vanthu.db";
 /// Blob folder name inside the data folder.
 pub const BLOB_DIR: &str = "blobs";
 
-const MIGRATIONS: &[&str] = &[include_str!("../../../schemas/migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../../schemas/migrations/0001_init.sql"),
+    include_str!("../../../schemas/migrations/0002_search_index.sql"),
+];
 
 /// Vietnam's offset, used for every timestamp the store writes.
 pub const VN_OFFSET: UtcOffset = match UtcOffset::from_hms(7, 0, 0) {
@@ -368,6 +371,49 @@ impl Store {
     /// One incoming row by id.
     pub fn get_incoming(&self, id: &str) -> Result<IncomingRow, StoreError> {
         get_incoming_conn(&self.conn, id)
+    }
+
+    /// Register rows not yet in the search index, oldest first (at most `limit`).
+    pub fn unindexed(&self, limit: usize) -> Result<Vec<IncomingRow>, StoreError> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {INCOMING_COLS} FROM incoming i
+             WHERE NOT EXISTS (SELECT 1 FROM search_indexed s WHERE s.id = i.id)
+             ORDER BY created_at, id LIMIT ?1"
+        ))?;
+        let rows = stmt.query_map([limit as i64], incoming_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// How many register rows are not yet in the search index.
+    pub fn unindexed_count(&self) -> Result<u64, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM incoming i
+             WHERE NOT EXISTS (SELECT 1 FROM search_indexed s WHERE s.id = i.id)",
+            [],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
+    }
+
+    /// Records that these rows are now in the search index (derived state, not audited).
+    pub fn mark_indexed(&mut self, ids: &[String]) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut st =
+                tx.prepare_cached("INSERT OR IGNORE INTO search_indexed (id) VALUES (?1)")?;
+            for id in ids {
+                st.execute([id])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Forgets what was indexed (before a rebuild of the index).
+    pub fn clear_indexed(&mut self) -> Result<(), StoreError> {
+        self.conn.execute("DELETE FROM search_indexed", [])?;
+        Ok(())
     }
 
     /// Files attached to a document.

@@ -355,6 +355,12 @@ fn no_readable_trace_of_documents_in_the_data_folder() {
         "--signer",
         "Nguyễn Văn ZQXSIGNER",
     ]));
+    // the search index holds the same text: it must be there, and unreadable too
+    assert!(!json(vanthu(&data).args(["search", "ZQXSUBJ"]))
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert!(data.join("index").is_dir());
     let mut scanned = 0;
     for (p, bytes) in all_files(&data) {
         scanned += 1;
@@ -420,4 +426,58 @@ fn demo_store_is_populated() {
     }
     // second start reuses it
     assert_eq!(json(vanthu(d.path()).arg("demo"))["fresh"], false);
+}
+
+#[test]
+fn search_finds_documents_with_or_without_diacritics_and_hides_secret_ones() {
+    let d = tempfile::tempdir().unwrap();
+    ok(vanthu(d.path()).arg("demo"));
+    let ids = |q: &[&str]| -> Vec<String> {
+        json(vanthu(d.path()).arg("search").args(q))
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["title"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let with = ids(&["kiến trúc chính quyền điện tử"]);
+    let without = ids(&["kien truc chinh quyen dien tu"]);
+    assert_eq!(
+        with.first().map(String::as_str),
+        Some("Quyết định ban hành Kiến trúc Chính quyền điện tử tỉnh Hòa Bình, phiên bản 2.0")
+    );
+    assert_eq!(with, without);
+    // a word that only the attached file contains
+    assert!(ids(&["LGSP"]).iter().any(|t| t.contains("chuyển đổi số")));
+    // phrase, filters
+    assert_eq!(ids(&["\"cải cách hành chính\""]).len(), 1);
+    assert!(ids(&["\"hành chính cải cách\""]).is_empty());
+    assert_eq!(ids(&["hội nghị", "--type", "GM"]).len(), 1);
+    let v = json(vanthu(d.path()).args(["search", "hoi nghi", "--limit", "1"]));
+    let h = &v[0];
+    assert!(h["id"].is_string() && h["score"].as_f64().unwrap() > 0.0);
+    assert!(h["snippet"].as_str().unwrap().contains("<b>"));
+
+    // a secret document is registered but never returned
+    ok(vanthu(d.path()).args([
+        "incoming",
+        "add",
+        "--from",
+        "Công an tỉnh Hòa Bình",
+        "--notation",
+        "88/CV-CAT",
+        "--date",
+        "2026-11-20",
+        "--subject",
+        "Phương án bảo vệ mục tiêu trọng yếu ZQXMAT",
+        "--secrecy",
+        "mat",
+    ]));
+    assert!(ids(&["ZQXMAT"]).is_empty());
+    assert!(ids(&["phuong an bao ve muc tieu"]).is_empty());
+
+    // rebuilt from the store, same answers
+    ok(vanthu(d.path()).arg("reindex"));
+    assert_eq!(ids(&["kien truc chinh quyen dien tu"]), with);
+    assert!(ids(&["ZQXMAT"]).is_empty());
 }

@@ -252,3 +252,38 @@ fn reindexing_keeps_folder_bounded() {
     let idx = SearchIndex::open(dir.path(), KEY).unwrap();
     assert_eq!(idx.num_docs(), n);
 }
+
+#[test]
+fn a_lock_file_left_by_a_killed_writer_does_not_block_the_next_one() {
+    let dir = build_encrypted();
+    // What a process killed while holding the writer lock leaves behind: the lock files.
+    for name in [".tantivy-writer.lock", ".tantivy-meta.lock"] {
+        std::fs::write(dir.path().join(name), b"").unwrap();
+    }
+    let mut idx = SearchIndex::open(dir.path(), KEY).unwrap();
+    idx.index_documents(vec![doc(
+        "sau-su-co",
+        "Báo cáo sau sự cố mất điện",
+        "Tình hình khắc phục sự cố mất điện",
+    )])
+    .unwrap();
+    idx.commit().unwrap();
+    let hits = search_all(&idx, "su co mat dien").unwrap();
+    assert!(hits.iter().any(|h| h.id == "sau-su-co"));
+}
+
+#[test]
+fn a_second_writer_is_refused_while_the_first_holds_the_lock() {
+    let dir = build_encrypted();
+    let _first = SearchIndex::open(dir.path(), KEY).unwrap();
+    match SearchIndex::open(dir.path(), KEY) {
+        Err(_) => {}
+        Ok(mut second) => {
+            // if opening is lazy, the write must be refused instead
+            let r = second
+                .index_documents(vec![doc("x", "y", "z")])
+                .and_then(|_| second.commit());
+            assert!(r.is_err(), "two writers on one index");
+        }
+    }
+}
