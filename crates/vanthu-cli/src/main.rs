@@ -313,6 +313,31 @@ pub(crate) fn open(dir: &Path) -> Result<App, AppError> {
     App::open(dir, &pass)
 }
 
+fn search_direction(s: Option<&str>) -> Result<Option<vanthu_search::Direction>, AppError> {
+    Ok(match s {
+        None => None,
+        Some("incoming" | "den" | "đến") => Some(vanthu_search::Direction::Incoming),
+        Some("outgoing" | "di" | "đi") => Some(vanthu_search::Direction::Outgoing),
+        Some(o) => {
+            let msg = format!(
+                "--direction {o:?}: cần incoming hoặc outgoing (expected incoming or outgoing)"
+            );
+            return Err(AppError::BadInput(msg));
+        }
+    })
+}
+
+fn search_sort(s: &str) -> Result<vanthu_search::SortBy, AppError> {
+    match s {
+        "relevance" => Ok(vanthu_search::SortBy::Relevance),
+        "date" => Ok(vanthu_search::SortBy::DateDesc),
+        o => {
+            let msg = format!("--sort {o:?}: cần relevance hoặc date (expected relevance or date)");
+            Err(AppError::BadInput(msg))
+        }
+    }
+}
+
 /// Brings the search index up to date after a registration. Best effort: the documents are
 /// registered whatever happens here, and the next search or `vanthu reindex` catches up.
 fn update_index(app: &mut App) {
@@ -496,23 +521,8 @@ fn run(cli: Cli) -> Result<i32, AppError> {
             q.doc_type = a.kind;
             q.year = a.year;
             q.issuer_code = a.from_code;
-            q.direction = match a.direction.as_deref() {
-                None => None,
-                Some("incoming" | "den" | "đến") => Some(vanthu_search::Direction::Incoming),
-                Some("outgoing" | "di" | "đi") => Some(vanthu_search::Direction::Outgoing),
-                Some(o) => return Err(AppError::BadInput(format!(
-                    "--direction {o:?}: cần incoming hoặc outgoing (expected incoming or outgoing)"
-                ))),
-            };
-            q.sort = match a.sort.as_str() {
-                "relevance" => vanthu_search::SortBy::Relevance,
-                "date" => vanthu_search::SortBy::DateDesc,
-                o => {
-                    return Err(AppError::BadInput(format!(
-                        "--sort {o:?}: cần relevance hoặc date (expected relevance or date)"
-                    )))
-                }
-            };
+            q.direction = search_direction(a.direction.as_deref())?;
+            q.sort = search_sort(&a.sort)?;
             let hits = app.search(&q)?;
             if cli.json {
                 out_json(&hits);

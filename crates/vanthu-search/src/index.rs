@@ -354,7 +354,14 @@ impl SearchIndex {
             .set_default_multithread_executor()
             .map_err(Error::from_engine)?;
         analysis::register(index.tokenizers());
-        let writer = index.writer(WRITER_HEAP).map_err(Error::from_engine)?;
+        let writer: IndexWriter<TantivyDocument> =
+            index.writer(WRITER_HEAP).map_err(Error::from_engine)?;
+        // A writer killed mid-commit leaves files that no commit references; a new writer
+        // would reuse their names (same segment and opstamp) and fail. Collect them first.
+        writer
+            .garbage_collect_files()
+            .wait()
+            .map_err(Error::from_engine)?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)

@@ -166,7 +166,7 @@ fn sigkill_during_bulk_registration_loses_nothing_acknowledged() {
     for it in 1..=iterations {
         let input = make_chunk(d.path(), it, CHUNK);
         chunks.push(input.clone());
-        let delay = Duration::from_millis(rng.gen_range(0..=span + span / 5));
+        let delay = Duration::from_millis(rng.gen_range(0..=span));
         let got = run_import(&data, &input, Some(delay));
         if !got.is_empty() {
             with_progress += 1;
