@@ -15,6 +15,10 @@ use unicode_normalization::UnicodeNormalization;
 /// assert_eq!(vanthu_core::text::nfc("Quye\u{302}\u{301}t"), "Quyết");
 /// ```
 pub fn nfc(s: &str) -> String {
+    // Most text is already NFC (it was normalised on the way in): skip the rewrite then.
+    if unicode_normalization::is_nfc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes {
+        return s.to_string();
+    }
     s.nfc().collect()
 }
 
