@@ -3,7 +3,7 @@ fn main() {
     // permission that capabilities/default.json grants to the main window.
     tauri_build::try_build(
         tauri_build::Attributes::new()
-            .app_manifest(tauri_build::AppManifest::new().commands(&["list_incoming"])),
+            .app_manifest(tauri_build::AppManifest::new().commands(&["list_incoming", "search_incoming"])),
     )
     .expect("tauri-build failed");
 }

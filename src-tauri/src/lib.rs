@@ -86,12 +86,15 @@ impl Desktop {
         }
     }
 
-    fn with_app<T>(&self, f: impl FnOnce(&App) -> Result<T, AppError>) -> Result<T, CommandError> {
+    fn with_app<T>(
+        &self,
+        f: impl FnOnce(&mut App) -> Result<T, AppError>,
+    ) -> Result<T, CommandError> {
         let mut guard = self.app.lock().unwrap_or_else(|p| p.into_inner());
         if guard.is_none() {
             *guard = Some(self.location.open()?);
         }
-        Ok(f(guard.as_ref().expect("opened above"))?)
+        Ok(f(guard.as_mut().expect("opened above"))?)
     }
 }
 
@@ -171,10 +174,47 @@ fn list_incoming(state: tauri::State<'_, Desktop>) -> Result<IncomingRegister, C
     })
 }
 
+/// A search result as the window shows it: the register row and the highlighted snippet.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchRow {
+    /// The register row.
+    #[serde(flatten)]
+    pub row: RegisterRow,
+    /// Matching text with `<b>…</b>` around the terms (HTML-escaped otherwise).
+    pub snippet: String,
+}
+
+/// Full-text search over the register, with or without diacritics; secret documents are never
+/// returned (the window has no clearance yet).
+#[tauri::command(async)]
+fn search_incoming(
+    state: tauri::State<'_, Desktop>,
+    query: String,
+) -> Result<Vec<SearchRow>, CommandError> {
+    state.with_app(|app| {
+        let mut q = vanthu_search::SearchQuery::text(query);
+        q.limit = 200;
+        let hits = app.search(&q)?;
+        let mut out = Vec::with_capacity(hits.len());
+        for h in hits {
+            let row = app.store().get_incoming(&h.id)?;
+            out.push(SearchRow {
+                row: RegisterRow {
+                    so_den_text: format_number(row.so_den),
+                    ngay_den_text: vn_date(&row.ngay_den),
+                    row,
+                },
+                snippet: h.snippet,
+            });
+        }
+        Ok(out)
+    })
+}
+
 /// Registers the commands and the managed state (store from [`StoreLocation::from_env`] unless
 /// the builder already manages a [`Desktop`]; tests call `.manage(Desktop::new(…))` first).
 pub fn app_builder<R: tauri::Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
-    b.invoke_handler(tauri::generate_handler![list_incoming])
+    b.invoke_handler(tauri::generate_handler![list_incoming, search_incoming])
         .setup(|app| {
             use tauri::Manager;
             if app.try_state::<Desktop>().is_none() {

@@ -63,6 +63,71 @@
     }
   }
 
-  $("reload").addEventListener("click", load);
+  // Snippets come HTML-escaped from Rust with only <b>…</b> added: turn those into <mark>s
+  // without ever parsing the text as HTML.
+  function snippetNode(snippet) {
+    const div = document.createElement("div");
+    div.className = "snippet";
+    const parts = snippet.split(/<\/?b>/);
+    parts.forEach((part, i) => {
+      const text = part
+        .replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"')
+        .replace(/&#39;/g, "'").replace(/&amp;/g, "&");
+      if (i % 2 === 1) {
+        const m = document.createElement("mark");
+        m.textContent = text;
+        div.append(m);
+      } else {
+        div.append(document.createTextNode(text));
+      }
+    });
+    return div;
+  }
+
+  async function search(query) {
+    if (!query.trim()) return load();
+    show("error", false);
+    $("status").textContent = "Đang tìm…";
+    try {
+      const hits = await window.__TAURI__.core.invoke("search_incoming", { query });
+      const tbody = $("rows");
+      tbody.replaceChildren();
+      for (const h of hits) {
+        const tr = document.createElement("tr");
+        tr.dataset.id = h.id;
+        const subject = cell(h.trich_yeu);
+        if (h.snippet && h.snippet.trim()) subject.append(snippetNode(h.snippet));
+        tr.append(cell(h.so_den_text, "num"), cell(h.ngay_den_text),
+          h.khong_so ? cell("Không số", "muted") : cell(h.so_ky_hieu || ""),
+          cell(h.tac_gia), subject);
+        tbody.append(tr);
+      }
+      show("register", hits.length > 0);
+      show("empty", false);
+      $("status").textContent = hits.length > 0
+        ? hits.length + " kết quả cho “" + query + "”."
+        : "Không tìm thấy văn bản nào cho “" + query + "”. Thử bỏ bớt từ, hoặc gõ không dấu.";
+    } catch (err) {
+      $("error-message").textContent = errorText(err);
+      show("error", true);
+    }
+  }
+
+  $("search-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    search($("search").value);
+  });
+  document.addEventListener("keydown", (e) => {
+    const box = $("search");
+    if ((e.key === "/" && document.activeElement !== box) || (e.ctrlKey && e.key === "f")) {
+      e.preventDefault();
+      box.focus();
+      box.select();
+    } else if (e.key === "Escape" && document.activeElement === box) {
+      box.value = "";
+      load();
+    }
+  });
+  $("reload").addEventListener("click", () => { $("search").value = ""; load(); });
   load();
 })();

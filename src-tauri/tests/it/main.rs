@@ -19,6 +19,10 @@ const DEMO_SUBJECTS: &[&str] = &[
 ];
 
 fn invoke(cmd: &str) -> InvokeRequest {
+    invoke_with(cmd, Value::Null)
+}
+
+fn invoke_with(cmd: &str, args: Value) -> InvokeRequest {
     InvokeRequest {
         cmd: cmd.into(),
         callback: tauri::ipc::CallbackFn(0),
@@ -30,7 +34,11 @@ fn invoke(cmd: &str) -> InvokeRequest {
         }
         .parse()
         .unwrap(),
-        body: tauri::ipc::InvokeBody::default(),
+        body: if args.is_null() {
+            tauri::ipc::InvokeBody::default()
+        } else {
+            tauri::ipc::InvokeBody::Json(args)
+        },
         headers: Default::default(),
         invoke_key: tauri::test::INVOKE_KEY.to_string(),
     }
@@ -175,4 +183,37 @@ fn a_missing_passphrase_is_reported_in_vietnamese() {
         .as_str()
         .unwrap()
         .starts_with("Cần mật khẩu kho"));
+}
+
+#[test]
+fn search_incoming_finds_demo_documents_with_or_without_diacritics() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    let app = app_builder(mock_builder().manage(Desktop::new(StoreLocation::demo_in(dir))))
+        .build(tauri::generate_context!())
+        .expect("app builds");
+    let webview = WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .expect("window builds");
+    let search = |q: &str| -> Value {
+        get_ipc_response(
+            &webview,
+            invoke_with("search_incoming", serde_json::json!({ "query": q })),
+        )
+        .map(|b| b.deserialize::<Value>().unwrap())
+        .expect("search_incoming succeeds")
+    };
+    // the first command opens (and seeds) the demo store
+    let _ = get_ipc_response(&webview, invoke("list_incoming")).expect("list");
+    for q in ["kiến trúc chính quyền điện tử", "kien truc chinh quyen dien tu"] {
+        let hits = search(q);
+        let first = &hits.as_array().unwrap()[0];
+        assert_eq!(
+            first["trich_yeu"],
+            "Quyết định ban hành Kiến trúc Chính quyền điện tử tỉnh Hòa Bình, phiên bản 2.0"
+        );
+        assert_eq!(first["so_den_text"], "01");
+        assert!(first["snippet"].as_str().unwrap().contains("<b>"));
+    }
+    assert!(search("không có văn bản nào như thế này xyz").as_array().unwrap().is_empty());
 }
