@@ -205,7 +205,10 @@ fn search_incoming_finds_demo_documents_with_or_without_diacritics() {
     };
     // the first command opens (and seeds) the demo store
     let _ = get_ipc_response(&webview, invoke("list_incoming")).expect("list");
-    for q in ["kiến trúc chính quyền điện tử", "kien truc chinh quyen dien tu"] {
+    for q in [
+        "kiến trúc chính quyền điện tử",
+        "kien truc chinh quyen dien tu",
+    ] {
         let hits = search(q);
         let first = &hits.as_array().unwrap()[0];
         assert_eq!(
@@ -215,5 +218,8 @@ fn search_incoming_finds_demo_documents_with_or_without_diacritics() {
         assert_eq!(first["so_den_text"], "01");
         assert!(first["snippet"].as_str().unwrap().contains("<b>"));
     }
-    assert!(search("không có văn bản nào như thế này xyz").as_array().unwrap().is_empty());
+    assert!(search("không có văn bản nào như thế này xyz")
+        .as_array()
+        .unwrap()
+        .is_empty());
 }
