@@ -15,8 +15,10 @@ use crate::register::App;
 
 /// Index folder inside the data folder.
 pub const INDEX_DIR: &str = "index";
-/// How much of a plain-text attachment is indexed.
-const TEXT_LIMIT: u64 = 4 << 20;
+/// How much text of one file is indexed (characters).
+const TEXT_LIMIT: usize = 4 << 20;
+/// Largest file whose text is extracted (it is decrypted into memory for that).
+const EXTRACT_LIMIT: u64 = 64 << 20;
 /// Documents per index commit.
 const BATCH: usize = 500;
 
@@ -33,20 +35,34 @@ impl App {
         SearchIndex::open(&dir, *key).map_err(search_err)
     }
 
-    /// The text of a document's plain-text files (other formats come with text extraction).
+    /// The text of a document's files that `vanthu-extract` reads (plain text, e-mail, DOCX,
+    /// ODT, XLSX, ODS). A file is decrypted into memory only (never to disk) and only up to
+    /// `EXTRACT_LIMIT`; a file that cannot be read is skipped with a log line, never failing
+    /// the indexing of the rest. PDF text and OCR come with the rest of the search issue.
     fn file_text(&self, row: &IncomingRow) -> Result<String, AppError> {
         let mut out = String::new();
         for f in self.store().files_of(&row.id)? {
-            if f.content_type.as_deref() != Some("text/plain") {
+            let ct = f.content_type.as_deref();
+            if !vanthu_extract::supports(&f.name, ct) || f.size > EXTRACT_LIMIT {
                 continue;
             }
             let r = self.store().blobs().open_blob(&f.blob_id)?;
             let mut buf = Vec::new();
-            r.take(TEXT_LIMIT).read_to_end(&mut buf).map_err(|e| {
+            r.take(EXTRACT_LIMIT).read_to_end(&mut buf).map_err(|e| {
                 vanthu_store::StoreError::BlobCorrupt(format!("{}: {e}", f.blob_id))
             })?;
-            out.push('\n');
-            out.push_str(&String::from_utf8_lossy(&buf));
+            let limits = vanthu_extract::Limits {
+                max_text_chars: TEXT_LIMIT,
+                ..Default::default()
+            };
+            let mut cur = std::io::Cursor::new(buf);
+            match vanthu_extract::extract_text(&f.name, ct, &mut cur, &limits) {
+                Ok(x) => {
+                    out.push('\n');
+                    out.push_str(&x.text);
+                }
+                Err(e) => tracing::warn!(file = %f.id, "text not extracted: {e}"),
+            }
         }
         Ok(out)
     }

@@ -481,3 +481,75 @@ fn search_finds_documents_with_or_without_diacritics_and_hides_secret_ones() {
     assert_eq!(ids(&["kien truc chinh quyen dien tu"]), with);
     assert!(ids(&["ZQXMAT"]).is_empty());
 }
+
+fn docx(path: &std::path::Path, paragraphs: &[&str]) {
+    use std::io::Write;
+    let mut z = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let opts = zip::write::SimpleFileOptions::default();
+    z.start_file("[Content_Types].xml", opts).unwrap();
+    z.write_all(br#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>"#).unwrap();
+    z.start_file("word/document.xml", opts).unwrap();
+    let mut body = String::from(
+        r#"<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>"#,
+    );
+    for p in paragraphs {
+        body.push_str(&format!("<w:p><w:r><w:t>{p}</w:t></w:r></w:p>"));
+    }
+    body.push_str("</w:body></w:document>");
+    z.write_all(body.as_bytes()).unwrap();
+    z.finish().unwrap();
+}
+
+#[test]
+fn office_files_are_searchable_and_a_hostile_one_harms_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("kho");
+    init(&data);
+    let good = d.path().join("to-trinh.docx");
+    docx(
+        &good,
+        &[
+            "TỜ TRÌNH",
+            "Về việc phê duyệt dự án đường giao thông nông thôn xã Tân Lạc",
+        ],
+    );
+    // not a word processing package at all, despite its name
+    let bad = d.path().join("hong.docx");
+    std::fs::write(&bad, b"PK\x03\x04 this is not really a zip file").unwrap();
+    for (f, n) in [(&good, "01/TTr-UBND"), (&bad, "02/TTr-UBND")] {
+        ok(vanthu(&data).args(["incoming", "add"]).arg(f).args([
+            "--from",
+            "Ủy ban nhân dân huyện Tân Lạc",
+            "--notation",
+            n,
+            "--date",
+            "2026-11-20",
+            "--subject",
+            "Tờ trình",
+        ]));
+    }
+    // words only the DOCX body contains, with and without diacritics
+    for q in ["đường giao thông nông thôn", "duong giao thong nong thon"] {
+        let hits = json(vanthu(&data).args(["search", q]));
+        let hits = hits.as_array().unwrap();
+        assert_eq!(hits.len(), 1, "{q}");
+        assert_eq!(hits[0]["notation"], "01/TTr-UBND");
+    }
+    // both documents are registered and listed
+    assert_eq!(
+        json(vanthu(&data).args(["list", "incoming"]))
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    // and the document text is no more readable on disk than the rest
+    for (p, bytes) in all_files(&data) {
+        assert!(
+            !contains(&bytes, "giao thông nông thôn".as_bytes()),
+            "{}",
+            p.display()
+        );
+        assert!(!contains(&bytes, b"giao thong"), "{}", p.display());
+    }
+}
