@@ -1085,7 +1085,21 @@ impl Extract<'_> {
     }
 
     fn check_date(&mut self, id: usize, path: &str, local: &str, value: &str) {
-        match classify_date(value) {
+        let class = classify_date(value);
+        self.report_date_class(id, path, local, value, class, "yyyy/MM/dd");
+    }
+
+    /// Reports a date or timestamp that is ISO (a warning) or unreadable (an error).
+    fn report_date_class(
+        &mut self,
+        id: usize,
+        path: &str,
+        local: &str,
+        value: &str,
+        class: DateClass,
+        expected: &str,
+    ) {
+        match class {
             DateClass::Ok => {}
             DateClass::Iso => self.field_diag(
                 id,
@@ -1101,7 +1115,7 @@ impl Extract<'_> {
                 local,
                 Severity::Error,
                 "FIELD_FORMAT",
-                format!("'{value}' is not yyyy/MM/dd"),
+                format!("'{value}' is not {expected}"),
             ),
         }
     }
@@ -1127,25 +1141,8 @@ impl Extract<'_> {
     }
 
     fn check_timestamp(&mut self, id: usize, path: &str, local: &str, value: &str) {
-        match classify_timestamp(value) {
-            DateClass::Ok => {}
-            DateClass::Iso => self.field_diag(
-                id,
-                path,
-                local,
-                Severity::Warning,
-                "FIELD_DATE_ISO",
-                value.into(),
-            ),
-            DateClass::Bad => self.field_diag(
-                id,
-                path,
-                local,
-                Severity::Error,
-                "FIELD_FORMAT",
-                format!("'{value}' is not yyyy/MM/dd HH:mm:ss"),
-            ),
-        }
+        let class = classify_timestamp(value);
+        self.report_date_class(id, path, local, value, class, "yyyy/MM/dd HH:mm:ss");
     }
 
     fn check_organ_id(&mut self, id: usize, path: &str, value: &str) {
