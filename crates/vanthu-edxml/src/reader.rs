@@ -1084,6 +1084,24 @@ impl Extract<'_> {
         self.diags.push(diag(code, sev, l, detail));
     }
 
+    /// `From` of a message header (edoc or status): required; an absent one is reported
+    /// and replaced by an empty organisation so the rest of the header is still read.
+    fn required_from(&mut self, id: usize, path: &str) -> Organization {
+        match self.find(id, "From") {
+            Some(f) => self.organization(f, &format!("{path}/From")),
+            None => {
+                let l = self.loc(id, &format!("{path}/From"));
+                self.diags.push(diag(
+                    "FIELD_MISSING",
+                    Severity::Error,
+                    l,
+                    "From is required",
+                ));
+                Organization::default()
+            }
+        }
+    }
+
     fn check_date(&mut self, id: usize, path: &str, local: &str, value: &str) {
         let class = classify_date(value);
         self.report_date_class(id, path, local, value, class, "yyyy/MM/dd");
@@ -1269,19 +1287,7 @@ impl Extract<'_> {
                 "ToPlaces",
             ],
         );
-        let from = match self.find(id, "From") {
-            Some(f) => self.organization(f, &format!("{path}/From")),
-            None => {
-                let l = self.loc(id, &format!("{path}/From"));
-                self.diags.push(diag(
-                    "FIELD_MISSING",
-                    Severity::Error,
-                    l,
-                    "From is required",
-                ));
-                Organization::default()
-            }
-        };
+        let from = self.required_from(id, path);
         let tos: Vec<usize> = self.kids(id, "To").collect();
         if tos.len() > self.limits.max_to {
             return Err(EdxmlError::new(
@@ -1519,19 +1525,7 @@ impl Extract<'_> {
                 "Timestamp",
             ],
         );
-        let from = match self.find(id, "From") {
-            Some(f) => self.organization(f, &format!("{path}/From")),
-            None => {
-                let l = self.loc(id, &format!("{path}/From"));
-                self.diags.push(diag(
-                    "FIELD_MISSING",
-                    Severity::Error,
-                    l,
-                    "From is required",
-                ));
-                Organization::default()
-            }
-        };
+        let from = self.required_from(id, path);
         let response_for = match self.find(id, "ResponseFor") {
             Some(r) => self.response_for(r, &format!("{path}/ResponseFor")),
             None => ResponseFor::default(),
