@@ -22,8 +22,18 @@ if ((${#missing[@]})); then
   sudo_cmd=""
   if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
   export DEBIAN_FRONTEND=noninteractive
-  $sudo_cmd apt-get update -qq
-  $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Another apt (an unattended upgrade, a second setup) may hold the lock: wait for it.
+  apt_try() {
+    local i
+    for i in $(seq 1 24); do
+      if $sudo_cmd apt-get -o DPkg::Lock::Timeout=10 "$@"; then return 0; fi
+      log "apt busy or failed (attempt $i), retrying in 5 s"
+      sleep 5
+    done
+    return 1
+  }
+  apt_try update -qq
+  apt_try install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
   log "Debian packages: all present"
 fi

@@ -2,7 +2,11 @@ fn main() {
     // `list_incoming` is an app command: declaring it generates the `allow-list-incoming`
     // permission that capabilities/default.json grants to the main window.
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(
-        tauri_build::AppManifest::new().commands(&["list_incoming", "search_incoming"]),
+        tauri_build::AppManifest::new().commands(&[
+            "list_incoming",
+            "search_incoming",
+            "index_status",
+        ]),
     ))
     .expect("tauri-build failed");
 }

@@ -6,9 +6,11 @@
 //! managed state so that tests can drive the same wiring through `tauri::test::mock_builder()`.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
+use vanthu_app::extraction::WorkerConfig;
 use vanthu_app::{demo, App, AppError};
 use vanthu_core::notation::format_number;
 use vanthu_store::{IncomingRow, KdfParams, KeyFile, Passphrase};
@@ -21,6 +23,9 @@ pub struct StoreLocation {
     pub passphrase: Option<Passphrase>,
     /// Whether this is the demo store, created and seeded when missing.
     pub demo: bool,
+    /// The isolated text-extraction worker (this executable's `__extract` mode; `None` in
+    /// tests, where the executable is a test harness: PDFs and scans then wait).
+    pub extract_worker: Option<WorkerConfig>,
 }
 
 impl StoreLocation {
@@ -34,6 +39,7 @@ impl StoreLocation {
                 dir: PathBuf::from(dir),
                 passphrase: pass,
                 demo: false,
+                extract_worker: None,
             },
             None => StoreLocation::demo_in(
                 dirs::data_local_dir()
@@ -42,6 +48,13 @@ impl StoreLocation {
                     .join("demo"),
             ),
         }
+        .with_worker(WorkerConfig::current_exe().map(|w| w.with_env_overrides()))
+    }
+
+    /// Sets the extraction worker.
+    pub fn with_worker(mut self, worker: Option<WorkerConfig>) -> StoreLocation {
+        self.extract_worker = worker;
+        self
     }
 
     /// The demo store in `dir` (created and seeded on first use).
@@ -52,6 +65,7 @@ impl StoreLocation {
             dir,
             passphrase: Some(Passphrase::new(pass)),
             demo: true,
+            extract_worker: None,
         }
     }
 
@@ -62,28 +76,105 @@ impl StoreLocation {
                 self.dir.display()
             )));
         };
+        let worker = self.extract_worker.clone();
         if self.demo && !self.dir.join(KeyFile::NAME).exists() {
             let mut app = App::init(&self.dir, pass, &demo::demo_agency(), KdfParams::default())?;
+            app.set_extract_worker(worker);
             demo::seed(&mut app)?;
             return Ok(app);
         }
-        App::open(&self.dir, pass)
+        let mut app = App::open(&self.dir, pass)?;
+        // PDFs, scans and legacy Office files are read by this executable's `__extract` mode
+        // in a separate, bounded process (see `main.rs`).
+        app.set_extract_worker(worker);
+        Ok(app)
     }
 }
 
 /// Managed state: the store location and, once opened, the store.
 pub struct Desktop {
     location: StoreLocation,
-    app: Mutex<Option<App>>,
+    app: Arc<Mutex<Option<App>>>,
+    indexing: Arc<IndexProgress>,
 }
+
+/// Progress of the background indexing job (text extraction and OCR included).
+#[derive(Debug, Default)]
+pub struct IndexProgress {
+    started: AtomicBool,
+    running: AtomicBool,
+    done: AtomicU64,
+    total: AtomicU64,
+    error: Mutex<Option<String>>,
+}
+
+/// What `index_status` answers.
+#[derive(Debug, Clone, Serialize)]
+pub struct IndexStatus {
+    /// The job is working.
+    pub running: bool,
+    /// Documents indexed so far in this run.
+    pub done: u64,
+    /// Documents this run found waiting.
+    pub total: u64,
+    /// Why the job stopped, if it failed (Vietnamese first).
+    pub error: Option<String>,
+}
+
+/// Documents indexed per turn of the background job: the store is free for the window's
+/// commands between turns (OCR of a scan takes seconds per page).
+const INDEX_SLICE: u64 = 4;
 
 impl Desktop {
     /// State for a store at `location`, opened on first use.
     pub fn new(location: StoreLocation) -> Desktop {
         Desktop {
             location,
-            app: Mutex::new(None),
+            app: Arc::new(Mutex::new(None)),
+            indexing: Arc::new(IndexProgress::default()),
         }
+    }
+
+    /// Starts the background job that brings the search index up to date (once per window):
+    /// it takes the store a few documents at a time, so listing and searching stay responsive.
+    fn start_indexing(&self) {
+        if self.indexing.started.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let app = Arc::clone(&self.app);
+        let p = Arc::clone(&self.indexing);
+        p.running.store(true, Ordering::SeqCst);
+        std::thread::spawn(move || {
+            let base = AtomicU64::new(0);
+            loop {
+                let mut guard = app.lock().unwrap_or_else(|e| e.into_inner());
+                let Some(app) = guard.as_mut() else { break };
+                let step = (|| {
+                    let left = app.unindexed_count()?;
+                    if left == 0 {
+                        return Ok(0);
+                    }
+                    let done0 = base.load(Ordering::SeqCst);
+                    p.total.store(done0 + left, Ordering::SeqCst);
+                    app.index_some(INDEX_SLICE, &mut |d, _| {
+                        p.done.store(done0 + d, Ordering::SeqCst);
+                    })
+                })();
+                drop(guard);
+                match step {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        base.fetch_add(n, Ordering::SeqCst);
+                    }
+                    Err(e) => {
+                        eprintln!("vanthu-desktop: background indexing stopped: {e}");
+                        *p.error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.to_string());
+                        break;
+                    }
+                }
+            }
+            p.running.store(false, Ordering::SeqCst);
+        });
     }
 
     fn with_app<T>(
@@ -164,6 +255,7 @@ fn list_incoming(state: tauri::State<'_, Desktop>) -> Result<IncomingRegister, C
                 row,
             })
             .collect();
+        state.start_indexing();
         Ok(IncomingRegister {
             agency: agency.name,
             agency_code: agency.code,
@@ -194,7 +286,13 @@ fn search_incoming(
     state.with_app(|app| {
         let mut q = vanthu_search::SearchQuery::text(query);
         q.limit = 200;
-        let hits = app.search(&q)?;
+        // While the background job indexes, search what is indexed already (the window shows
+        // the job's progress); otherwise catch up first.
+        let hits = if state.indexing.running.load(Ordering::SeqCst) {
+            app.search_indexed(&q)?
+        } else {
+            app.search(&q)?
+        };
         let mut out = Vec::with_capacity(hits.len());
         for h in hits {
             let row = app.store().get_incoming(&h.id)?;
@@ -211,17 +309,34 @@ fn search_incoming(
     })
 }
 
+/// Progress of the background indexing job (extraction and OCR of new documents), polled by
+/// the window while it runs.
+#[tauri::command]
+fn index_status(state: tauri::State<'_, Desktop>) -> IndexStatus {
+    let p = &state.indexing;
+    IndexStatus {
+        running: p.running.load(Ordering::SeqCst),
+        done: p.done.load(Ordering::SeqCst),
+        total: p.total.load(Ordering::SeqCst),
+        error: p.error.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+    }
+}
+
 /// Registers the commands and the managed state (store from [`StoreLocation::from_env`] unless
 /// the builder already manages a [`Desktop`]; tests call `.manage(Desktop::new(…))` first).
 pub fn app_builder<R: tauri::Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
-    b.invoke_handler(tauri::generate_handler![list_incoming, search_incoming])
-        .setup(|app| {
-            use tauri::Manager;
-            if app.try_state::<Desktop>().is_none() {
-                app.manage(Desktop::new(StoreLocation::from_env()));
-            }
-            Ok(())
-        })
+    b.invoke_handler(tauri::generate_handler![
+        list_incoming,
+        search_incoming,
+        index_status
+    ])
+    .setup(|app| {
+        use tauri::Manager;
+        if app.try_state::<Desktop>().is_none() {
+            app.manage(Desktop::new(StoreLocation::from_env()));
+        }
+        Ok(())
+    })
 }
 
 /// Runs the desktop application.

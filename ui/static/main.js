@@ -54,12 +54,47 @@
         throw { message: "Không kết nối được với ứng dụng: hãy mở cửa sổ này từ vanthu-desktop." };
       }
       render(await tauri.core.invoke("list_incoming"));
+      watchIndexing();
     } catch (err) {
       show("register", false);
       show("empty", false);
       $("status").textContent = "";
       $("error-message").textContent = errorText(err);
       show("error", true);
+    }
+  }
+
+  // The background job that extracts text (OCR of scans included) and indexes new documents:
+  // shown under the search box while it runs; a search typed meanwhile covers what is indexed.
+  let watching = false;
+  async function watchIndexing() {
+    if (watching) return;
+    watching = true;
+    const line = $("indexing");
+    try {
+      for (;;) {
+        const st = await window.__TAURI__.core.invoke("index_status");
+        if (st.error) {
+          line.textContent = "Chưa lập được chỉ mục tìm kiếm: " + st.error;
+          line.hidden = false;
+          break;
+        }
+        if (!st.running) {
+          if (!line.hidden && $("search").value.trim()) search($("search").value);
+          line.hidden = true;
+          break;
+        }
+        if (st.total > 0) {
+          line.textContent = "Đang trích xuất văn bản và lập chỉ mục tìm kiếm (kể cả nhận dạng chữ bản quét): "
+            + st.done + "/" + st.total + " văn bản…";
+          line.hidden = false;
+        }
+        await new Promise((r) => setTimeout(r, 700));
+      }
+    } catch (err) {
+      line.hidden = true;
+    } finally {
+      watching = false;
     }
   }
 

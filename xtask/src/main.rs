@@ -2,9 +2,12 @@
 //!
 //! * `bench [--quick] [--records N] [--blob-mb M] [--rounds R] [--opens K]` — the encrypted
 //!   store against a plain SQLite/file baseline in the same process (see `BENCHMARKS.md`).
+//! * `bench-ocr [--pages N]` — OCR seconds per A4 page at 300 dpi through the isolated
+//!   extraction worker, against Tesseract run directly (see `BENCHMARKS.md`).
 
 mod bench;
 mod gen;
+mod ocr;
 
 use std::process::ExitCode;
 
@@ -15,7 +18,8 @@ const USAGE: &str =
   --records N   records registered per store per round (default 20000)
   --blob-mb M   blob size in MiB (default 200)
   --rounds R    rounds; encrypted and baseline alternate order each round (default 3)
-  --opens K     store opens timed (default 10)";
+  --opens K     store opens timed (default 10)
+       cargo xtask bench-ocr [--pages N]   (default 5 pages)";
 
 fn parse_bench(args: &[String]) -> Result<bench::Opts, String> {
     let quick = args.iter().any(|a| a == "--quick");
@@ -57,6 +61,33 @@ fn parse_bench(args: &[String]) -> Result<bench::Opts, String> {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
+        // the extraction worker that `bench-ocr` starts (the same code as `vanthu __extract`)
+        Some("__extract") => {
+            ExitCode::from(vanthu_app::extraction::worker_main(&args[1..]).clamp(0, 255) as u8)
+        }
+        Some("bench-ocr") => {
+            let pages = match args.get(1).map(String::as_str) {
+                None => 5,
+                Some("--pages") => match args.get(2).and_then(|v| v.parse().ok()) {
+                    Some(n) if n > 0 => n,
+                    _ => {
+                        eprintln!("{USAGE}");
+                        return ExitCode::from(2);
+                    }
+                },
+                Some(_) => {
+                    eprintln!("{USAGE}");
+                    return ExitCode::from(2);
+                }
+            };
+            match ocr::run(&ocr::Opts { pages }) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("xtask bench-ocr: error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Some("bench") => match parse_bench(&args[1..]) {
             Ok(o) => match bench::run(&o) {
                 Ok(()) => ExitCode::SUCCESS,

@@ -128,6 +128,12 @@ const DOCS: &[DemoDoc] = &[
     },
 ];
 
+/// The scanned letter of the demo (A4, 300 dpi, 1-bit PNG; drawn for vanthu with the Noto Sans
+/// font, SIL Open Font License): words such as "sản xuất nông nghiệp" appear only in its pixels.
+pub const DEMO_SCAN: &[u8] = include_bytes!("../demo/thu-cam-on-scan.png");
+/// Its file name in the store.
+pub const DEMO_SCAN_NAME: &str = "thu-cam-on-ban-quet.png";
+
 /// Registers the demo documents (each with a small text file) into `app`.
 pub fn seed(app: &mut App) -> Result<Vec<Registered>, AppError> {
     let mut out = Vec::new();
@@ -155,6 +161,12 @@ pub fn seed(app: &mut App) -> Result<Vec<Registered>, AppError> {
         let text = format!("{}\n{}\n\n{}", d.from.to_uppercase(), d.subject, d.body);
         let file = app.attach_reader(&reg.id, &name, &mut text.as_bytes())?;
         reg.files.push(file);
+        if d.channel == "buu-chinh" && d.notation.is_none() {
+            // A letter that came by post is scanned by the clerk: its words are only in the
+            // pixels, so searching them shows OCR at work.
+            let scan = app.attach_reader(&reg.id, DEMO_SCAN_NAME, &mut &DEMO_SCAN[..])?;
+            reg.files.push(scan);
+        }
         out.push(reg);
     }
     Ok(out)

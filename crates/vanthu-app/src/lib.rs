@@ -5,6 +5,7 @@
 pub mod demo;
 pub mod error;
 pub mod exchange;
+pub mod extraction;
 pub mod input;
 pub mod register;
 pub mod search;

@@ -72,6 +72,9 @@ pub struct DocumentView {
 pub struct App {
     store: Store,
     actor: String,
+    /// The isolated worker that reads PDFs, scans and legacy Office files (none: those files
+    /// are left for a later run that has one).
+    pub(crate) extract_worker: Option<crate::extraction::WorkerConfig>,
 }
 
 /// Guesses a MIME type from a file name.
@@ -116,12 +119,32 @@ impl App {
             .ok()
             .filter(|s| !s.trim().is_empty())
             .unwrap_or_else(|| "van-thu".to_string());
-        App { store, actor }
+        App {
+            store,
+            actor,
+            extract_worker: None,
+        }
+    }
+
+    /// Sets the worker that extracts text from PDFs, scans (OCR) and legacy Office files in
+    /// an isolated process (`WorkerConfig::current_exe()` in the CLI and the desktop shell).
+    pub fn set_extract_worker(&mut self, worker: Option<crate::extraction::WorkerConfig>) {
+        self.extract_worker = worker;
+    }
+
+    /// The extraction worker, if one is set.
+    pub fn extract_worker(&self) -> Option<&crate::extraction::WorkerConfig> {
+        self.extract_worker.as_ref()
     }
 
     /// Sets who is acting (recorded in the audit trail).
     pub fn set_actor(&mut self, actor: &str) {
         self.actor = actor.to_string();
+    }
+
+    /// Who is acting.
+    pub fn actor(&self) -> &str {
+        &self.actor
     }
 
     /// The store underneath.
@@ -243,25 +266,7 @@ impl App {
         which: Option<&str>,
         out: &Path,
     ) -> Result<(FileRow, PathBuf), AppError> {
-        let files = self.store.files_of(id)?;
-        if files.is_empty() {
-            // make sure the document exists, for the right message
-            self.store.get_incoming(id)?;
-            return Err(AppError::BadInput(format!(
-                "Văn bản {id} không có tệp đính kèm (document has no file)"
-            )));
-        }
-        let file = match which {
-            None => files[0].clone(),
-            Some(w) => match w.parse::<usize>() {
-                Ok(n) if n >= 1 && n <= files.len() => files[n - 1].clone(),
-                _ => files.iter().find(|f| f.name == w).cloned().ok_or_else(|| {
-                    AppError::BadInput(format!(
-                        "Không có tệp {w:?} trong văn bản {id} (no such file)"
-                    ))
-                })?,
-            },
-        };
+        let file = self.pick_file(id, which)?;
         let dest = if out.is_dir() {
             out.join(safe_name(&file.name))
         } else {
@@ -315,6 +320,29 @@ impl App {
         Ok((file, dest))
     }
 
+    /// One file of a document: by position (1-based) or name; default the first.
+    pub fn pick_file(&self, id: &str, which: Option<&str>) -> Result<FileRow, AppError> {
+        let files = self.store.files_of(id)?;
+        if files.is_empty() {
+            // make sure the document exists, for the right message
+            self.store.get_incoming(id)?;
+            return Err(AppError::BadInput(format!(
+                "Văn bản {id} không có tệp đính kèm (document has no file)"
+            )));
+        }
+        Ok(match which {
+            None => files[0].clone(),
+            Some(w) => match w.parse::<usize>() {
+                Ok(n) if n >= 1 && n <= files.len() => files[n - 1].clone(),
+                _ => files.iter().find(|f| f.name == w).cloned().ok_or_else(|| {
+                    AppError::BadInput(format!(
+                        "Không có tệp {w:?} trong văn bản {id} (no such file)"
+                    ))
+                })?,
+            },
+        })
+    }
+
     /// Checks the audit chain and the register rows against it.
     pub fn verify_audit(&self) -> Result<AuditReport, AppError> {
         Ok(self.store.verify_audit()?)
@@ -326,7 +354,7 @@ impl App {
     }
 }
 
-fn safe_name(name: &str) -> String {
+pub(crate) fn safe_name(name: &str) -> String {
     let s: String = name
         .chars()
         .map(|c| match c {

@@ -4,21 +4,25 @@
 //! any point only means the next run picks up where this one stopped (re-adding a document
 //! replaces it). `reindex` rebuilds the index from the store.
 
-use std::io::Read;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 
 use vanthu_search::{Direction, Hit, IndexDoc, SearchIndex, SearchQuery};
 use vanthu_store::keys::labels;
-use vanthu_store::IncomingRow;
+use vanthu_store::{FileRow, FileText, IncomingRow};
 
 use crate::error::AppError;
+use crate::extraction::{extract_with_worker, WorkKind};
 use crate::register::App;
 
 /// Index folder inside the data folder.
 pub const INDEX_DIR: &str = "index";
 /// How much text of one file is indexed (characters).
 const TEXT_LIMIT: usize = 4 << 20;
-/// Largest file whose text is extracted (it is decrypted into memory for that).
+/// Largest file whose text is extracted in process (it is decrypted into memory for that).
 const EXTRACT_LIMIT: u64 = 64 << 20;
+/// Largest file handed to the extraction worker (a long scanned PDF).
+const WORKER_LIMIT: u64 = 160 << 20;
 /// Documents per index commit.
 const BATCH: usize = 500;
 
@@ -35,39 +39,112 @@ impl App {
         SearchIndex::open(&dir, *key).map_err(search_err)
     }
 
-    /// The text of a document's files that `vanthu-extract` reads (plain text, e-mail, DOCX,
-    /// ODT, XLSX, ODS). A file is decrypted into memory only (never to disk) and only up to
-    /// `EXTRACT_LIMIT`; a file that cannot be read is skipped with a log line, never failing
-    /// the indexing of the rest. PDF text and OCR come with the rest of the search issue.
-    fn file_text(&self, row: &IncomingRow) -> Result<String, AppError> {
+    /// The text of a document's files, for the index. Each file's text is extracted once and
+    /// kept (encrypted) in the database with how it was obtained and, if it failed, why — so a
+    /// hostile file is recorded on its document instead of being retried on every run. Formats
+    /// that need outside tools (PDF, scans, .doc/.xls) go through the isolated worker; when the
+    /// app has none, those files wait for a run that has one.
+    fn file_text(&mut self, row: &IncomingRow) -> Result<String, AppError> {
         let mut out = String::new();
         for f in self.store().files_of(&row.id)? {
-            let ct = f.content_type.as_deref();
-            if !vanthu_extract::supports(&f.name, ct) || f.size > EXTRACT_LIMIT {
-                continue;
-            }
-            let r = self.store().blobs().open_blob(&f.blob_id)?;
-            let mut buf = Vec::new();
-            r.take(EXTRACT_LIMIT).read_to_end(&mut buf).map_err(|e| {
-                vanthu_store::StoreError::BlobCorrupt(format!("{}: {e}", f.blob_id))
-            })?;
-            let limits = vanthu_extract::Limits {
-                max_text_chars: TEXT_LIMIT,
-                ..Default::default()
+            let ft = match self.store().file_text(&f.id)? {
+                Some(ft) => ft,
+                None => match self.extract_file(&f)? {
+                    Some(ft) => {
+                        self.store_mut().put_file_text(&ft)?;
+                        ft
+                    }
+                    None => continue,
+                },
             };
-            let mut cur = std::io::Cursor::new(buf);
-            match vanthu_extract::extract_text(&f.name, ct, &mut cur, &limits) {
-                Ok(x) => {
-                    out.push('\n');
-                    out.push_str(&x.text);
-                }
-                Err(e) => tracing::warn!(file = %f.id, "text not extracted: {e}"),
+            if ft.status == "ok" && !ft.text.is_empty() {
+                out.push('\n');
+                out.extend(ft.text.chars().take(TEXT_LIMIT));
             }
         }
         Ok(out)
     }
 
-    fn index_doc(&self, row: &IncomingRow) -> Result<IndexDoc, AppError> {
+    /// Extracts one file's text: in process for the bounded pure-Rust formats, in the worker
+    /// for the rest. `None` when the file needs the worker and there is none.
+    pub fn extract_file(&self, f: &FileRow) -> Result<Option<FileText>, AppError> {
+        let started = std::time::Instant::now();
+        let record = |method: &str, status: &str, error: Option<String>, text: String| FileText {
+            file_id: f.id.clone(),
+            method: method.into(),
+            status: status.into(),
+            error,
+            text,
+            pages: None,
+            ocr_pages: None,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+            created_at: vanthu_store::store::rfc3339(self.store().now()),
+        };
+        let ct = f.content_type.as_deref();
+        if f.size > WORKER_LIMIT {
+            let msg = format!(
+                "Tệp quá lớn để trích xuất văn bản ({} MB, tối đa {} MB) (file too large)",
+                f.size >> 20,
+                WORKER_LIMIT >> 20
+            );
+            return Ok(Some(record("none", "too-large", Some(msg), String::new())));
+        }
+        let r = self.store().blobs().open_blob(&f.blob_id)?;
+        let mut buf = Vec::new();
+        r.take(WORKER_LIMIT)
+            .read_to_end(&mut buf)
+            .map_err(|e| vanthu_store::StoreError::BlobCorrupt(format!("{}: {e}", f.blob_id)))?;
+        let head = &buf[..buf.len().min(16)];
+        if let Some(kind) = WorkKind::detect(&f.name, ct, head) {
+            let Some(worker) = self.extract_worker.as_ref() else {
+                tracing::debug!(file = %f.id, "no extraction worker: {} left for later", f.name);
+                return Ok(None);
+            };
+            let res = extract_with_worker(worker, kind, buf);
+            return Ok(Some(match res {
+                Ok(t) => {
+                    let mut ft = record(&t.method, "ok", None, t.text);
+                    ft.pages = t.pages;
+                    ft.ocr_pages = t.ocr_pages;
+                    ft
+                }
+                Err(e) => {
+                    tracing::warn!(file = %f.id, "text not extracted from {}: {e}", f.name);
+                    let method = match kind {
+                        WorkKind::Image => "ocr",
+                        WorkKind::Doc | WorkKind::Xls => "legacy",
+                        _ => "pdf-text",
+                    };
+                    record(method, e.status(), Some(e.to_string()), String::new())
+                }
+            }));
+        }
+        if !vanthu_extract::supports(&f.name, ct) || buf.len() as u64 > EXTRACT_LIMIT {
+            let msg = "Định dạng tệp chưa trích xuất được văn bản (format not extracted)";
+            return Ok(Some(record(
+                "none",
+                "unsupported",
+                Some(msg.into()),
+                String::new(),
+            )));
+        }
+        let limits = vanthu_extract::Limits {
+            max_text_chars: TEXT_LIMIT,
+            ..Default::default()
+        };
+        let mut cur = std::io::Cursor::new(buf);
+        Ok(Some(
+            match vanthu_extract::extract_text(&f.name, ct, &mut cur, &limits) {
+                Ok(x) => record("office", "ok", None, x.text),
+                Err(e) => {
+                    tracing::warn!(file = %f.id, "text not extracted from {}: {e}", f.name);
+                    record("office", "failed", Some(e.to_string()), String::new())
+                }
+            },
+        ))
+    }
+
+    fn index_doc(&mut self, row: &IncomingRow) -> Result<IndexDoc, AppError> {
         let date = row
             .ngay_den
             .get(..10)
@@ -105,23 +182,38 @@ impl App {
     }
 
     /// Adds every registered document that is not yet in the index. `progress(done, total)`
-    /// is called after each committed batch. Returns how many were indexed.
+    /// is called after each document. Returns how many were indexed.
     pub fn index_pending(&mut self, progress: &mut dyn FnMut(u64, u64)) -> Result<u64, AppError> {
-        let total = self.store().unindexed_count()?;
+        self.index_some(u64::MAX, progress)
+    }
+
+    /// Adds at most `max` of the documents not yet in the index (a background job calls this
+    /// in slices, so the store is free in between). Returns how many were indexed.
+    pub fn index_some(
+        &mut self,
+        max: u64,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<u64, AppError> {
+        let total = self.store().unindexed_count()?.min(max);
         if total == 0 {
             return Ok(0);
         }
         let mut index = self.open_index()?;
         let mut done = 0;
-        loop {
-            let rows = self.store().unindexed(BATCH)?;
+        while done < total {
+            let want = (total - done).min(BATCH as u64) as usize;
+            let rows = self.store().unindexed(want)?;
             if rows.is_empty() {
                 break;
             }
-            let docs = rows
-                .iter()
-                .map(|r| self.index_doc(r))
-                .collect::<Result<Vec<_>, _>>()?;
+            let mut docs = Vec::with_capacity(rows.len());
+            for (i, r) in rows.iter().enumerate() {
+                docs.push(self.index_doc(r)?);
+                // Extraction (OCR above all) can be slow: report every document.
+                if i + 1 < rows.len() {
+                    progress(done + i as u64 + 1, total);
+                }
+            }
             index.index_documents(docs).map_err(search_err)?;
             index.commit().map_err(search_err)?;
             let ids: Vec<String> = rows.into_iter().map(|r| r.id).collect();
@@ -133,6 +225,18 @@ impl App {
         Ok(done)
     }
 
+    /// How many registered documents are not yet in the index.
+    pub fn unindexed_count(&self) -> Result<u64, AppError> {
+        Ok(self.store().unindexed_count()?)
+    }
+
+    /// Searches what is already indexed, without catching up first (while a background job
+    /// is indexing).
+    pub fn search_indexed(&self, q: &SearchQuery) -> Result<Vec<Hit>, AppError> {
+        let index = self.open_index()?;
+        index.search(q).map_err(search_err)
+    }
+
     /// Searches the register, first bringing the index up to date.
     pub fn search(&mut self, q: &SearchQuery) -> Result<Vec<Hit>, AppError> {
         self.index_pending(&mut |_, _| {})?;
@@ -140,8 +244,16 @@ impl App {
         index.search(q).map_err(search_err)
     }
 
-    /// Rebuilds the index from the store.
-    pub fn reindex(&mut self, progress: &mut dyn FnMut(u64, u64)) -> Result<u64, AppError> {
+    /// Rebuilds the index from the store. Text already extracted is reused (OCR is slow);
+    /// `extract_again` extracts every file anew (after installing a better OCR model, say).
+    pub fn reindex(
+        &mut self,
+        extract_again: bool,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<u64, AppError> {
+        if extract_again {
+            self.store_mut().clear_file_texts()?;
+        }
         let dir = self.store().dir().join(INDEX_DIR);
         if dir.exists() {
             std::fs::remove_dir_all(&dir)
@@ -149,5 +261,116 @@ impl App {
         }
         self.store_mut().clear_indexed()?;
         self.index_pending(progress)
+    }
+}
+
+/// A file of a document with the text extracted from it (or why there is none).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FileTextView {
+    /// The file.
+    pub file: FileRow,
+    /// Its text, `None` when extraction has not run yet.
+    pub text: Option<FileText>,
+}
+
+impl App {
+    /// The text of each file of a document — OCR'd text to show beside a scan — extracting
+    /// any file that has not been yet.
+    pub fn file_texts(&mut self, id: &str) -> Result<Vec<FileTextView>, AppError> {
+        self.store().get_incoming(id)?;
+        let mut out = Vec::new();
+        for f in self.store().files_of(id)? {
+            let text = match self.store().file_text(&f.id)? {
+                Some(t) => Some(t),
+                None => match self.extract_file(&f)? {
+                    Some(t) => {
+                        self.store_mut().put_file_text(&t)?;
+                        Some(t)
+                    }
+                    None => None,
+                },
+            };
+            out.push(FileTextView { file: f, text });
+        }
+        Ok(out)
+    }
+
+    /// Writes a searchable PDF (the scanned image with an invisible OCR text layer) of one
+    /// scanned file to `out` (a file, or a folder where `<name>.pdf` is used). The stored
+    /// original is never touched; a PDF (which may carry signatures) is refused: its own bytes
+    /// are what `export` gives.
+    pub fn export_searchable(
+        &mut self,
+        id: &str,
+        which: Option<&str>,
+        out: &Path,
+    ) -> Result<(FileRow, PathBuf), AppError> {
+        let file = self.pick_file(id, which)?;
+        let Some(worker) = self.extract_worker.clone() else {
+            return Err(AppError::BadInput(
+                "Không có trình nhận dạng chữ (OCR) trong phiên này (no OCR worker)".into(),
+            ));
+        };
+        if file.size > WORKER_LIMIT {
+            return Err(AppError::BadInput(format!(
+                "Tệp {} quá lớn để nhận dạng chữ (file too large for OCR)",
+                file.name
+            )));
+        }
+        let mut buf = Vec::new();
+        self.store()
+            .blobs()
+            .open_blob(&file.blob_id)?
+            .take(WORKER_LIMIT)
+            .read_to_end(&mut buf)
+            .map_err(|e| vanthu_store::StoreError::BlobCorrupt(format!("{}: {e}", file.blob_id)))?;
+        if !crate::extraction::is_image(&buf) {
+            let msg = format!(
+                "{} không phải ảnh quét: chỉ ảnh (JPEG, PNG, TIFF) mới tạo được PDF tìm kiếm được; \
+                 bản gốc PDF xuất bằng `vanthu export` (searchable PDF needs a scanned image)",
+                file.name
+            );
+            return Err(AppError::BadInput(msg));
+        }
+        let pdf = crate::extraction::run_worker(&worker, WorkKind::SearchablePdf, buf)
+            .map_err(|e| AppError::BadInput(e.to_string()))?;
+        let dest = if out.is_dir() {
+            let stem = Path::new(&file.name)
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("scan");
+            out.join(crate::register::safe_name(&format!("{stem}.pdf")))
+        } else {
+            out.to_path_buf()
+        };
+        let dir = dest
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        let tmp = dir.join(format!(
+            ".vanthu-export-{}.part",
+            vanthu_store::fsutil::random_id()
+        ));
+        let written = (|| {
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(&pdf)?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &dest)
+        })();
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(vanthu_store::StoreError::io(&dest, e).into());
+        }
+        let fid = file.id.clone();
+        let actor = self.actor().to_string();
+        self.store_mut().write(&actor, |tx| {
+            tx.audit(
+                "file.export_searchable",
+                id,
+                serde_json::json!({ "file_id": fid }),
+            )
+        })?;
+        Ok((file, dest))
     }
 }

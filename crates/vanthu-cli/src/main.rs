@@ -68,6 +68,10 @@ enum Cmd {
         /// Số thứ tự (từ 1) hoặc tên tệp (file position from 1, or name).
         #[arg(long)]
         file: Option<String>,
+        /// Xuất ảnh quét thành PDF tìm kiếm được: ảnh + lớp chữ OCR ẩn; bản gốc không đổi
+        /// (searchable PDF of a scanned image; the original is never changed).
+        #[arg(long)]
+        searchable: bool,
     },
     /// Nhật ký kiểm tra (audit trail).
     #[command(subcommand)]
@@ -79,7 +83,19 @@ enum Cmd {
     /// Tìm kiếm toàn văn, có hoặc không dấu (full-text search, with or without diacritics).
     Search(SearchArgs),
     /// Dựng lại chỉ mục tìm kiếm từ kho (rebuild the encrypted search index from the store).
-    Reindex,
+    Reindex {
+        /// Trích xuất lại văn bản của mọi tệp, kể cả OCR (extract every file's text again).
+        #[arg(long)]
+        extract: bool,
+    },
+    /// Văn bản trích từ các tệp, kể cả chữ nhận dạng (OCR) từ bản quét (text of each file).
+    Text {
+        /// Mã văn bản (document id).
+        id: String,
+        /// Chỉ tệp này: số thứ tự từ 1 hoặc tên tệp (only this file: position or name).
+        #[arg(long)]
+        file: Option<String>,
+    },
     /// Gói tin edXML (QCVN 102:2016) — xem và đóng gói (inspect and pack edXML messages).
     #[command(subcommand)]
     Edxml(EdxmlCmd),
@@ -310,7 +326,13 @@ pub(crate) fn open(dir: &Path) -> Result<App, AppError> {
         return Err(StoreError::NoStore(dir.to_path_buf()).into());
     }
     let pass = passphrase("Mật khẩu kho (passphrase): ", "VANTHU_PASSPHRASE")?;
-    App::open(dir, &pass)
+    let mut app = App::open(dir, &pass)?;
+    // PDFs, scans and legacy Office files are read by this same binary's hidden `__extract`
+    // subcommand in a separate, bounded process.
+    app.set_extract_worker(
+        vanthu_app::extraction::WorkerConfig::current_exe().map(|w| w.with_env_overrides()),
+    );
+    Ok(app)
 }
 
 fn search_direction(s: Option<&str>) -> Result<Option<vanthu_search::Direction>, AppError> {
@@ -340,8 +362,15 @@ fn search_sort(s: &str) -> Result<vanthu_search::SortBy, AppError> {
 
 /// Brings the search index up to date after a registration. Best effort: the documents are
 /// registered whatever happens here, and the next search or `vanthu reindex` catches up.
+/// Text extraction (OCR above all) can take a while: a progress bar shows it on a terminal.
 fn update_index(app: &mut App) {
-    if let Err(e) = app.index_pending(&mut |_, _| {}) {
+    let bar = progress_bar(false);
+    let r = app.index_pending(&mut |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    });
+    bar.finish_and_clear();
+    if let Err(e) = r {
         eprintln!(
             "Lưu ý: chưa cập nhật được chỉ mục tìm kiếm ({e}); lần tìm kiếm sau sẽ cập nhật."
         );
@@ -469,7 +498,26 @@ fn run(cli: Cli) -> Result<i32, AppError> {
             }
             Ok(0)
         }
-        Cmd::Export { id, out, file } => {
+        Cmd::Export {
+            id,
+            out,
+            file,
+            searchable: true,
+        } => {
+            let mut app = open(&data)?;
+            let (f, dest) = app.export_searchable(&id, file.as_deref(), &out)?;
+            if cli.json {
+                out_json(&serde_json::json!({ "file": f, "out": dest, "searchable": true }));
+            } else {
+                println!(
+                    "Đã xuất {} thành PDF tìm kiếm được (searchable PDF) ra {}",
+                    f.name,
+                    dest.display()
+                );
+            }
+            Ok(0)
+        }
+        Cmd::Export { id, out, file, .. } => {
             let mut app = open(&data)?;
             let (f, dest) = app.export(&id, file.as_deref(), &out)?;
             if cli.json {
@@ -531,10 +579,24 @@ fn run(cli: Cli) -> Result<i32, AppError> {
             }
             Ok(0)
         }
-        Cmd::Reindex => {
+        Cmd::Text { id, file } => {
+            let mut app = open(&data)?;
+            let mut texts = app.file_texts(&id)?;
+            if let Some(w) = file.as_deref() {
+                let pick = app.pick_file(&id, Some(w))?;
+                texts.retain(|t| t.file.id == pick.id);
+            }
+            if cli.json {
+                out_json(&texts);
+            } else {
+                print::file_texts(&texts);
+            }
+            Ok(0)
+        }
+        Cmd::Reindex { extract } => {
             let mut app = open(&data)?;
             let bar = progress_bar(cli.json);
-            let n = app.reindex(&mut |done, total| {
+            let n = app.reindex(extract, &mut |done, total| {
                 bar.set_length(total);
                 bar.set_position(done);
             })?;
@@ -583,7 +645,11 @@ fn cmd_demo(data: &Path, explicit: bool, reset: bool, json: bool) -> Result<i32,
         (App::open(&dir, &pass)?, false)
     } else {
         let mut app = App::init(&dir, &pass, &demo::demo_agency(), KdfParams::default())?;
+        app.set_extract_worker(
+            vanthu_app::extraction::WorkerConfig::current_exe().map(|w| w.with_env_overrides()),
+        );
         demo::seed(&mut app)?;
+        // extracts the text of every file, OCR of the scanned letter included
         update_index(&mut app);
         (app, true)
     };
@@ -604,6 +670,10 @@ fn cmd_demo(data: &Path, explicit: bool, reset: bool, json: bool) -> Result<i32,
     );
     println!("  vanthu incoming add scan.pdf --from \"Bộ Nội vụ\" --notation 12/QĐ-BNV --date 2026-11-20 --subject \"Về việc …\" --type QĐ");
     println!("  vanthu list incoming --json");
+    println!("  vanthu search \"san xuat nong nghiep\"   # chữ chỉ có trong thư quét (words only in the scanned letter)");
+    println!(
+        "  vanthu text <ID>                      # chữ nhận dạng từ bản quét (the OCR'd text)"
+    );
     println!("  vanthu show <ID>");
     println!("  vanthu export <ID> ./ra-ngoai.txt");
     println!("  vanthu audit verify");
@@ -717,6 +787,12 @@ fn cmd_import(data: &Path, jsonl: &Path, batch: usize, json: bool) -> Result<i32
 }
 
 fn main() -> ExitCode {
+    // The isolated text-extraction worker (see `vanthu_app::extraction`): no CLI, no store.
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("__extract") {
+        let code = vanthu_app::extraction::worker_main(&args[2..]);
+        return ExitCode::from(code.clamp(0, 255) as u8);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("VANTHU_LOG")

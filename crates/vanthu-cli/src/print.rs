@@ -211,3 +211,52 @@ pub fn hits(query: &str, hits: &[vanthu_search::Hit]) {
         println!("  Mã văn bản: {}", h.id);
     }
 }
+
+/// The text extracted from each file of a document (OCR'd text beside the scan).
+pub fn file_texts(texts: &[vanthu_app::search::FileTextView]) {
+    if texts.is_empty() {
+        println!("Văn bản này không có tệp đính kèm (no files).");
+        return;
+    }
+    for (i, t) in texts.iter().enumerate() {
+        println!("── Tệp {}: {} ({} byte)", i + 1, t.file.name, t.file.size);
+        let Some(x) = &t.text else {
+            println!("   Chưa trích xuất văn bản (not extracted yet).");
+            continue;
+        };
+        let how = match x.method.as_str() {
+            "ocr" => "nhận dạng chữ từ ảnh quét (OCR)",
+            "pdf-text" => "lớp chữ của PDF (PDF text layer)",
+            "pdf-text+ocr" => "lớp chữ PDF và OCR các trang quét (text layer + OCR)",
+            "legacy" => "Word/Excel 97-2003",
+            "office" => "tài liệu văn phòng (office document)",
+            _ => "không (none)",
+        };
+        let mut meta = format!("   Cách lấy: {how}");
+        if let Some(p) = x.pages {
+            meta.push_str(&format!("; {p} trang"));
+        }
+        if let Some(o) = x.ocr_pages.filter(|o| *o > 0) {
+            meta.push_str(&format!(", {o} trang OCR"));
+        }
+        meta.push_str(&format!("; {} ms", x.elapsed_ms));
+        println!("{meta}");
+        if x.status != "ok" {
+            println!(
+                "   Không trích xuất được ({}): {}",
+                x.status,
+                x.error.as_deref().unwrap_or("")
+            );
+            continue;
+        }
+        if x.text.trim().is_empty() {
+            println!("   (không có chữ — no text)");
+        } else {
+            println!();
+            for line in x.text.lines() {
+                println!("   {line}");
+            }
+        }
+        println!();
+    }
+}

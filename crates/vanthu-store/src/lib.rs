@@ -24,4 +24,4 @@ pub use audit::AuditReport;
 pub use blob::{BlobInfo, BlobReader, BlobStore, BlobWriter};
 pub use error::StoreError;
 pub use keys::{DataKey, KdfParams, KeyFile, KeyProvider, Passphrase};
-pub use store::{Agency, DuplicateHit, FileRow, IncomingRow, Store, Tx, VN_OFFSET};
+pub use store::{Agency, DuplicateHit, FileRow, FileText, IncomingRow, Store, Tx, VN_OFFSET};

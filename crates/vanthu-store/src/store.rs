@@ -21,6 +21,7 @@ pub const BLOB_DIR: &str = "blobs";
 const MIGRATIONS: &[&str] = &[
     include_str!("../../../schemas/migrations/0001_init.sql"),
     include_str!("../../../schemas/migrations/0002_search_index.sql"),
+    include_str!("../../../schemas/migrations/0003_file_text.sql"),
 ];
 
 /// Vietnam's offset, used for every timestamp the store writes.
@@ -110,6 +111,30 @@ pub struct FileRow {
     pub created_at: String,
 }
 
+/// Text extracted from one stored file, or why there is none (derived state, kept encrypted in
+/// the database so OCR'd text can be shown beside the scan).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FileText {
+    /// File id.
+    pub file_id: String,
+    /// How the text was obtained: `office`, `pdf-text`, `ocr`, `pdf-text+ocr`, `legacy`, `none`.
+    pub method: String,
+    /// `ok`, `failed`, `timeout`, `too-large` or `unsupported`.
+    pub status: String,
+    /// Why extraction failed (Vietnamese, English in parentheses).
+    pub error: Option<String>,
+    /// The text (empty when it failed).
+    pub text: String,
+    /// Pages seen, when the format has pages.
+    pub pages: Option<u32>,
+    /// Pages that went through OCR.
+    pub ocr_pages: Option<u32>,
+    /// Time spent extracting, in milliseconds.
+    pub elapsed_ms: u64,
+    /// When extracted (RFC 3339).
+    pub created_at: String,
+}
+
 /// An open store.
 pub struct Store {
     dir: PathBuf,
@@ -129,7 +154,54 @@ pub fn rfc3339(t: OffsetDateTime) -> String {
         .expect("times in range format")
 }
 
+/// SQLCipher's libtomcrypt provider tears its random generator down when the last keyed
+/// connection of the process closes and rebuilds it when the next one is keyed; a connection
+/// keyed on another thread at that moment can fail its `PRAGMA key` (seen when many stores
+/// open and close at once, as in parallel tests or a desktop with a background indexer). One
+/// keyed in-memory connection held for the life of the process keeps the generator up.
+fn keep_cipher_provider_alive() {
+    static KEEP: std::sync::OnceLock<std::sync::Mutex<Option<Connection>>> =
+        std::sync::OnceLock::new();
+    KEEP.get_or_init(|| {
+        let conn = Connection::open_in_memory().ok().and_then(|c| {
+            let mut k = [0u8; 32];
+            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut k);
+            let keyed = c
+                .execute_batch(&format!(
+                    "PRAGMA cipher_log_level = NONE; PRAGMA key = \"x'{}'\"; \
+                     CREATE TABLE keepalive(x);",
+                    hex::encode(k)
+                ))
+                .is_ok();
+            keyed.then_some(c)
+        });
+        std::sync::Mutex::new(conn)
+    });
+}
+
 fn open_db(path: &Path, key: Option<&DataKey>, create: bool) -> Result<Connection, StoreError> {
+    // A keying failure is retried on a fresh connection: it is never a wrong key (that shows
+    // later, when the first page is read) but a transient failure of the cipher provider.
+    let mut tries: u64 = 0;
+    loop {
+        match open_db_once(path, key, create) {
+            Err(StoreError::Sql(e))
+                if tries < 3 && key.is_some() && e.to_string().contains("PRAGMA key") =>
+            {
+                tries += 1;
+                tracing::warn!("SQLCipher keying failed ({e}); retrying");
+                std::thread::sleep(std::time::Duration::from_millis(20 * tries));
+            }
+            r => return r,
+        }
+    }
+}
+
+fn open_db_once(
+    path: &Path,
+    key: Option<&DataKey>,
+    create: bool,
+) -> Result<Connection, StoreError> {
     let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     if create {
         flags |= OpenFlags::SQLITE_OPEN_CREATE;
@@ -142,6 +214,7 @@ fn open_db(path: &Path, key: Option<&DataKey>, create: bool) -> Result<Connectio
         }
     })?;
     if let Some(key) = key {
+        keep_cipher_provider_alive();
         conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
         let k = key.derive(labels::SQLCIPHER);
         // Raw-key form: no second KDF inside SQLCipher (the data key is already random).
@@ -149,8 +222,9 @@ fn open_db(path: &Path, key: Option<&DataKey>, create: bool) -> Result<Connectio
         stmt.push_str("PRAGMA key = \"x'");
         stmt.push_str(&hex::encode(k.as_ref()));
         stmt.push_str("'\";");
-        conn.execute_batch(&stmt)?;
+        let keyed = conn.execute_batch(&stmt);
         zeroize::Zeroize::zeroize(&mut stmt);
+        keyed?;
         let v: String = conn
             .query_row("PRAGMA cipher_version", [], |r| r.get(0))
             .unwrap_or_default();
@@ -413,6 +487,55 @@ impl Store {
     /// Forgets what was indexed (before a rebuild of the index).
     pub fn clear_indexed(&mut self) -> Result<(), StoreError> {
         self.conn.execute("DELETE FROM search_indexed", [])?;
+        Ok(())
+    }
+
+    /// Stores (or replaces) the extracted text of a file.
+    pub fn put_file_text(&mut self, t: &FileText) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO file_text
+               (file_id, method, status, error, text, pages, ocr_pages, elapsed_ms, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            rusqlite::params![
+                t.file_id,
+                t.method,
+                t.status,
+                t.error,
+                t.text,
+                t.pages,
+                t.ocr_pages,
+                t.elapsed_ms as i64,
+                t.created_at,
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The extracted text of a file, if extraction has run for it.
+    pub fn file_text(&self, file_id: &str) -> Result<Option<FileText>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT file_id, method, status, error, text, pages, ocr_pages, elapsed_ms, created_at
+             FROM file_text WHERE file_id = ?1",
+        )?;
+        let mut rows = stmt.query_map([file_id], |r| {
+            Ok(FileText {
+                file_id: r.get(0)?,
+                method: r.get(1)?,
+                status: r.get(2)?,
+                error: r.get(3)?,
+                text: r.get(4)?,
+                pages: r.get(5)?,
+                ocr_pages: r.get(6)?,
+                elapsed_ms: r.get::<_, i64>(7)? as u64,
+                created_at: r.get(8)?,
+            })
+        })?;
+        Ok(rows.next().transpose()?)
+    }
+
+    /// Forgets every extracted text (before `reindex` extracts again).
+    pub fn clear_file_texts(&mut self) -> Result<(), StoreError> {
+        self.conn.execute("DELETE FROM file_text", [])?;
         Ok(())
     }
 

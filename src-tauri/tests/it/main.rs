@@ -147,6 +147,7 @@ fn a_missing_store_is_reported_in_vietnamese() {
         dir: tmp.path().join("khong-co"),
         passphrase: Some(vanthu_store::Passphrase::new("x")),
         demo: false,
+        extract_worker: None,
     };
     let err = call(
         mock_context(noop_assets()),
@@ -170,6 +171,7 @@ fn a_missing_passphrase_is_reported_in_vietnamese() {
         dir: tmp.path().to_path_buf(),
         passphrase: None,
         demo: false,
+        extract_worker: None,
     };
     let err = call(
         mock_context(noop_assets()),
@@ -203,8 +205,28 @@ fn search_incoming_finds_demo_documents_with_or_without_diacritics() {
         .map(|b| b.deserialize::<Value>().unwrap())
         .expect("search_incoming succeeds")
     };
-    // the first command opens (and seeds) the demo store
+    // the first command opens (and seeds) the demo store and starts the background indexing
+    // job, whose progress the window polls
     let _ = get_ipc_response(&webview, invoke("list_incoming")).expect("list");
+    let mut polls = 0;
+    let status = loop {
+        let st = get_ipc_response(&webview, invoke("index_status"))
+            .map(|b| b.deserialize::<Value>().unwrap())
+            .expect("index_status succeeds");
+        if st["running"] == false {
+            break st;
+        }
+        assert!(st["done"].as_u64() <= st["total"].as_u64(), "{st}");
+        polls += 1;
+        assert!(polls < 6000, "indexing never finished: {st}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(status["error"], Value::Null, "{status}");
+    assert_eq!(status["done"], status["total"], "{status}");
+    assert_eq!(
+        status["total"], 7,
+        "the demo's documents are indexed: {status}"
+    );
     for q in [
         "kiến trúc chính quyền điện tử",
         "kien truc chinh quyen dien tu",

@@ -482,7 +482,7 @@ fn search_finds_documents_with_or_without_diacritics_and_hides_secret_ones() {
     assert!(ids(&["ZQXMAT"]).is_empty());
 }
 
-fn docx(path: &std::path::Path, paragraphs: &[&str]) {
+pub fn docx(path: &std::path::Path, paragraphs: &[&str]) {
     use std::io::Write;
     let mut z = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
     let opts = zip::write::SimpleFileOptions::default();

@@ -3,6 +3,7 @@
 mod cli;
 mod crash;
 mod edxml;
+mod extract;
 mod memory;
 
 use std::path::Path;
