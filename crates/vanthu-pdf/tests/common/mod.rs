@@ -1,0 +1,163 @@
+//! Shared helpers: the test PKI (certs/test-pki.sh), sample PDFs, and the real oracles
+//! (pyHanko, qpdf). Missing tools fail the tests loudly: scripts/setup.sh installs them.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// One PKI per test process (generation takes ~2 s).
+pub fn pki() -> &'static Path {
+    static PKI: OnceLock<tempfile::TempDir> = OnceLock::new();
+    PKI.get_or_init(|| {
+        let d = tempfile::tempdir().unwrap();
+        let st = Command::new("bash")
+            .arg(repo().join("certs/test-pki.sh"))
+            .arg(d.path())
+            .status()
+            .expect("bash and openssl are installed");
+        assert!(st.success(), "certs/test-pki.sh failed");
+        d
+    })
+    .path()
+}
+
+pub fn root_der() -> Vec<u8> {
+    std::fs::read(pki().join("root.der")).unwrap()
+}
+
+pub fn p12(name: &str) -> vanthu_pdf::keys::SoftKey {
+    let der = std::fs::read(pki().join(format!("{name}.p12"))).unwrap();
+    vanthu_pdf::keys::load_p12(&der, "1234").unwrap()
+}
+
+/// A small one- or two-page PDF with a classic cross-reference table.
+pub fn sample_pdf(pages: usize, text: &str) -> Vec<u8> {
+    let mut objs: Vec<String> = Vec::new();
+    // 1 catalog, 2 pages, 3 font, then (page, content) pairs.
+    let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", 4 + 2 * i)).collect();
+    objs.push("<< /Type /Catalog /Pages 2 0 R >>".into());
+    objs.push(format!(
+        "<< /Type /Pages /Kids [{}] /Count {pages} >>",
+        kids.join(" ")
+    ));
+    objs.push("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".into());
+    for i in 0..pages {
+        objs.push(format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents {} 0 R >>",
+            5 + 2 * i
+        ));
+        let s = format!("BT /F1 14 Tf 72 760 Td ({text} - page {}) Tj ET", i + 1);
+        objs.push(format!("<< /Length {} >>\nstream\n{s}\nendstream", s.len()));
+    }
+    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offs = Vec::new();
+    for (i, o) in objs.iter().enumerate() {
+        offs.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let x = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objs.len() + 1).as_bytes());
+    for o in offs {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R /ID [<0123456789ABCDEF0123456789ABCDEF> <0123456789ABCDEF0123456789ABCDEF>] >>\nstartxref\n{x}\n%%EOF\n",
+            objs.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+/// The same document rewritten by qpdf with object and cross-reference streams.
+pub fn xref_stream_pdf(dir: &Path, pages: usize, text: &str) -> Vec<u8> {
+    let a = dir.join("classic.pdf");
+    let b = dir.join("objstm.pdf");
+    std::fs::write(&a, sample_pdf(pages, text)).unwrap();
+    let st = Command::new("qpdf")
+        .args(["--object-streams=generate"])
+        .arg(&a)
+        .arg(&b)
+        .status()
+        .expect("qpdf is installed (scripts/setup.sh)");
+    assert!(st.success());
+    let v = std::fs::read(&b).unwrap();
+    assert!(v.windows(5).any(|w| w == b"/XRef"));
+    v
+}
+
+pub fn python() -> PathBuf {
+    let p = std::env::var("VANTHU_PYTHON").unwrap_or_else(|_| {
+        format!(
+            "{}/.cache/vanthu/venv/bin/python",
+            std::env::var("HOME").unwrap()
+        )
+    });
+    let p = PathBuf::from(p);
+    assert!(
+        p.exists(),
+        "Python venv with pyHanko missing at {} (run scripts/setup.sh)",
+        p.display()
+    );
+    p
+}
+
+pub fn pyhanko() -> Command {
+    let py = python();
+    let bin = py.parent().unwrap().join("pyhanko");
+    assert!(bin.exists(), "pyhanko CLI missing (run scripts/setup.sh)");
+    Command::new(bin)
+}
+
+/// `pyhanko sign validate` against the test root: (exit ok, output).
+pub fn pyhanko_validate(file: &Path, extra: &[&str]) -> (bool, String) {
+    let out = pyhanko()
+        .args([
+            "sign",
+            "validate",
+            "--executive-summary",
+            "--no-revocation-check",
+        ])
+        .arg("--trust")
+        .arg(pki().join("root.pem"))
+        .arg("--trust-replace")
+        .args(extra)
+        .arg(file)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// `qpdf --check`: exit 0 only.
+pub fn qpdf_check(file: &Path) -> (bool, String) {
+    let out = Command::new("qpdf")
+        .arg("--check")
+        .arg(file)
+        .output()
+        .expect("qpdf is installed (scripts/setup.sh)");
+    (
+        out.status.code() == Some(0),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+pub fn opts() -> vanthu_pdf::verify::VerifyOptions {
+    vanthu_pdf::verify::VerifyOptions {
+        trust: vec![root_der()],
+        at: None,
+    }
+}
