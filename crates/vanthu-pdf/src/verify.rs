@@ -170,7 +170,8 @@ pub fn verify_doc(doc: &Doc, opts: &VerifyOptions) -> Report {
         ));
     }
     let tail = &doc.data[doc.sections[last].end.min(doc.data.len())..];
-    if doc.sections[last].end == 0 || tail.iter().any(|c| !crate::object::is_ws(*c)) {
+    let trailing = doc.sections[last].end == 0 || tail.iter().any(|c| !crate::object::is_ws(*c));
+    if trailing {
         warnings.push(
             "Có dữ liệu sau %%EOF cuối cùng, ngoài mọi phiên bản (bytes after the last revision)"
                 .into(),
@@ -181,6 +182,19 @@ pub fn verify_doc(doc: &Doc, opts: &VerifyOptions) -> Report {
         .map(|(name, num)| verify_one(doc, name, *num, opts))
         .collect();
     reports.sort_by_key(|r| r.revision);
+    if trailing {
+        for r in &mut reports {
+            r.modifications.push(Change {
+                revision: doc.sections.len() + 1,
+                object: 0,
+                class: ChangeClass::Forbidden,
+                what: "Dữ liệu thêm vào sau %%EOF cuối, không thuộc phiên bản nào (bytes appended after the last revision)".into(),
+            });
+            r.modifications_allowed = false;
+            r.covers_final_revision = false;
+            r.verdict = INVALID.into();
+        }
+    }
     // Level by structure: DSS and document timestamps in later revisions.
     let dss_revs: Vec<usize> = (0..=last)
         .filter(|&k| {
@@ -1042,6 +1056,11 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>) -> Vec<Change> {
         })
         .map(|r| r.0);
     let old_pages: BTreeSet<u32> = old_page_refs(doc, rev);
+    let old_info = doc.sections[..=rev]
+        .iter()
+        .rev()
+        .find_map(|s| s.trailer.get("Info").and_then(Obj::as_ref))
+        .map(|r| r.0);
     let old_annots_arrays: BTreeSet<u32> = old_pages
         .iter()
         .filter_map(|p| doc.get_in(*p, rev).ok())
@@ -1162,7 +1181,7 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>) -> Vec<Change> {
             let mut class = ChangeClass::Allowed;
             for key in &ck {
                 let c = match key.as_str() {
-                    "DSS" | "Extensions" => ChangeClass::Allowed,
+                    "DSS" | "Extensions" | "Version" => ChangeClass::Allowed,
                     "AcroForm" => match (od.get("AcroForm"), nd.get("AcroForm")) {
                         (Some(Obj::Dict(a)), Some(Obj::Dict(b))) => {
                             acroform_change(a, b, &is_sig_widget)
@@ -1170,7 +1189,15 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>) -> Vec<Change> {
                         (None, Some(_)) => ChangeClass::Allowed,
                         _ => ChangeClass::Forbidden,
                     },
-                    "Metadata" => ChangeClass::Review,
+                    // XMP metadata is not rendered; pyHanko and Adobe update it on signing.
+                    "Metadata" => match nd.get("Metadata").map(|m| doc.resolve(m)) {
+                        Some(Ok(m))
+                            if m.as_dict().is_some_and(|d| d.name_is("Type", "Metadata")) =>
+                        {
+                            ChangeClass::Allowed
+                        }
+                        _ => ChangeClass::Review,
+                    },
                     _ => ChangeClass::Forbidden,
                 };
                 class = class.max(c);
@@ -1178,6 +1205,16 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>) -> Vec<Change> {
             push(
                 class,
                 format!("Catalog: {} (document catalog)", ck.join(", ")),
+            );
+        } else if Some(n) == old_info
+            || od.name_is("Type", "Metadata") && nd.name_is("Type", "Metadata")
+        {
+            push(
+                ChangeClass::Allowed,
+                format!(
+                    "Thông tin tài liệu/XMP {n}: {} (document information)",
+                    ck.join(", ")
+                ),
             );
         } else if Some(n) == old_af_num {
             push(

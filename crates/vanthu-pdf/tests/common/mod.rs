@@ -161,3 +161,72 @@ pub fn opts() -> vanthu_pdf::verify::VerifyOptions {
         at: None,
     }
 }
+
+/// Appends an incremental update with the given (number, body) objects, as an attacker would:
+/// `xref` = "table", "stream" or "none" (objects appended without any cross-reference).
+pub fn append_revision(data: &[u8], objs: &[(u32, String)], xref: &str) -> Vec<u8> {
+    let doc = vanthu_pdf::doc::Doc::parse(data.to_vec()).unwrap();
+    let prev = doc.sections.last().unwrap().offset;
+    let size = doc.size();
+    let mut out = data.to_vec();
+    let mut offs = Vec::new();
+    for (n, body) in objs {
+        offs.push((*n, out.len()));
+        out.extend_from_slice(format!("{n} 0 obj\n{body}\nendobj\n").as_bytes());
+    }
+    let root = doc.root_ref().0;
+    match xref {
+        "table" => {
+            let x = out.len();
+            out.extend_from_slice(b"xref\n");
+            for (n, o) in &offs {
+                out.extend_from_slice(format!("{n} 1\n{o:010} 00000 n\r\n").as_bytes());
+            }
+            out.extend_from_slice(
+                format!("trailer\n<< /Size {size} /Root {root} 0 R /Prev {prev} >>\nstartxref\n{x}\n%%EOF\n")
+                    .as_bytes(),
+            );
+        }
+        "stream" => {
+            let xs = size;
+            let x = out.len();
+            offs.push((xs, x));
+            let mut rows = Vec::new();
+            let mut index = String::new();
+            for (n, o) in &offs {
+                index.push_str(&format!("{n} 1 "));
+                rows.push(1u8);
+                rows.extend_from_slice(&(*o as u32).to_be_bytes());
+                rows.extend_from_slice(&[0, 0]);
+            }
+            out.extend_from_slice(
+                format!(
+                    "{xs} 0 obj\n<< /Type /XRef /Size {} /Root {root} 0 R /Prev {prev} /W [1 4 2] /Index [{index}] /Length {} >>\nstream\n",
+                    xs + 1,
+                    rows.len()
+                )
+                .as_bytes(),
+            );
+            out.extend_from_slice(&rows);
+            out.extend_from_slice(
+                format!("\nendstream\nendobj\nstartxref\n{x}\n%%EOF\n").as_bytes(),
+            );
+        }
+        _ => {}
+    }
+    out
+}
+
+/// Replaces `from` by `to` padded with spaces to the same length (offsets stay valid).
+pub fn patch_same_len(data: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    assert!(to.len() <= from.len());
+    let p = data
+        .windows(from.len())
+        .position(|w| w == from)
+        .expect("pattern present");
+    let mut out = data.to_vec();
+    let mut rep = to.to_vec();
+    rep.resize(from.len(), b' ');
+    out[p..p + from.len()].copy_from_slice(&rep);
+    out
+}
