@@ -4,6 +4,7 @@ mod cli;
 mod crash;
 mod edxml;
 mod memory;
+mod pdf;
 
 use std::path::Path;
 use std::process::{Command, Output};
