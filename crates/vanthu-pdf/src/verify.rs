@@ -222,7 +222,7 @@ pub fn verify_doc(doc: &Doc, opts: &VerifyOptions) -> Report {
         if r.level == "B-T" {
             if let Some(&dr) = dss_revs.iter().find(|&&d| d + 1 > r.revision) {
                 r.level = "B-LT".into();
-                if doc_ts.iter().any(|&t| t > dr + 1) {
+                if doc_ts.iter().any(|&t| t > dr) {
                     r.level = "B-LTA".into();
                 }
             }
@@ -1056,6 +1056,34 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>) -> Vec<Change> {
         })
         .map(|r| r.0);
     let old_pages: BTreeSet<u32> = old_page_refs(doc, rev);
+    // The DSS and the arrays/dictionaries it references (PAdES lets later revisions grow them).
+    let mut old_dss: BTreeSet<u32> = BTreeSet::new();
+    if let Some(dss) = old_cat
+        .as_ref()
+        .and_then(|c| c.as_dict())
+        .and_then(|c| c.get("DSS"))
+        .cloned()
+    {
+        if let Some((n, _)) = dss.as_ref() {
+            old_dss.insert(n);
+        }
+        if let Ok(d) = doc.resolve_in(&dss, rev) {
+            for k in ["Certs", "CRLs", "OCSPs", "VRI"] {
+                if let Some((n, _)) = d.as_dict().and_then(|d| d.get(k)).and_then(Obj::as_ref) {
+                    old_dss.insert(n);
+                }
+            }
+            if let Some(vri) = d.as_dict().and_then(|d| d.get("VRI")) {
+                if let Ok(v) = doc.resolve_in(vri, rev) {
+                    for (_, e) in v.as_dict().map(|d| d.0.clone()).unwrap_or_default() {
+                        if let Some((n, _)) = e.as_ref() {
+                            old_dss.insert(n);
+                        }
+                    }
+                }
+            }
+        }
+    }
     let old_info = doc.sections[..=rev]
         .iter()
         .rev()
@@ -1205,6 +1233,11 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>) -> Vec<Change> {
             push(
                 class,
                 format!("Catalog: {} (document catalog)", ck.join(", ")),
+            );
+        } else if old_dss.contains(&n) && !matches!(new, Obj::Stream(..)) {
+            push(
+                ChangeClass::Allowed,
+                format!("Cập nhật DSS {n}: {} (DSS update)", ck.join(", ")),
             );
         } else if Some(n) == old_info
             || od.name_is("Type", "Metadata") && nd.name_is("Type", "Metadata")

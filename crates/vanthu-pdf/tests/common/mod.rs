@@ -230,3 +230,62 @@ pub fn patch_same_len(data: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     out[p..p + from.len()].copy_from_slice(&rep);
     out
 }
+
+/// A loopback RFC 3161 stand-in: each POST body goes through `openssl ts -reply` with the test
+/// PKI's TSA. Returns the URL; the server lives as long as the test process.
+pub fn start_tsa() -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", l.local_addr().unwrap());
+    let dir = pki().to_path_buf();
+    std::thread::spawn(move || {
+        for (i, s) in l.incoming().enumerate() {
+            let Ok(mut s) = s else { continue };
+            let mut r = BufReader::new(s.try_clone().unwrap());
+            let mut len = 0usize;
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                let lower = line.to_ascii_lowercase();
+                if let Some(v) = lower.strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+                if line == "\r\n" || line == "\n" {
+                    break;
+                }
+            }
+            let mut body = vec![0u8; len];
+            if r.read_exact(&mut body).is_err() {
+                continue;
+            }
+            let q = dir.join(format!("q{i}-{}.tsq", std::process::id()));
+            let a = dir.join(format!("a{i}-{}.tsr", std::process::id()));
+            std::fs::write(&q, &body).unwrap();
+            let st = Command::new("openssl")
+                .args(["ts", "-reply", "-config"])
+                .arg(dir.join("tsa.cnf"))
+                .args(["-section", "tsa_config", "-queryfile"])
+                .arg(&q)
+                .arg("-out")
+                .arg(&a)
+                .env("OPENSSL_CONF", dir.join("tsa.cnf"))
+                .output()
+                .unwrap();
+            let resp = if st.status.success() {
+                std::fs::read(&a).unwrap()
+            } else {
+                eprintln!("openssl ts: {}", String::from_utf8_lossy(&st.stderr));
+                Vec::new()
+            };
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/timestamp-reply\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                resp.len()
+            );
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(&resp);
+        }
+    });
+    url
+}
