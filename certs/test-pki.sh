@@ -5,14 +5,23 @@
 #   evil-root: same subject as root, another key (a look-alike anchor).
 # Each signer: KEY.key.pem (PKCS#8), KEY.pem, KEY.p12 (password 1234, signer + chain),
 # chain.pem = intermediate + root. tsa.cnf drives `openssl ts -reply`.
-# Usage: certs/test-pki.sh DIR
+# With CRL_URL=http://127.0.0.1:PORT set, certificates carry CRL distribution points
+# ($CRL_URL/root.crl for the intermediate, $CRL_URL/inter.crl below it) and root.crl, inter.crl
+# (DER) are written; `revoked` is a signer whose certificate is on inter.crl.
+# Usage: [CRL_URL=…] certs/test-pki.sh DIR
 set -euo pipefail
 dir="$1"
+crl_url="${CRL_URL:-}"
 mkdir -p "$dir"
 cd "$dir"
 export OPENSSL_CONF=/dev/null
 
-cat > ext.cnf <<'EOF'
+cdp_inter="" cdp_root=""
+if [ -n "$crl_url" ]; then
+  cdp_inter="crlDistributionPoints = URI:$crl_url/inter.crl"
+  cdp_root="crlDistributionPoints = URI:$crl_url/root.crl"
+fi
+cat > ext.cnf <<EOF
 [root]
 basicConstraints = critical, CA:TRUE
 keyUsage = critical, keyCertSign, cRLSign
@@ -22,22 +31,26 @@ basicConstraints = critical, CA:TRUE, pathlen:0
 keyUsage = critical, keyCertSign, cRLSign
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
+$cdp_root
 [signer]
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature, nonRepudiation
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
+$cdp_inter
 [tsa]
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature, nonRepudiation
 extendedKeyUsage = critical, timeStamping
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
+$cdp_inter
 [nokeyusage]
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, keyEncipherment
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
+$cdp_inter
 EOF
 
 rsa() { openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1.key.pem" 2>/dev/null; }
@@ -94,8 +107,20 @@ EOF
 openssl req -new -key expired.key.pem -out expired.csr -subj "/CN=Expired Signer" -config ext.cnf 2>/dev/null
 openssl ca -batch -config ca.cnf -in expired.csr -out expired.pem -notext \
   -startdate 20200101000000Z -enddate 20210101000000Z -extfile ext.cnf -extensions signer 2>/dev/null
+rsa revoked
+openssl req -new -key revoked.key.pem -out revoked.csr -subj "/CN=Revoked Signer" -config ext.cnf 2>/dev/null
+openssl ca -batch -config ca.cnf -in revoked.csr -out revoked.pem -notext -days 825 \
+  -extfile ext.cnf -extensions signer 2>/dev/null
+openssl ca -config ca.cnf -revoke revoked.pem -crl_reason keyCompromise 2>/dev/null
+openssl ca -config ca.cnf -gencrl -crldays 30 -out inter.crl.pem 2>/dev/null
+openssl crl -in inter.crl.pem -outform DER -out inter.crl
+# The root's CRL (empty).
+mkdir -p rootca && : > rootca/index.txt && echo 2000 > rootca/serial
+sed -e "s#$PWD/ca#$PWD/rootca#; s#$PWD/inter.pem#$PWD/root.pem#; s#$PWD/inter.key.pem#$PWD/root.key.pem#" ca.cnf > rootca.cnf
+openssl ca -config rootca.cnf -gencrl -crldays 30 -out root.crl.pem 2>/dev/null
+openssl crl -in root.crl.pem -outform DER -out root.crl
 
-for n in leader clerk expired nokeyusage evil; do
+for n in leader clerk expired nokeyusage evil revoked; do
   issuer=chain.pem
   [ "$n" = evil ] && issuer=evil-root.pem
   openssl pkcs12 -export -inkey "$n.key.pem" -in "$n.pem" -certfile "$issuer" \

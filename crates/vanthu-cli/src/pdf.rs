@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
-use vanthu_pdf::sign::{SignOptions, Visible};
+use vanthu_pdf::sign::{Level, SignOptions, Visible};
 use vanthu_pdf::verify::VerifyOptions;
 use vanthu_pdf::PdfError;
 
@@ -131,26 +131,11 @@ fn sign(a: &SignArgs) -> Result<(), PdfError> {
         tsa_url: a.tsa.clone(),
         ..Default::default()
     };
-    match a.level.as_str() {
-        "B-B" => opts.tsa_url = None,
-        "B-T" => {
-            if a.tsa.is_none() {
-                return Err(PdfError::Field(
-                    "B-T cần --tsa URL (B-T needs a timestamp authority)".into(),
-                ));
-            }
-        }
-        "B-LT" | "B-LTA" => {
-            return Err(PdfError::Unsupported(format!(
-                "mức {} (level {}; use B-B or B-T)",
-                a.level, a.level
-            )))
-        }
-        l => {
-            return Err(PdfError::Field(format!(
-                "--level {l:?}: cần B-B, B-T, B-LT hoặc B-LTA"
-            )))
-        }
+    opts.level = a.level.parse::<Level>()?;
+    if opts.level > Level::BB && a.tsa.is_none() {
+        return Err(PdfError::Field(
+            "mức B-T trở lên cần --tsa URL (B-T and above need a timestamp authority)".into(),
+        ));
     }
     if let Some(v) = &a.visible {
         let (page, rect) = parse_visible(v)?;
@@ -283,7 +268,14 @@ pub fn run(cmd: PdfCmd, json: bool) -> i32 {
         PdfCmd::Verify { file, trust } => {
             let rep = load_trust(&trust).and_then(|t| {
                 let data = read(&file)?;
-                vanthu_pdf::verify_bytes(data, &VerifyOptions { trust: t, at: None })
+                vanthu_pdf::verify_bytes(
+                    data,
+                    &VerifyOptions {
+                        trust: t,
+                        at: None,
+                        online: true,
+                    },
+                )
             });
             match rep {
                 Ok(rep) => {

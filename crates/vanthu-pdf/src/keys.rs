@@ -21,6 +21,10 @@ pub trait Signer {
     fn chain(&self) -> &[Certificate];
     fn algorithm(&self) -> KeyAlg;
     fn sign(&self, tbs: &[u8]) -> Result<Vec<u8>, PdfError>;
+    /// Self-signed roots that came with the key (written into the DSS for B-LT).
+    fn roots(&self) -> Vec<Certificate> {
+        Vec::new()
+    }
 }
 
 enum SoftKeyInner {
@@ -33,6 +37,7 @@ enum SoftKeyInner {
 pub struct SoftKey {
     key: SoftKeyInner,
     chain: Vec<Certificate>,
+    roots: Vec<Certificate>,
 }
 
 impl SoftKey {
@@ -51,13 +56,20 @@ impl SoftKey {
         if chain.is_empty() {
             return Err(PdfError::Key("thiếu chứng thư số (no certificate)".into()));
         }
-        Ok(SoftKey { key, chain })
+        Ok(SoftKey {
+            key,
+            chain,
+            roots: Vec::new(),
+        })
     }
 }
 
 impl Signer for SoftKey {
     fn chain(&self) -> &[Certificate] {
         &self.chain
+    }
+    fn roots(&self) -> Vec<Certificate> {
+        self.roots.clone()
     }
     fn algorithm(&self) -> KeyAlg {
         match self.key {
@@ -109,15 +121,20 @@ pub fn load_p12(der: &[u8], password: &str) -> Result<SoftKey, PdfError> {
         Certificate::from_der(&d).map_err(|e| PdfError::Key(e.to_string()))
     };
     let mut chain = vec![to_cert(&cert)?];
+    let mut roots = Vec::new();
     if let Some(ca) = parsed.ca {
         for c in ca.iter() {
             let c = to_cert(c)?;
-            if c.tbs_certificate.issuer != c.tbs_certificate.subject && !chain.contains(&c) {
+            if c.tbs_certificate.issuer == c.tbs_certificate.subject {
+                roots.push(c);
+            } else if !chain.contains(&c) {
                 chain.push(c);
             }
         }
     }
-    SoftKey::from_pkcs8(&pk8, chain)
+    let mut k = SoftKey::from_pkcs8(&pk8, chain)?;
+    k.roots = roots;
+    Ok(k)
 }
 
 /// Verifies `sig` over `data` with the public key of `cert` (RSA PKCS#1 v1.5 or ECDSA P-256,

@@ -9,6 +9,7 @@ pub mod cms_build;
 pub mod doc;
 mod error;
 pub mod keys;
+pub mod ltv;
 pub mod object;
 pub mod sign;
 pub mod tsa;

@@ -24,8 +24,38 @@ pub struct Visible {
     pub text: Vec<String>,
 }
 
+/// PAdES baseline level.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    #[default]
+    BB,
+    BT,
+    BLT,
+    BLTA,
+}
+
+impl std::str::FromStr for Level {
+    type Err = PdfError;
+    fn from_str(s: &str) -> Result<Level, PdfError> {
+        Ok(match s.to_ascii_uppercase().as_str() {
+            "B-B" => Level::BB,
+            "B-T" => Level::BT,
+            "B-LT" => Level::BLT,
+            "B-LTA" => Level::BLTA,
+            _ => {
+                return Err(PdfError::Field(format!(
+                    "mức {s:?}: cần B-B, B-T, B-LT hoặc B-LTA (unknown PAdES level)"
+                )))
+            }
+        })
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct SignOptions {
+    /// B-B, B-T (needs `tsa_url`), B-LT (adds a DSS revision), B-LTA (then a document
+    /// timestamp). Used by [`sign_pades`] and [`sign_file`].
+    pub level: Level,
     /// Field to fill (an empty signature field of that name) or create.
     pub field_name: Option<String>,
     pub reason: Option<String>,
@@ -343,20 +373,71 @@ fn estimate(signer: &dyn Signer, tsa: bool) -> usize {
     est.div_ceil(4096).max(4) * 4096
 }
 
-/// Adds a signature field (or fills an empty one) and signs. Returns the whole new file.
+/// Adds a signature field (or fills an empty one) and signs: one new revision (B-B, or B-T
+/// when `opts.tsa_url` is set). Returns the whole new file.
 pub fn sign_bytes(
     data: Vec<u8>,
     signer: &dyn Signer,
     opts: &SignOptions,
 ) -> Result<Vec<u8>, PdfError> {
-    let cert = signer
-        .chain()
-        .first()
-        .ok_or_else(|| PdfError::Key("no certificate".into()))?;
+    sign_inner(data, Some(signer), opts)
+}
+
+/// Signs at `opts.level`: the signature revision, then for B-LT a DSS revision (certificates
+/// and CRLs of every chain), then for B-LTA a document timestamp revision.
+pub fn sign_pades(
+    data: Vec<u8>,
+    signer: &dyn Signer,
+    opts: &SignOptions,
+) -> Result<Vec<u8>, PdfError> {
+    let mut o = opts.clone();
+    if opts.level == Level::BB {
+        o.tsa_url = None;
+    } else if opts.tsa_url.is_none() {
+        return Err(PdfError::Field(
+            "mức B-T trở lên cần máy chủ dấu thời gian --tsa (B-T and above need a TSA URL)".into(),
+        ));
+    }
+    let mut out = sign_bytes(data, signer, &o)?;
+    if opts.level >= Level::BLT {
+        let anchors: Vec<Vec<u8>> = signer
+            .roots()
+            .iter()
+            .filter_map(|c| der::Encode::to_der(c).ok())
+            .collect();
+        out = crate::ltv::add_dss(out, &anchors)?;
+    }
+    if opts.level == Level::BLTA {
+        out = add_doc_timestamp(out, o.tsa_url.as_deref().unwrap_or_default())?;
+    }
+    Ok(out)
+}
+
+/// Appends a document timestamp (PAdES B-LTA): an invisible field whose `/Contents` is an
+/// RFC 3161 token over the ByteRange.
+pub fn add_doc_timestamp(data: Vec<u8>, tsa_url: &str) -> Result<Vec<u8>, PdfError> {
+    let opts = SignOptions {
+        tsa_url: Some(tsa_url.to_string()),
+        ..Default::default()
+    };
+    sign_inner(data, None, &opts)
+}
+
+fn sign_inner(
+    data: Vec<u8>,
+    signer: Option<&dyn Signer>,
+    opts: &SignOptions,
+) -> Result<Vec<u8>, PdfError> {
     let now = opts
         .signing_time
         .unwrap_or_else(|| OffsetDateTime::now_utc().to_offset(vn_offset()));
-    check_validity(cert, now)?;
+    if let Some(signer) = signer {
+        let cert = signer
+            .chain()
+            .first()
+            .ok_or_else(|| PdfError::Key("no certificate".into()))?;
+        check_validity(cert, now)?;
+    }
     let doc = Doc::parse(data)?;
     let pages = doc.pages()?;
     if pages.is_empty() {
@@ -382,10 +463,15 @@ pub fn sign_bytes(
     let (af_num, mut af) = acroform(&doc, &cat)?;
     let (fields_num, mut fields) = fields_of(&doc, &af)?;
     let names = field_names(&doc, &fields);
+    let prefix = if signer.is_some() {
+        "LanhDao"
+    } else {
+        "DauThoiGian"
+    };
     let name = match &opts.field_name {
         Some(n) => n.clone(),
         None => (1..)
-            .map(|i| format!("LanhDao{i}"))
+            .map(|i| format!("{prefix}{i}"))
             .find(|n| !names.contains(n))
             .expect("free name"),
     };
@@ -495,11 +581,17 @@ pub fn sign_bytes(
             cat_changed = true;
         }
     }
-    let mut sig = Dict::new()
-        .with("Type", Obj::name("Sig"))
-        .with("Filter", Obj::name("Adobe.PPKLite"))
-        .with("SubFilter", Obj::name("ETSI.CAdES.detached"))
-        .with("M", Obj::str(&pdf_date(now)));
+    let mut sig = match signer {
+        Some(_) => Dict::new()
+            .with("Type", Obj::name("Sig"))
+            .with("Filter", Obj::name("Adobe.PPKLite"))
+            .with("SubFilter", Obj::name("ETSI.CAdES.detached"))
+            .with("M", Obj::str(&pdf_date(now))),
+        None => Dict::new()
+            .with("Type", Obj::name("DocTimeStamp"))
+            .with("Filter", Obj::name("Adobe.PPKLite"))
+            .with("SubFilter", Obj::name("ETSI.RFC3161")),
+    };
     if let Some(r) = &opts.reason {
         sig.set("Reason", Obj::text(r));
     }
@@ -536,10 +628,10 @@ pub fn sign_bytes(
     if cat_changed {
         up.put(root, Obj::Dict(cat));
     }
-    let size = if opts.contents_size > 0 {
-        opts.contents_size
-    } else {
-        estimate(signer, opts.tsa_url.is_some())
+    let size = match (opts.contents_size, signer) {
+        (0, Some(signer)) => estimate(signer, opts.tsa_url.is_some()),
+        (0, None) => 12 * 1024,
+        (n, _) => n,
     };
     let mut w = up.write(Some(Placeholder {
         num: sig_num,
@@ -547,6 +639,14 @@ pub fn sign_bytes(
         size,
     }))?;
     let (digest, _) = patch_byterange(&doc.data, &mut w)?;
+    let Some(signer) = signer else {
+        let url = opts.tsa_url.as_deref().unwrap_or_default();
+        let tst = crate::tsa::timestamp(url, &digest)?;
+        fill_contents(&mut w, &tst)?;
+        let mut out = doc.data;
+        out.extend_from_slice(&w.buf);
+        return Ok(out);
+    };
     let mut si = cms_build::signer_info(signer, &digest)?;
     if let Some(url) = &opts.tsa_url {
         let tst = crate::tsa::timestamp(url, &Sha256::digest(si.signature.as_bytes()))?;
@@ -601,7 +701,7 @@ pub fn sign_file(
     let data = std::fs::read(input).map_err(|e| PdfError::io(input, e))?;
     let orig_len = data.len();
     let orig_hash = Sha256::digest(&data);
-    let out = sign_bytes(data, signer, opts)?;
+    let out = sign_pades(data, signer, opts)?;
     if Sha256::digest(&out[..orig_len]) != orig_hash {
         return Err(PdfError::Sign("original bytes changed".into()));
     }

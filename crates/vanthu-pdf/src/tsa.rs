@@ -31,13 +31,20 @@ fn tsa_err(e: impl std::fmt::Display) -> PdfError {
     PdfError::Tsa(e.to_string())
 }
 
-/// Minimal HTTP/1.1 POST for `http://` URLs; returns the response body on status 200.
+/// HTTP GET (CRLs); `http://` only.
+pub(crate) fn http_get(url: &str, timeout: Duration) -> Result<Vec<u8>, PdfError> {
+    http(url, None, timeout)
+}
+
 fn http_post(url: &str, body: &[u8]) -> Result<Vec<u8>, PdfError> {
-    let rest = url.strip_prefix("http://").ok_or_else(|| {
-        PdfError::Tsa(format!(
-            "chỉ hỗ trợ http:// cho TSA (only http:// timestamp URLs): {url}"
-        ))
-    })?;
+    http(url, Some(body), TIMEOUT)
+}
+
+/// Minimal HTTP/1.1 client for `http://` URLs; returns the response body on status 200.
+fn http(url: &str, post: Option<&[u8]>, timeout: Duration) -> Result<Vec<u8>, PdfError> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| PdfError::Tsa(format!("chỉ hỗ trợ http:// (only http:// URLs): {url}")))?;
     let (hostport, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
@@ -52,15 +59,20 @@ fn http_post(url: &str, body: &[u8]) -> Result<Vec<u8>, PdfError> {
         .map_err(tsa_err)?
         .next()
         .ok_or_else(|| tsa_err("no address"))?;
-    let mut s = TcpStream::connect_timeout(&addr, TIMEOUT).map_err(tsa_err)?;
-    s.set_read_timeout(Some(TIMEOUT)).map_err(tsa_err)?;
-    s.set_write_timeout(Some(TIMEOUT)).map_err(tsa_err)?;
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {hostport}\r\nContent-Type: application/timestamp-query\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
+    let mut s = TcpStream::connect_timeout(&addr, timeout).map_err(tsa_err)?;
+    s.set_read_timeout(Some(timeout)).map_err(tsa_err)?;
+    s.set_write_timeout(Some(timeout)).map_err(tsa_err)?;
+    let head = match post {
+        Some(body) => format!(
+            "POST {path} HTTP/1.1\r\nHost: {hostport}\r\nContent-Type: application/timestamp-query\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        ),
+        None => format!("GET {path} HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\n\r\n"),
+    };
     s.write_all(head.as_bytes()).map_err(tsa_err)?;
-    s.write_all(body).map_err(tsa_err)?;
+    if let Some(body) = post {
+        s.write_all(body).map_err(tsa_err)?;
+    }
     let mut resp = Vec::new();
     s.take(16 * 1024 * 1024)
         .read_to_end(&mut resp)

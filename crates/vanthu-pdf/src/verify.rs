@@ -23,6 +23,8 @@ pub struct VerifyOptions {
     pub trust: Vec<Vec<u8>>,
     /// Validation time when no trusted timestamp exists (default: now).
     pub at: Option<time::OffsetDateTime>,
+    /// Download CRLs from the certificates' distribution points when the file has none.
+    pub online: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -604,6 +606,130 @@ fn fmt_time(unix: i64) -> String {
         .unwrap_or_default()
 }
 
+fn collect_certs(sd: &SignedData, out: &mut Vec<Certificate>) {
+    if let Some(cs) = &sd.certificates {
+        for ch in cs.0.iter() {
+            if let cms::cert::CertificateChoices::Certificate(c) = ch {
+                if !out.contains(c) {
+                    out.push(c.clone());
+                }
+            }
+        }
+    }
+}
+
+/// Certificates carried by every signature and timestamp token in the file.
+pub(crate) fn embedded_certs(doc: &Doc) -> Vec<Certificate> {
+    let mut out = Vec::new();
+    for (_, num) in signature_fields(doc) {
+        let Ok(o) = doc.get(num) else { continue };
+        let Some(c) = o
+            .as_dict()
+            .and_then(|d| d.get("Contents"))
+            .and_then(Obj::as_str)
+        else {
+            continue;
+        };
+        let Some(l) = der_total_len(c) else { continue };
+        let Ok(sd) = parse_signed_data(&c[..l.min(c.len())]) else {
+            continue;
+        };
+        collect_certs(&sd, &mut out);
+        for si in sd.signer_infos.0.iter() {
+            for a in si.unsigned_attrs.iter().flat_map(|u| u.iter()) {
+                if a.oid != ID_TIMESTAMP_TOKEN {
+                    continue;
+                }
+                for v in a.values.iter() {
+                    if let Ok(t) = v
+                        .to_der()
+                        .map_err(|e| e.to_string())
+                        .and_then(|d| parse_signed_data(&d))
+                    {
+                        collect_certs(&t, &mut out);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Streams listed under `/DSS /key` in the latest revision.
+fn dss_streams(doc: &Doc, key: &str) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let Ok(cat) = doc.catalog() else { return out };
+    let Some(dss) = cat.get("DSS").and_then(|d| doc.resolve(d).ok()) else {
+        return out;
+    };
+    let Some(arr) = dss
+        .as_dict()
+        .and_then(|d| d.get(key))
+        .and_then(|c| doc.resolve(c).ok())
+    else {
+        return out;
+    };
+    for c in arr.as_arr().unwrap_or(&[]) {
+        if let Ok(s) = doc.resolve(c) {
+            if let Ok(d) = doc.stream_data(&s) {
+                out.push(d);
+            }
+        }
+    }
+    out
+}
+
+enum Revocation {
+    Good,
+    Revoked(i64),
+    NoData,
+}
+
+/// Looks `cert` up in the CRLs (signature checked with its issuer's key from `pool`).
+fn crl_status(cert: &Certificate, pool: &[Certificate], crls: &[Vec<u8>]) -> Revocation {
+    use openssl::x509::{CrlStatus, X509Crl, X509};
+    let Some(issuer) = pool
+        .iter()
+        .find(|c| c.tbs_certificate.subject == cert.tbs_certificate.issuer)
+    else {
+        return Revocation::NoData;
+    };
+    let (Ok(leaf), Ok(iss)) = (
+        X509::from_der(&cert.to_der().unwrap_or_default()),
+        X509::from_der(&issuer.to_der().unwrap_or_default()),
+    ) else {
+        return Revocation::NoData;
+    };
+    let Ok(key) = iss.public_key() else {
+        return Revocation::NoData;
+    };
+    let want = cert.tbs_certificate.issuer.to_der().unwrap_or_default();
+    for d in crls {
+        let Ok(crl) = X509Crl::from_der(d) else {
+            continue;
+        };
+        if crl.issuer_name().to_der().ok().as_deref() != Some(&want[..]) {
+            continue;
+        }
+        if !crl.verify(&key).unwrap_or(false) {
+            continue;
+        }
+        return match crl.get_by_cert(&leaf) {
+            CrlStatus::Revoked(r) => {
+                let t = r.revocation_date();
+                let epoch = openssl::asn1::Asn1Time::from_unix(0).ok();
+                let secs = epoch
+                    .and_then(|e| e.diff(t).ok())
+                    .map(|d| d.days as i64 * 86400 + d.secs as i64)
+                    .unwrap_or(0);
+                Revocation::Revoked(secs)
+            }
+            _ => Revocation::Good,
+        };
+    }
+    Revocation::NoData
+}
+
 /// Certificates stored in the DSS of the latest revision.
 fn dss_certs(doc: &Doc) -> Vec<Certificate> {
     let mut out = Vec::new();
@@ -900,6 +1026,44 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
                 );
             }
             r.trusted = ok && ku;
+            // Revocation: CRLs in the DSS, else (online) from the distribution points.
+            let mut pool = others.clone();
+            for t in &opts.trust {
+                if let Ok(c) = Certificate::from_der(t) {
+                    pool.push(c);
+                }
+            }
+            let mut crls = dss_streams(doc, "CRLs");
+            let mut source = "CRL trong tệp (DSS)";
+            let mut status = crl_status(signer, &pool, &crls);
+            if matches!(status, Revocation::NoData) && opts.online {
+                crls = crate::ltv::fetch_crls(std::slice::from_ref(signer));
+                source = "CRL trực tuyến (online)";
+                status = crl_status(signer, &pool, &crls);
+            }
+            match status {
+                Revocation::Good => r.revocation = format!("tốt, chưa bị thu hồi ({source})"),
+                Revocation::Revoked(t) => {
+                    r.revocation = format!("BỊ THU HỒI lúc {} ({source})", fmt_time(t));
+                    if r.time_source == "timestamp" && t > at {
+                        r.warnings.push(
+                            "Chứng thư bị thu hồi sau thời điểm ký có dấu thời gian (revoked after the trusted signing time)"
+                                .into(),
+                        );
+                    } else {
+                        r.errors.push(
+                            "Chứng thư của người ký đã bị thu hồi (signer certificate revoked)"
+                                .into(),
+                        );
+                    }
+                }
+                Revocation::NoData => {
+                    r.revocation = "không có dữ liệu thu hồi (no revocation data)".into();
+                    r.warnings.push(
+                        "Chưa kiểm tra được tình trạng thu hồi (revocation not checked)".into(),
+                    );
+                }
+            }
         }
         // DocMDP.
         if let Some(refs) = sd.get("Reference").and_then(Obj::as_arr) {

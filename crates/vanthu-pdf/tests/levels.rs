@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use vanthu_pdf::sign::{sign_bytes, SignOptions};
+use vanthu_pdf::sign::{sign_bytes, sign_pades, Level, SignOptions};
 use vanthu_pdf::verify::verify_bytes;
 
 #[test]
@@ -49,6 +49,7 @@ fn pyhanko_b_lta_is_understood_by_vanthu() {
         let out_f = dir.path().join(format!("{name}.pdf"));
         let mut c = pyhanko();
         c.args([
+            "--verbose",
             "sign",
             "addsig",
             "--field",
@@ -87,4 +88,53 @@ fn pyhanko_b_lta_is_understood_by_vanthu() {
         let want = if name == "bt" { "B-T" } else { "B-LTA" };
         assert_eq!(s.level, want, "{name}");
     }
+}
+
+#[test]
+fn vanthu_b_lt_and_b_lta_validate_in_pyhanko_and_vanthu() {
+    let tsa = start_tsa();
+    let dir = tempfile::tempdir().unwrap();
+    for (level, want, revs) in [(Level::BLT, "B-LT", 3), (Level::BLTA, "B-LTA", 4)] {
+        let out = sign_pades(
+            sample_pdf(1, "Luu tru"),
+            &p12("leader"),
+            &SignOptions {
+                level,
+                tsa_url: Some(tsa.clone()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let f = dir.path().join(format!("{want}.pdf"));
+        std::fs::write(&f, &out).unwrap();
+        let rep = verify_bytes(out, &opts()).unwrap();
+        assert!(rep.all_valid, "{want}: {rep:#?}");
+        assert_eq!(rep.revisions, revs);
+        let s = &rep.signatures[0];
+        assert_eq!(s.level, want, "{rep:#?}");
+        assert!(s.revocation.starts_with("tốt"), "{}", s.revocation);
+        let (ok, txt) = pyhanko_validate(&f, &[]);
+        assert!(ok && !txt.contains("INVALID"), "{want}: pyHanko: {txt}");
+        let (ok, txt) = qpdf_check(&f);
+        assert!(ok, "{txt}");
+    }
+}
+
+#[test]
+fn revoked_signer_is_invalid_with_dss_crl() {
+    let tsa = start_tsa();
+    let out = sign_pades(
+        sample_pdf(1, "x"),
+        &p12("revoked"),
+        &SignOptions {
+            level: Level::BLT,
+            tsa_url: Some(tsa),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let rep = verify_bytes(out, &opts()).unwrap();
+    let s = &rep.signatures[0];
+    assert!(!rep.all_valid);
+    assert!(s.revocation.contains("THU HỒI"), "{s:#?}");
 }

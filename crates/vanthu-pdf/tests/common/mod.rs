@@ -13,20 +13,31 @@ pub fn repo() -> PathBuf {
         .unwrap()
 }
 
-/// One PKI per test process (generation takes ~2 s).
+/// One PKI per test process (generation takes ~2 s), with a loopback server for its CRLs
+/// (GET /root.crl, /inter.crl) and its TSA (POST /tsa).
 pub fn pki() -> &'static Path {
-    static PKI: OnceLock<tempfile::TempDir> = OnceLock::new();
+    &pki_and_url().0
+}
+
+fn pki_and_url() -> &'static (PathBuf, String, tempfile::TempDir) {
+    static PKI: OnceLock<(PathBuf, String, tempfile::TempDir)> = OnceLock::new();
     PKI.get_or_init(|| {
         let d = tempfile::tempdir().unwrap();
+        let url = start_server(d.path().to_path_buf());
         let st = Command::new("bash")
             .arg(repo().join("certs/test-pki.sh"))
             .arg(d.path())
+            .env("CRL_URL", &url)
             .status()
             .expect("bash and openssl are installed");
         assert!(st.success(), "certs/test-pki.sh failed");
-        d
+        (d.path().to_path_buf(), url, d)
     })
-    .path()
+}
+
+/// URL of the loopback TSA.
+pub fn start_tsa() -> String {
+    format!("{}/tsa", pki_and_url().1)
 }
 
 pub fn root_der() -> Vec<u8> {
@@ -159,6 +170,7 @@ pub fn opts() -> vanthu_pdf::verify::VerifyOptions {
     vanthu_pdf::verify::VerifyOptions {
         trust: vec![root_der()],
         at: None,
+        online: false,
     }
 }
 
@@ -231,25 +243,27 @@ pub fn patch_same_len(data: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     out
 }
 
-/// A loopback RFC 3161 stand-in: each POST body goes through `openssl ts -reply` with the test
-/// PKI's TSA. Returns the URL; the server lives as long as the test process.
-pub fn start_tsa() -> String {
+/// Loopback HTTP server: GET serves files of `dir` (CRLs), POST goes through `openssl ts -reply`
+/// with the test PKI's TSA.
+fn start_server(dir: PathBuf) -> String {
     use std::io::{BufRead, BufReader, Read, Write};
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/", l.local_addr().unwrap());
-    let dir = pki().to_path_buf();
+    let url = format!("http://{}", l.local_addr().unwrap());
     std::thread::spawn(move || {
         for (i, s) in l.incoming().enumerate() {
             let Ok(mut s) = s else { continue };
             let mut r = BufReader::new(s.try_clone().unwrap());
             let mut len = 0usize;
+            let mut first = String::new();
+            if r.read_line(&mut first).unwrap_or(0) == 0 {
+                continue;
+            }
             loop {
                 let mut line = String::new();
                 if r.read_line(&mut line).unwrap_or(0) == 0 {
                     break;
                 }
-                let lower = line.to_ascii_lowercase();
-                if let Some(v) = lower.strip_prefix("content-length:") {
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
                     len = v.trim().parse().unwrap_or(0);
                 }
                 if line == "\r\n" || line == "\n" {
@@ -260,27 +274,37 @@ pub fn start_tsa() -> String {
             if r.read_exact(&mut body).is_err() {
                 continue;
             }
-            let q = dir.join(format!("q{i}-{}.tsq", std::process::id()));
-            let a = dir.join(format!("a{i}-{}.tsr", std::process::id()));
-            std::fs::write(&q, &body).unwrap();
-            let st = Command::new("openssl")
-                .args(["ts", "-reply", "-config"])
-                .arg(dir.join("tsa.cnf"))
-                .args(["-section", "tsa_config", "-queryfile"])
-                .arg(&q)
-                .arg("-out")
-                .arg(&a)
-                .env("OPENSSL_CONF", dir.join("tsa.cnf"))
-                .output()
-                .unwrap();
-            let resp = if st.status.success() {
-                std::fs::read(&a).unwrap()
+            let path = first.split_whitespace().nth(1).unwrap_or("/").to_string();
+            let mut ctype = "application/pkix-crl";
+            let (status, resp) = if first.starts_with("GET") {
+                let name = path.trim_start_matches('/');
+                match std::fs::read(dir.join(name)) {
+                    Ok(b) if !name.contains("..") && !name.contains('/') => ("200 OK", b),
+                    _ => ("404 Not Found", Vec::new()),
+                }
             } else {
-                eprintln!("openssl ts: {}", String::from_utf8_lossy(&st.stderr));
-                Vec::new()
+                let q = dir.join(format!("q{i}.tsq"));
+                let a = dir.join(format!("a{i}.tsr"));
+                std::fs::write(&q, &body).unwrap();
+                let st = Command::new("openssl")
+                    .args(["ts", "-reply", "-config"])
+                    .arg(dir.join("tsa.cnf"))
+                    .args(["-section", "tsa_config", "-queryfile"])
+                    .arg(&q)
+                    .arg("-out")
+                    .arg(&a)
+                    .output()
+                    .unwrap();
+                ctype = "application/timestamp-reply";
+                if st.status.success() {
+                    ("200 OK", std::fs::read(&a).unwrap())
+                } else {
+                    eprintln!("openssl ts: {}", String::from_utf8_lossy(&st.stderr));
+                    ("500 Error", Vec::new())
+                }
             };
             let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/timestamp-reply\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                 resp.len()
             );
             let _ = s.write_all(head.as_bytes());
