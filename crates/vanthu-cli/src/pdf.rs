@@ -151,8 +151,14 @@ fn sign(a: &SignArgs) -> Result<(), PdfError> {
         let der = read(p)?;
         let pw = zeroize::Zeroizing::new(pin(&a.pin_env, "Mật khẩu tệp khóa (key password): ")?);
         Box::new(vanthu_pdf::keys::load_p12(&der, &pw)?)
-    } else if a.pkcs11_module.is_some() {
-        return Err(PdfError::Unsupported("PKCS#11 token".into()));
+    } else if let Some(module) = &a.pkcs11_module {
+        let pw = zeroize::Zeroizing::new(pin(&a.pin_env, "Mã PIN của token (token PIN): ")?);
+        Box::new(vanthu_pdf::pkcs11::open(
+            module,
+            a.token.as_deref().unwrap_or_default(),
+            a.key.as_deref().unwrap_or_default(),
+            &pw,
+        )?)
     } else {
         return Err(PdfError::Field(
             "cần --p12 FILE hoặc --pkcs11-module LIB --token LABEL --key LABEL (a key source is required)"

@@ -11,6 +11,7 @@ mod error;
 pub mod keys;
 pub mod ltv;
 pub mod object;
+pub mod pkcs11;
 pub mod sign;
 pub mod tsa;
 pub mod verify;

@@ -143,3 +143,119 @@ fn pdf_sign_bad_input_gives_clear_error_and_no_output() {
         assert!(leftovers.is_empty(), "{name}: temporary file left");
     }
 }
+
+#[test]
+fn pdf_sign_with_softhsm_token() {
+    let d = tempfile::tempdir().unwrap();
+    let k = pki(d.path());
+    let module = [
+        "/usr/lib/softhsm/libsofthsm2.so",
+        "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+    ]
+    .into_iter()
+    .find(|p| Path::new(p).exists())
+    .expect("softhsm2 is installed (scripts/setup.sh)");
+    std::fs::create_dir(d.path().join("tokens")).unwrap();
+    let conf = d.path().join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\n",
+            d.path().join("tokens").display()
+        ),
+    )
+    .unwrap();
+    let sh = |c: &mut Command| {
+        let o = c.env("SOFTHSM2_CONF", &conf).output().unwrap();
+        assert!(
+            o.status.success(),
+            "{c:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    sh(Command::new("softhsm2-util").args([
+        "--init-token",
+        "--free",
+        "--label",
+        "vanthu-token",
+        "--pin",
+        "1234",
+        "--so-pin",
+        "5678",
+    ]));
+    sh(Command::new("softhsm2-util")
+        .arg("--import")
+        .arg(k.join("clerk.key.pem"))
+        .args([
+            "--token",
+            "vanthu-token",
+            "--label",
+            "ToChuc",
+            "--id",
+            "07",
+            "--pin",
+            "1234",
+        ]));
+    for (name, id) in [("clerk", "07"), ("inter", "08")] {
+        let der = d.path().join(format!("{name}.der"));
+        sh(Command::new("openssl")
+            .args(["x509", "-outform", "DER", "-in"])
+            .arg(k.join(format!("{name}.pem")))
+            .arg("-out")
+            .arg(&der));
+        sh(Command::new("pkcs11-tool")
+            .args([
+                "--module",
+                module,
+                "--token-label",
+                "vanthu-token",
+                "--login",
+                "--pin",
+                "1234",
+            ])
+            .arg("--write-object")
+            .arg(&der)
+            .args(["--type", "cert", "--id", id]));
+    }
+    let input = d.path().join("in.pdf");
+    std::fs::write(&input, sample_pdf()).unwrap();
+    let out = d.path().join("token.pdf");
+    ok(pdf_cmd(d.path())
+        .env("SOFTHSM2_CONF", &conf)
+        .arg("sign")
+        .arg(&input)
+        .arg(&out)
+        .args([
+            "--pkcs11-module",
+            module,
+            "--token",
+            "vanthu-token",
+            "--key",
+            "ToChuc",
+        ])
+        .args(["--pin-env", "PIN", "--field", "ToChuc"]));
+    let v = json(
+        pdf_cmd(d.path())
+            .arg("verify")
+            .arg(&out)
+            .arg("--trust")
+            .arg(k.join("root.pem")),
+    );
+    assert_eq!(v["all_valid"], true, "{v}");
+    let o = run(pdf_cmd(d.path())
+        .env("SOFTHSM2_CONF", &conf)
+        .arg("sign")
+        .arg(&input)
+        .arg(d.path().join("never.pdf"))
+        .args([
+            "--pkcs11-module",
+            module,
+            "--token",
+            "vanthu-token",
+            "--key",
+            "ToChuc",
+        ])
+        .args(["--pin-env", "BADPIN"]));
+    assert_eq!(o.status.code(), Some(5));
+    assert!(!d.path().join("never.pdf").exists());
+}
