@@ -11,6 +11,7 @@ use vanthu_app::{App, AppError, IncomingInput};
 use vanthu_store::{Agency, KdfParams, Passphrase, StoreError};
 
 mod edxml;
+mod pdf;
 mod print;
 
 #[derive(Parser)]
@@ -99,6 +100,11 @@ enum Cmd {
     /// Gói tin edXML (QCVN 102:2016) — xem và đóng gói (inspect and pack edXML messages).
     #[command(subcommand)]
     Edxml(EdxmlCmd),
+    /// Chữ ký số PDF (PAdES): ký và kiểm tra (sign and verify PDF signatures).
+    Pdf {
+        #[command(subcommand)]
+        cmd: pdf::PdfCmd,
+    },
 }
 
 #[derive(Args)]
@@ -428,6 +434,7 @@ fn run(cli: Cli) -> Result<i32, AppError> {
             }
             Ok(0)
         }
+        Cmd::Pdf { cmd } => Ok(pdf::run(cmd, cli.json)),
         Cmd::Demo { reset } => cmd_demo(&data, cli.data.is_some(), reset, cli.json),
         Cmd::Incoming(IncomingCmd::Add(a)) => {
             let a = *a;

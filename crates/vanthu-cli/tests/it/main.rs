@@ -5,6 +5,7 @@ mod crash;
 mod edxml;
 mod extract;
 mod memory;
+mod pdf;
 
 use std::path::Path;
 use std::process::{Command, Output};

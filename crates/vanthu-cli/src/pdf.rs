@@ -1,0 +1,303 @@
+//! `vanthu pdf sign` and `vanthu pdf verify` (PAdES, crate `vanthu-pdf`).
+//!
+//! Exit codes: 0 success (verify: every signature intact, valid and trusted), 3 bad input
+//! (corrupt or encrypted PDF, expired certificate, bad arguments), 5 wrong PIN or key password,
+//! 9 a signature is not valid or not trusted.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+use vanthu_pdf::sign::{Level, SignOptions, Visible};
+use vanthu_pdf::verify::VerifyOptions;
+use vanthu_pdf::PdfError;
+
+/// Exit code when a signature is not valid or not trusted.
+pub const EXIT_SIGNATURE_INVALID: i32 = 9;
+
+#[derive(Subcommand)]
+pub enum PdfCmd {
+    /// Ký số tệp PDF theo PAdES, thêm phiên bản mới (sign a PDF by incremental update).
+    Sign(Box<SignArgs>),
+    /// Kiểm tra chữ ký số trong tệp PDF (validate every signature).
+    Verify {
+        /// Tệp PDF.
+        file: PathBuf,
+        /// Chứng thư gốc tin cậy, PEM (trust anchor; repeatable).
+        #[arg(long, value_name = "PEM")]
+        trust: Vec<PathBuf>,
+    },
+}
+
+#[derive(Args)]
+pub struct SignArgs {
+    /// Tệp PDF cần ký (input).
+    input: PathBuf,
+    /// Tệp PDF đã ký (output; written to a temporary file, then renamed).
+    output: PathBuf,
+    /// Khóa và chứng thư dạng PKCS#12 (.p12/.pfx).
+    #[arg(long, value_name = "FILE", conflicts_with = "pkcs11_module")]
+    p12: Option<PathBuf>,
+    /// Thư viện PKCS#11 của token (token module).
+    #[arg(long, value_name = "LIB", requires_all = ["token", "key"])]
+    pkcs11_module: Option<PathBuf>,
+    /// Nhãn token (token label).
+    #[arg(long, value_name = "LABEL")]
+    token: Option<String>,
+    /// Nhãn khóa trên token (key label).
+    #[arg(long, value_name = "LABEL")]
+    key: Option<String>,
+    /// Biến môi trường chứa mã PIN/mật khẩu (environment variable holding the PIN).
+    #[arg(long, value_name = "VAR")]
+    pin_env: Option<String>,
+    /// Mức PAdES: B-B, B-T, B-LT, B-LTA.
+    #[arg(long, default_value = "B-B")]
+    level: String,
+    /// Máy chủ dấu thời gian RFC 3161 (timestamp authority URL).
+    #[arg(long, value_name = "URL")]
+    tsa: Option<String>,
+    /// Chữ ký hiện: trang,x,y,rộng,cao (visible: page,x,y,w,h in points).
+    #[arg(long, value_name = "page,x,y,w,h")]
+    visible: Option<String>,
+    /// Ảnh chữ ký/con dấu PNG (signature or seal image).
+    #[arg(long, value_name = "PNG")]
+    image: Option<PathBuf>,
+    /// Lý do ký (reason).
+    #[arg(long)]
+    reason: Option<String>,
+    /// Tên trường chữ ký, ASCII (field name, e.g. LanhDao1, ToChuc).
+    #[arg(long)]
+    field: Option<String>,
+    /// Chứng nhận tài liệu, DocMDP P=2 (certify; first signature only).
+    #[arg(long)]
+    certify: bool,
+}
+
+fn fail(e: &PdfError, json: bool) -> i32 {
+    eprintln!("Lỗi: {e}");
+    let code = match e {
+        PdfError::WrongPin => 5,
+        _ => 3,
+    };
+    if json {
+        crate::out_json(
+            &serde_json::json!({ "error": { "code": code, "message": e.to_string() } }),
+        );
+    }
+    code
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, PdfError> {
+    std::fs::read(path).map_err(|e| PdfError::io(path, e))
+}
+
+fn parse_visible(s: &str) -> Result<(usize, [f64; 4]), PdfError> {
+    let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+    let bad = || {
+        PdfError::Field(format!(
+            "--visible {s:?}: cần trang,x,y,rộng,cao (expected page,x,y,w,h)"
+        ))
+    };
+    if parts.len() != 5 {
+        return Err(bad());
+    }
+    let page: usize = parts[0].parse().map_err(|_| bad())?;
+    let mut r = [0f64; 4];
+    for (i, p) in parts[1..].iter().enumerate() {
+        r[i] = p.parse().map_err(|_| bad())?;
+    }
+    if page == 0 || r[2] <= 0.0 || r[3] <= 0.0 {
+        return Err(bad());
+    }
+    Ok((page, r))
+}
+
+fn pin(var: &Option<String>, prompt: &str) -> Result<String, PdfError> {
+    match var {
+        Some(v) => std::env::var(v).map_err(|_| {
+            PdfError::Key(format!(
+                "biến môi trường {v} chưa đặt (environment variable {v} not set)"
+            ))
+        }),
+        None => rpassword::prompt_password(prompt)
+            .map_err(|e| PdfError::Key(format!("không đọc được mã PIN ({e})"))),
+    }
+}
+
+fn sign(a: &SignArgs) -> Result<(), PdfError> {
+    let mut opts = SignOptions {
+        field_name: a.field.clone(),
+        reason: a.reason.clone(),
+        certify: a.certify,
+        tsa_url: a.tsa.clone(),
+        ..Default::default()
+    };
+    opts.level = a.level.parse::<Level>()?;
+    if opts.level > Level::BB && a.tsa.is_none() {
+        return Err(PdfError::Field(
+            "mức B-T trở lên cần --tsa URL (B-T and above need a timestamp authority)".into(),
+        ));
+    }
+    if let Some(v) = &a.visible {
+        let (page, rect) = parse_visible(v)?;
+        let image_png = a.image.as_deref().map(read).transpose()?;
+        opts.visible = Some(Visible {
+            page,
+            rect,
+            image_png,
+            text: Vec::new(),
+        });
+    }
+    let signer: Box<dyn vanthu_pdf::Signer> = if let Some(p) = &a.p12 {
+        let der = read(p)?;
+        let pw = zeroize::Zeroizing::new(pin(&a.pin_env, "Mật khẩu tệp khóa (key password): ")?);
+        Box::new(vanthu_pdf::keys::load_p12(&der, &pw)?)
+    } else if let Some(module) = &a.pkcs11_module {
+        let pw = zeroize::Zeroizing::new(pin(&a.pin_env, "Mã PIN của token (token PIN): ")?);
+        Box::new(vanthu_pdf::pkcs11::open(
+            module,
+            a.token.as_deref().unwrap_or_default(),
+            a.key.as_deref().unwrap_or_default(),
+            &pw,
+        )?)
+    } else {
+        return Err(PdfError::Field(
+            "cần --p12 FILE hoặc --pkcs11-module LIB --token LABEL --key LABEL (a key source is required)"
+                .into(),
+        ));
+    };
+    vanthu_pdf::sign_file(&a.input, &a.output, signer.as_ref(), &opts)
+}
+
+fn load_trust(paths: &[PathBuf]) -> Result<Vec<Vec<u8>>, PdfError> {
+    let mut out = Vec::new();
+    for p in paths {
+        let bytes = read(p)?;
+        let certs = openssl::x509::X509::stack_from_pem(&bytes)
+            .ok()
+            .filter(|c| !c.is_empty())
+            .or_else(|| openssl::x509::X509::from_der(&bytes).ok().map(|c| vec![c]))
+            .ok_or_else(|| {
+                PdfError::Key(format!(
+                    "{}: không đọc được chứng thư (no certificate)",
+                    p.display()
+                ))
+            })?;
+        for c in certs {
+            out.push(c.to_der().map_err(|e| PdfError::Key(e.to_string()))?);
+        }
+    }
+    Ok(out)
+}
+
+fn print_report(rep: &vanthu_pdf::Report) {
+    let n = rep.signatures.len();
+    for (i, s) in rep.signatures.iter().enumerate() {
+        let kind = if s.kind == "document_timestamp" {
+            "Dấu thời gian tài liệu"
+        } else {
+            "Chữ ký"
+        };
+        println!("{kind} {}/{n} — trường \"{}\"", i + 1, s.field);
+        println!("  Người ký:     {}", s.signer);
+        let time = match (&s.trusted_time, &s.claimed_time) {
+            (Some(t), Some(c)) => format!("{t} (dấu thời gian); người ký khai báo {c}"),
+            (Some(t), None) => format!("{t} (dấu thời gian)"),
+            (None, Some(c)) => format!("{c} (người ký khai báo, không có dấu thời gian)"),
+            (None, None) => "—".into(),
+        };
+        println!("  Thời điểm ký: {time}");
+        println!("  Mức chữ ký:   PAdES {}", s.level);
+        println!(
+            "  Toàn vẹn:     {}",
+            if s.intact {
+                "Nội dung được ký không bị thay đổi"
+            } else {
+                "KHÔNG toàn vẹn"
+            }
+        );
+        println!(
+            "  Tin cậy:      {}; thu hồi: {}",
+            if s.trusted {
+                "Chứng thư số hợp lệ, chuỗi tới gốc tin cậy"
+            } else {
+                "KHÔNG tin cậy"
+            },
+            s.revocation
+        );
+        let later = s.modifications.len();
+        println!(
+            "  Phạm vi:      Phiên bản {}/{}; {}",
+            s.revision,
+            s.revisions,
+            if s.covers_final_revision {
+                "bao toàn bộ tài liệu".to_string()
+            } else if s.modifications_allowed {
+                format!("{later} thay đổi sau đó được phép")
+            } else {
+                format!("{later} thay đổi sau đó, có thay đổi KHÔNG được phép")
+            }
+        );
+        for m in s
+            .modifications
+            .iter()
+            .filter(|m| m.class != vanthu_pdf::verify::ChangeClass::Allowed)
+        {
+            println!("    - phiên bản {}: {}", m.revision, m.what);
+        }
+        for e in &s.errors {
+            println!("  Lỗi:          {e}");
+        }
+        for w in &s.warnings {
+            println!("  Lưu ý:        {w}");
+        }
+        println!("  Kết luận:     {}", s.verdict);
+    }
+    for w in &rep.warnings {
+        println!("Lưu ý: {w}");
+    }
+    println!("Kết luận chung: {}", rep.verdict);
+}
+
+pub fn run(cmd: PdfCmd, json: bool) -> i32 {
+    match cmd {
+        PdfCmd::Sign(a) => match sign(&a) {
+            Ok(()) => {
+                if json {
+                    crate::out_json(&serde_json::json!({ "signed": a.output }));
+                } else {
+                    println!("Đã ký: {}", a.output.display());
+                }
+                0
+            }
+            Err(e) => fail(&e, json),
+        },
+        PdfCmd::Verify { file, trust } => {
+            let rep = load_trust(&trust).and_then(|t| {
+                let data = read(&file)?;
+                vanthu_pdf::verify_bytes(
+                    data,
+                    &VerifyOptions {
+                        trust: t,
+                        at: None,
+                        online: true,
+                    },
+                )
+            });
+            match rep {
+                Ok(rep) => {
+                    if json {
+                        crate::out_json(&rep);
+                    } else {
+                        print_report(&rep);
+                    }
+                    if rep.all_valid {
+                        0
+                    } else {
+                        EXIT_SIGNATURE_INVALID
+                    }
+                }
+                Err(e) => fail(&e, json),
+            }
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! `vanthu pdf sign` and `vanthu pdf verify` end to end, with the private test PKI.
+
+use std::process::Command;
+
+use crate::*;
+
+fn pki(dir: &Path) -> std::path::PathBuf {
+    let p = dir.join("pki");
+    let st = Command::new("bash")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../certs/test-pki.sh"))
+        .arg(&p)
+        .status()
+        .expect("bash and openssl are installed");
+    assert!(st.success());
+    p
+}
+
+fn sample_pdf() -> Vec<u8> {
+    let objs = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".into(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>".into(),
+        "<< /Length 0 >>\nstream\n\nendstream".into(),
+    ];
+    let mut out = b"%PDF-1.7\n".to_vec();
+    let mut offs = Vec::new();
+    for (i, o) in objs.iter().enumerate() {
+        offs.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let x = out.len();
+    out.extend_from_slice(b"xref\n0 5\n0000000000 65535 f \n");
+    for o in offs {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!("trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n{x}\n%%EOF\n").as_bytes(),
+    );
+    out
+}
+
+fn pdf_cmd(dir: &Path) -> Command {
+    let mut c = vanthu(&dir.join("no-store"));
+    c.env("PIN", "1234").env("BADPIN", "0000").arg("pdf");
+    c
+}
+
+#[test]
+fn pdf_sign_then_verify_exit_codes() {
+    let d = tempfile::tempdir().unwrap();
+    let k = pki(d.path());
+    let input = d.path().join("in.pdf");
+    std::fs::write(&input, sample_pdf()).unwrap();
+    let out = d.path().join("out.pdf");
+    ok(pdf_cmd(d.path())
+        .arg("sign")
+        .arg(&input)
+        .arg(&out)
+        .arg("--p12")
+        .arg(k.join("leader.p12"))
+        .args(["--pin-env", "PIN", "--reason", "Phê duyệt"]));
+    let v = json(
+        pdf_cmd(d.path())
+            .arg("verify")
+            .arg(&out)
+            .arg("--trust")
+            .arg(k.join("root.pem")),
+    );
+    assert_eq!(v["all_valid"], true, "{v}");
+    assert_eq!(v["signatures"][0]["signer"], "Nguyễn Văn An");
+    assert_eq!(v["signatures"][0]["level"], "B-B");
+    // Human report in Vietnamese.
+    let text = ok(pdf_cmd(d.path())
+        .arg("verify")
+        .arg(&out)
+        .arg("--trust")
+        .arg(k.join("root.pem")));
+    assert!(text.contains("Kết luận:     HỢP LỆ"), "{text}");
+    // No trust anchor: exit 9.
+    let o = run(pdf_cmd(d.path()).arg("verify").arg(&out));
+    assert_eq!(o.status.code(), Some(9));
+    // A tampered copy: exit 9.
+    let mut bad = std::fs::read(&out).unwrap();
+    let p = bad.windows(4).position(|w| w == b"page").unwrap_or(200);
+    bad[p] ^= 1;
+    let tampered = d.path().join("tampered.pdf");
+    std::fs::write(&tampered, bad).unwrap();
+    let o = run(pdf_cmd(d.path())
+        .arg("verify")
+        .arg(&tampered)
+        .arg("--trust")
+        .arg(k.join("root.pem")));
+    assert_eq!(o.status.code(), Some(9));
+}
+
+#[test]
+fn pdf_sign_bad_input_gives_clear_error_and_no_output() {
+    let d = tempfile::tempdir().unwrap();
+    let k = pki(d.path());
+    let input = d.path().join("in.pdf");
+    std::fs::write(&input, sample_pdf()).unwrap();
+    let corrupt = d.path().join("corrupt.pdf");
+    std::fs::write(&corrupt, b"%PDF-1.7\ngarbage without xref\n").unwrap();
+    let encrypted = d.path().join("enc.pdf");
+    let st = Command::new("qpdf")
+        .args(["--encrypt", "u", "o", "256", "--"])
+        .arg(&input)
+        .arg(&encrypted)
+        .status()
+        .expect("qpdf is installed (scripts/setup.sh)");
+    assert!(st.success());
+    let cases: [(&str, &Path, &str, &str, i32, &str); 4] = [
+        ("wrong-pin", &input, "leader.p12", "BADPIN", 5, "Sai mã PIN"),
+        ("expired", &input, "expired.p12", "PIN", 3, "hết hạn"),
+        (
+            "corrupt",
+            &corrupt,
+            "leader.p12",
+            "PIN",
+            3,
+            "Cấu trúc tệp bị hỏng",
+        ),
+        ("encrypted", &encrypted, "leader.p12", "PIN", 3, "đã mã hóa"),
+    ];
+    for (name, inp, key, pin, code, msg) in cases {
+        let out = d.path().join(format!("{name}-out.pdf"));
+        let o = run(pdf_cmd(d.path())
+            .arg("sign")
+            .arg(inp)
+            .arg(&out)
+            .arg("--p12")
+            .arg(k.join(key))
+            .args(["--pin-env", pin]));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(code), "{name}: {err}");
+        assert!(err.contains(msg), "{name}: {err}");
+        assert!(!out.exists(), "{name}: no output file");
+        let leftovers: Vec<_> = std::fs::read_dir(d.path())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "{name}: temporary file left");
+    }
+}
+
+#[test]
+fn pdf_sign_with_softhsm_token() {
+    let d = tempfile::tempdir().unwrap();
+    let k = pki(d.path());
+    let module = [
+        "/usr/lib/softhsm/libsofthsm2.so",
+        "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+    ]
+    .into_iter()
+    .find(|p| Path::new(p).exists())
+    .expect("softhsm2 is installed (scripts/setup.sh)");
+    std::fs::create_dir(d.path().join("tokens")).unwrap();
+    let conf = d.path().join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\n",
+            d.path().join("tokens").display()
+        ),
+    )
+    .unwrap();
+    let sh = |c: &mut Command| {
+        let o = c.env("SOFTHSM2_CONF", &conf).output().unwrap();
+        assert!(
+            o.status.success(),
+            "{c:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    sh(Command::new("softhsm2-util").args([
+        "--init-token",
+        "--free",
+        "--label",
+        "vanthu-token",
+        "--pin",
+        "1234",
+        "--so-pin",
+        "5678",
+    ]));
+    sh(Command::new("softhsm2-util")
+        .arg("--import")
+        .arg(k.join("clerk.key.pem"))
+        .args([
+            "--token",
+            "vanthu-token",
+            "--label",
+            "ToChuc",
+            "--id",
+            "07",
+            "--pin",
+            "1234",
+        ]));
+    for (name, id) in [("clerk", "07"), ("inter", "08")] {
+        let der = d.path().join(format!("{name}.der"));
+        sh(Command::new("openssl")
+            .args(["x509", "-outform", "DER", "-in"])
+            .arg(k.join(format!("{name}.pem")))
+            .arg("-out")
+            .arg(&der));
+        sh(Command::new("pkcs11-tool")
+            .args([
+                "--module",
+                module,
+                "--token-label",
+                "vanthu-token",
+                "--login",
+                "--pin",
+                "1234",
+            ])
+            .arg("--write-object")
+            .arg(&der)
+            .args(["--type", "cert", "--id", id]));
+    }
+    let input = d.path().join("in.pdf");
+    std::fs::write(&input, sample_pdf()).unwrap();
+    let out = d.path().join("token.pdf");
+    ok(pdf_cmd(d.path())
+        .env("SOFTHSM2_CONF", &conf)
+        .arg("sign")
+        .arg(&input)
+        .arg(&out)
+        .args([
+            "--pkcs11-module",
+            module,
+            "--token",
+            "vanthu-token",
+            "--key",
+            "ToChuc",
+        ])
+        .args(["--pin-env", "PIN", "--field", "ToChuc"]));
+    let v = json(
+        pdf_cmd(d.path())
+            .arg("verify")
+            .arg(&out)
+            .arg("--trust")
+            .arg(k.join("root.pem")),
+    );
+    assert_eq!(v["all_valid"], true, "{v}");
+    let o = run(pdf_cmd(d.path())
+        .env("SOFTHSM2_CONF", &conf)
+        .arg("sign")
+        .arg(&input)
+        .arg(d.path().join("never.pdf"))
+        .args([
+            "--pkcs11-module",
+            module,
+            "--token",
+            "vanthu-token",
+            "--key",
+            "ToChuc",
+        ])
+        .args(["--pin-env", "BADPIN"]));
+    assert_eq!(o.status.code(), Some(5));
+    assert!(!d.path().join("never.pdf").exists());
+}

@@ -1,0 +1,560 @@
+//! A read-only view of a PDF file: the chain of cross-reference sections (tables, streams and
+//! hybrids), one per revision, and object resolution as of any revision.
+
+use std::collections::BTreeMap;
+
+use crate::object::{Dict, Lexer, Obj};
+use crate::PdfError;
+
+/// Where an object lives according to one cross-reference section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entry {
+    Free,
+    Offset(usize, u16),
+    InStream(u32, u32),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum XrefKind {
+    Table,
+    Stream,
+}
+
+/// One cross-reference section, i.e. one revision of the file (oldest first in `Doc::sections`).
+#[derive(Debug, Clone)]
+pub struct Section {
+    pub offset: usize,
+    pub kind: XrefKind,
+    pub entries: BTreeMap<u32, Entry>,
+    pub trailer: Dict,
+    /// End of this revision: just after its `%%EOF` marker (0 if none was found).
+    pub end: usize,
+}
+
+pub struct Doc {
+    pub data: Vec<u8>,
+    /// Oldest first.
+    pub sections: Vec<Section>,
+}
+
+const MAX_SECTIONS: usize = 4096;
+
+fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    if from >= hay.len() {
+        return None;
+    }
+    hay[from..]
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| p + from)
+}
+
+fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).rposition(|w| w == needle)
+}
+
+impl Doc {
+    pub fn parse(data: Vec<u8>) -> Result<Doc, PdfError> {
+        if !data.starts_with(b"%PDF-") && find(&data[..data.len().min(1024)], b"%PDF-", 0).is_none()
+        {
+            return Err(PdfError::NotPdf);
+        }
+        let tail_start = data.len().saturating_sub(2048);
+        let sx = rfind(&data[tail_start..], b"startxref")
+            .map(|p| p + tail_start)
+            .ok_or_else(|| PdfError::Damaged("startxref not found".into()))?;
+        let mut lx = Lexer::new(&data, sx + 9);
+        let mut off = lx
+            .uint()
+            .ok_or_else(|| PdfError::Damaged("startxref has no offset".into()))?
+            as usize;
+        let mut doc = Doc {
+            data,
+            sections: Vec::new(),
+        };
+        let mut seen = Vec::new();
+        loop {
+            if seen.contains(&off) || seen.len() > MAX_SECTIONS {
+                return Err(PdfError::Damaged("cross-reference chain loops".into()));
+            }
+            seen.push(off);
+            let sec = doc.read_section(off)?;
+            let prev = sec.trailer.get("Prev").and_then(Obj::as_int);
+            doc.sections.push(sec);
+            match prev {
+                Some(p) if p >= 0 => off = p as usize,
+                _ => break,
+            }
+        }
+        doc.sections.reverse();
+        if doc.trailer().get("Encrypt").is_some() {
+            return Err(PdfError::Encrypted);
+        }
+        if doc.trailer().get("Root").and_then(Obj::as_ref).is_none() {
+            return Err(PdfError::Damaged("trailer has no /Root".into()));
+        }
+        Ok(doc)
+    }
+
+    pub fn trailer(&self) -> &Dict {
+        &self.sections.last().expect("at least one section").trailer
+    }
+
+    fn revision_end(&self, from: usize) -> usize {
+        let Some(p) = find(&self.data, b"%%EOF", from) else {
+            return 0;
+        };
+        p + 5
+    }
+
+    fn read_section(&self, off: usize) -> Result<Section, PdfError> {
+        if off >= self.data.len() {
+            return Err(PdfError::Damaged(format!(
+                "cross-reference offset {off} past end of file"
+            )));
+        }
+        let mut lx = Lexer::new(&self.data, off);
+        if lx.peek_word() == b"xref" {
+            lx.word();
+            let mut entries = BTreeMap::new();
+            loop {
+                let save = lx.pos;
+                let (Some(start), Some(count)) = (lx.uint(), lx.uint()) else {
+                    lx.pos = save;
+                    break;
+                };
+                lx.skip_ws();
+                for i in 0..count {
+                    let (Some(o), Some(g)) = (lx.uint(), lx.uint()) else {
+                        return Err(PdfError::Damaged("bad cross-reference entry".into()));
+                    };
+                    let kind = lx.word();
+                    let num = (start + i) as u32;
+                    let e = match kind {
+                        b"n" => Entry::Offset(o as usize, g as u16),
+                        b"f" => Entry::Free,
+                        _ => return Err(PdfError::Damaged("bad cross-reference entry".into())),
+                    };
+                    // Within one table the first entry for a number counts.
+                    entries.entry(num).or_insert(e);
+                }
+            }
+            if lx.word() != b"trailer" {
+                return Err(PdfError::Damaged(
+                    "cross-reference table without trailer".into(),
+                ));
+            }
+            let trailer = match lx.object()? {
+                Obj::Dict(d) => d,
+                _ => return Err(PdfError::Damaged("trailer is not a dictionary".into())),
+            };
+            // Hybrid file: the table's entries win, the stream fills in.
+            if let Some(x) = trailer.get("XRefStm").and_then(Obj::as_int) {
+                if let Ok(s) = self.read_xref_stream(x as usize) {
+                    for (k, v) in s.entries {
+                        entries.entry(k).or_insert(v);
+                    }
+                }
+            }
+            Ok(Section {
+                offset: off,
+                kind: XrefKind::Table,
+                entries,
+                trailer,
+                end: self.revision_end(lx.pos),
+            })
+        } else {
+            self.read_xref_stream(off)
+        }
+    }
+
+    fn read_xref_stream(&self, off: usize) -> Result<Section, PdfError> {
+        let (_, obj, end) = self.parse_indirect_at(off, None)?;
+        let Obj::Stream(dict, _) = &obj else {
+            return Err(PdfError::Damaged(format!(
+                "no cross-reference at offset {off}"
+            )));
+        };
+        if !dict.name_is("Type", "XRef") {
+            return Err(PdfError::Damaged(format!(
+                "object at {off} is not a cross-reference stream"
+            )));
+        }
+        let data = self.stream_data(&obj)?;
+        let w: Vec<usize> = dict
+            .get("W")
+            .and_then(Obj::as_arr)
+            .map(|a| {
+                a.iter()
+                    .map(|x| x.as_int().unwrap_or(0).clamp(0, 8) as usize)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if w.len() != 3 {
+            return Err(PdfError::Damaged("cross-reference stream /W".into()));
+        }
+        let size = dict.get("Size").and_then(Obj::as_int).unwrap_or(0);
+        let index: Vec<i64> = match dict.get("Index").and_then(Obj::as_arr) {
+            Some(a) => a.iter().filter_map(Obj::as_int).collect(),
+            None => vec![0, size],
+        };
+        let rec = w[0] + w[1] + w[2];
+        let mut entries = BTreeMap::new();
+        let mut p = 0;
+        let field = |b: &[u8]| b.iter().fold(0u64, |a, &c| a << 8 | c as u64);
+        for pair in index.chunks(2) {
+            let (start, count) = (pair[0], *pair.get(1).unwrap_or(&0));
+            for i in 0..count.max(0) {
+                if rec == 0 || p + rec > data.len() {
+                    break;
+                }
+                let r = &data[p..p + rec];
+                p += rec;
+                let t = if w[0] == 0 { 1 } else { field(&r[..w[0]]) };
+                let f2 = field(&r[w[0]..w[0] + w[1]]);
+                let f3 = field(&r[w[0] + w[1]..]);
+                let e = match t {
+                    0 => Entry::Free,
+                    1 => Entry::Offset(f2 as usize, f3 as u16),
+                    2 => Entry::InStream(f2 as u32, f3 as u32),
+                    _ => continue,
+                };
+                entries.entry((start + i) as u32).or_insert(e);
+            }
+        }
+        Ok(Section {
+            offset: off,
+            kind: XrefKind::Stream,
+            entries,
+            trailer: dict.clone(),
+            end: self.revision_end(end),
+        })
+    }
+
+    /// Parses `n g obj … endobj` at `off`; returns the number, the object and the end offset.
+    /// `view` resolves an indirect stream /Length (None = latest).
+    pub fn parse_indirect_at(
+        &self,
+        off: usize,
+        view: Option<usize>,
+    ) -> Result<(u32, Obj, usize), PdfError> {
+        let mut lx = Lexer::new(&self.data, off);
+        let (Some(n), Some(_g)) = (lx.uint(), lx.uint()) else {
+            return Err(PdfError::Damaged(format!("no object at offset {off}")));
+        };
+        if lx.word() != b"obj" {
+            return Err(PdfError::Damaged(format!("no object at offset {off}")));
+        }
+        let o = lx.object()?;
+        let after = lx.pos;
+        if let Obj::Dict(d) = &o {
+            if lx.peek_word() == b"stream" {
+                lx.word();
+                let mut s = lx.pos;
+                if self.data.get(s) == Some(&b'\r') {
+                    s += 1;
+                }
+                if self.data.get(s) == Some(&b'\n') {
+                    s += 1;
+                }
+                let len = match d.get("Length") {
+                    Some(Obj::Int(l)) => Some(*l),
+                    Some(Obj::Ref(rn, _)) if *rn != n as u32 => self
+                        .get_in(*rn, view.unwrap_or(self.sections.len() - 1))
+                        .ok()
+                        .and_then(|x| x.as_int()),
+                    _ => None,
+                };
+                let e = match len {
+                    Some(l)
+                        if l >= 0
+                            && s + (l as usize) <= self.data.len()
+                            && find(&self.data[s + l as usize..], b"endstream", 0)
+                                .is_some_and(|q| q < 4) =>
+                    {
+                        s + l as usize
+                    }
+                    _ => {
+                        let q = find(&self.data, b"endstream", s)
+                            .ok_or_else(|| PdfError::Damaged("stream without end".into()))?;
+                        let mut e = q;
+                        if e > s && self.data[e - 1] == b'\n' {
+                            e -= 1;
+                        }
+                        if e > s && self.data[e - 1] == b'\r' {
+                            e -= 1;
+                        }
+                        e
+                    }
+                };
+                let data = self.data[s..e].to_vec();
+                let mut lx2 = Lexer::new(&self.data, e);
+                lx2.word();
+                lx2.word();
+                return Ok((n as u32, Obj::Stream(d.clone(), data), lx2.pos));
+            }
+        }
+        let _ = after;
+        let end = if lx.peek_word() == b"endobj" {
+            lx.word();
+            lx.pos
+        } else {
+            lx.pos
+        };
+        Ok((n as u32, o, end))
+    }
+
+    /// Where object `num` lives as of revision `view` (index into `sections`).
+    pub fn entry_in(&self, num: u32, view: usize) -> Option<Entry> {
+        self.sections[..=view.min(self.sections.len() - 1)]
+            .iter()
+            .rev()
+            .find_map(|s| s.entries.get(&num).copied())
+    }
+
+    /// Object `num` as of the latest revision.
+    pub fn get(&self, num: u32) -> Result<Obj, PdfError> {
+        self.get_in(num, self.sections.len() - 1)
+    }
+
+    pub fn get_in(&self, num: u32, view: usize) -> Result<Obj, PdfError> {
+        self.get_depth(num, view, 0)
+    }
+
+    fn get_depth(&self, num: u32, view: usize, depth: usize) -> Result<Obj, PdfError> {
+        if depth > 4 {
+            return Err(PdfError::Damaged("object streams nest too deeply".into()));
+        }
+        match self.entry_in(num, view) {
+            None | Some(Entry::Free) => Ok(Obj::Null),
+            Some(Entry::Offset(off, _)) => {
+                let (n, o, _) = self.parse_indirect_at(off, Some(view))?;
+                if n != num {
+                    return Err(PdfError::Damaged(format!(
+                        "cross-reference for object {num} points at object {n}"
+                    )));
+                }
+                Ok(o)
+            }
+            Some(Entry::InStream(stm, idx)) => {
+                let s = self.get_depth(stm, view, depth + 1)?;
+                let Obj::Stream(d, _) = &s else {
+                    return Err(PdfError::Damaged(format!("object stream {stm} missing")));
+                };
+                let data = self.stream_data(&s)?;
+                let n = d.get("N").and_then(Obj::as_int).unwrap_or(0);
+                let first = d.get("First").and_then(Obj::as_int).unwrap_or(0) as usize;
+                let mut lx = Lexer::new(&data, 0);
+                let mut found = None;
+                for i in 0..n {
+                    let (Some(on), Some(oo)) = (lx.uint(), lx.uint()) else {
+                        break;
+                    };
+                    if i as u32 == idx || on as u32 == num {
+                        found = Some((on as u32, oo as usize));
+                        if on as u32 == num {
+                            break;
+                        }
+                    }
+                }
+                let Some((on, oo)) = found.filter(|f| f.0 == num) else {
+                    return Err(PdfError::Damaged(format!(
+                        "object {num} not in object stream {stm}"
+                    )));
+                };
+                let _ = on;
+                Lexer::new(&data, first + oo).object()
+            }
+        }
+    }
+
+    /// Follows a reference (latest revision); other objects are returned as they are.
+    pub fn resolve(&self, o: &Obj) -> Result<Obj, PdfError> {
+        match o {
+            Obj::Ref(n, _) => self.get(*n),
+            _ => Ok(o.clone()),
+        }
+    }
+
+    pub fn resolve_in(&self, o: &Obj, view: usize) -> Result<Obj, PdfError> {
+        match o {
+            Obj::Ref(n, _) => self.get_in(*n, view),
+            _ => Ok(o.clone()),
+        }
+    }
+
+    /// Decoded data of a stream (FlateDecode with PNG/TIFF predictors; no filter).
+    pub fn stream_data(&self, o: &Obj) -> Result<Vec<u8>, PdfError> {
+        let Obj::Stream(d, raw) = o else {
+            return Err(PdfError::Damaged("not a stream".into()));
+        };
+        let filters: Vec<Vec<u8>> = match d.get("Filter") {
+            None => vec![],
+            Some(Obj::Name(n)) => vec![n.clone()],
+            Some(Obj::Arr(a)) => a
+                .iter()
+                .filter_map(|x| x.as_name().map(<[u8]>::to_vec))
+                .collect(),
+            _ => return Err(PdfError::Damaged("bad /Filter".into())),
+        };
+        let parms: Vec<Option<Dict>> = match d.get("DecodeParms") {
+            Some(Obj::Dict(p)) => vec![Some(p.clone())],
+            Some(Obj::Arr(a)) => a.iter().map(|x| x.as_dict().cloned()).collect(),
+            _ => vec![],
+        };
+        let mut data = raw.clone();
+        for (i, f) in filters.iter().enumerate() {
+            match f.as_slice() {
+                b"FlateDecode" | b"Fl" => {
+                    use std::io::Read;
+                    let mut out = Vec::new();
+                    let mut z = flate2::read::ZlibDecoder::new(&data[..]);
+                    if z.read_to_end(&mut out).is_err() && out.is_empty() {
+                        return Err(PdfError::Damaged("corrupt Flate stream".into()));
+                    }
+                    data = out;
+                    if let Some(Some(p)) = parms.get(i) {
+                        data = unpredict(data, p)?;
+                    }
+                }
+                other => {
+                    return Err(PdfError::Unsupported(format!(
+                        "stream filter {}",
+                        String::from_utf8_lossy(other)
+                    )))
+                }
+            }
+        }
+        Ok(data)
+    }
+
+    pub fn root_ref(&self) -> (u32, u16) {
+        self.trailer()
+            .get("Root")
+            .and_then(Obj::as_ref)
+            .expect("checked in parse")
+    }
+
+    /// The catalog dictionary (latest revision).
+    pub fn catalog(&self) -> Result<Dict, PdfError> {
+        self.get(self.root_ref().0)?
+            .as_dict()
+            .cloned()
+            .ok_or_else(|| PdfError::Damaged("catalog is not a dictionary".into()))
+    }
+
+    /// References of the pages in order (latest revision).
+    pub fn pages(&self) -> Result<Vec<(u32, u16)>, PdfError> {
+        let cat = self.catalog()?;
+        let root = cat
+            .get("Pages")
+            .and_then(Obj::as_ref)
+            .ok_or_else(|| PdfError::Damaged("catalog has no /Pages".into()))?;
+        let mut out = Vec::new();
+        let mut stack = vec![(root, 0usize)];
+        let mut visited = 0usize;
+        while let Some((r, depth)) = stack.pop() {
+            visited += 1;
+            if depth > 64 || visited > 1_000_000 {
+                return Err(PdfError::Damaged("page tree too deep or cyclic".into()));
+            }
+            let n = self.get(r.0)?;
+            let Some(d) = n.as_dict() else { continue };
+            if let Some(kids) = d.get("Kids").and_then(Obj::as_arr) {
+                for k in kids.iter().rev() {
+                    if let Some(kr) = k.as_ref() {
+                        stack.push((kr, depth + 1));
+                    }
+                }
+            } else {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// An inheritable page attribute (MediaBox, CropBox, Rotate, Resources).
+    pub fn page_attr(&self, page: u32, key: &str) -> Result<Option<Obj>, PdfError> {
+        let mut cur = self.get(page)?;
+        for _ in 0..64 {
+            let Some(d) = cur.as_dict() else { break };
+            if let Some(v) = d.get(key) {
+                return self.resolve(v).map(Some);
+            }
+            match d.get("Parent").and_then(Obj::as_ref) {
+                Some(p) => cur = self.get(p.0)?,
+                None => break,
+            }
+        }
+        Ok(None)
+    }
+
+    /// Highest object number + 1 as of the latest revision.
+    pub fn size(&self) -> u32 {
+        let t = self
+            .trailer()
+            .get("Size")
+            .and_then(Obj::as_int)
+            .unwrap_or(0) as u32;
+        let m = self
+            .sections
+            .iter()
+            .filter_map(|s| s.entries.keys().next_back())
+            .max()
+            .map(|m| m + 1)
+            .unwrap_or(0);
+        t.max(m)
+    }
+}
+
+fn unpredict(data: Vec<u8>, p: &Dict) -> Result<Vec<u8>, PdfError> {
+    let pred = p.get("Predictor").and_then(Obj::as_int).unwrap_or(1);
+    if pred < 10 {
+        return Ok(data);
+    }
+    let colors = p.get("Colors").and_then(Obj::as_int).unwrap_or(1).max(1) as usize;
+    let bpc = p
+        .get("BitsPerComponent")
+        .and_then(Obj::as_int)
+        .unwrap_or(8)
+        .max(1) as usize;
+    let cols = p.get("Columns").and_then(Obj::as_int).unwrap_or(1).max(1) as usize;
+    let bpp = (colors * bpc).div_ceil(8);
+    let row = (colors * bpc * cols).div_ceil(8);
+    let mut out = Vec::with_capacity(data.len());
+    let mut prev = vec![0u8; row];
+    for chunk in data.chunks(row + 1) {
+        if chunk.len() < row + 1 {
+            break;
+        }
+        let ft = chunk[0];
+        let mut cur = chunk[1..].to_vec();
+        for i in 0..row {
+            let a = if i >= bpp { cur[i - bpp] } else { 0 } as i16;
+            let b = prev[i] as i16;
+            let c = if i >= bpp { prev[i - bpp] } else { 0 } as i16;
+            let add = match ft {
+                0 => 0,
+                1 => a,
+                2 => b,
+                3 => (a + b) / 2,
+                4 => {
+                    let pp = a + b - c;
+                    let (pa, pb, pc) = ((pp - a).abs(), (pp - b).abs(), (pp - c).abs());
+                    if pa <= pb && pa <= pc {
+                        a
+                    } else if pb <= pc {
+                        b
+                    } else {
+                        c
+                    }
+                }
+                _ => return Err(PdfError::Damaged("bad PNG predictor".into())),
+            };
+            cur[i] = cur[i].wrapping_add(add as u8);
+        }
+        out.extend_from_slice(&cur);
+        prev = cur;
+    }
+    Ok(out)
+}

@@ -1,0 +1,44 @@
+//! Errors, Vietnamese first with the English in parentheses.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PdfError {
+    #[error("Tệp không phải PDF (not a PDF file)")]
+    NotPdf,
+    #[error("Tệp PDF đã mã hóa, không ký được (encrypted PDF: not supported)")]
+    Encrypted,
+    #[error("Cấu trúc tệp bị hỏng: {0} (damaged PDF structure)")]
+    Damaged(String),
+    #[error("Lỗi cú pháp PDF tại byte {offset}: {what} (PDF syntax error)")]
+    Syntax { offset: usize, what: String },
+    #[error("Chưa hỗ trợ: {0} (not supported)")]
+    Unsupported(String),
+    #[error("Không đọc/ghi được tệp {path}: {source} (file error)")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("Sai mã PIN hoặc mật khẩu của khóa (wrong PIN or key password)")]
+    WrongPin,
+    #[error("Khóa bị lỗi hoặc không dùng được: {0} (unusable key)")]
+    Key(String),
+    #[error("Chứng thư số của người ký đã hết hạn hoặc chưa có hiệu lực: {0} (signer certificate expired or not yet valid)")]
+    CertExpired(String),
+    #[error("Ký số thất bại: {0} (signing failed)")]
+    Sign(String),
+    #[error("Dịch vụ cấp dấu thời gian lỗi: {0} (timestamp authority error)")]
+    Tsa(String),
+    #[error("Trường chữ ký không hợp lệ: {0} (bad signature field)")]
+    Field(String),
+}
+
+impl PdfError {
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        PdfError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

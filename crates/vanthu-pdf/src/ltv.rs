@@ -1,0 +1,135 @@
+//! Long-term validation material: the `/DSS` revision (PAdES B-LT) with the certificates of
+//! every signature and timestamp chain and the CRLs of every non-root certificate.
+
+use std::time::Duration;
+
+use der::{Decode, Encode};
+use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
+use x509_cert::ext::pkix::CrlDistributionPoints;
+use x509_cert::Certificate;
+
+use crate::doc::Doc;
+use crate::object::{Dict, Obj};
+use crate::sign::Update;
+use crate::PdfError;
+
+/// `http://` CRL distribution points of a certificate.
+pub fn crl_urls(cert: &Certificate) -> Vec<String> {
+    let oid = der::asn1::ObjectIdentifier::new_unwrap("2.5.29.31");
+    let mut out = Vec::new();
+    for e in cert.tbs_certificate.extensions.iter().flatten() {
+        if e.extn_id != oid {
+            continue;
+        }
+        let Ok(dps) = CrlDistributionPoints::from_der(e.extn_value.as_bytes()) else {
+            continue;
+        };
+        for dp in dps.0 {
+            if let Some(DistributionPointName::FullName(names)) = dp.distribution_point {
+                for n in names {
+                    if let GeneralName::UniformResourceIdentifier(u) = n {
+                        let u = u.to_string();
+                        if u.starts_with("http://") {
+                            out.push(u);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Downloads the CRLs of `certs` (self-signed roots skipped); failures are logged and skipped.
+pub fn fetch_crls(certs: &[Certificate]) -> Vec<Vec<u8>> {
+    let mut urls: Vec<String> = Vec::new();
+    for c in certs {
+        if c.tbs_certificate.issuer == c.tbs_certificate.subject {
+            continue;
+        }
+        for u in crl_urls(c) {
+            if !urls.contains(&u) {
+                urls.push(u);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for u in urls {
+        match crate::tsa::http_get(&u, Duration::from_secs(10)) {
+            Ok(b) if openssl::x509::X509Crl::from_der(&b).is_ok() => out.push(b),
+            Ok(_) => tracing::warn!(url = %u, "CRL is not DER"),
+            Err(e) => tracing::warn!(url = %u, error = %e, "CRL download failed"),
+        }
+    }
+    out
+}
+
+/// Appends a revision whose catalog `/DSS` holds the certificates of every signature and
+/// timestamp in the file (plus the anchors that issued them) and their CRLs. Existing DSS
+/// entries are kept.
+pub fn add_dss(data: Vec<u8>, anchors: &[Vec<u8>]) -> Result<Vec<u8>, PdfError> {
+    let doc = Doc::parse(data)?;
+    let mut certs = crate::verify::embedded_certs(&doc);
+    for a in anchors {
+        if let Ok(a) = Certificate::from_der(a) {
+            if certs
+                .iter()
+                .any(|c| c.tbs_certificate.issuer == a.tbs_certificate.subject)
+                && !certs.contains(&a)
+            {
+                certs.push(a);
+            }
+        }
+    }
+    let crls = fetch_crls(&certs);
+    let cat = doc.catalog()?;
+    let old = cat
+        .get("DSS")
+        .map(|d| doc.resolve(d))
+        .transpose()?
+        .and_then(|d| d.as_dict().cloned())
+        .unwrap_or_default();
+    let existing = |k: &str| -> Vec<Obj> {
+        old.get(k)
+            .and_then(|a| doc.resolve(a).ok())
+            .and_then(|a| a.as_arr().map(<[Obj]>::to_vec))
+            .unwrap_or_default()
+    };
+    let existing_bytes = |refs: &[Obj]| -> Vec<Vec<u8>> {
+        refs.iter()
+            .filter_map(|r| doc.resolve(r).ok())
+            .filter_map(|s| doc.stream_data(&s).ok())
+            .collect()
+    };
+    let mut up = Update::new(&doc);
+    let add = |up: &mut Update<'_>, key: &str, items: Vec<Vec<u8>>| -> Obj {
+        let mut refs = existing(key);
+        let have = existing_bytes(&refs);
+        for it in items {
+            if have.contains(&it) {
+                continue;
+            }
+            let n = up.alloc();
+            up.put(n, Obj::Stream(Dict::new(), it));
+            refs.push(Obj::Ref(n, 0));
+        }
+        Obj::Arr(refs)
+    };
+    let cert_ders: Vec<Vec<u8>> = certs.iter().filter_map(|c| c.to_der().ok()).collect();
+    let mut dss = Dict::new().with("Type", Obj::name("DSS"));
+    dss.set("Certs", add(&mut up, "Certs", cert_ders));
+    dss.set("CRLs", add(&mut up, "CRLs", crls));
+    let ocsps = existing("OCSPs");
+    if !ocsps.is_empty() {
+        dss.set("OCSPs", Obj::Arr(ocsps));
+    }
+    let dn = up.alloc();
+    up.put(dn, Obj::Dict(dss));
+    let mut cat = cat;
+    cat.set("DSS", Obj::Ref(dn, 0));
+    up.put(doc.root_ref().0, Obj::Dict(cat));
+    let w = up.write(None)?;
+    let mut out = doc.data;
+    out.extend_from_slice(&w.buf);
+    Ok(out)
+}

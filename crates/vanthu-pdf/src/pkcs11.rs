@@ -1,0 +1,198 @@
+//! PKCS#11 tokens (USB tokens of VNPT-CA, Viettel-CA, …; SoftHSM2 in tests) via `cryptoki`.
+//! The key is selected by token label and key label; its certificate is paired by `CKA_ID`.
+//! One session, used from one thread; the PIN is never logged.
+
+use std::path::Path;
+
+use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+use cryptoki::error::{Error as CkError, RvError};
+use cryptoki::mechanism::Mechanism;
+use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
+use cryptoki::session::{Session, UserType};
+use cryptoki::types::AuthPin;
+use der::Decode;
+use sha2::{Digest, Sha256};
+use x509_cert::Certificate;
+
+use crate::keys::{KeyAlg, Signer};
+use crate::PdfError;
+
+pub struct TokenKey {
+    // Field order: the session closes before the library is finalised.
+    session: Session,
+    _ctx: Pkcs11,
+    key: ObjectHandle,
+    alg: KeyAlg,
+    chain: Vec<Certificate>,
+    roots: Vec<Certificate>,
+}
+
+fn ck(e: CkError) -> PdfError {
+    match e {
+        CkError::Pkcs11(RvError::PinIncorrect, _) => PdfError::WrongPin,
+        CkError::Pkcs11(RvError::PinLocked, _) => {
+            PdfError::Key("token đã bị khóa mã PIN (PIN locked)".into())
+        }
+        CkError::Pkcs11(RvError::TokenNotPresent | RvError::DeviceRemoved, _) => {
+            PdfError::Key("token đã bị rút ra (token removed)".into())
+        }
+        e => PdfError::Key(format!("PKCS#11: {e}")),
+    }
+}
+
+fn attr_bytes(s: &Session, h: ObjectHandle, t: AttributeType) -> Option<Vec<u8>> {
+    s.get_attributes(h, &[t])
+        .ok()?
+        .into_iter()
+        .find_map(|a| match a {
+            Attribute::Id(v) | Attribute::Value(v) | Attribute::Label(v) => Some(v),
+            _ => None,
+        })
+}
+
+/// Opens `token_label` in `module`, logs in with `pin` and selects the private key `key_label`.
+pub fn open(
+    module: &Path,
+    token_label: &str,
+    key_label: &str,
+    pin: &str,
+) -> Result<TokenKey, PdfError> {
+    let ctx = Pkcs11::new(module).map_err(|e| {
+        PdfError::Key(format!(
+            "không nạp được thư viện PKCS#11 {} ({e})",
+            module.display()
+        ))
+    })?;
+    ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
+        .map_err(ck)?;
+    let slot = ctx
+        .get_slots_with_token()
+        .map_err(ck)?
+        .into_iter()
+        .find(|s| {
+            ctx.get_token_info(*s)
+                .map(|i| i.label().trim() == token_label)
+                .unwrap_or(false)
+        })
+        .ok_or_else(|| {
+            PdfError::Key(format!(
+                "không thấy token {token_label:?} (token not found)"
+            ))
+        })?;
+    let session = ctx.open_ro_session(slot).map_err(ck)?;
+    session
+        .login(UserType::User, Some(&AuthPin::new(pin.into())))
+        .map_err(ck)?;
+    let key = session
+        .find_objects(&[
+            Attribute::Class(ObjectClass::PRIVATE_KEY),
+            Attribute::Label(key_label.as_bytes().to_vec()),
+        ])
+        .map_err(ck)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| PdfError::Key(format!("không thấy khóa {key_label:?} (key not found)")))?;
+    let kt = session
+        .get_attributes(key, &[AttributeType::KeyType])
+        .map_err(ck)?
+        .into_iter()
+        .find_map(|a| match a {
+            Attribute::KeyType(k) => Some(k),
+            _ => None,
+        });
+    let alg = match kt {
+        Some(KeyType::RSA) => KeyAlg::RsaSha256,
+        Some(KeyType::EC) => KeyAlg::EcdsaP256Sha256,
+        _ => {
+            return Err(PdfError::Key(
+                "chỉ hỗ trợ khóa RSA và EC (RSA or EC keys only)".into(),
+            ))
+        }
+    };
+    let id = attr_bytes(&session, key, AttributeType::Id).unwrap_or_default();
+    let mut signer_cert = None;
+    let mut others = Vec::new();
+    for h in session
+        .find_objects(&[Attribute::Class(ObjectClass::CERTIFICATE)])
+        .map_err(ck)?
+    {
+        let Some(der_bytes) = attr_bytes(&session, h, AttributeType::Value) else {
+            continue;
+        };
+        let Ok(c) = Certificate::from_der(&der_bytes) else {
+            continue;
+        };
+        if signer_cert.is_none()
+            && attr_bytes(&session, h, AttributeType::Id).as_deref() == Some(&id[..])
+        {
+            signer_cert = Some(c);
+        } else {
+            others.push(c);
+        }
+    }
+    let signer_cert = signer_cert.ok_or_else(|| {
+        PdfError::Key(
+            "token không có chứng thư cùng CKA_ID với khóa (no certificate for the key)".into(),
+        )
+    })?;
+    let mut chain = vec![signer_cert];
+    let mut roots = Vec::new();
+    for c in others {
+        if c.tbs_certificate.issuer == c.tbs_certificate.subject {
+            roots.push(c);
+        } else {
+            chain.push(c);
+        }
+    }
+    Ok(TokenKey {
+        session,
+        _ctx: ctx,
+        key,
+        alg,
+        chain,
+        roots,
+    })
+}
+
+impl TokenKey {
+    /// Adds intermediates not stored on the token.
+    pub fn add_chain(&mut self, certs: Vec<Certificate>) {
+        for c in certs {
+            if c.tbs_certificate.issuer == c.tbs_certificate.subject {
+                self.roots.push(c);
+            } else if !self.chain.contains(&c) {
+                self.chain.push(c);
+            }
+        }
+    }
+}
+
+impl Signer for TokenKey {
+    fn chain(&self) -> &[Certificate] {
+        &self.chain
+    }
+    fn algorithm(&self) -> KeyAlg {
+        self.alg
+    }
+    fn roots(&self) -> Vec<Certificate> {
+        self.roots.clone()
+    }
+    fn sign(&self, tbs: &[u8]) -> Result<Vec<u8>, PdfError> {
+        match self.alg {
+            KeyAlg::RsaSha256 => self
+                .session
+                .sign(&Mechanism::Sha256RsaPkcs, self.key, tbs)
+                .map_err(ck),
+            KeyAlg::EcdsaP256Sha256 => {
+                let digest = Sha256::digest(tbs);
+                let rs = self
+                    .session
+                    .sign(&Mechanism::Ecdsa, self.key, &digest)
+                    .map_err(ck)?;
+                let sig = p256::ecdsa::Signature::from_slice(&rs)
+                    .map_err(|e| PdfError::Sign(format!("ECDSA r||s: {e}")))?;
+                Ok(sig.to_der().as_bytes().to_vec())
+            }
+        }
+    }
+}

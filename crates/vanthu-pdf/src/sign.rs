@@ -1,0 +1,740 @@
+//! Signing by incremental update: a new revision with the signature field, widget and signature
+//! dictionary is appended after the last `%%EOF`; earlier bytes are never touched.
+
+use std::io::Write as _;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+use time::{OffsetDateTime, UtcOffset};
+
+use crate::doc::{Doc, XrefKind};
+use crate::object::{write_dict, write_obj, Dict, Obj};
+use crate::{cms_build, keys::Signer, PdfError};
+
+/// Where and how a visible signature is drawn.
+#[derive(Debug, Clone)]
+pub struct Visible {
+    /// 1-based page number.
+    pub page: usize,
+    /// x, y, width, height in PDF points from the page's lower-left corner.
+    pub rect: [f64; 4],
+    /// Transparent PNG drawn in the box (leader's handwritten signature, seal).
+    pub image_png: Option<Vec<u8>>,
+    /// Text lines drawn in the box (signer name, time); Vietnamese allowed.
+    pub text: Vec<String>,
+}
+
+/// PAdES baseline level.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    #[default]
+    BB,
+    BT,
+    BLT,
+    BLTA,
+}
+
+impl std::str::FromStr for Level {
+    type Err = PdfError;
+    fn from_str(s: &str) -> Result<Level, PdfError> {
+        Ok(match s.to_ascii_uppercase().as_str() {
+            "B-B" => Level::BB,
+            "B-T" => Level::BT,
+            "B-LT" => Level::BLT,
+            "B-LTA" => Level::BLTA,
+            _ => {
+                return Err(PdfError::Field(format!(
+                    "mức {s:?}: cần B-B, B-T, B-LT hoặc B-LTA (unknown PAdES level)"
+                )))
+            }
+        })
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SignOptions {
+    /// B-B, B-T (needs `tsa_url`), B-LT (adds a DSS revision), B-LTA (then a document
+    /// timestamp). Used by [`sign_pades`] and [`sign_file`].
+    pub level: Level,
+    /// Field to fill (an empty signature field of that name) or create.
+    pub field_name: Option<String>,
+    pub reason: Option<String>,
+    pub location: Option<String>,
+    /// `/M`; defaults to now in Vietnam time (+07:00).
+    pub signing_time: Option<OffsetDateTime>,
+    /// Certify with DocMDP P=2 (first signature only).
+    pub certify: bool,
+    pub visible: Option<Visible>,
+    /// Bytes reserved for the DER CMS; 0 = estimate.
+    pub contents_size: usize,
+    /// RFC 3161 timestamp authority (http://) for B-T and above.
+    pub tsa_url: Option<String>,
+}
+
+pub(crate) fn vn_offset() -> UtcOffset {
+    UtcOffset::from_hms(7, 0, 0).expect("valid offset")
+}
+
+/// `D:YYYYMMDDHHmmSS+07'00'`.
+pub fn pdf_date(t: OffsetDateTime) -> String {
+    let (h, m, _) = t.offset().as_hms();
+    let sign = if t.offset().is_negative() { '-' } else { '+' };
+    format!(
+        "D:{:04}{:02}{:02}{:02}{:02}{:02}{}{:02}'{:02}'",
+        t.year(),
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        sign,
+        h.unsigned_abs(),
+        m.unsigned_abs()
+    )
+}
+
+/// A signature-like dictionary whose `/ByteRange` and `/Contents` are written as placeholders.
+pub(crate) struct Placeholder {
+    pub num: u32,
+    /// Entries other than /ByteRange and /Contents.
+    pub dict: Dict,
+    /// Bytes reserved for the DER.
+    pub size: usize,
+}
+
+/// A revision being appended.
+pub(crate) struct Update<'a> {
+    pub doc: &'a Doc,
+    pub next: u32,
+    pub objs: Vec<(u32, Obj)>,
+}
+
+/// The appended bytes and, when a placeholder was written, the positions (relative to the
+/// start of the appended bytes) of the ByteRange array and of the Contents hex string.
+pub(crate) struct Written {
+    pub buf: Vec<u8>,
+    pub br: Option<(usize, usize)>,
+    pub contents: Option<(usize, usize)>,
+}
+
+const BR_PLACEHOLDER: &str = "[0 0000000000 0000000000 0000000000]";
+
+impl<'a> Update<'a> {
+    pub fn new(doc: &'a Doc) -> Self {
+        Update {
+            doc,
+            next: doc.size(),
+            objs: Vec::new(),
+        }
+    }
+    pub fn alloc(&mut self) -> u32 {
+        let n = self.next;
+        self.next += 1;
+        n
+    }
+    pub fn put(&mut self, num: u32, o: Obj) {
+        if let Some(e) = self.objs.iter_mut().find(|(n, _)| *n == num) {
+            e.1 = o;
+        } else {
+            self.objs.push((num, o));
+        }
+    }
+    pub fn write(&mut self, ph: Option<Placeholder>) -> Result<Written, PdfError> {
+        let data = &self.doc.data;
+        let base = data.len();
+        let mut buf = Vec::new();
+        if !matches!(data.last(), Some(b'\n' | b'\r')) {
+            buf.push(b'\n');
+        }
+        let mut offsets: Vec<(u32, usize)> = Vec::new();
+        let (mut br, mut contents) = (None, None);
+        if let Some(ph) = ph {
+            offsets.push((ph.num, base + buf.len()));
+            buf.extend_from_slice(format!("{} 0 obj\n<<", ph.num).as_bytes());
+            for (k, v) in &ph.dict.0 {
+                write_obj(&mut buf, &Obj::Name(k.clone()));
+                buf.push(b' ');
+                write_obj(&mut buf, v);
+            }
+            buf.extend_from_slice(b"/ByteRange ");
+            br = Some((buf.len(), BR_PLACEHOLDER.len()));
+            buf.extend_from_slice(BR_PLACEHOLDER.as_bytes());
+            buf.extend_from_slice(b"/Contents ");
+            let s = buf.len();
+            buf.push(b'<');
+            buf.resize(buf.len() + 2 * ph.size, b'0');
+            buf.push(b'>');
+            contents = Some((s, buf.len()));
+            buf.extend_from_slice(b">>\nendobj\n");
+        }
+        for (num, o) in &self.objs {
+            offsets.push((*num, base + buf.len()));
+            buf.extend_from_slice(format!("{num} 0 obj\n").as_bytes());
+            write_obj(&mut buf, o);
+            buf.extend_from_slice(b"\nendobj\n");
+        }
+        let last = self.doc.sections.last().expect("one section");
+        let old_trailer = self.doc.trailer();
+        let mut trailer = Dict::new();
+        trailer.set(
+            "Root",
+            old_trailer.get("Root").cloned().unwrap_or(Obj::Null),
+        );
+        if let Some(i) = old_trailer.get("Info") {
+            trailer.set("Info", i.clone());
+        }
+        let mut new_id = [0u8; 16];
+        rand::Rng::fill(&mut rand::thread_rng(), &mut new_id[..]);
+        let first_id = old_trailer
+            .get("ID")
+            .and_then(Obj::as_arr)
+            .and_then(|a| a.first())
+            .and_then(Obj::as_str)
+            .map(<[u8]>::to_vec)
+            .unwrap_or_else(|| new_id.to_vec());
+        trailer.set(
+            "ID",
+            Obj::Arr(vec![Obj::Str(first_id), Obj::Str(new_id.to_vec())]),
+        );
+        trailer.set("Prev", Obj::Int(last.offset as i64));
+        match last.kind {
+            XrefKind::Table => {
+                offsets.sort();
+                let xref_off = base + buf.len();
+                buf.extend_from_slice(b"xref\n");
+                let mut i = 0;
+                while i < offsets.len() {
+                    let mut j = i + 1;
+                    while j < offsets.len() && offsets[j].0 == offsets[j - 1].0 + 1 {
+                        j += 1;
+                    }
+                    buf.extend_from_slice(format!("{} {}\n", offsets[i].0, j - i).as_bytes());
+                    for (_, off) in &offsets[i..j] {
+                        buf.extend_from_slice(format!("{off:010} 00000 n\r\n").as_bytes());
+                    }
+                    i = j;
+                }
+                trailer.set("Size", Obj::Int(self.next as i64));
+                buf.extend_from_slice(b"trailer\n");
+                write_dict(&mut buf, &trailer);
+                buf.extend_from_slice(format!("\nstartxref\n{xref_off}\n%%EOF\n").as_bytes());
+            }
+            XrefKind::Stream => {
+                let xs = self.alloc();
+                let xref_off = base + buf.len();
+                offsets.push((xs, xref_off));
+                offsets.sort();
+                let w2 = if xref_off > u32::MAX as usize { 8 } else { 4 };
+                let mut index = Vec::new();
+                let mut rows = Vec::new();
+                let mut i = 0;
+                while i < offsets.len() {
+                    let mut j = i + 1;
+                    while j < offsets.len() && offsets[j].0 == offsets[j - 1].0 + 1 {
+                        j += 1;
+                    }
+                    index.push(Obj::Int(offsets[i].0 as i64));
+                    index.push(Obj::Int((j - i) as i64));
+                    for (_, off) in &offsets[i..j] {
+                        rows.push(1u8);
+                        rows.extend_from_slice(&(*off as u64).to_be_bytes()[8 - w2..]);
+                        rows.extend_from_slice(&[0, 0]);
+                    }
+                    i = j;
+                }
+                trailer.set("Type", Obj::name("XRef"));
+                trailer.set("Size", Obj::Int(self.next as i64));
+                trailer.set("Index", Obj::Arr(index));
+                trailer.set(
+                    "W",
+                    Obj::Arr(vec![Obj::Int(1), Obj::Int(w2 as i64), Obj::Int(2)]),
+                );
+                buf.extend_from_slice(format!("{xs} 0 obj\n").as_bytes());
+                write_obj(&mut buf, &Obj::Stream(trailer, rows));
+                buf.extend_from_slice(
+                    format!("\nendobj\nstartxref\n{xref_off}\n%%EOF\n").as_bytes(),
+                );
+            }
+        }
+        Ok(Written { buf, br, contents })
+    }
+}
+
+/// Fills the ByteRange, hashes the covered bytes and returns the digest.
+pub(crate) fn patch_byterange(
+    original: &[u8],
+    w: &mut Written,
+) -> Result<(Vec<u8>, [usize; 4]), PdfError> {
+    let (bp, blen) = w.br.expect("placeholder written");
+    let (cs, ce) = w.contents.expect("placeholder written");
+    let base = original.len();
+    let total = base + w.buf.len();
+    let b = base + cs;
+    let c = base + ce;
+    let d = total - c;
+    let mut s = format!("[0 {b} {c} {d}]");
+    if s.len() > blen {
+        return Err(PdfError::Unsupported("file too large for ByteRange".into()));
+    }
+    while s.len() < blen {
+        s.push(' ');
+    }
+    w.buf[bp..bp + blen].copy_from_slice(s.as_bytes());
+    let mut h = Sha256::new();
+    h.update(original);
+    h.update(&w.buf[..cs]);
+    h.update(&w.buf[ce..]);
+    Ok((h.finalize().to_vec(), [0, b, c, d]))
+}
+
+/// Writes the DER into the Contents gap (hex, zero padded).
+pub(crate) fn fill_contents(w: &mut Written, der: &[u8]) -> Result<(), PdfError> {
+    let (cs, ce) = w.contents.expect("placeholder written");
+    let room = (ce - cs - 2) / 2;
+    if der.len() > room {
+        return Err(PdfError::Sign(format!(
+            "chữ ký {} byte vượt chỗ dành sẵn {room} byte (signature larger than reserved space)",
+            der.len()
+        )));
+    }
+    let hx = hex::encode_upper(der);
+    w.buf[cs + 1..cs + 1 + hx.len()].copy_from_slice(hx.as_bytes());
+    Ok(())
+}
+
+/// Finds a top-level field named `name` in the AcroForm (latest revision).
+fn find_field(doc: &Doc, fields: &[Obj], name: &str) -> Result<Option<(u32, Dict)>, PdfError> {
+    for f in fields {
+        let Some((n, _)) = f.as_ref() else { continue };
+        let o = doc.get(n)?;
+        let Some(d) = o.as_dict() else { continue };
+        if d.get("T")
+            .and_then(Obj::as_str)
+            .map(crate::object::decode_text)
+            == Some(name.to_string())
+        {
+            return Ok(Some((n, d.clone())));
+        }
+    }
+    Ok(None)
+}
+
+/// Names of the top-level fields.
+fn field_names(doc: &Doc, fields: &[Obj]) -> Vec<String> {
+    fields
+        .iter()
+        .filter_map(|f| f.as_ref())
+        .filter_map(|(n, _)| doc.get(n).ok())
+        .filter_map(|o| {
+            o.as_dict()
+                .and_then(|d| d.get("T"))
+                .and_then(Obj::as_str)
+                .map(crate::object::decode_text)
+        })
+        .collect()
+}
+
+/// The AcroForm as it stands: (indirect number if any, dictionary).
+pub(crate) fn acroform(doc: &Doc, cat: &Dict) -> Result<(Option<u32>, Dict), PdfError> {
+    Ok(match cat.get("AcroForm") {
+        Some(Obj::Ref(n, _)) => (
+            Some(*n),
+            doc.get(*n)?.as_dict().cloned().unwrap_or_default(),
+        ),
+        Some(Obj::Dict(d)) => (None, d.clone()),
+        _ => (None, Dict::new()),
+    })
+}
+
+/// The /Fields array (resolved if indirect) and its object number if indirect.
+pub(crate) fn fields_of(doc: &Doc, af: &Dict) -> Result<(Option<u32>, Vec<Obj>), PdfError> {
+    Ok(match af.get("Fields") {
+        Some(Obj::Ref(n, _)) => (
+            Some(*n),
+            doc.get(*n)?
+                .as_arr()
+                .map(<[Obj]>::to_vec)
+                .unwrap_or_default(),
+        ),
+        Some(Obj::Arr(a)) => (None, a.clone()),
+        _ => (None, Vec::new()),
+    })
+}
+
+/// Estimated DER size: chain + 2 KB (+ 8 KB with a timestamp), rounded up to 4 KiB, ≥ 16 KiB.
+fn estimate(signer: &dyn Signer, tsa: bool) -> usize {
+    use der::Encode;
+    let chain: usize = signer
+        .chain()
+        .iter()
+        .map(|c| c.to_der().map(|d| d.len()).unwrap_or(2048))
+        .sum();
+    let est = chain + 2048 + 1024 + if tsa { 8192 } else { 0 };
+    est.div_ceil(4096).max(4) * 4096
+}
+
+/// Adds a signature field (or fills an empty one) and signs: one new revision (B-B, or B-T
+/// when `opts.tsa_url` is set). Returns the whole new file.
+pub fn sign_bytes(
+    data: Vec<u8>,
+    signer: &dyn Signer,
+    opts: &SignOptions,
+) -> Result<Vec<u8>, PdfError> {
+    sign_inner(data, Some(signer), opts)
+}
+
+/// Signs at `opts.level`: the signature revision, then for B-LT a DSS revision (certificates
+/// and CRLs of every chain), then for B-LTA a document timestamp revision.
+pub fn sign_pades(
+    data: Vec<u8>,
+    signer: &dyn Signer,
+    opts: &SignOptions,
+) -> Result<Vec<u8>, PdfError> {
+    let mut o = opts.clone();
+    if opts.level == Level::BB {
+        o.tsa_url = None;
+    } else if opts.tsa_url.is_none() {
+        return Err(PdfError::Field(
+            "mức B-T trở lên cần máy chủ dấu thời gian --tsa (B-T and above need a TSA URL)".into(),
+        ));
+    }
+    let mut out = sign_bytes(data, signer, &o)?;
+    if opts.level >= Level::BLT {
+        let anchors: Vec<Vec<u8>> = signer
+            .roots()
+            .iter()
+            .filter_map(|c| der::Encode::to_der(c).ok())
+            .collect();
+        out = crate::ltv::add_dss(out, &anchors)?;
+    }
+    if opts.level == Level::BLTA {
+        out = add_doc_timestamp(out, o.tsa_url.as_deref().unwrap_or_default())?;
+    }
+    Ok(out)
+}
+
+/// Appends a document timestamp (PAdES B-LTA): an invisible field whose `/Contents` is an
+/// RFC 3161 token over the ByteRange.
+pub fn add_doc_timestamp(data: Vec<u8>, tsa_url: &str) -> Result<Vec<u8>, PdfError> {
+    let opts = SignOptions {
+        tsa_url: Some(tsa_url.to_string()),
+        ..Default::default()
+    };
+    sign_inner(data, None, &opts)
+}
+
+fn sign_inner(
+    data: Vec<u8>,
+    signer: Option<&dyn Signer>,
+    opts: &SignOptions,
+) -> Result<Vec<u8>, PdfError> {
+    let now = opts
+        .signing_time
+        .unwrap_or_else(|| OffsetDateTime::now_utc().to_offset(vn_offset()));
+    if let Some(signer) = signer {
+        let cert = signer
+            .chain()
+            .first()
+            .ok_or_else(|| PdfError::Key("no certificate".into()))?;
+        check_validity(cert, now)?;
+    }
+    let doc = Doc::parse(data)?;
+    let pages = doc.pages()?;
+    if pages.is_empty() {
+        return Err(PdfError::Damaged("no pages".into()));
+    }
+    let page_no = opts.visible.as_ref().map(|v| v.page).unwrap_or(1);
+    let page = *pages.get(page_no.wrapping_sub(1)).ok_or_else(|| {
+        PdfError::Field(format!(
+            "trang {page_no} không có (page {page_no} does not exist; {} pages)",
+            pages.len()
+        ))
+    })?;
+    let root = doc.root_ref().0;
+    let mut cat = doc.catalog()?;
+    if opts.certify {
+        let existing = existing_signatures(&doc)?;
+        if existing > 0 {
+            return Err(PdfError::Field(
+                "chỉ chữ ký đầu tiên được chứng nhận (only the first signature may certify)".into(),
+            ));
+        }
+    }
+    let (af_num, mut af) = acroform(&doc, &cat)?;
+    let (fields_num, mut fields) = fields_of(&doc, &af)?;
+    let names = field_names(&doc, &fields);
+    let prefix = if signer.is_some() {
+        "LanhDao"
+    } else {
+        "DauThoiGian"
+    };
+    let name = match &opts.field_name {
+        Some(n) => n.clone(),
+        None => (1..)
+            .map(|i| format!("{prefix}{i}"))
+            .find(|n| !names.contains(n))
+            .expect("free name"),
+    };
+    if !name.is_ascii() || name.contains('.') || name.is_empty() {
+        return Err(PdfError::Field(format!(
+            "tên trường phải là ASCII, không có dấu chấm: {name:?} (field names are ASCII without dots)"
+        )));
+    }
+    let mut up = Update::new(&doc);
+    let sig_num = up.alloc();
+    let existing = find_field(&doc, &fields, &name)?;
+    let (widget_num, mut widget, new_widget) = match existing {
+        Some((n, d)) => {
+            if !d.name_is("FT", "Sig") {
+                return Err(PdfError::Field(format!(
+                    "trường {name} không phải trường chữ ký (not a signature field)"
+                )));
+            }
+            if d.get("V").is_some() {
+                return Err(PdfError::Field(format!(
+                    "trường {name} đã được ký (field already signed)"
+                )));
+            }
+            (n, d, false)
+        }
+        None => {
+            let n = up.alloc();
+            let d = Dict::new()
+                .with("Type", Obj::name("Annot"))
+                .with("Subtype", Obj::name("Widget"))
+                .with("FT", Obj::name("Sig"))
+                .with("T", Obj::str(&name))
+                .with("F", Obj::Int(132))
+                .with("P", Obj::Ref(page.0, page.1))
+                .with(
+                    "Rect",
+                    Obj::Arr(vec![Obj::Int(0), Obj::Int(0), Obj::Int(0), Obj::Int(0)]),
+                );
+            (n, d, true)
+        }
+    };
+    widget.set("V", Obj::Ref(sig_num, 0));
+    if let Some(v) = &opts.visible {
+        let r = v.rect;
+        widget.set(
+            "Rect",
+            Obj::Arr(vec![
+                Obj::Real(r[0]),
+                Obj::Real(r[1]),
+                Obj::Real(r[0] + r[2]),
+                Obj::Real(r[1] + r[3]),
+            ]),
+        );
+        if new_widget {
+            widget.set("P", Obj::Ref(page.0, page.1));
+        }
+        let ap = crate::appearance::build(&mut up, v)?;
+        widget.set("AP", Obj::Dict(Dict::new().with("N", Obj::Ref(ap, 0))));
+    }
+    up.put(widget_num, Obj::Dict(widget));
+    if new_widget {
+        // Field list.
+        fields.push(Obj::Ref(widget_num, 0));
+        match fields_num {
+            Some(n) => up.put(n, Obj::Arr(fields.clone())),
+            None => af.set("Fields", Obj::Arr(fields.clone())),
+        }
+        // Page annotations: appended last so the signature draws on top.
+        let mut pd = doc
+            .get(page.0)?
+            .as_dict()
+            .cloned()
+            .ok_or_else(|| PdfError::Damaged("page is not a dictionary".into()))?;
+        match pd.get("Annots").cloned() {
+            Some(Obj::Ref(an, _)) => {
+                let mut a = doc
+                    .get(an)?
+                    .as_arr()
+                    .map(<[Obj]>::to_vec)
+                    .unwrap_or_default();
+                a.push(Obj::Ref(widget_num, 0));
+                up.put(an, Obj::Arr(a));
+            }
+            Some(Obj::Arr(mut a)) => {
+                a.push(Obj::Ref(widget_num, 0));
+                pd.set("Annots", Obj::Arr(a));
+                up.put(page.0, Obj::Dict(pd));
+            }
+            _ => {
+                pd.set("Annots", Obj::Arr(vec![Obj::Ref(widget_num, 0)]));
+                up.put(page.0, Obj::Dict(pd));
+            }
+        }
+    }
+    af.set("SigFlags", Obj::Int(3));
+    let mut cat_changed = false;
+    match af_num {
+        Some(n) => up.put(n, Obj::Dict(af)),
+        None => {
+            if matches!(cat.get("AcroForm"), Some(Obj::Dict(_))) {
+                cat.set("AcroForm", Obj::Dict(af));
+            } else {
+                let n = up.alloc();
+                up.put(n, Obj::Dict(af));
+                cat.set("AcroForm", Obj::Ref(n, 0));
+            }
+            cat_changed = true;
+        }
+    }
+    let mut sig = match signer {
+        Some(_) => Dict::new()
+            .with("Type", Obj::name("Sig"))
+            .with("Filter", Obj::name("Adobe.PPKLite"))
+            .with("SubFilter", Obj::name("ETSI.CAdES.detached"))
+            .with("M", Obj::str(&pdf_date(now))),
+        None => Dict::new()
+            .with("Type", Obj::name("DocTimeStamp"))
+            .with("Filter", Obj::name("Adobe.PPKLite"))
+            .with("SubFilter", Obj::name("ETSI.RFC3161")),
+    };
+    if let Some(r) = &opts.reason {
+        sig.set("Reason", Obj::text(r));
+    }
+    if let Some(l) = &opts.location {
+        sig.set("Location", Obj::text(l));
+    }
+    if opts.certify {
+        sig.set(
+            "Reference",
+            Obj::Arr(vec![Obj::Dict(
+                Dict::new()
+                    .with("Type", Obj::name("SigRef"))
+                    .with("TransformMethod", Obj::name("DocMDP"))
+                    .with(
+                        "TransformParams",
+                        Obj::Dict(
+                            Dict::new()
+                                .with("Type", Obj::name("TransformParams"))
+                                .with("P", Obj::Int(2))
+                                .with("V", Obj::name("1.2")),
+                        ),
+                    ),
+            )]),
+        );
+        let mut perms = cat
+            .get("Perms")
+            .and_then(Obj::as_dict)
+            .cloned()
+            .unwrap_or_default();
+        perms.set("DocMDP", Obj::Ref(sig_num, 0));
+        cat.set("Perms", Obj::Dict(perms));
+        cat_changed = true;
+    }
+    if cat_changed {
+        up.put(root, Obj::Dict(cat));
+    }
+    let size = match (opts.contents_size, signer) {
+        (0, Some(signer)) => estimate(signer, opts.tsa_url.is_some()),
+        (0, None) => 12 * 1024,
+        (n, _) => n,
+    };
+    let mut w = up.write(Some(Placeholder {
+        num: sig_num,
+        dict: sig,
+        size,
+    }))?;
+    let (digest, _) = patch_byterange(&doc.data, &mut w)?;
+    let Some(signer) = signer else {
+        let url = opts.tsa_url.as_deref().unwrap_or_default();
+        let tst = crate::tsa::timestamp(url, &digest)?;
+        fill_contents(&mut w, &tst)?;
+        let mut out = doc.data;
+        out.extend_from_slice(&w.buf);
+        return Ok(out);
+    };
+    let mut si = cms_build::signer_info(signer, &digest)?;
+    if let Some(url) = &opts.tsa_url {
+        let tst = crate::tsa::timestamp(url, &Sha256::digest(si.signature.as_bytes()))?;
+        cms_build::add_timestamp(&mut si, &tst)?;
+    }
+    let der = cms_build::content_info(si, signer.chain())?;
+    fill_contents(&mut w, &der)?;
+    let mut out = doc.data;
+    out.extend_from_slice(&w.buf);
+    Ok(out)
+}
+
+/// Counts signature fields that carry a value.
+fn existing_signatures(doc: &Doc) -> Result<usize, PdfError> {
+    let cat = doc.catalog()?;
+    let (_, af) = acroform(doc, &cat)?;
+    let (_, fields) = fields_of(doc, &af)?;
+    let mut n = 0;
+    for f in &fields {
+        if let Ok(o) = doc.resolve(f) {
+            if o.as_dict().is_some_and(|d| d.get("V").is_some()) {
+                n += 1;
+            }
+        }
+    }
+    Ok(n)
+}
+
+fn check_validity(cert: &x509_cert::Certificate, now: OffsetDateTime) -> Result<(), PdfError> {
+    let v = &cert.tbs_certificate.validity;
+    let t = now.unix_timestamp();
+    let nb = v.not_before.to_unix_duration().as_secs() as i64;
+    let na = v.not_after.to_unix_duration().as_secs() as i64;
+    if t < nb || t > na {
+        return Err(PdfError::CertExpired(format!(
+            "{} — {}",
+            v.not_before, v.not_after
+        )));
+    }
+    Ok(())
+}
+
+/// Signs `input` into `output` atomically: the new file is written next to the output, checked
+/// (it re-parses, keeps the original bytes as a prefix, and its new signature verifies), then
+/// renamed into place. A failure leaves no output file.
+pub fn sign_file(
+    input: &Path,
+    output: &Path,
+    signer: &dyn Signer,
+    opts: &SignOptions,
+) -> Result<(), PdfError> {
+    let data = std::fs::read(input).map_err(|e| PdfError::io(input, e))?;
+    let orig_len = data.len();
+    let orig_hash = Sha256::digest(&data);
+    let out = sign_pades(data, signer, opts)?;
+    if Sha256::digest(&out[..orig_len]) != orig_hash {
+        return Err(PdfError::Sign("original bytes changed".into()));
+    }
+    let check = Doc::parse(out.clone())?;
+    let rep = crate::verify::verify_doc(&check, &crate::verify::VerifyOptions::default());
+    if !rep.signatures.last().is_some_and(|s| s.intact) {
+        return Err(PdfError::Sign(
+            "tự kiểm tra chữ ký mới thất bại (self-check of the new signature failed)".into(),
+        ));
+    }
+    write_atomic(output, &out)
+}
+
+/// Writes to a temporary file in the same folder, syncs it and renames it over `path`.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PdfError> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out.pdf".into());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let res = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = res {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(PdfError::io(path, e));
+    }
+    Ok(())
+}

@@ -1,0 +1,1534 @@
+//! Validation: per signature, structure (ByteRange exactly around this dictionary's Contents,
+//! ending a revision), CMS integrity, PAdES profile, trust path, timestamps, and what changed in
+//! later revisions.
+
+use std::collections::BTreeSet;
+
+use cms::signed_data::{SignedData, SignerIdentifier};
+use der::asn1::{Any, GeneralizedTime, ObjectIdentifier, OctetString};
+use der::{Decode, Encode};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use x509_cert::Certificate;
+
+use crate::cms_build::*;
+use crate::doc::{Doc, Entry};
+use crate::keys::{cert_sha256, verify_with_cert};
+use crate::object::{decode_text, Dict, Lexer, Obj};
+use crate::PdfError;
+
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// Trust anchors (DER certificates). Empty = nothing is trusted.
+    pub trust: Vec<Vec<u8>>,
+    /// Validation time when no trusted timestamp exists (default: now).
+    pub at: Option<time::OffsetDateTime>,
+    /// Download CRLs from the certificates' distribution points when the file has none.
+    pub online: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeClass {
+    /// Được phép.
+    Allowed,
+    /// Được phép – điền biểu mẫu.
+    FormFill,
+    /// Cần xem xét.
+    Review,
+    /// Không được phép.
+    Forbidden,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    pub revision: usize,
+    pub object: u32,
+    pub class: ChangeClass,
+    pub what: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TimestampInfo {
+    pub time: String,
+    pub tsa: String,
+    pub intact: bool,
+    pub trusted: bool,
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SigReport {
+    pub field: String,
+    /// "signature" or "document_timestamp".
+    pub kind: String,
+    pub subfilter: String,
+    pub signer: String,
+    pub signer_cert_sha256: String,
+    /// `/M` as written (a claim).
+    pub claimed_time: Option<String>,
+    pub trusted_time: Option<String>,
+    /// "timestamp" or "claimed" or "now".
+    pub time_source: String,
+    pub level: String,
+    /// Digest and signature check out over the declared ByteRange.
+    pub intact: bool,
+    /// Intact, and ByteRange, Contents and PAdES profile are as required.
+    pub valid: bool,
+    pub trusted: bool,
+    pub chain: Vec<String>,
+    pub revocation: String,
+    pub timestamp: Option<TimestampInfo>,
+    pub certification: Option<i64>,
+    /// 1-based revision the signature ends, and the number of revisions.
+    pub revision: usize,
+    pub revisions: usize,
+    pub covers_final_revision: bool,
+    pub modifications: Vec<Change>,
+    pub modifications_allowed: bool,
+    pub errors: Vec<String>,
+    pub warnings: Vec<String>,
+    /// HỢP LỆ, KHÔNG HỢP LỆ or CHƯA XÁC ĐỊNH.
+    pub verdict: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub revisions: usize,
+    pub signatures: Vec<SigReport>,
+    pub warnings: Vec<String>,
+    /// Every signature intact, valid, trusted and every later change allowed.
+    pub all_valid: bool,
+    pub verdict: String,
+}
+
+pub const VALID: &str = "HỢP LỆ";
+pub const INVALID: &str = "KHÔNG HỢP LỆ";
+pub const UNDETERMINED: &str = "CHƯA XÁC ĐỊNH";
+
+/// Parses and validates a PDF held in memory.
+pub fn verify_bytes(data: Vec<u8>, opts: &VerifyOptions) -> Result<Report, PdfError> {
+    let doc = Doc::parse(data)?;
+    Ok(verify_doc(&doc, opts))
+}
+
+/// Signature dictionaries reachable from the AcroForm (fields and their kids): (field name,
+/// signature object number).
+fn signature_fields(doc: &Doc) -> Vec<(String, u32)> {
+    let mut out = Vec::new();
+    let Ok(cat) = doc.catalog() else { return out };
+    let Ok((_, af)) = crate::sign::acroform(doc, &cat) else {
+        return out;
+    };
+    let Ok((_, fields)) = crate::sign::fields_of(doc, &af) else {
+        return out;
+    };
+    let mut stack: Vec<(Obj, String, usize)> = fields
+        .into_iter()
+        .rev()
+        .map(|f| (f, String::new(), 0))
+        .collect();
+    let mut seen = BTreeSet::new();
+    while let Some((f, prefix, depth)) = stack.pop() {
+        if depth > 32 {
+            continue;
+        }
+        if let Some((n, _)) = f.as_ref() {
+            if !seen.insert(n) {
+                continue;
+            }
+        }
+        let Ok(o) = doc.resolve(&f) else { continue };
+        let Some(d) = o.as_dict() else { continue };
+        let t = d.get("T").and_then(Obj::as_str).map(decode_text);
+        let name = match (&t, prefix.is_empty()) {
+            (Some(t), true) => t.clone(),
+            (Some(t), false) => format!("{prefix}.{t}"),
+            (None, _) => prefix.clone(),
+        };
+        if let Some(kids) = d.get("Kids").and_then(Obj::as_arr) {
+            for k in kids.iter().rev() {
+                stack.push((k.clone(), name.clone(), depth + 1));
+            }
+        }
+        if d.name_is("FT", "Sig") {
+            if let Some((v, _)) = d.get("V").and_then(Obj::as_ref) {
+                out.push((name, v));
+            }
+        }
+    }
+    out
+}
+
+pub fn verify_doc(doc: &Doc, opts: &VerifyOptions) -> Report {
+    let mut warnings = Vec::new();
+    let last = doc.sections.len() - 1;
+    let sigs = signature_fields(doc);
+    let declared = count(&doc.data, b"/ByteRange");
+    if declared > sigs.len() {
+        warnings.push(format!(
+            "Có {} từ điển chữ ký không gắn với trường nào (orphan signature dictionaries)",
+            declared - sigs.len()
+        ));
+    }
+    let tail = &doc.data[doc.sections[last].end.min(doc.data.len())..];
+    let trailing = doc.sections[last].end == 0 || tail.iter().any(|c| !crate::object::is_ws(*c));
+    if trailing {
+        warnings.push(
+            "Có dữ liệu sau %%EOF cuối cùng, ngoài mọi phiên bản (bytes after the last revision)"
+                .into(),
+        );
+    }
+    let mut reports: Vec<SigReport> = sigs
+        .iter()
+        .map(|(name, num)| verify_one(doc, name, *num, opts))
+        .collect();
+    reports.sort_by_key(|r| r.revision);
+    if trailing {
+        for r in &mut reports {
+            r.modifications.push(Change {
+                revision: doc.sections.len() + 1,
+                object: 0,
+                class: ChangeClass::Forbidden,
+                what: "Dữ liệu thêm vào sau %%EOF cuối, không thuộc phiên bản nào (bytes appended after the last revision)".into(),
+            });
+            r.modifications_allowed = false;
+            r.covers_final_revision = false;
+            r.verdict = INVALID.into();
+        }
+    }
+    // Level by structure: DSS and document timestamps in later revisions.
+    let dss_revs: Vec<usize> = (0..=last)
+        .filter(|&k| {
+            doc.get_in(doc.root_ref().0, k)
+                .ok()
+                .and_then(|c| c.as_dict().map(|d| d.get("DSS").is_some()))
+                .unwrap_or(false)
+                && (k == 0
+                    || doc
+                        .get_in(doc.root_ref().0, k - 1)
+                        .ok()
+                        .and_then(|c| c.as_dict().map(|d| d.get("DSS").cloned()))
+                        != doc
+                            .get_in(doc.root_ref().0, k)
+                            .ok()
+                            .and_then(|c| c.as_dict().map(|d| d.get("DSS").cloned())))
+        })
+        .collect();
+    let doc_ts: Vec<usize> = reports
+        .iter()
+        .filter(|r| r.kind == "document_timestamp" && r.intact && r.trusted)
+        .map(|r| r.revision)
+        .collect();
+    for r in reports.iter_mut().filter(|r| r.kind == "signature") {
+        if r.level == "B-T" {
+            if let Some(&dr) = dss_revs.iter().find(|&&d| d + 1 > r.revision) {
+                r.level = "B-LT".into();
+                if doc_ts.iter().any(|&t| t > dr) {
+                    r.level = "B-LTA".into();
+                }
+            }
+        }
+    }
+    let all_valid = !reports.is_empty() && reports.iter().all(|r| r.verdict == VALID);
+    let verdict = if reports.is_empty() {
+        UNDETERMINED
+    } else if reports.iter().any(|r| r.verdict == INVALID) {
+        INVALID
+    } else if all_valid {
+        VALID
+    } else {
+        UNDETERMINED
+    };
+    if reports.is_empty() {
+        warnings.push("Tệp không có chữ ký số (no signatures)".into());
+    }
+    Report {
+        revisions: doc.sections.len(),
+        signatures: reports,
+        warnings,
+        all_valid,
+        verdict: verdict.into(),
+    }
+}
+
+fn count(hay: &[u8], needle: &[u8]) -> usize {
+    hay.windows(needle.len()).filter(|w| *w == needle).count()
+}
+
+fn cn(name: &x509_cert::name::Name) -> String {
+    let s = name.to_string();
+    s.split(',')
+        .find_map(|p| p.trim().strip_prefix("CN="))
+        .map(str::to_string)
+        .unwrap_or(s)
+}
+
+struct CmsCheck {
+    signer: Option<Certificate>,
+    certs: Vec<Certificate>,
+    intact: bool,
+    errors: Vec<String>,
+    warnings: Vec<String>,
+    signature_value: Vec<u8>,
+    unsigned: Vec<(ObjectIdentifier, Vec<Any>)>,
+}
+
+/// Checks one SignerInfo of `sd` against the digest of the signed content.
+fn check_cms(sd: &SignedData, content_digest: &[u8], pades: bool) -> CmsCheck {
+    let mut c = CmsCheck {
+        signer: None,
+        certs: Vec::new(),
+        intact: false,
+        errors: Vec::new(),
+        warnings: Vec::new(),
+        signature_value: Vec::new(),
+        unsigned: Vec::new(),
+    };
+    if let Some(cs) = &sd.certificates {
+        for ch in cs.0.iter() {
+            if let cms::cert::CertificateChoices::Certificate(cert) = ch {
+                c.certs.push(cert.clone());
+            }
+        }
+    }
+    let sis: Vec<_> = sd.signer_infos.0.iter().collect();
+    if sis.len() != 1 {
+        c.errors.push(format!(
+            "CMS có {} SignerInfo, cần đúng 1 (exactly one SignerInfo expected)",
+            sis.len()
+        ));
+        return c;
+    }
+    let si = sis[0];
+    c.signature_value = si.signature.as_bytes().to_vec();
+    if si.digest_alg.oid != ID_SHA256 {
+        c.errors.push(format!(
+            "Thuật toán băm {} chưa hỗ trợ (unsupported digest algorithm)",
+            si.digest_alg.oid
+        ));
+        return c;
+    }
+    let signer = c
+        .certs
+        .iter()
+        .find(|cert| match &si.sid {
+            SignerIdentifier::IssuerAndSerialNumber(ias) => {
+                cert.tbs_certificate.issuer == ias.issuer
+                    && cert.tbs_certificate.serial_number == ias.serial_number
+            }
+            SignerIdentifier::SubjectKeyIdentifier(ski) => {
+                cert.tbs_certificate.extensions.iter().flatten().any(|e| {
+                    e.extn_id == ObjectIdentifier::new_unwrap("2.5.29.14")
+                        && OctetString::from_der(e.extn_value.as_bytes())
+                            .is_ok_and(|o| o.as_bytes() == ski.0.as_bytes())
+                })
+            }
+        })
+        .cloned();
+    let Some(signer) = signer else {
+        c.errors.push(
+            "Không tìm thấy chứng thư người ký trong CMS (signer certificate missing)".into(),
+        );
+        return c;
+    };
+    let Some(attrs) = &si.signed_attrs else {
+        c.errors
+            .push("CMS không có thuộc tính ký (no signed attributes)".into());
+        c.signer = Some(signer);
+        return c;
+    };
+    let mut md_ok = false;
+    let mut ct_ok = false;
+    let mut ess_ok = false;
+    for a in attrs.iter() {
+        let v = a.values.iter().next();
+        if a.oid == ID_MESSAGE_DIGEST {
+            md_ok = v
+                .and_then(|v| v.decode_as::<OctetString>().ok())
+                .is_some_and(|o| o.as_bytes() == content_digest);
+        } else if a.oid == ID_CONTENT_TYPE {
+            ct_ok = v
+                .and_then(|v| v.decode_as::<ObjectIdentifier>().ok())
+                .is_some();
+        } else if a.oid == ID_SIGNING_CERT_V2 {
+            ess_ok = v
+                .and_then(|v| v.to_der().ok())
+                .and_then(|d| ess_v2_hash(&d))
+                .is_some_and(|h| h == cert_sha256(&signer));
+            if !ess_ok {
+                c.errors.push(
+                    "signing-certificate-v2 không khớp chứng thư người ký (ESS hash mismatch)"
+                        .into(),
+                );
+            }
+        } else if a.oid == ID_SIGNING_TIME && pades {
+            c.warnings
+                .push("Có signing-time, PAdES dùng /M (signing-time present)".into());
+        } else if a.oid == ID_SIGNING_CERT_V1 && pades {
+            c.warnings
+                .push("Có signing-certificate v1 (ESS v1 present)".into());
+        }
+    }
+    if !md_ok {
+        c.errors.push(
+            "Giá trị băm của nội dung không khớp message-digest: nội dung đã bị thay đổi (digest mismatch)"
+                .into(),
+        );
+    }
+    if !ct_ok {
+        c.errors
+            .push("Thiếu content-type (content-type missing)".into());
+    }
+    if pades && !attrs.iter().any(|a| a.oid == ID_SIGNING_CERT_V2) {
+        c.warnings.push(
+            "Thiếu signing-certificate-v2: không theo PAdES (no signing-certificate-v2)".into(),
+        );
+    }
+    let tbs = attrs.to_der().unwrap_or_default();
+    let sig_ok = match si.signature_algorithm.oid {
+        o if o == ID_SHA256_RSA || o == ID_RSA || o == ID_ECDSA_SHA256 => {
+            verify_with_cert(&signer, &tbs, si.signature.as_bytes())
+        }
+        o => {
+            c.errors.push(format!(
+                "Thuật toán ký {o} chưa hỗ trợ (unsupported algorithm)"
+            ));
+            false
+        }
+    };
+    if !sig_ok {
+        c.errors
+            .push("Chữ ký không khớp khóa công khai (signature value invalid)".into());
+    }
+    if let Some(ua) = &si.unsigned_attrs {
+        for a in ua.iter() {
+            c.unsigned.push((a.oid, a.values.iter().cloned().collect()));
+        }
+    }
+    c.intact = md_ok && ct_ok && sig_ok && (ess_ok || !pades);
+    c.signer = Some(signer);
+    c
+}
+
+/// SHA-256 from the first ESSCertIDv2 (default algorithm only).
+fn ess_v2_hash(der_bytes: &[u8]) -> Option<Vec<u8>> {
+    let sc = SigningCertificateV2::from_der(der_bytes).ok()?;
+    sc.certs.first().map(|c| c.cert_hash.as_bytes().to_vec())
+}
+
+/// Verifies a certificate path with OpenSSL at `at` (unix seconds). Returns (ok, path, error).
+fn check_chain(
+    leaf: &Certificate,
+    others: &[Certificate],
+    trust: &[Vec<u8>],
+    at: i64,
+) -> (bool, Vec<String>, Option<String>) {
+    use openssl::stack::Stack;
+    use openssl::x509::store::X509StoreBuilder;
+    use openssl::x509::{X509StoreContext, X509};
+    let run = || -> Result<(bool, Vec<String>, Option<String>), openssl::error::ErrorStack> {
+        let mut b = X509StoreBuilder::new()?;
+        for t in trust {
+            if let Ok(x) = X509::from_der(t) {
+                b.add_cert(x)?;
+            }
+        }
+        let mut p = openssl::x509::verify::X509VerifyParam::new()?;
+        p.set_time(at as _);
+        b.set_param(&p)?;
+        let store = b.build();
+        let leaf = X509::from_der(&leaf.to_der().unwrap_or_default())?;
+        let mut chain = Stack::new()?;
+        for o in others {
+            if let Ok(x) = X509::from_der(&o.to_der().unwrap_or_default()) {
+                chain.push(x)?;
+            }
+        }
+        let mut ctx = X509StoreContext::new()?;
+        ctx.init(&store, &leaf, &chain, |c| {
+            let ok = c.verify_cert()?;
+            let path = c
+                .chain()
+                .map(|s| {
+                    s.iter()
+                        .map(|x| {
+                            x.subject_name()
+                                .entries()
+                                .filter_map(|e| e.data().to_string().ok())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let err = (!ok).then(|| c.error().error_string().to_string());
+            Ok((ok, path, err))
+        })
+    };
+    run().unwrap_or_else(|e| (false, Vec::new(), Some(e.to_string())))
+}
+
+fn key_usage_ok(cert: &Certificate) -> bool {
+    let ku = ObjectIdentifier::new_unwrap("2.5.29.15");
+    match cert
+        .tbs_certificate
+        .extensions
+        .iter()
+        .flatten()
+        .find(|e| e.extn_id == ku)
+    {
+        None => true,
+        Some(e) => x509_cert::ext::pkix::KeyUsage::from_der(e.extn_value.as_bytes())
+            .map(|k| {
+                k.0.contains(x509_cert::ext::pkix::KeyUsages::DigitalSignature)
+                    || k.0
+                        .contains(x509_cert::ext::pkix::KeyUsages::NonRepudiation)
+            })
+            .unwrap_or(false),
+    }
+}
+
+fn has_timestamping_eku(cert: &Certificate) -> bool {
+    let eku = ObjectIdentifier::new_unwrap("2.5.29.37");
+    let ts = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
+    cert.tbs_certificate
+        .extensions
+        .iter()
+        .flatten()
+        .find(|e| e.extn_id == eku)
+        .is_some_and(|e| {
+            e.critical
+                && x509_cert::ext::pkix::ExtendedKeyUsage::from_der(e.extn_value.as_bytes())
+                    .is_ok_and(|k| k.0.contains(&ts))
+        })
+}
+
+/// Verifies an RFC 3161 token over `imprint` (SHA-256). Returns its info and genTime (unix).
+pub(crate) fn check_timestamp(
+    token: &[u8],
+    imprint: &[u8],
+    trust: &[Vec<u8>],
+    extra: &[Certificate],
+) -> (TimestampInfo, Option<i64>) {
+    let mut info = TimestampInfo {
+        time: String::new(),
+        tsa: String::new(),
+        intact: false,
+        trusted: false,
+        errors: Vec::new(),
+    };
+    let sd = match parse_signed_data(token) {
+        Ok(sd) => sd,
+        Err(e) => {
+            info.errors
+                .push(format!("Dấu thời gian hỏng: {e} (bad token)"));
+            return (info, None);
+        }
+    };
+    if sd.encap_content_info.econtent_type != ID_CT_TST_INFO {
+        info.errors
+            .push("Không phải TSTInfo (not a TSTInfo)".into());
+        return (info, None);
+    }
+    let Some(ec) = &sd.encap_content_info.econtent else {
+        info.errors
+            .push("Dấu thời gian không có nội dung (no TSTInfo)".into());
+        return (info, None);
+    };
+    let Ok(tst) = ec.decode_as::<OctetString>() else {
+        info.errors.push("TSTInfo hỏng (bad TSTInfo)".into());
+        return (info, None);
+    };
+    let digest = Sha256::digest(tst.as_bytes());
+    let c = check_cms(&sd, &digest, false);
+    info.errors.extend(c.errors);
+    // TSTInfo: version, policy, messageImprint, serialNumber, genTime, …
+    let Ok(parts) = Vec::<Any>::from_der(tst.as_bytes()) else {
+        info.errors.push("TSTInfo hỏng (bad TSTInfo)".into());
+        return (info, None);
+    };
+    let mi_ok = parts
+        .get(2)
+        .and_then(|mi| Vec::<Any>::from_der(&mi.to_der().ok()?).ok())
+        .is_some_and(|mi| {
+            mi.len() == 2
+                && mi[1]
+                    .decode_as::<OctetString>()
+                    .is_ok_and(|o| o.as_bytes() == imprint)
+        });
+    if !mi_ok {
+        info.errors
+            .push("Dấu thời gian không khớp chữ ký (message imprint mismatch)".into());
+    }
+    let gen = parts
+        .get(4)
+        .and_then(|g| g.decode_as::<GeneralizedTime>().ok())
+        .map(|g| g.to_unix_duration().as_secs() as i64);
+    if let Some(g) = gen {
+        info.time = fmt_time(g);
+    }
+    info.intact = c.intact && mi_ok && gen.is_some();
+    if let (Some(tsa), Some(g)) = (&c.signer, gen) {
+        info.tsa = cn(&tsa.tbs_certificate.subject);
+        let mut others = c.certs.clone();
+        others.extend_from_slice(extra);
+        let (ok, _, err) = check_chain(tsa, &others, trust, g);
+        if !has_timestamping_eku(tsa) {
+            info.errors.push(
+                "Chứng thư TSA thiếu EKU timeStamping bắt buộc (TSA lacks critical timeStamping EKU)"
+                    .into(),
+            );
+        }
+        info.trusted = ok && has_timestamping_eku(tsa);
+        if let Some(e) = err {
+            info.errors
+                .push(format!("TSA không tin cậy: {e} (TSA not trusted)"));
+        }
+    }
+    (info, gen)
+}
+
+fn fmt_time(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .map(|t| {
+            let t = t.to_offset(crate::sign::vn_offset());
+            format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+07:00",
+                t.year(),
+                t.month() as u8,
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            )
+        })
+        .unwrap_or_default()
+}
+
+fn collect_certs(sd: &SignedData, out: &mut Vec<Certificate>) {
+    if let Some(cs) = &sd.certificates {
+        for ch in cs.0.iter() {
+            if let cms::cert::CertificateChoices::Certificate(c) = ch {
+                if !out.contains(c) {
+                    out.push(c.clone());
+                }
+            }
+        }
+    }
+}
+
+/// Certificates carried by every signature and timestamp token in the file.
+pub(crate) fn embedded_certs(doc: &Doc) -> Vec<Certificate> {
+    let mut out = Vec::new();
+    for (_, num) in signature_fields(doc) {
+        let Ok(o) = doc.get(num) else { continue };
+        let Some(c) = o
+            .as_dict()
+            .and_then(|d| d.get("Contents"))
+            .and_then(Obj::as_str)
+        else {
+            continue;
+        };
+        let Some(l) = der_total_len(c) else { continue };
+        let Ok(sd) = parse_signed_data(&c[..l.min(c.len())]) else {
+            continue;
+        };
+        collect_certs(&sd, &mut out);
+        for si in sd.signer_infos.0.iter() {
+            for a in si.unsigned_attrs.iter().flat_map(|u| u.iter()) {
+                if a.oid != ID_TIMESTAMP_TOKEN {
+                    continue;
+                }
+                for v in a.values.iter() {
+                    if let Ok(t) = v
+                        .to_der()
+                        .map_err(|e| e.to_string())
+                        .and_then(|d| parse_signed_data(&d))
+                    {
+                        collect_certs(&t, &mut out);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Streams listed under `/DSS /key` in the latest revision.
+fn dss_streams(doc: &Doc, key: &str) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let Ok(cat) = doc.catalog() else { return out };
+    let Some(dss) = cat.get("DSS").and_then(|d| doc.resolve(d).ok()) else {
+        return out;
+    };
+    let Some(arr) = dss
+        .as_dict()
+        .and_then(|d| d.get(key))
+        .and_then(|c| doc.resolve(c).ok())
+    else {
+        return out;
+    };
+    for c in arr.as_arr().unwrap_or(&[]) {
+        if let Ok(s) = doc.resolve(c) {
+            if let Ok(d) = doc.stream_data(&s) {
+                out.push(d);
+            }
+        }
+    }
+    out
+}
+
+enum Revocation {
+    Good,
+    Revoked(i64),
+    NoData,
+}
+
+/// Looks `cert` up in the CRLs (signature checked with its issuer's key from `pool`).
+fn crl_status(cert: &Certificate, pool: &[Certificate], crls: &[Vec<u8>]) -> Revocation {
+    use openssl::x509::{CrlStatus, X509Crl, X509};
+    let Some(issuer) = pool
+        .iter()
+        .find(|c| c.tbs_certificate.subject == cert.tbs_certificate.issuer)
+    else {
+        return Revocation::NoData;
+    };
+    let (Ok(leaf), Ok(iss)) = (
+        X509::from_der(&cert.to_der().unwrap_or_default()),
+        X509::from_der(&issuer.to_der().unwrap_or_default()),
+    ) else {
+        return Revocation::NoData;
+    };
+    let Ok(key) = iss.public_key() else {
+        return Revocation::NoData;
+    };
+    let want = cert.tbs_certificate.issuer.to_der().unwrap_or_default();
+    for d in crls {
+        let Ok(crl) = X509Crl::from_der(d) else {
+            continue;
+        };
+        if crl.issuer_name().to_der().ok().as_deref() != Some(&want[..]) {
+            continue;
+        }
+        if !crl.verify(&key).unwrap_or(false) {
+            continue;
+        }
+        return match crl.get_by_cert(&leaf) {
+            CrlStatus::Revoked(r) => {
+                let t = r.revocation_date();
+                let epoch = openssl::asn1::Asn1Time::from_unix(0).ok();
+                let secs = epoch
+                    .and_then(|e| e.diff(t).ok())
+                    .map(|d| d.days as i64 * 86400 + d.secs as i64)
+                    .unwrap_or(0);
+                Revocation::Revoked(secs)
+            }
+            _ => Revocation::Good,
+        };
+    }
+    Revocation::NoData
+}
+
+/// Certificates stored in the DSS of the latest revision.
+fn dss_certs(doc: &Doc) -> Vec<Certificate> {
+    let mut out = Vec::new();
+    let Ok(cat) = doc.catalog() else { return out };
+    let Some(dss) = cat.get("DSS").and_then(|d| doc.resolve(d).ok()) else {
+        return out;
+    };
+    let Some(certs) = dss
+        .as_dict()
+        .and_then(|d| d.get("Certs"))
+        .and_then(|c| doc.resolve(c).ok())
+    else {
+        return out;
+    };
+    for c in certs.as_arr().unwrap_or(&[]) {
+        if let Ok(s) = doc.resolve(c) {
+            if let Ok(d) = doc.stream_data(&s) {
+                if let Ok(c) = Certificate::from_der(&d) {
+                    out.push(c);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigReport {
+    let last = doc.sections.len() - 1;
+    let mut r = SigReport {
+        field: field.to_string(),
+        kind: "signature".into(),
+        subfilter: String::new(),
+        signer: String::new(),
+        signer_cert_sha256: String::new(),
+        claimed_time: None,
+        trusted_time: None,
+        time_source: "now".into(),
+        level: "—".into(),
+        intact: false,
+        valid: false,
+        trusted: false,
+        chain: Vec::new(),
+        revocation: "chưa kiểm tra (not checked)".into(),
+        timestamp: None,
+        certification: None,
+        revision: 0,
+        revisions: doc.sections.len(),
+        covers_final_revision: false,
+        modifications: Vec::new(),
+        modifications_allowed: false,
+        errors: Vec::new(),
+        warnings: Vec::new(),
+        verdict: INVALID.into(),
+    };
+    let fail = |mut r: SigReport, e: String| {
+        r.errors.push(e);
+        r.verdict = INVALID.into();
+        r
+    };
+    // 1. The dictionary, located through the cross-reference of the latest revision.
+    let off = match doc.entry_in(num, last) {
+        Some(Entry::Offset(o, _)) => o,
+        _ => {
+            return fail(
+                r,
+                "Từ điển chữ ký không nằm trực tiếp trong tệp (signature dictionary not at a file offset)"
+                    .into(),
+            )
+        }
+    };
+    let sigobj = match doc.parse_indirect_at(off, None) {
+        Ok((_, o, _)) => o,
+        Err(e) => return fail(r, format!("{e}")),
+    };
+    let Some(sd) = sigobj.as_dict().cloned() else {
+        return fail(
+            r,
+            "Giá trị chữ ký không phải từ điển (/V is not a dictionary)".into(),
+        );
+    };
+    let is_ts = sd.name_is("Type", "DocTimeStamp");
+    if is_ts {
+        r.kind = "document_timestamp".into();
+    }
+    r.subfilter = sd
+        .get("SubFilter")
+        .and_then(Obj::as_name)
+        .map(|n| String::from_utf8_lossy(n).into_owned())
+        .unwrap_or_default();
+    let subfilter = r.subfilter.clone();
+    match (is_ts, subfilter.as_str()) {
+        (false, "ETSI.CAdES.detached") | (true, "ETSI.RFC3161") => {}
+        (false, "adbe.pkcs7.detached") => r
+            .warnings
+            .push("CMS, không theo PAdES (adbe.pkcs7.detached)".into()),
+        (_, s) => {
+            return fail(
+                r,
+                format!("SubFilter {s:?} không được hỗ trợ (unsupported)"),
+            )
+        }
+    }
+    r.claimed_time = sd.get("M").and_then(Obj::as_str).map(decode_text);
+    // 2. Spans of /Contents and /ByteRange inside this dictionary.
+    let mut lx = Lexer::new(&doc.data, off);
+    lx.uint();
+    lx.uint();
+    lx.word();
+    let spans = match lx.dict_spans() {
+        Ok(s) => s,
+        Err(e) => return fail(r, e.to_string()),
+    };
+    let Some(&(_, cs, ce)) = spans.iter().find(|(k, _, _)| k == b"Contents") else {
+        return fail(r, "Thiếu /Contents (no /Contents)".into());
+    };
+    if doc.data.get(cs) != Some(&b'<') || doc.data.get(ce - 1) != Some(&b'>') {
+        return fail(
+            r,
+            "/Contents không phải chuỗi hex (/Contents is not a hex string)".into(),
+        );
+    }
+    let br: Vec<i64> = match sd.get("ByteRange").and_then(Obj::as_arr) {
+        Some(a) if a.len() == 4 && a.iter().all(|x| matches!(x, Obj::Int(_))) => {
+            a.iter().filter_map(Obj::as_int).collect()
+        }
+        _ => {
+            return fail(
+                r,
+                "/ByteRange phải gồm 4 số nguyên (/ByteRange must be 4 integers)".into(),
+            )
+        }
+    };
+    let len = doc.data.len() as i64;
+    let (a, b, c, d) = (br[0], br[1], br[2], br[3]);
+    if a != 0 || b <= 0 || c <= b || d < 0 || c.checked_add(d).is_none_or(|e| e > len) {
+        return fail(
+            r,
+            format!("/ByteRange {br:?} không hợp lệ (invalid ByteRange)"),
+        );
+    }
+    if b as usize != cs || c as usize != ce {
+        return fail(
+            r,
+            format!(
+                "/ByteRange {br:?} không bao đúng /Contents của chữ ký này [{cs}, {ce}) (ByteRange does not exclude exactly this signature's Contents: signature wrapping?)"
+            ),
+        );
+    }
+    if off >= cs {
+        return fail(
+            r,
+            "Từ điển chữ ký nằm ngoài vùng được ký (dictionary not signed)".into(),
+        );
+    }
+    // 3. The revision the signature ends.
+    let end = (c + d) as usize;
+    let rev = doc.sections.iter().position(|s| {
+        s.end > 0
+            && end >= s.end
+            && end <= s.end + 2
+            && doc.data[s.end..end]
+                .iter()
+                .all(|&x| x == b'\r' || x == b'\n')
+    });
+    let Some(rev) = rev else {
+        return fail(
+            r,
+            "Vùng ký không kết thúc ở cuối một phiên bản (ByteRange does not end a revision)"
+                .into(),
+        );
+    };
+    r.revision = rev + 1;
+    // 4. Contents: DER then only zero padding.
+    let hexed = match Lexer::new(&doc.data, cs).object() {
+        Ok(Obj::Str(s)) => s,
+        _ => return fail(r, "/Contents hỏng (bad /Contents)".into()),
+    };
+    let der_len = match der_total_len(&hexed) {
+        Some(l) if l <= hexed.len() => l,
+        _ => {
+            return fail(
+                r,
+                "/Contents không chứa DER hợp lệ (no DER in /Contents)".into(),
+            )
+        }
+    };
+    if hexed[der_len..].iter().any(|&x| x != 0) {
+        return fail(
+            r,
+            "Có dữ liệu lạ sau chữ ký trong /Contents (non-zero bytes after the DER)".into(),
+        );
+    }
+    let der_bytes = &hexed[..der_len];
+    // 5. Digest of the signed ranges.
+    let mut h = Sha256::new();
+    h.update(&doc.data[..b as usize]);
+    h.update(&doc.data[c as usize..end]);
+    let digest = h.finalize().to_vec();
+    let dss = dss_certs(doc);
+    let now = opts
+        .at
+        .unwrap_or_else(time::OffsetDateTime::now_utc)
+        .unix_timestamp();
+    if is_ts {
+        let (info, gen) = check_timestamp(der_bytes, &digest, &opts.trust, &dss);
+        r.intact = info.intact;
+        r.trusted = info.trusted;
+        r.signer = info.tsa.clone();
+        r.errors.extend(info.errors.iter().cloned());
+        r.level = "DocTimeStamp".into();
+        if let Some(g) = gen {
+            r.trusted_time = Some(fmt_time(g));
+            r.time_source = "timestamp".into();
+        }
+        r.timestamp = Some(info);
+    } else {
+        let sdata = match parse_signed_data(der_bytes) {
+            Ok(s) => s,
+            Err(e) => return fail(r, format!("CMS hỏng: {e} (bad CMS)")),
+        };
+        if sdata.encap_content_info.econtent.is_some() {
+            r.errors
+                .push("CMS không tách rời (eContent present: not detached)".into());
+        }
+        if sdata.encap_content_info.econtent_type != ID_DATA {
+            r.errors.push("eContentType khác id-data".into());
+        }
+        let pades = r.subfilter == "ETSI.CAdES.detached";
+        let ck = check_cms(&sdata, &digest, pades);
+        r.errors.extend(ck.errors.iter().cloned());
+        r.warnings.extend(ck.warnings.iter().cloned());
+        r.intact = ck.intact && sdata.encap_content_info.econtent.is_none();
+        r.level = if pades && ck.warnings.is_empty() {
+            "B-B".into()
+        } else {
+            "CMS".into()
+        };
+        if sd.get("M").is_none() && pades {
+            r.warnings.push("Thiếu /M (no /M)".into());
+            r.level = "CMS".into();
+        }
+        if sd.get("Cert").is_some() {
+            r.warnings
+                .push("Có /Cert (a /Cert entry is present)".into());
+        }
+        let mut at = now;
+        for (oid, vals) in &ck.unsigned {
+            if *oid == ID_TIMESTAMP_TOKEN {
+                if let Some(tok) = vals.first().and_then(|v| v.to_der().ok()) {
+                    let imprint = Sha256::digest(&ck.signature_value);
+                    let mut extra = dss.clone();
+                    extra.extend(ck.certs.iter().cloned());
+                    let (info, gen) = check_timestamp(&tok, &imprint, &opts.trust, &extra);
+                    if info.intact && info.trusted {
+                        if let Some(g) = gen {
+                            at = g;
+                            r.trusted_time = Some(fmt_time(g));
+                            r.time_source = "timestamp".into();
+                            if r.level == "B-B" {
+                                r.level = "B-T".into();
+                            }
+                        }
+                    } else {
+                        r.warnings.push(format!(
+                            "Dấu thời gian không hợp lệ: {} (invalid signature timestamp)",
+                            info.errors.join("; ")
+                        ));
+                    }
+                    r.timestamp = Some(info);
+                }
+            } else {
+                r.warnings.push(format!(
+                    "Thuộc tính không ký lạ: {oid} (unexpected unsigned attribute)"
+                ));
+            }
+        }
+        if let Some(signer) = &ck.signer {
+            r.signer = cn(&signer.tbs_certificate.subject);
+            r.signer_cert_sha256 = hex::encode(cert_sha256(signer));
+            let mut others = ck.certs.clone();
+            others.extend(dss.iter().cloned());
+            let (ok, path, err) = check_chain(signer, &others, &opts.trust, at);
+            r.chain = path;
+            if let Some(e) = err {
+                r.errors.push(format!(
+                    "Chứng thư không tin cậy tại thời điểm kiểm tra: {e} (certificate not trusted)"
+                ));
+            }
+            let ku = key_usage_ok(signer);
+            if !ku {
+                r.errors.push(
+                    "Chứng thư không cho phép ký số: keyUsage thiếu digitalSignature/nonRepudiation (certificate not trusted)"
+                        .into(),
+                );
+            }
+            r.trusted = ok && ku;
+            // Revocation: CRLs in the DSS, else (online) from the distribution points.
+            let mut pool = others.clone();
+            for t in &opts.trust {
+                if let Ok(c) = Certificate::from_der(t) {
+                    pool.push(c);
+                }
+            }
+            let mut crls = dss_streams(doc, "CRLs");
+            let mut source = "CRL trong tệp (DSS)";
+            let mut status = crl_status(signer, &pool, &crls);
+            if matches!(status, Revocation::NoData) && opts.online {
+                crls = crate::ltv::fetch_crls(std::slice::from_ref(signer));
+                source = "CRL trực tuyến (online)";
+                status = crl_status(signer, &pool, &crls);
+            }
+            match status {
+                Revocation::Good => r.revocation = format!("tốt, chưa bị thu hồi ({source})"),
+                Revocation::Revoked(t) => {
+                    r.revocation = format!("BỊ THU HỒI lúc {} ({source})", fmt_time(t));
+                    if r.time_source == "timestamp" && t > at {
+                        r.warnings.push(
+                            "Chứng thư bị thu hồi sau thời điểm ký có dấu thời gian (revoked after the trusted signing time)"
+                                .into(),
+                        );
+                    } else {
+                        r.errors.push(
+                            "Chứng thư của người ký đã bị thu hồi (signer certificate revoked)"
+                                .into(),
+                        );
+                    }
+                }
+                Revocation::NoData => {
+                    r.revocation = "không có dữ liệu thu hồi (no revocation data)".into();
+                    r.warnings.push(
+                        "Chưa kiểm tra được tình trạng thu hồi (revocation not checked)".into(),
+                    );
+                }
+            }
+        }
+        // DocMDP.
+        if let Some(refs) = sd.get("Reference").and_then(Obj::as_arr) {
+            for rf in refs {
+                let Ok(rf) = doc.resolve(rf) else { continue };
+                let Some(rd) = rf.as_dict() else { continue };
+                if rd.name_is("TransformMethod", "DocMDP") {
+                    r.certification = Some(
+                        rd.get("TransformParams")
+                            .and_then(|t| doc.resolve(t).ok())
+                            .and_then(|t| {
+                                t.as_dict().and_then(|d| d.get("P")).and_then(Obj::as_int)
+                            })
+                            .unwrap_or(2),
+                    );
+                }
+            }
+        }
+    }
+    // 6. Changes after this signature.
+    r.covers_final_revision = rev == last;
+    r.modifications = diff_after(doc, rev, r.certification);
+    r.modifications_allowed = r
+        .modifications
+        .iter()
+        .all(|m| m.class <= ChangeClass::FormFill);
+    let forbidden = r
+        .modifications
+        .iter()
+        .any(|m| m.class == ChangeClass::Forbidden);
+    if forbidden {
+        r.errors.push(
+            "Có thay đổi không được phép sau khi ký (forbidden changes after signing)".into(),
+        );
+    }
+    let trust_only = |e: &String| e.ends_with("(certificate not trusted)");
+    r.valid = r.intact && r.errors.iter().all(trust_only);
+    r.verdict = if !r.valid || forbidden {
+        INVALID.into()
+    } else if r.trusted && r.modifications_allowed {
+        VALID.into()
+    } else {
+        UNDETERMINED.into()
+    };
+    r
+}
+
+/// Length of the DER TLV at the start of `b`.
+fn der_total_len(b: &[u8]) -> Option<usize> {
+    if b.len() < 2 {
+        return None;
+    }
+    let l0 = b[1] as usize;
+    if l0 < 0x80 {
+        return Some(2 + l0);
+    }
+    let n = l0 & 0x7f;
+    if n == 0 || n > 4 || b.len() < 2 + n {
+        return None;
+    }
+    let len = b[2..2 + n].iter().fold(0usize, |a, &x| a << 8 | x as usize);
+    Some(2 + n + len)
+}
+
+fn type_of(o: &Obj) -> String {
+    let Some(d) = o.as_dict() else {
+        return match o {
+            Obj::Arr(_) => "array".into(),
+            _ => "object".into(),
+        };
+    };
+    for k in ["Type", "FT", "Subtype"] {
+        if let Some(n) = d.get(k).and_then(Obj::as_name) {
+            return String::from_utf8_lossy(n).into_owned();
+        }
+    }
+    if matches!(o, Obj::Stream(..)) {
+        "stream".into()
+    } else {
+        "dictionary".into()
+    }
+}
+
+/// Keys whose values differ between two dictionaries.
+fn changed_keys(a: &Dict, b: &Dict) -> Vec<String> {
+    let mut ks: BTreeSet<&[u8]> = a.0.iter().map(|(k, _)| k.as_slice()).collect();
+    ks.extend(b.0.iter().map(|(k, _)| k.as_slice()));
+    ks.into_iter()
+        .filter(|k| {
+            let k = String::from_utf8_lossy(k);
+            a.get(&k) != b.get(&k)
+        })
+        .map(|k| String::from_utf8_lossy(k).into_owned())
+        .collect()
+}
+
+/// Whether `new` keeps every element of `old` (in order) and only adds.
+fn extends(old: &[Obj], new: &[Obj]) -> bool {
+    new.len() >= old.len() && new[..old.len()] == *old
+}
+
+/// Classifies every object changed by the revisions after `rev` (§4.2 of the spec).
+fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>) -> Vec<Change> {
+    let last = doc.sections.len() - 1;
+    let mut out = Vec::new();
+    if rev >= last {
+        return out;
+    }
+    let root = doc.root_ref().0;
+    let old_root = doc.sections[..=rev]
+        .iter()
+        .rev()
+        .find_map(|s| s.trailer.get("Root").and_then(Obj::as_ref));
+    if old_root.map(|r| r.0) != Some(root) {
+        out.push(Change {
+            revision: rev + 2,
+            object: root,
+            class: ChangeClass::Forbidden,
+            what: "Thay catalog của tài liệu (document catalog replaced)".into(),
+        });
+    }
+    let mut nums = BTreeSet::new();
+    for (k, s) in doc.sections.iter().enumerate().skip(rev + 1) {
+        for n in s.entries.keys() {
+            nums.insert((*n, k));
+        }
+    }
+    // First revision that touches each object.
+    let mut first: std::collections::BTreeMap<u32, usize> = Default::default();
+    for (n, k) in nums {
+        first.entry(n).or_insert(k);
+    }
+    // Old state helpers.
+    let old_cat = doc.get_in(root, rev).ok();
+    let old_af_num = old_cat
+        .as_ref()
+        .and_then(|c| c.as_dict())
+        .and_then(|c| c.get("AcroForm"))
+        .and_then(Obj::as_ref)
+        .map(|r| r.0);
+    let old_fields_num = old_af_num
+        .and_then(|n| doc.get_in(n, rev).ok())
+        .or_else(|| {
+            old_cat
+                .as_ref()
+                .and_then(|c| c.as_dict())
+                .and_then(|c| c.get("AcroForm"))
+                .cloned()
+        })
+        .and_then(|af| {
+            af.as_dict()
+                .and_then(|d| d.get("Fields"))
+                .and_then(Obj::as_ref)
+        })
+        .map(|r| r.0);
+    let old_pages: BTreeSet<u32> = old_page_refs(doc, rev);
+    // The DSS and the arrays/dictionaries it references (PAdES lets later revisions grow them).
+    let mut old_dss: BTreeSet<u32> = BTreeSet::new();
+    if let Some(dss) = old_cat
+        .as_ref()
+        .and_then(|c| c.as_dict())
+        .and_then(|c| c.get("DSS"))
+        .cloned()
+    {
+        if let Some((n, _)) = dss.as_ref() {
+            old_dss.insert(n);
+        }
+        if let Ok(d) = doc.resolve_in(&dss, rev) {
+            for k in ["Certs", "CRLs", "OCSPs", "VRI"] {
+                if let Some((n, _)) = d.as_dict().and_then(|d| d.get(k)).and_then(Obj::as_ref) {
+                    old_dss.insert(n);
+                }
+            }
+            if let Some(vri) = d.as_dict().and_then(|d| d.get("VRI")) {
+                if let Ok(v) = doc.resolve_in(vri, rev) {
+                    for (_, e) in v.as_dict().map(|d| d.0.clone()).unwrap_or_default() {
+                        if let Some((n, _)) = e.as_ref() {
+                            old_dss.insert(n);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let old_info = doc.sections[..=rev]
+        .iter()
+        .rev()
+        .find_map(|s| s.trailer.get("Info").and_then(Obj::as_ref))
+        .map(|r| r.0);
+    let old_annots_arrays: BTreeSet<u32> = old_pages
+        .iter()
+        .filter_map(|p| doc.get_in(*p, rev).ok())
+        .filter_map(|p| {
+            p.as_dict()
+                .and_then(|d| d.get("Annots"))
+                .and_then(Obj::as_ref)
+        })
+        .map(|r| r.0)
+        .collect();
+    let is_sig_widget = |o: &Obj| -> bool {
+        doc.resolve(o)
+            .ok()
+            .and_then(|w| w.as_dict().cloned())
+            .is_some_and(|d| {
+                d.name_is("FT", "Sig")
+                    || d.get("Parent").is_some_and(|p| {
+                        doc.resolve(p)
+                            .ok()
+                            .and_then(|p| p.as_dict().map(|d| d.name_is("FT", "Sig")))
+                            .unwrap_or(false)
+                    })
+            })
+    };
+    let annots_added = |old: &[Obj], new: &[Obj]| -> ChangeClass {
+        if !extends(old, new) {
+            return ChangeClass::Forbidden;
+        }
+        if new[old.len()..].iter().all(is_sig_widget) {
+            ChangeClass::Allowed
+        } else if docmdp.is_some() {
+            ChangeClass::Forbidden
+        } else {
+            ChangeClass::Review
+        }
+    };
+    for (n, k) in first {
+        let revision = k + 1;
+        let old = doc.get_in(n, rev);
+        let new = doc.get_in(n, last);
+        let (old, new) = match (old, new) {
+            (Ok(o), Ok(nw)) => (o, nw),
+            (_, Err(e)) | (Err(e), _) => {
+                out.push(Change {
+                    revision,
+                    object: n,
+                    class: ChangeClass::Forbidden,
+                    what: format!("Đối tượng {n} không đọc được: {e} (unreadable object)"),
+                });
+                continue;
+            }
+        };
+        if old == new {
+            continue;
+        }
+        if let Some(d) = new.as_dict() {
+            if d.name_is("Type", "XRef") || d.name_is("Type", "ObjStm") && old == Obj::Null {
+                continue;
+            }
+        }
+        if old == Obj::Null {
+            // A new object: harmless unless something old points to it, which shows up as a
+            // change of that old object.
+            continue;
+        }
+        let mut push = |class: ChangeClass, what: String| {
+            out.push(Change {
+                revision,
+                object: n,
+                class,
+                what,
+            })
+        };
+        if new == Obj::Null {
+            push(
+                ChangeClass::Forbidden,
+                format!("Đối tượng {n} ({}) bị xóa (object freed)", type_of(&old)),
+            );
+            continue;
+        }
+        if docmdp == Some(1) {
+            push(
+                ChangeClass::Forbidden,
+                format!("Thay đổi đối tượng {n} khi tài liệu khóa P=1 (change under DocMDP P=1)"),
+            );
+            continue;
+        }
+        let (Some(od), Some(nd)) = (old.as_dict(), new.as_dict()) else {
+            // Arrays: field list or annotation array.
+            let (Some(oa), Some(na)) = (old.as_arr(), new.as_arr()) else {
+                push(
+                    ChangeClass::Forbidden,
+                    format!("Đối tượng {n} ({}) bị sửa (object modified)", type_of(&old)),
+                );
+                continue;
+            };
+            if Some(n) == old_fields_num {
+                let c = if extends(oa, na) && na[oa.len()..].iter().all(is_sig_widget) {
+                    ChangeClass::Allowed
+                } else {
+                    ChangeClass::Forbidden
+                };
+                push(c, "Danh sách trường biểu mẫu (form field list)".into());
+            } else if old_annots_arrays.contains(&n) {
+                let c = annots_added(oa, na);
+                push(c, format!("Chú thích trang (page annotations), mảng {n}"));
+            } else {
+                push(
+                    ChangeClass::Forbidden,
+                    format!("Mảng {n} bị sửa (array modified)"),
+                );
+            }
+            continue;
+        };
+        let ck = changed_keys(od, nd);
+        let only = |allowed: &[&str]| ck.iter().all(|k| allowed.contains(&k.as_str()));
+        if n == root {
+            let mut class = ChangeClass::Allowed;
+            for key in &ck {
+                let c = match key.as_str() {
+                    "DSS" | "Extensions" | "Version" => ChangeClass::Allowed,
+                    "AcroForm" => match (od.get("AcroForm"), nd.get("AcroForm")) {
+                        (Some(Obj::Dict(a)), Some(Obj::Dict(b))) => {
+                            acroform_change(a, b, &is_sig_widget)
+                        }
+                        (None, Some(_)) => ChangeClass::Allowed,
+                        _ => ChangeClass::Forbidden,
+                    },
+                    // XMP metadata is not rendered; pyHanko and Adobe update it on signing.
+                    "Metadata" => match nd.get("Metadata").map(|m| doc.resolve(m)) {
+                        Some(Ok(m))
+                            if m.as_dict().is_some_and(|d| d.name_is("Type", "Metadata")) =>
+                        {
+                            ChangeClass::Allowed
+                        }
+                        _ => ChangeClass::Review,
+                    },
+                    _ => ChangeClass::Forbidden,
+                };
+                class = class.max(c);
+            }
+            push(
+                class,
+                format!("Catalog: {} (document catalog)", ck.join(", ")),
+            );
+        } else if old_dss.contains(&n) && !matches!(new, Obj::Stream(..)) {
+            push(
+                ChangeClass::Allowed,
+                format!("Cập nhật DSS {n}: {} (DSS update)", ck.join(", ")),
+            );
+        } else if Some(n) == old_info
+            || od.name_is("Type", "Metadata") && nd.name_is("Type", "Metadata")
+        {
+            push(
+                ChangeClass::Allowed,
+                format!(
+                    "Thông tin tài liệu/XMP {n}: {} (document information)",
+                    ck.join(", ")
+                ),
+            );
+        } else if Some(n) == old_af_num {
+            push(
+                acroform_change(od, nd, &is_sig_widget),
+                format!("AcroForm: {}", ck.join(", ")),
+            );
+        } else if old_pages.contains(&n) {
+            if only(&["Annots"]) {
+                let empty = Vec::new();
+                let oa = od
+                    .get("Annots")
+                    .and_then(Obj::as_arr)
+                    .map(<[Obj]>::to_vec)
+                    .unwrap_or_default();
+                let na = nd
+                    .get("Annots")
+                    .and_then(Obj::as_arr)
+                    .map(<[Obj]>::to_vec)
+                    .unwrap_or(empty);
+                let c = if matches!(od.get("Annots"), Some(Obj::Ref(..))) {
+                    ChangeClass::Forbidden
+                } else {
+                    annots_added(&oa, &na)
+                };
+                push(c, format!("Chú thích trang (page annotations), trang {n}"));
+            } else {
+                push(
+                    ChangeClass::Forbidden,
+                    format!(
+                        "Trang (đối tượng {n}) bị sửa: {} (page modified)",
+                        ck.join(", ")
+                    ),
+                );
+            }
+        } else if od.name_is("FT", "Sig") && od.get("V").is_none() {
+            let c = if only(&["V", "AP", "Lock", "MK", "SV", "F"]) {
+                ChangeClass::Allowed
+            } else {
+                ChangeClass::Forbidden
+            };
+            push(
+                c,
+                format!("Điền trường chữ ký {n} (signature field filled)"),
+            );
+        } else if od.get("FT").is_some() && only(&["V", "AP", "AS"]) {
+            let c = match docmdp {
+                Some(p) if p >= 2 => ChangeClass::FormFill,
+                _ => ChangeClass::Review,
+            };
+            push(c, format!("Điền trường biểu mẫu {n} (form field filled)"));
+        } else {
+            push(
+                ChangeClass::Forbidden,
+                format!(
+                    "Đối tượng {n} ({}) bị sửa: {} (object modified)",
+                    type_of(&old),
+                    ck.join(", ")
+                ),
+            );
+        }
+    }
+    out
+}
+
+fn acroform_change(a: &Dict, b: &Dict, is_sig_widget: &dyn Fn(&Obj) -> bool) -> ChangeClass {
+    let mut class = ChangeClass::Allowed;
+    for k in changed_keys(a, b) {
+        let c = match k.as_str() {
+            "SigFlags" | "DR" | "DA" => ChangeClass::Allowed,
+            "Fields" => match (a.get("Fields"), b.get("Fields")) {
+                (Some(Obj::Arr(x)), Some(Obj::Arr(y))) => {
+                    if extends(x, y) && y[x.len()..].iter().all(is_sig_widget) {
+                        ChangeClass::Allowed
+                    } else {
+                        ChangeClass::Forbidden
+                    }
+                }
+                (None, Some(Obj::Arr(y))) if y.iter().all(is_sig_widget) => ChangeClass::Allowed,
+                _ => ChangeClass::Forbidden,
+            },
+            _ => ChangeClass::Forbidden,
+        };
+        class = class.max(c);
+    }
+    class
+}
+
+fn old_page_refs(doc: &Doc, rev: usize) -> BTreeSet<u32> {
+    let mut out = BTreeSet::new();
+    let Ok(cat) = doc.get_in(doc.root_ref().0, rev) else {
+        return out;
+    };
+    let Some(root) = cat
+        .as_dict()
+        .and_then(|d| d.get("Pages"))
+        .and_then(Obj::as_ref)
+    else {
+        return out;
+    };
+    let mut stack = vec![(root.0, 0)];
+    while let Some((n, depth)) = stack.pop() {
+        if depth > 64 || !out.insert(n) {
+            continue;
+        }
+        if let Ok(o) = doc.get_in(n, rev) {
+            if let Some(kids) = o
+                .as_dict()
+                .and_then(|d| d.get("Kids"))
+                .and_then(Obj::as_arr)
+            {
+                for k in kids {
+                    if let Some((kn, _)) = k.as_ref() {
+                        stack.push((kn, depth + 1));
+                    }
+                }
+            }
+        }
+    }
+    out
+}

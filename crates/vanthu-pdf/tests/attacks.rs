@@ -1,0 +1,215 @@
+//! Attack samples built here from our own signed files (never copied from elsewhere): vanthu's
+//! validator and pyHanko must both reject every one.
+
+mod common;
+
+use common::*;
+use vanthu_pdf::sign::{sign_bytes, SignOptions};
+use vanthu_pdf::verify::{verify_bytes, ChangeClass, INVALID, VALID};
+
+fn signed() -> Vec<u8> {
+    sign_bytes(
+        sample_pdf(1, "So tien: 1.000.000 dong"),
+        &p12("leader"),
+        &SignOptions::default(),
+    )
+    .unwrap()
+}
+
+fn byterange(data: &[u8]) -> (Vec<u8>, [usize; 4]) {
+    let p = data.windows(11).position(|w| w == b"/ByteRange ").unwrap() + 11;
+    let e = p + data[p..].iter().position(|&c| c == b']').unwrap() + 1;
+    let mut full = e;
+    while data[full] == b' ' {
+        full += 1;
+    }
+    let v: Vec<usize> = std::str::from_utf8(&data[p + 1..e - 1])
+        .unwrap()
+        .split_whitespace()
+        .map(|x| x.parse().unwrap())
+        .collect();
+    (data[p..full].to_vec(), [v[0], v[1], v[2], v[3]])
+}
+
+/// Both validators reject the sample.
+fn rejected(name: &str, data: Vec<u8>) -> vanthu_pdf::Report {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join(format!("{name}.pdf"));
+    std::fs::write(&f, &data).unwrap();
+    let (ok, out) = pyhanko_validate(&f, &[]);
+    assert!(!ok, "{name}: pyHanko accepted it: {out}");
+    let rep = match verify_bytes(data, &opts()) {
+        Ok(r) => r,
+        Err(e) => panic!("{name}: vanthu could not parse ({e}); expected a report"),
+    };
+    assert!(!rep.all_valid, "{name}: vanthu accepted it: {rep:#?}");
+    assert_ne!(rep.verdict, VALID, "{name}");
+    rep
+}
+
+#[test]
+fn incremental_saving_attack_is_detected() {
+    let base = signed();
+    for xref in ["table", "stream"] {
+        let body = "BT /F1 14 Tf 72 760 Td (So tien: 9.000.000 dong) Tj ET";
+        let evil = append_revision(
+            &base,
+            &[(
+                5,
+                format!("<< /Length {} >>\nstream\n{body}\nendstream", body.len()),
+            )],
+            xref,
+        );
+        let rep = rejected(&format!("isa-{xref}"), evil);
+        let s = &rep.signatures[0];
+        assert!(s.intact, "the old range still verifies");
+        assert_eq!(s.verdict, INVALID);
+        assert!(!s.covers_final_revision);
+        assert!(
+            s.modifications
+                .iter()
+                .any(|m| m.object == 5 && m.class == ChangeClass::Forbidden),
+            "{s:#?}"
+        );
+    }
+}
+
+#[test]
+fn appended_bytes_without_xref_are_reported() {
+    let body = "BT /F1 14 Tf 72 760 Td (So tien: 9.000.000 dong) Tj ET";
+    let evil = append_revision(
+        &signed(),
+        &[(
+            5,
+            format!("<< /Length {} >>\nstream\n{body}\nendstream", body.len()),
+        )],
+        "none",
+    );
+    let rep = verify_bytes(evil, &opts()).unwrap();
+    assert!(!rep.all_valid, "{rep:#?}");
+    assert!(rep
+        .warnings
+        .iter()
+        .any(|w| w.contains("after the last revision")));
+}
+
+#[test]
+fn universal_signature_forgery_variants_are_rejected() {
+    let base = signed();
+    let (br, [_, b, c, d]) = byterange(&base);
+    let variants: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "br-3",
+            patch_same_len(&base, &br, format!("[0 {b} {c}]").as_bytes()),
+        ),
+        (
+            "br-5",
+            patch_same_len(&base, &br, format!("[0 {b} {c} {d} 0]").as_bytes()),
+        ),
+        ("br-null", patch_same_len(&base, &br, b"null")),
+        ("br-empty", patch_same_len(&base, &br, b"[]")),
+        (
+            "br-neg",
+            patch_same_len(&base, &br, format!("[0 {b} {c} -{d}]").as_bytes()),
+        ),
+        (
+            "br-past-eof",
+            patch_same_len(&base, &br, format!("[0 {b} {c} {}]", d + 100).as_bytes()),
+        ),
+        (
+            "br-missing",
+            patch_same_len(&base, b"/ByteRange", b"/ByteRangX"),
+        ),
+        (
+            "contents-missing",
+            patch_same_len(&base, b"/Contents", b"/Contentz"),
+        ),
+        (
+            "contents-empty",
+            patch_same_len(&base, &base[b..b + 12], b"<>"),
+        ),
+        (
+            "contents-nonhex",
+            patch_same_len(&base, &base[b..b + 3], b"<zz"),
+        ),
+        (
+            "contents-null",
+            patch_same_len(&base, &base[b..b + 12], b"null"),
+        ),
+    ];
+    for (name, v) in variants {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join(format!("{name}.pdf"));
+        std::fs::write(&f, &v).unwrap();
+        let (ok, out) = pyhanko_validate(&f, &[]);
+        assert!(!ok, "{name}: pyHanko accepted it: {out}");
+        // Refused as damaged (Err) is a rejection too.
+        if let Ok(rep) = verify_bytes(v, &opts()) {
+            assert!(!rep.all_valid, "{name}: {rep:#?}");
+        }
+    }
+}
+
+#[test]
+fn signature_wrapping_and_odd_ranges_are_rejected() {
+    let base = signed();
+    let (br, [_, b, c, d]) = byterange(&base);
+    // The declared gap no longer matches this dictionary's Contents.
+    let shifted = patch_same_len(&base, &br, format!("[0 {} {} {}]", b - 1, c, d).as_bytes());
+    let rep = rejected("wrap-shift", shifted);
+    assert!(rep.signatures[0]
+        .errors
+        .iter()
+        .any(|e| e.contains("ByteRange")));
+    // A range that stops before the end of the revision.
+    let short = patch_same_len(&base, &br, format!("[0 {b} {c} {}]", d - 5).as_bytes());
+    rejected("wrap-short", short);
+}
+
+#[test]
+fn hide_and_replace_by_xref_only_remap_is_rejected() {
+    // Plant an unused second definition of the content stream before signing.
+    let mut pdf = sample_pdf(1, "Dong y");
+    let eof = pdf.len();
+    let body = "BT /F1 14 Tf 72 760 Td (Khong dong y) Tj ET";
+    let planted_off = eof;
+    let planted = format!(
+        "5 0 obj\n<< /Length {} >>\nstream\n{body}\nendstream\nendobj\n",
+        body.len()
+    );
+    // Rebuild as an incremental update whose xref does not list the planted object.
+    pdf.extend_from_slice(planted.as_bytes());
+    let doc = vanthu_pdf::doc::Doc::parse(sample_pdf(1, "Dong y")).unwrap();
+    let prev = doc.sections[0].offset;
+    let x = pdf.len();
+    pdf.extend_from_slice(
+        format!("xref\n0 1\n0000000000 65535 f\r\ntrailer\n<< /Size 6 /Root 1 0 R /Prev {prev} >>\nstartxref\n{x}\n%%EOF\n").as_bytes(),
+    );
+    let signed = sign_bytes(pdf, &p12("leader"), &SignOptions::default()).unwrap();
+    assert!(verify_bytes(signed.clone(), &opts()).unwrap().all_valid);
+    // The attack revision is only an xref pointing object 5 at the planted copy.
+    let d2 = vanthu_pdf::doc::Doc::parse(signed.clone()).unwrap();
+    let prev = d2.sections.last().unwrap().offset;
+    let size = d2.size();
+    let mut evil = signed.clone();
+    let x = evil.len();
+    evil.extend_from_slice(
+        format!("xref\n5 1\n{planted_off:010} 00000 n\r\ntrailer\n<< /Size {size} /Root 1 0 R /Prev {prev} >>\nstartxref\n{x}\n%%EOF\n").as_bytes(),
+    );
+    let rep = rejected("hide-and-replace", evil);
+    assert!(rep.signatures[0]
+        .modifications
+        .iter()
+        .any(|m| m.object == 5 && m.class == ChangeClass::Forbidden));
+}
+
+#[test]
+fn look_alike_root_and_bad_key_usage_are_not_trusted() {
+    for key in ["evil", "nokeyusage"] {
+        let s = sign_bytes(sample_pdf(1, "x"), &p12(key), &SignOptions::default()).unwrap();
+        let rep = rejected(key, s);
+        let r = &rep.signatures[0];
+        assert!(r.intact, "{key}");
+        assert!(!r.trusted, "{key}: {r:#?}");
+    }
+}

@@ -1,0 +1,315 @@
+//! Shared helpers: the test PKI (certs/test-pki.sh), sample PDFs, and the real oracles
+//! (pyHanko, qpdf). Missing tools fail the tests loudly: scripts/setup.sh installs them.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// One PKI per test process (generation takes ~2 s), with a loopback server for its CRLs
+/// (GET /root.crl, /inter.crl) and its TSA (POST /tsa).
+pub fn pki() -> &'static Path {
+    &pki_and_url().0
+}
+
+fn pki_and_url() -> &'static (PathBuf, String, tempfile::TempDir) {
+    static PKI: OnceLock<(PathBuf, String, tempfile::TempDir)> = OnceLock::new();
+    PKI.get_or_init(|| {
+        let d = tempfile::tempdir().unwrap();
+        let url = start_server(d.path().to_path_buf());
+        let st = Command::new("bash")
+            .arg(repo().join("certs/test-pki.sh"))
+            .arg(d.path())
+            .env("CRL_URL", &url)
+            .status()
+            .expect("bash and openssl are installed");
+        assert!(st.success(), "certs/test-pki.sh failed");
+        (d.path().to_path_buf(), url, d)
+    })
+}
+
+/// URL of the loopback TSA.
+pub fn start_tsa() -> String {
+    format!("{}/tsa", pki_and_url().1)
+}
+
+pub fn root_der() -> Vec<u8> {
+    std::fs::read(pki().join("root.der")).unwrap()
+}
+
+pub fn p12(name: &str) -> vanthu_pdf::keys::SoftKey {
+    let der = std::fs::read(pki().join(format!("{name}.p12"))).unwrap();
+    vanthu_pdf::keys::load_p12(&der, "1234").unwrap()
+}
+
+/// A small one- or two-page PDF with a classic cross-reference table.
+pub fn sample_pdf(pages: usize, text: &str) -> Vec<u8> {
+    let mut objs: Vec<String> = Vec::new();
+    // 1 catalog, 2 pages, 3 font, then (page, content) pairs.
+    let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", 4 + 2 * i)).collect();
+    objs.push("<< /Type /Catalog /Pages 2 0 R >>".into());
+    objs.push(format!(
+        "<< /Type /Pages /Kids [{}] /Count {pages} >>",
+        kids.join(" ")
+    ));
+    objs.push("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".into());
+    for i in 0..pages {
+        objs.push(format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents {} 0 R >>",
+            5 + 2 * i
+        ));
+        let s = format!("BT /F1 14 Tf 72 760 Td ({text} - page {}) Tj ET", i + 1);
+        objs.push(format!("<< /Length {} >>\nstream\n{s}\nendstream", s.len()));
+    }
+    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offs = Vec::new();
+    for (i, o) in objs.iter().enumerate() {
+        offs.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let x = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objs.len() + 1).as_bytes());
+    for o in offs {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R /ID [<0123456789ABCDEF0123456789ABCDEF> <0123456789ABCDEF0123456789ABCDEF>] >>\nstartxref\n{x}\n%%EOF\n",
+            objs.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+/// The same document rewritten by qpdf with object and cross-reference streams.
+pub fn xref_stream_pdf(dir: &Path, pages: usize, text: &str) -> Vec<u8> {
+    let a = dir.join("classic.pdf");
+    let b = dir.join("objstm.pdf");
+    std::fs::write(&a, sample_pdf(pages, text)).unwrap();
+    let st = Command::new("qpdf")
+        .args(["--object-streams=generate"])
+        .arg(&a)
+        .arg(&b)
+        .status()
+        .expect("qpdf is installed (scripts/setup.sh)");
+    assert!(st.success());
+    let v = std::fs::read(&b).unwrap();
+    assert!(v.windows(5).any(|w| w == b"/XRef"));
+    v
+}
+
+pub fn python() -> PathBuf {
+    let p = std::env::var("VANTHU_PYTHON").unwrap_or_else(|_| {
+        format!(
+            "{}/.cache/vanthu/venv/bin/python",
+            std::env::var("HOME").unwrap()
+        )
+    });
+    let p = PathBuf::from(p);
+    assert!(
+        p.exists(),
+        "Python venv with pyHanko missing at {} (run scripts/setup.sh)",
+        p.display()
+    );
+    p
+}
+
+pub fn pyhanko() -> Command {
+    let py = python();
+    let bin = py.parent().unwrap().join("pyhanko");
+    assert!(bin.exists(), "pyhanko CLI missing (run scripts/setup.sh)");
+    Command::new(bin)
+}
+
+/// `pyhanko sign validate` against the test root: (exit ok, output).
+pub fn pyhanko_validate(file: &Path, extra: &[&str]) -> (bool, String) {
+    let out = pyhanko()
+        .args([
+            "sign",
+            "validate",
+            "--executive-summary",
+            "--no-revocation-check",
+        ])
+        .arg("--trust")
+        .arg(pki().join("root.pem"))
+        .arg("--trust-replace")
+        .args(extra)
+        .arg(file)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// `qpdf --check`: exit 0 only.
+pub fn qpdf_check(file: &Path) -> (bool, String) {
+    let out = Command::new("qpdf")
+        .arg("--check")
+        .arg(file)
+        .output()
+        .expect("qpdf is installed (scripts/setup.sh)");
+    (
+        out.status.code() == Some(0),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+pub fn opts() -> vanthu_pdf::verify::VerifyOptions {
+    vanthu_pdf::verify::VerifyOptions {
+        trust: vec![root_der()],
+        at: None,
+        online: false,
+    }
+}
+
+/// Appends an incremental update with the given (number, body) objects, as an attacker would:
+/// `xref` = "table", "stream" or "none" (objects appended without any cross-reference).
+pub fn append_revision(data: &[u8], objs: &[(u32, String)], xref: &str) -> Vec<u8> {
+    let doc = vanthu_pdf::doc::Doc::parse(data.to_vec()).unwrap();
+    let prev = doc.sections.last().unwrap().offset;
+    let size = doc.size();
+    let mut out = data.to_vec();
+    let mut offs = Vec::new();
+    for (n, body) in objs {
+        offs.push((*n, out.len()));
+        out.extend_from_slice(format!("{n} 0 obj\n{body}\nendobj\n").as_bytes());
+    }
+    let root = doc.root_ref().0;
+    match xref {
+        "table" => {
+            let x = out.len();
+            out.extend_from_slice(b"xref\n");
+            for (n, o) in &offs {
+                out.extend_from_slice(format!("{n} 1\n{o:010} 00000 n\r\n").as_bytes());
+            }
+            out.extend_from_slice(
+                format!("trailer\n<< /Size {size} /Root {root} 0 R /Prev {prev} >>\nstartxref\n{x}\n%%EOF\n")
+                    .as_bytes(),
+            );
+        }
+        "stream" => {
+            let xs = size;
+            let x = out.len();
+            offs.push((xs, x));
+            let mut rows = Vec::new();
+            let mut index = String::new();
+            for (n, o) in &offs {
+                index.push_str(&format!("{n} 1 "));
+                rows.push(1u8);
+                rows.extend_from_slice(&(*o as u32).to_be_bytes());
+                rows.extend_from_slice(&[0, 0]);
+            }
+            out.extend_from_slice(
+                format!(
+                    "{xs} 0 obj\n<< /Type /XRef /Size {} /Root {root} 0 R /Prev {prev} /W [1 4 2] /Index [{index}] /Length {} >>\nstream\n",
+                    xs + 1,
+                    rows.len()
+                )
+                .as_bytes(),
+            );
+            out.extend_from_slice(&rows);
+            out.extend_from_slice(
+                format!("\nendstream\nendobj\nstartxref\n{x}\n%%EOF\n").as_bytes(),
+            );
+        }
+        _ => {}
+    }
+    out
+}
+
+/// Replaces `from` by `to` padded with spaces to the same length (offsets stay valid).
+pub fn patch_same_len(data: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    assert!(to.len() <= from.len());
+    let p = data
+        .windows(from.len())
+        .position(|w| w == from)
+        .expect("pattern present");
+    let mut out = data.to_vec();
+    let mut rep = to.to_vec();
+    rep.resize(from.len(), b' ');
+    out[p..p + from.len()].copy_from_slice(&rep);
+    out
+}
+
+/// Loopback HTTP server: GET serves files of `dir` (CRLs), POST goes through `openssl ts -reply`
+/// with the test PKI's TSA.
+fn start_server(dir: PathBuf) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for (i, s) in l.incoming().enumerate() {
+            let Ok(mut s) = s else { continue };
+            let mut r = BufReader::new(s.try_clone().unwrap());
+            let mut len = 0usize;
+            let mut first = String::new();
+            if r.read_line(&mut first).unwrap_or(0) == 0 {
+                continue;
+            }
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+                if line == "\r\n" || line == "\n" {
+                    break;
+                }
+            }
+            let mut body = vec![0u8; len];
+            if r.read_exact(&mut body).is_err() {
+                continue;
+            }
+            let path = first.split_whitespace().nth(1).unwrap_or("/").to_string();
+            let mut ctype = "application/pkix-crl";
+            let (status, resp) = if first.starts_with("GET") {
+                let name = path.trim_start_matches('/');
+                match std::fs::read(dir.join(name)) {
+                    Ok(b) if !name.contains("..") && !name.contains('/') => ("200 OK", b),
+                    _ => ("404 Not Found", Vec::new()),
+                }
+            } else {
+                let q = dir.join(format!("q{i}.tsq"));
+                let a = dir.join(format!("a{i}.tsr"));
+                std::fs::write(&q, &body).unwrap();
+                let st = Command::new("openssl")
+                    .args(["ts", "-reply", "-config"])
+                    .arg(dir.join("tsa.cnf"))
+                    .args(["-section", "tsa_config", "-queryfile"])
+                    .arg(&q)
+                    .arg("-out")
+                    .arg(&a)
+                    .output()
+                    .unwrap();
+                ctype = "application/timestamp-reply";
+                if st.status.success() {
+                    ("200 OK", std::fs::read(&a).unwrap())
+                } else {
+                    eprintln!("openssl ts: {}", String::from_utf8_lossy(&st.stderr));
+                    ("500 Error", Vec::new())
+                }
+            };
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                resp.len()
+            );
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(&resp);
+        }
+    });
+    url
+}

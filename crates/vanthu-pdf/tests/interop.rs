@@ -1,0 +1,215 @@
+//! vanthu signs, pyHanko and qpdf judge; pyHanko signs, vanthu judges.
+
+mod common;
+
+use common::*;
+use vanthu_pdf::sign::{sign_bytes, SignOptions};
+use vanthu_pdf::verify::{verify_bytes, VALID};
+
+#[test]
+fn vanthu_signs_classic_pdf_pyhanko_and_qpdf_accept() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample_pdf(2, "Quyet dinh so 12");
+    let signed = sign_bytes(
+        input.clone(),
+        &p12("leader"),
+        &SignOptions {
+            reason: Some("Phê duyệt văn bản".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(&signed[..input.len()], &input[..], "original bytes kept");
+    let f = dir.path().join("signed.pdf");
+    std::fs::write(&f, &signed).unwrap();
+    let rep = verify_bytes(signed, &opts()).unwrap();
+    assert_eq!(rep.signatures.len(), 1, "{rep:#?}");
+    let s = &rep.signatures[0];
+    assert_eq!(s.verdict, VALID, "{rep:#?}");
+    assert_eq!(s.level, "B-B");
+    assert_eq!(s.signer, "Nguyễn Văn An");
+    assert!(s.covers_final_revision);
+    let (ok, out) = pyhanko_validate(&f, &[]);
+    assert!(ok, "pyHanko: {out}");
+    assert!(out.contains(":VALID") && !out.contains("INVALID"), "{out}");
+    eprintln!("pyHanko: {out}");
+    let (ok, out) = qpdf_check(&f);
+    assert!(ok, "qpdf: {out}");
+}
+
+fn sign_to(
+    dir: &std::path::Path,
+    name: &str,
+    input: Vec<u8>,
+    key: &str,
+    o: SignOptions,
+) -> std::path::PathBuf {
+    let out = sign_bytes(input, &p12(key), &o).unwrap();
+    let f = dir.join(name);
+    std::fs::write(&f, out).unwrap();
+    f
+}
+
+fn assert_pyhanko_valid(f: &std::path::Path, n: usize) {
+    let (ok, out) = pyhanko_validate(f, &[]);
+    assert!(ok, "pyHanko: {out}");
+    assert_eq!(out.matches(":VALID").count(), n, "pyHanko: {out}");
+    let (ok, out) = qpdf_check(f);
+    assert!(ok, "qpdf: {out}");
+}
+
+fn assert_vanthu_valid(f: &std::path::Path, n: usize) -> vanthu_pdf::Report {
+    let rep = verify_bytes(std::fs::read(f).unwrap(), &opts()).unwrap();
+    assert_eq!(rep.signatures.len(), n, "{rep:#?}");
+    assert!(rep.all_valid, "{rep:#?}");
+    rep
+}
+
+#[test]
+fn ecdsa_signature_on_xref_stream_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = xref_stream_pdf(dir.path(), 1, "Cong van");
+    let f = sign_to(dir.path(), "ec.pdf", input, "clerk", SignOptions::default());
+    let rep = assert_vanthu_valid(&f, 1);
+    assert_eq!(rep.signatures[0].signer, "Văn thư Sở Nội vụ");
+    assert_pyhanko_valid(&f, 1);
+}
+
+#[test]
+fn certified_leader_then_clerk_both_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    for (tag, input) in [
+        ("classic", sample_pdf(1, "To trinh")),
+        ("xrefstm", xref_stream_pdf(dir.path(), 1, "To trinh")),
+    ] {
+        let f1 = sign_to(
+            dir.path(),
+            &format!("{tag}-1.pdf"),
+            input,
+            "leader",
+            SignOptions {
+                certify: true,
+                field_name: Some("LanhDao1".into()),
+                ..Default::default()
+            },
+        );
+        let f2 = sign_to(
+            dir.path(),
+            &format!("{tag}-2.pdf"),
+            std::fs::read(&f1).unwrap(),
+            "clerk",
+            SignOptions {
+                field_name: Some("ToChuc".into()),
+                ..Default::default()
+            },
+        );
+        let rep = assert_vanthu_valid(&f2, 2);
+        assert_eq!(rep.signatures[0].certification, Some(2));
+        assert!(!rep.signatures[0].covers_final_revision);
+        assert!(rep.signatures[1].covers_final_revision);
+        assert_pyhanko_valid(&f2, 2);
+    }
+}
+
+#[test]
+fn pyhanko_signs_vanthu_validates_and_countersigns() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("in.pdf");
+    std::fs::write(&src, sample_pdf(1, "Bao cao")).unwrap();
+    let fields = dir.path().join("fields.pdf");
+    let st = pyhanko()
+        .args([
+            "sign",
+            "addfields",
+            "--field",
+            "1/60,60,260,120/LanhDao1",
+            "--field",
+            "1/320,60,520,120/ToChuc",
+        ])
+        .arg(&src)
+        .arg(&fields)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let by_py = dir.path().join("py.pdf");
+    let k = pki();
+    let out = pyhanko()
+        .args([
+            "sign",
+            "addsig",
+            "--field",
+            "LanhDao1",
+            "--use-pades",
+            "pemder",
+            "--no-pass",
+        ])
+        .arg("--key")
+        .arg(k.join("leader.key.pem"))
+        .arg("--cert")
+        .arg(k.join("leader.pem"))
+        .arg("--chain")
+        .arg(k.join("chain.pem"))
+        .arg(&fields)
+        .arg(&by_py)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rep = assert_vanthu_valid(&by_py, 1);
+    assert_eq!(rep.signatures[0].field, "LanhDao1");
+    // vanthu fills the pre-created ToChuc field after pyHanko's signature.
+    let f = sign_to(
+        dir.path(),
+        "both.pdf",
+        std::fs::read(&by_py).unwrap(),
+        "clerk",
+        SignOptions {
+            field_name: Some("ToChuc".into()),
+            ..Default::default()
+        },
+    );
+    assert_vanthu_valid(&f, 2);
+    assert_pyhanko_valid(&f, 2);
+    // …and pyHanko signs after vanthu.
+    let v1 = sign_to(
+        dir.path(),
+        "v1.pdf",
+        std::fs::read(&fields).unwrap(),
+        "leader",
+        SignOptions {
+            field_name: Some("LanhDao1".into()),
+            ..Default::default()
+        },
+    );
+    let v2 = dir.path().join("v2.pdf");
+    let out = pyhanko()
+        .args([
+            "sign",
+            "addsig",
+            "--field",
+            "ToChuc",
+            "--use-pades",
+            "pemder",
+            "--no-pass",
+        ])
+        .arg("--key")
+        .arg(k.join("clerk.key.pem"))
+        .arg("--cert")
+        .arg(k.join("clerk.pem"))
+        .arg("--chain")
+        .arg(k.join("chain.pem"))
+        .arg(&v1)
+        .arg(&v2)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_vanthu_valid(&v2, 2);
+    assert_pyhanko_valid(&v2, 2);
+}

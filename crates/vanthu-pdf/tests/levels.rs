@@ -1,0 +1,140 @@
+//! PAdES levels with a loopback timestamp authority; pyHanko's B-T/B-LT/B-LTA files in vanthu.
+
+mod common;
+
+use common::*;
+use vanthu_pdf::sign::{sign_bytes, sign_pades, Level, SignOptions};
+use vanthu_pdf::verify::verify_bytes;
+
+#[test]
+fn b_t_signature_with_loopback_tsa() {
+    let tsa = start_tsa();
+    let dir = tempfile::tempdir().unwrap();
+    let out = sign_bytes(
+        sample_pdf(1, "Quyet dinh"),
+        &p12("leader"),
+        &SignOptions {
+            tsa_url: Some(tsa.clone()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let f = dir.path().join("bt.pdf");
+    std::fs::write(&f, &out).unwrap();
+    let rep = verify_bytes(out, &opts()).unwrap();
+    let s = &rep.signatures[0];
+    assert!(rep.all_valid, "{rep:#?}");
+    assert_eq!(s.level, "B-T");
+    assert_eq!(s.time_source, "timestamp");
+    let ts = s.timestamp.as_ref().unwrap();
+    assert!(ts.intact && ts.trusted, "{ts:#?}");
+    assert_eq!(ts.tsa, "vanthu Test TSA");
+    let (ok, txt) = pyhanko_validate(&f, &[]);
+    assert!(ok && txt.contains(":VALID"), "pyHanko: {txt}");
+    let (ok, txt) = qpdf_check(&f);
+    assert!(ok, "{txt}");
+}
+
+#[test]
+fn pyhanko_b_lta_is_understood_by_vanthu() {
+    let tsa = start_tsa();
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("in.pdf");
+    std::fs::write(&src, sample_pdf(1, "Bao cao")).unwrap();
+    let k = pki();
+    for (name, extra) in [
+        ("bt", vec![]),
+        ("blta", vec!["--use-pades-lta", "--with-validation-info"]),
+    ] {
+        let out_f = dir.path().join(format!("{name}.pdf"));
+        let mut c = pyhanko();
+        c.args([
+            "--verbose",
+            "sign",
+            "addsig",
+            "--field",
+            "LanhDao1",
+            "--use-pades",
+            "--timestamp-url",
+            &tsa,
+        ]);
+        c.args(&extra);
+        if !extra.is_empty() {
+            c.arg("--trust")
+                .arg(k.join("root.pem"))
+                .arg("--trust-replace");
+        }
+        let o = c
+            .args(["pemder", "--no-pass"])
+            .arg("--key")
+            .arg(k.join("leader.key.pem"))
+            .arg("--cert")
+            .arg(k.join("leader.pem"))
+            .arg("--chain")
+            .arg(k.join("chain.pem"))
+            .arg(&src)
+            .arg(&out_f)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let rep = verify_bytes(std::fs::read(&out_f).unwrap(), &opts()).unwrap();
+        assert!(rep.all_valid, "{name}: {rep:#?}");
+        let s = &rep.signatures[0];
+        assert_eq!(s.time_source, "timestamp", "{name}");
+        let want = if name == "bt" { "B-T" } else { "B-LTA" };
+        assert_eq!(s.level, want, "{name}");
+    }
+}
+
+#[test]
+fn vanthu_b_lt_and_b_lta_validate_in_pyhanko_and_vanthu() {
+    let tsa = start_tsa();
+    let dir = tempfile::tempdir().unwrap();
+    for (level, want, revs) in [(Level::BLT, "B-LT", 3), (Level::BLTA, "B-LTA", 4)] {
+        let out = sign_pades(
+            sample_pdf(1, "Luu tru"),
+            &p12("leader"),
+            &SignOptions {
+                level,
+                tsa_url: Some(tsa.clone()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let f = dir.path().join(format!("{want}.pdf"));
+        std::fs::write(&f, &out).unwrap();
+        let rep = verify_bytes(out, &opts()).unwrap();
+        assert!(rep.all_valid, "{want}: {rep:#?}");
+        assert_eq!(rep.revisions, revs);
+        let s = &rep.signatures[0];
+        assert_eq!(s.level, want, "{rep:#?}");
+        assert!(s.revocation.starts_with("tốt"), "{}", s.revocation);
+        let (ok, txt) = pyhanko_validate(&f, &[]);
+        assert!(ok && !txt.contains("INVALID"), "{want}: pyHanko: {txt}");
+        let (ok, txt) = qpdf_check(&f);
+        assert!(ok, "{txt}");
+    }
+}
+
+#[test]
+fn revoked_signer_is_invalid_with_dss_crl() {
+    let tsa = start_tsa();
+    let out = sign_pades(
+        sample_pdf(1, "x"),
+        &p12("revoked"),
+        &SignOptions {
+            level: Level::BLT,
+            tsa_url: Some(tsa),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let rep = verify_bytes(out, &opts()).unwrap();
+    let s = &rep.signatures[0];
+    assert!(!rep.all_valid);
+    assert!(s.revocation.contains("THU HỒI"), "{s:#?}");
+}

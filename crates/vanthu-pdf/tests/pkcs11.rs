@@ -1,0 +1,126 @@
+//! Signing with keys on a PKCS#11 token (SoftHSM2), RSA and ECDSA P-256; pyHanko judges.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+use vanthu_pdf::sign::{sign_bytes, SignOptions};
+use vanthu_pdf::verify::verify_bytes;
+use vanthu_pdf::PdfError;
+
+fn module() -> String {
+    for p in [
+        "/usr/lib/softhsm/libsofthsm2.so",
+        "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+        "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
+    ] {
+        if std::path::Path::new(p).exists() {
+            return p.into();
+        }
+    }
+    panic!("libsofthsm2.so missing: install softhsm2 (scripts/setup.sh)");
+}
+
+fn run(c: &mut Command) {
+    let o = c
+        .output()
+        .expect("softhsm2-util, pkcs11-tool and openssl are installed");
+    assert!(
+        o.status.success(),
+        "{c:?}: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn token_keys_sign_and_pyhanko_validates() {
+    let tok = tempfile::tempdir().unwrap();
+    let conf = tok.path().join("softhsm2.conf");
+    std::fs::create_dir(tok.path().join("tokens")).unwrap();
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\n",
+            tok.path().join("tokens").display()
+        ),
+    )
+    .unwrap();
+    // The only test in this binary: the variable is read by C_Initialize in this process.
+    std::env::set_var("SOFTHSM2_CONF", &conf);
+    let k = pki();
+    let m = module();
+    run(Command::new("softhsm2-util").args([
+        "--init-token",
+        "--free",
+        "--label",
+        "test-token",
+        "--pin",
+        "1234",
+        "--so-pin",
+        "5678",
+    ]));
+    for (name, id) in [("leader", "01"), ("clerk", "02"), ("inter", "10")] {
+        if name != "inter" {
+            run(Command::new("softhsm2-util")
+                .arg("--import")
+                .arg(k.join(format!("{name}.key.pem")))
+                .args([
+                    "--token",
+                    "test-token",
+                    "--label",
+                    name,
+                    "--id",
+                    id,
+                    "--pin",
+                    "1234",
+                ]));
+        }
+        let der = tok.path().join(format!("{name}.der"));
+        run(Command::new("openssl")
+            .args(["x509", "-outform", "DER", "-in"])
+            .arg(k.join(format!("{name}.pem")))
+            .arg("-out")
+            .arg(&der));
+        run(Command::new("pkcs11-tool")
+            .args([
+                "--module",
+                &m,
+                "--token-label",
+                "test-token",
+                "--login",
+                "--pin",
+                "1234",
+            ])
+            .arg("--write-object")
+            .arg(&der)
+            .args(["--type", "cert", "--id", id, "--label", name]));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for key in ["leader", "clerk"] {
+        let signer =
+            vanthu_pdf::pkcs11::open(std::path::Path::new(&m), "test-token", key, "1234").unwrap();
+        let out = sign_bytes(sample_pdf(1, "Token"), &signer, &SignOptions::default()).unwrap();
+        drop(signer);
+        let f = dir.path().join(format!("{key}.pdf"));
+        std::fs::write(&f, &out).unwrap();
+        let rep = verify_bytes(out, &opts()).unwrap();
+        assert!(rep.all_valid, "{key}: {rep:#?}");
+        assert_eq!(
+            rep.signatures[0].chain.len(),
+            3,
+            "intermediate from the token"
+        );
+        let (ok, txt) = pyhanko_validate(&f, &[]);
+        assert!(ok && txt.contains(":VALID"), "{key}: pyHanko: {txt}");
+    }
+    let e = vanthu_pdf::pkcs11::open(std::path::Path::new(&m), "test-token", "leader", "9999")
+        .err()
+        .expect("wrong PIN refused");
+    assert!(matches!(e, PdfError::WrongPin), "{e}");
+    let e = vanthu_pdf::pkcs11::open(std::path::Path::new(&m), "no-such-token", "leader", "1234")
+        .err()
+        .expect("unknown token refused");
+    assert!(e.to_string().contains("token not found"), "{e}");
+}
