@@ -124,6 +124,11 @@ impl App {
         self.actor = actor.to_string();
     }
 
+    /// Who is acting (recorded in the audit trail).
+    pub fn actor(&self) -> &str {
+        &self.actor
+    }
+
     /// The store underneath.
     pub fn store(&self) -> &Store {
         &self.store
@@ -375,7 +380,7 @@ fn put_file(blobs: &vanthu_store::BlobStore, path: &Path) -> Result<BlobInfo, Ap
 /// A file already streamed into an encrypted blob: (name, content type, blob).
 pub(crate) type Prepared = (String, Option<String>, BlobInfo);
 
-fn register_one(
+pub(crate) fn register_one(
     tx: &mut Tx<'_>,
     blobs: &vanthu_store::BlobStore,
     input: &IncomingInput,

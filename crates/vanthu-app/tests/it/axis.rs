@@ -1,0 +1,283 @@
+//! Two agencies exchange documents through the local axis server over loopback.
+
+use std::path::Path;
+
+use vanthu_app::axis::{AxisSettings, OutgoingInput};
+use vanthu_app::App;
+use vanthu_axis::server::{self, AgencyAccount, RunningServer, ServerConfig};
+use vanthu_store::{Agency, KdfParams, Passphrase};
+
+const A: &str = "000.00.00.H29";
+const B: &str = "000.00.00.G22";
+
+fn agency_app(dir: &Path, code: &str, name: &str) -> App {
+    App::init(
+        dir,
+        &Passphrase::new("kiểm thử"),
+        &Agency {
+            name: name.into(),
+            code: code.into(),
+        },
+        KdfParams {
+            m_kib: 1024,
+            t: 1,
+            p: 1,
+        },
+    )
+    .unwrap()
+}
+
+struct World {
+    _dirs: Vec<tempfile::TempDir>,
+    srv: RunningServer,
+    a: App,
+    b: App,
+    pdf: std::path::PathBuf,
+}
+
+fn world() -> World {
+    let sd = tempfile::tempdir().unwrap();
+    let srv = server::start(ServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: sd.path().to_path_buf(),
+        agencies: vec![
+            AgencyAccount {
+                code: A.into(),
+                name: "UBND tỉnh Hòa Bình".into(),
+                system_id: "00.01.W00".into(),
+                secret: "sa".into(),
+                mail: String::new(),
+            },
+            AgencyAccount {
+                code: B.into(),
+                name: "Văn phòng Chính phủ".into(),
+                system_id: "00.02.W00".into(),
+                secret: "sb".into(),
+                mail: String::new(),
+            },
+        ],
+    })
+    .unwrap();
+    let da = tempfile::tempdir().unwrap();
+    let db = tempfile::tempdir().unwrap();
+    let mut a = agency_app(da.path(), A, "UBND tỉnh Hòa Bình");
+    let mut b = agency_app(db.path(), B, "Văn phòng Chính phủ");
+    for (app, code, sys, sec) in [
+        (&mut a, A, "00.01.W00", "sa"),
+        (&mut b, B, "00.02.W00", "sb"),
+    ] {
+        let mut s = AxisSettings::new(&srv.endpoint(), code, sys, sec);
+        s.retry_base_ms = 1;
+        s.retry_cap_ms = 5;
+        app.axis_configure(&s).unwrap();
+    }
+    let pdf = da.path().join("cong-van.pdf");
+    std::fs::write(&pdf, b"%PDF-1.4\n% c\xc3\xb4ng v\xc4\x83n\n%%EOF\n").unwrap();
+    World {
+        _dirs: vec![sd, da, db],
+        srv,
+        a,
+        b,
+        pdf,
+    }
+}
+
+fn sync(app: &mut App) -> vanthu_app::axis::SyncReport {
+    let c = app.axis_client().unwrap();
+    app.sync_once(&c).unwrap()
+}
+
+fn admin(srv: &RunningServer, body: &str) {
+    let c = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap();
+    let r = c
+        .post(format!("{}/admin/faults", srv.endpoint()))
+        .body(body.to_string())
+        .send()
+        .unwrap();
+    assert!(r.status().is_success());
+}
+
+fn outgoing(w: &mut World, number: &str) -> String {
+    w.a.create_outgoing(&OutgoingInput {
+        so_ky_hieu: format!("{number}/UBND-VP"),
+        trich_yeu: "Về việc triển khai liên thông văn bản điện tử".into(),
+        ngay_van_ban: Some("2026-12-01".into()),
+        nguoi_ky: Some("Nguyễn Văn Minh".into()),
+        files: vec![w.pdf.clone()],
+        ..Default::default()
+    })
+    .unwrap()
+    .id
+}
+
+#[test]
+fn two_agencies_document_and_statuses() {
+    let mut w = world();
+    let id = outgoing(&mut w, "12");
+    w.a.send_outgoing(&id, &[B.to_string()]).unwrap();
+    let r = sync(&mut w.a);
+    assert_eq!(r.sent.len(), 1, "{r:?}");
+
+    let r = sync(&mut w.b);
+    assert_eq!(r.received.len(), 1, "{r:?}");
+    let got = &r.received[0];
+    assert_eq!(got.outcome, "registered");
+    assert_eq!(got.so_den, Some(1));
+    assert_eq!(r.sent.len(), 1, "01 leaves in the same pass");
+    assert_eq!(r.sent[0].status_code.as_deref(), Some("01"));
+    let inc = got.incoming_id.clone().unwrap();
+    let doc = w.b.show(&inc).unwrap();
+    assert_eq!(doc.row.kenh, "truc-lien-thong");
+    assert_eq!(doc.files.len(), 1);
+    assert_eq!(doc.files[0].name, "cong-van.pdf");
+
+    for code in ["03", "04", "06"] {
+        w.b.axis_report(&inc, code, None).unwrap();
+    }
+    let r = sync(&mut w.b);
+    assert_eq!(r.sent.len(), 3);
+    let r = sync(&mut w.a);
+    assert_eq!(r.received.len(), 4, "{r:?}");
+    let h = w.a.exchange_status(&id).unwrap();
+    assert_eq!(h.recipients.len(), 1);
+    assert_eq!(h.recipients[0].organ_id, B);
+    assert_eq!(h.recipients[0].delivery, "sent");
+    let codes: Vec<_> = h.recipients[0]
+        .statuses
+        .iter()
+        .map(|s| s.code.as_str())
+        .collect();
+    let mut sorted = codes.clone();
+    sorted.sort();
+    assert_eq!(sorted, ["01", "03", "04", "06"]);
+    assert_eq!(h.recipients[0].statuses[0].code, "01");
+    assert!(w.b.verify_audit().unwrap().ok());
+}
+
+#[test]
+fn secret_documents_are_refused() {
+    let mut w = world();
+    let id =
+        w.a.create_outgoing(&OutgoingInput {
+            so_ky_hieu: "7/UBND-VP".into(),
+            trich_yeu: "Kế hoạch bảo vệ".into(),
+            do_mat: Some("mat".into()),
+            ..Default::default()
+        })
+        .unwrap()
+        .id;
+    let e = w.a.send_outgoing(&id, &[B.to_string()]).unwrap_err();
+    assert!(e.to_string().contains("văn bản mật không được gửi"), "{e}");
+    assert!(w.a.outbox().unwrap().is_empty());
+}
+
+#[test]
+fn faults_never_lose_or_duplicate() {
+    let mut w = world();
+    // every send of A is delivered twice; B's first ack and first download are lost;
+    // A's first send is applied but its answer is lost (retried with identical bytes)
+    admin(
+        &w.srv,
+        r#"[{"op":"sendEdoc","kind":"drop_after","agency":"000.00.00.H29"},
+            {"op":"sendEdoc","kind":"duplicate","times":0,"agency":"000.00.00.H29"},
+            {"op":"updateStatus","kind":"drop_after"},
+            {"op":"getEdoc","kind":"truncate"},
+            {"op":"getReceivedEdocList","kind":"error5xx","agency":"000.00.00.G22"}]"#,
+    );
+    let id = outgoing(&mut w, "13");
+    w.a.send_outgoing(&id, &[B.to_string()]).unwrap();
+    let mut registered = 0;
+    for _ in 0..10 {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        let ra = sync(&mut w.a);
+        let rb = sync(&mut w.b);
+        registered += rb
+            .received
+            .iter()
+            .filter(|a| a.outcome == "registered")
+            .count();
+        if ra.failed.is_empty()
+            && rb.failed.is_empty()
+            && !w.a.exchange_status(&id).unwrap().recipients[0]
+                .statuses
+                .is_empty()
+        {
+            break;
+        }
+    }
+    assert_eq!(registered, 1);
+    assert_eq!(
+        w.b.list_incoming(None).unwrap().len(),
+        1,
+        "registered exactly once"
+    );
+    let h = w.a.exchange_status(&id).unwrap();
+    let codes: Vec<_> = h.recipients[0]
+        .statuses
+        .iter()
+        .map(|s| s.code.as_str())
+        .collect();
+    assert_eq!(codes, ["01"], "one 01 however many copies arrived");
+}
+
+#[test]
+fn revoke_is_a_pending_request_answered_with_15() {
+    let mut w = world();
+    let id = outgoing(&mut w, "14");
+    w.a.send_outgoing(&id, &[B.to_string()]).unwrap();
+    sync(&mut w.a);
+    sync(&mut w.b);
+    // A revokes: a type-1 package repeating the original DocumentId, sent raw over the axis
+    let doc = w.a.get_outgoing(&id).unwrap();
+    let req = vanthu_edxml::PackRequest {
+        from: vanthu_edxml::Organization {
+            organ_add: Some("Hòa Bình".into()),
+            ..vanthu_edxml::Organization::new(A, "UBND tỉnh Hòa Bình")
+        },
+        to: vec![vanthu_edxml::Organization::new(B, B)],
+        code_number: doc.code_number.clone(),
+        code_notation: doc.code_notation.clone(),
+        subject: doc.trich_yeu.clone(),
+        date: "2026/12/01".into(),
+        document_id: Some(doc.document_id.clone()),
+        business: Some(vanthu_edxml::Business {
+            doc_type: vanthu_edxml::BusinessDocType::Revoke,
+            document_id: Some(doc.document_id.clone()),
+            reason: Some("Thu hồi do sai sót".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let mut bytes = Vec::new();
+    vanthu_edxml::pack::<&[u8], _>(&req, vec![], &mut bytes).unwrap();
+    let c = w.a.axis_client().unwrap();
+    vanthu_axis::Transport::send(
+        &c,
+        vanthu_axis::Outgoing {
+            message_type: vanthu_axis::MessageType::Edoc,
+            to: &[B.to_string()],
+            bytes: &bytes,
+        },
+    )
+    .unwrap();
+    let r = sync(&mut w.b);
+    assert_eq!(r.received[0].outcome, "request", "{r:?}");
+    assert_eq!(
+        w.b.list_incoming(None).unwrap().len(),
+        1,
+        "nothing applied before decision"
+    );
+    let reqs = w.b.axis_requests().unwrap();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(reqs[0].kind, "revoke");
+    assert!(reqs[0].incoming_id.is_some());
+    w.b.axis_decide(&reqs[0].id, true, None).unwrap();
+    assert!(w.b.axis_decide(&reqs[0].id, false, Some("x")).is_err());
+    sync(&mut w.b);
+    sync(&mut w.a);
+    let h = w.a.exchange_status(&id).unwrap();
+    assert!(h.recipients[0].statuses.iter().any(|s| s.code == "15"));
+}
