@@ -10,6 +10,7 @@ use vanthu_app::demo;
 use vanthu_app::{App, AppError, IncomingInput};
 use vanthu_store::{Agency, KdfParams, Passphrase, StoreError};
 
+mod axis;
 mod edxml;
 mod print;
 
@@ -83,6 +84,8 @@ enum Cmd {
     /// Gói tin edXML (QCVN 102:2016) — xem và đóng gói (inspect and pack edXML messages).
     #[command(subcommand)]
     Edxml(EdxmlCmd),
+    #[command(flatten)]
+    Exchange(axis::Exchange),
 }
 
 #[derive(Args)]
@@ -546,6 +549,7 @@ fn run(cli: Cli) -> Result<i32, AppError> {
             }
             Ok(0)
         }
+        Cmd::Exchange(c) => axis::run(c, &data, cli.json),
         Cmd::Edxml(EdxmlCmd::Inspect { file }) => edxml::inspect(&file, cli.json),
         Cmd::Edxml(EdxmlCmd::Pack(a)) => {
             let app = match &a.document {
