@@ -48,6 +48,7 @@ CREATE INDEX outgoing_files_document ON outgoing_files (document_id);
 CREATE TABLE axis_outbox (
     id            TEXT PRIMARY KEY,
     message_type  TEXT NOT NULL,            -- edoc | status
+    business      TEXT NOT NULL,            -- new | revoke | update (edoc), status
     ref_id        TEXT NOT NULL,            -- outgoing.id (edoc) or incoming.id (status)
     status_code   TEXT,
     recipients    TEXT NOT NULL,            -- JSON array of organ ids
@@ -92,6 +93,8 @@ CREATE TABLE axis_incoming (
     code               TEXT,
     promulgation_date  TEXT,
     last_status        TEXT,
+    revoked_at         TEXT,                -- a revoke was accepted (15): the record is frozen
+    updated_at         TEXT,                -- an update was accepted (15): new files attached
     UNIQUE (sender, document_id)
 );
 

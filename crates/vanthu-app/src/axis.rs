@@ -137,6 +137,8 @@ pub struct OutboxRow {
     pub id: String,
     /// `edoc` / `status`.
     pub message_type: String,
+    /// `new`, `revoke`, `update` (documents) or `status`.
+    pub business: String,
     /// Outgoing id (edoc) or incoming id (status).
     pub ref_id: String,
     /// Status code of a status message.
@@ -586,9 +588,22 @@ impl App {
             ));
         }
         let files = self.outgoing_files(id)?;
+        let req = self.pack_request(&s, &row, &recipients)?;
+        let mut w = self.store().blobs().create()?;
+        self.write_edxml(&req, &files, &mut w)?;
+        let info = w.finish()?;
+        self.queue(info, "edoc", "new", id, None, &recipients, "outgoing.send")
+    }
+
+    fn pack_request(
+        &self,
+        s: &AxisSettings,
+        row: &OutgoingRow,
+        recipients: &[String],
+    ) -> Result<PackRequest, AppError> {
         let agency = self.agency()?;
         let khan: DoKhan = row.do_khan.parse().unwrap_or(DoKhan::Thuong);
-        let req = PackRequest {
+        Ok(PackRequest {
             from: Organization {
                 organ_add: Some(agency.name.clone()),
                 ..Organization::new(&s.organ_id, &agency.name)
@@ -614,17 +629,141 @@ impl App {
                 ..StaffInfo::default()
             }),
             ..PackRequest::default()
+        })
+    }
+
+    /// Recipients an outgoing document was queued for (in order).
+    fn sent_recipients(&self, id: &str) -> Result<Vec<String>, AppError> {
+        let rows: Vec<OutboxRow> = self.store().query_rows(
+            "SELECT * FROM axis_outbox WHERE ref_id = ?1 AND message_type = 'edoc'
+             AND business = 'new' AND state != 'failed' ORDER BY rowid",
+            &[json!(id)],
+        )?;
+        let mut out: Vec<String> = Vec::new();
+        for r in rows {
+            for t in serde_json::from_str::<Vec<String>>(&r.recipients).unwrap_or_default() {
+                if !out.contains(&t) {
+                    out.push(t);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Revokes (thu hồi) a sent document: a type-1 package repeating its DocumentId, with the
+    /// reason, to every recipient it was sent to. Recipients answer 15 (accepted) or 16.
+    pub fn revoke_outgoing(&mut self, id: &str, reason: &str) -> Result<OutboxRow, AppError> {
+        self.change_outgoing(id, reason, BusinessDocType::Revoke, &[])
+    }
+
+    /// Updates (cập nhật) a sent document: adds `files` to it and sends a type-2 package with
+    /// all its files to every recipient. Recipients answer 15 (and attach the new files) or 16.
+    pub fn update_outgoing(
+        &mut self,
+        id: &str,
+        reason: &str,
+        files: &[std::path::PathBuf],
+    ) -> Result<OutboxRow, AppError> {
+        self.change_outgoing(id, reason, BusinessDocType::Update, files)
+    }
+
+    fn change_outgoing(
+        &mut self,
+        id: &str,
+        reason: &str,
+        kind: BusinessDocType,
+        new_files: &[std::path::PathBuf],
+    ) -> Result<OutboxRow, AppError> {
+        if reason.trim().is_empty() {
+            return Err(AppError::BadInput(
+                "Thu hồi hoặc cập nhật phải ghi lý do (a reason is required)".into(),
+            ));
+        }
+        let s = self.axis_settings()?.ok_or_else(config_missing)?;
+        let row = self.get_outgoing(id)?;
+        let recipients = self.sent_recipients(id)?;
+        if recipients.is_empty() {
+            return Err(AppError::BadInput(format!(
+                "Văn bản {} chưa gửi cho nơi nào (not sent yet)",
+                row.document_id
+            )));
+        }
+        for p in new_files {
+            let mut f = std::fs::File::open(p).map_err(|e| AppError::File {
+                path: p.clone(),
+                source: e,
+            })?;
+            let info = self.store().blobs().put(&mut f)?;
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_else(|| "tep".into());
+            let actor = self.actor_name();
+            let blobs = self.store().blobs().clone();
+            let res = self.store_mut().write(&actor, |tx| {
+                tx.execute_json(
+                    "INSERT INTO outgoing_files (id, document_id, name, content_type, blob_id,
+                     size, sha256, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    &[
+                        json!(vanthu_store::fsutil::random_id()),
+                        json!(id),
+                        json!(name),
+                        json!(content_type_of(&name)),
+                        json!(info.id),
+                        json!(info.size),
+                        json!(info.sha256),
+                        json!(rfc3339(tx.now)),
+                    ],
+                )?;
+                tx.audit(
+                    "outgoing.file",
+                    id,
+                    json!({"name": name, "sha256": info.sha256}),
+                )
+            });
+            if res.is_err() {
+                let _ = blobs.remove(&info.id);
+            }
+            res?;
+        }
+        let files = if kind == BusinessDocType::Revoke {
+            Vec::new()
+        } else {
+            self.outgoing_files(id)?
         };
+        let mut req = self.pack_request(&s, &row, &recipients)?;
+        req.business = Some(vanthu_edxml::Business {
+            doc_type: kind.clone(),
+            document_id: Some(row.document_id.clone()),
+            reason: Some(reason.trim().to_string()),
+            paper: Some("0".into()),
+            staff_info: req.staff_info.clone(),
+            document_info: (kind == BusinessDocType::Update).then(|| {
+                vanthu_edxml::BusinessDocumentInfo {
+                    document_info: Some("1".into()),
+                    document_receiver: Some("0".into()),
+                    receivers: Vec::new(),
+                }
+            }),
+            ..Default::default()
+        });
         let mut w = self.store().blobs().create()?;
         self.write_edxml(&req, &files, &mut w)?;
         let info = w.finish()?;
-        self.queue(info, "edoc", id, None, &recipients, "outgoing.send")
+        let (business, action) = if kind == BusinessDocType::Revoke {
+            ("revoke", "outgoing.revoke")
+        } else {
+            ("update", "outgoing.update")
+        };
+        self.queue(info, "edoc", business, id, None, &recipients, action)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn queue(
         &mut self,
         info: vanthu_store::BlobInfo,
         message_type: &str,
+        business: &str,
         ref_id: &str,
         status_code: Option<&str>,
         to: &[String],
@@ -634,7 +773,7 @@ impl App {
         let blobs = self.store().blobs().clone();
         let blob_id = info.id.clone();
         let res = self.store_mut().write(&actor, |tx| {
-            let row = insert_outbox(tx, &info, message_type, ref_id, status_code, to)?;
+            let row = insert_outbox(tx, &info, message_type, business, ref_id, status_code, to)?;
             tx.audit(
                 action,
                 ref_id,
@@ -705,6 +844,7 @@ impl App {
             let row = insert_outbox(
                 tx,
                 &info,
+                "status",
                 "status",
                 incoming_id,
                 Some(code.as_str()),
@@ -782,13 +922,102 @@ impl App {
             .unwrap_or_else(|| code.label_vi().to_string());
         let actor = self.actor_name();
         let blobs = self.store().blobs().clone();
+        // An accepted update brings the package's files: decode them into blobs first.
+        let mut new_files: Vec<Prepared> = Vec::new();
+        let mut sink_blobs: Vec<String> = Vec::new();
+        if accept && req.kind == "update" && req.incoming_id.is_some() {
+            let raw: Vec<Value> = self.store().query_rows(
+                "SELECT raw_blob_id FROM axis_inbox WHERE axis_doc_id = ?1",
+                &[json!(req.axis_doc_id)],
+            )?;
+            if let Some(raw_id) = raw.first().and_then(|v| v["raw_blob_id"].as_str()) {
+                let r = blobs.open_blob(raw_id)?;
+                let mut sink = BlobSink::new(&blobs);
+                let msg = vanthu_edxml::read_message(
+                    BufReader::new(r),
+                    &mut sink,
+                    &ReadOptions::default(),
+                );
+                match msg {
+                    Ok(msg) => {
+                        let inc = req.incoming_id.as_deref().unwrap_or_default();
+                        let have: Vec<String> = self
+                            .store()
+                            .files_of(inc)?
+                            .into_iter()
+                            .map(|f| f.sha256)
+                            .collect();
+                        for (index, info) in &sink.stored {
+                            if have.contains(&info.sha256) {
+                                // the same bytes are already attached: keep one copy
+                                let _ = blobs.remove(&info.id);
+                                continue;
+                            }
+                            let a = msg.attachments.iter().find(|a| a.index == *index);
+                            let name = a
+                                .and_then(|a| a.attachment_name.clone())
+                                .filter(|n| !n.trim().is_empty())
+                                .unwrap_or_else(|| format!("dinh-kem-{}", index + 1));
+                            sink_blobs.push(info.id.clone());
+                            new_files.push((
+                                name,
+                                a.and_then(|a| a.content_type.clone()),
+                                info.clone(),
+                            ));
+                        }
+                    }
+                    Err(e) => {
+                        sink.discard();
+                        return Err(AppError::BadInput(format!(
+                            "Gói cập nhật không đọc được: {e} (update package unreadable)"
+                        )));
+                    }
+                }
+            }
+        }
         let info = write_status(&blobs, &s, &agency.name, &origin, &code, &desc, &actor)?;
         let blob_id = info.id.clone();
         let res = self.store_mut().write(&actor, |tx| {
             let ref_id = req.incoming_id.clone().unwrap_or_else(|| req.id.clone());
+            if accept {
+                if let Some(inc) = &req.incoming_id {
+                    match req.kind.as_str() {
+                        "revoke" | "take_back" => {
+                            tx.execute_json(
+                                "UPDATE axis_incoming SET revoked_at = ?2, last_status = '15'
+                                 WHERE incoming_id = ?1",
+                                &[json!(inc), json!(rfc3339(tx.now))],
+                            )?;
+                            tx.audit(
+                                "incoming.revoked",
+                                inc,
+                                json!({"request": req.id, "reason": req.reason}),
+                            )?;
+                        }
+                        "update" => {
+                            for (name, ct, info) in &new_files {
+                                let ct = ct.as_deref().or_else(|| content_type_of(name));
+                                tx.attach_file(inc, name, ct, info)?;
+                            }
+                            tx.execute_json(
+                                "UPDATE axis_incoming SET updated_at = ?2, last_status = '15'
+                                 WHERE incoming_id = ?1",
+                                &[json!(inc), json!(rfc3339(tx.now))],
+                            )?;
+                            tx.audit(
+                                "incoming.updated",
+                                inc,
+                                json!({"request": req.id, "files": new_files.len()}),
+                            )?;
+                        }
+                        _ => {}
+                    }
+                }
+            }
             let row = insert_outbox(
                 tx,
                 &info,
+                "status",
                 "status",
                 &ref_id,
                 Some(code.as_str()),
@@ -815,6 +1044,9 @@ impl App {
         });
         if res.is_err() {
             let _ = blobs.remove(&blob_id);
+            for b in &sink_blobs {
+                let _ = blobs.remove(b);
+            }
         }
         res
     }
@@ -823,7 +1055,8 @@ impl App {
     pub fn exchange_status(&self, outgoing_id: &str) -> Result<StatusHistory, AppError> {
         let row = self.get_outgoing(outgoing_id)?;
         let outbox: Vec<OutboxRow> = self.store().query_rows(
-            "SELECT * FROM axis_outbox WHERE ref_id = ?1 AND message_type = 'edoc' ORDER BY rowid",
+            "SELECT * FROM axis_outbox WHERE ref_id = ?1 AND message_type = 'edoc'
+             AND business = 'new' ORDER BY rowid",
             &[json!(outgoing_id)],
         )?;
         let statuses: Vec<StatusEntry> = self.store().query_rows(
@@ -1055,7 +1288,7 @@ impl App {
         let mut status_blob: Option<vanthu_store::BlobInfo> = None;
         let plan = match &parsed {
             Err(e) => Plan::Quarantine(format!("Gói edXML không hợp lệ: {e}")),
-            Ok(msg) => plan_for(msg, kind),
+            Ok(msg) => plan_for(msg, kind, &raw.sha256),
         };
         // A new document: prepare its 01 status now (a blob, outside the transaction).
         if let Plan::Register { .. } = &plan {
@@ -1199,6 +1432,7 @@ fn insert_outbox(
     tx: &mut Tx<'_>,
     info: &vanthu_store::BlobInfo,
     message_type: &str,
+    business: &str,
     ref_id: &str,
     status_code: Option<&str>,
     to: &[String],
@@ -1206,6 +1440,7 @@ fn insert_outbox(
     let row = OutboxRow {
         id: vanthu_store::fsutil::random_id(),
         message_type: message_type.into(),
+        business: business.into(),
         ref_id: ref_id.into(),
         status_code: status_code.map(str::to_string),
         recipients: serde_json::to_string(to).expect("strings serialise"),
@@ -1221,8 +1456,8 @@ fn insert_outbox(
     };
     tx.execute_json(
         "INSERT INTO axis_outbox (id, message_type, ref_id, status_code, recipients, blob_id,
-         sha256, state, attempts, next_at, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'ready', 0, 0, ?8)",
+         sha256, state, attempts, next_at, created_at, business)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'ready', 0, 0, ?8, ?9)",
         &[
             json!(row.id),
             json!(row.message_type),
@@ -1232,6 +1467,7 @@ fn insert_outbox(
             json!(row.blob_id),
             json!(row.sha256),
             json!(row.created_at),
+            json!(row.business),
         ],
     )?;
     Ok(row)
@@ -1326,7 +1562,7 @@ impl Plan {
     }
 }
 
-fn plan_for(msg: &Message, listed_as: MessageType) -> Plan {
+fn plan_for(msg: &Message, listed_as: MessageType, sha256: &str) -> Plan {
     if let Some(st) = msg.status() {
         let Some(doc) = st.response_for.document_id.clone() else {
             return Plan::Quarantine("Thông báo trạng thái thiếu ResponseFor/DocumentId".into());
@@ -1388,7 +1624,12 @@ fn plan_for(msg: &Message, listed_as: MessageType) -> Plan {
                 sender: h.from.organ_id.clone(),
                 target,
                 reason: b.and_then(|b| b.reason.clone()),
-                identity: format!("edoc|{}|{}|{}", h.from.organ_id, h.document_id, t.as_str()),
+                identity: format!(
+                    "edoc|{}|{}|{}|{sha256}",
+                    h.from.organ_id,
+                    h.document_id,
+                    t.as_str()
+                ),
             }
         }
     }
@@ -1475,6 +1716,7 @@ fn apply_in_tx(
                 insert_outbox(
                     tx,
                     b,
+                    "status",
                     "status",
                     &reg.id,
                     Some("01"),

@@ -94,6 +94,24 @@ pub enum AxisCmd {
         #[arg(long)]
         reason: Option<String>,
     },
+    /// Thu hồi văn bản đã gửi (revoke a sent document; recipients answer 15/16).
+    Revoke {
+        /// Mã văn bản đi (outgoing document id).
+        id: String,
+        /// Lý do thu hồi (reason).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Cập nhật văn bản đã gửi, có thể thêm tệp (update a sent document, optionally with files).
+    Update {
+        /// Mã văn bản đi (outgoing document id).
+        id: String,
+        /// Lý do cập nhật (reason).
+        #[arg(long)]
+        reason: String,
+        /// Tệp bổ sung (files to add).
+        files: Vec<PathBuf>,
+    },
     /// Hàng đợi gửi (the outbox).
     Outbox,
     /// Danh bạ đơn vị trên trục (the axis agency directory).
@@ -274,6 +292,18 @@ pub fn run(cmd: Exchange, data: &Path, json: bool) -> Result<i32, AppError> {
             }
             Ok(0)
         }
+        Exchange::Axis(AxisCmd::Revoke { id, reason }) => {
+            let mut app = open(data)?;
+            let row = app.revoke_outgoing(&id, &reason)?;
+            queued(&row, json, "thu hồi");
+            Ok(0)
+        }
+        Exchange::Axis(AxisCmd::Update { id, reason, files }) => {
+            let mut app = open(data)?;
+            let row = app.update_outgoing(&id, &reason, &files)?;
+            queued(&row, json, "cập nhật");
+            Ok(0)
+        }
         Exchange::Axis(AxisCmd::Outbox) => {
             let app = open(data)?;
             let rows = app.outbox()?;
@@ -369,6 +399,17 @@ pub fn run(cmd: Exchange, data: &Path, json: bool) -> Result<i32, AppError> {
             }
             Ok(0)
         }
+    }
+}
+
+fn queued(row: &vanthu_app::axis::OutboxRow, json: bool, what: &str) {
+    if json {
+        out_json(row);
+    } else {
+        println!(
+            "Đã xếp hàng gói {what} văn bản {} tới {}; gửi ở lần đồng bộ tới.",
+            row.ref_id, row.recipients
+        );
     }
 }
 

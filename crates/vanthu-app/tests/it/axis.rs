@@ -227,42 +227,12 @@ fn faults_never_lose_or_duplicate() {
 fn revoke_is_a_pending_request_answered_with_15() {
     let mut w = world();
     let id = outgoing(&mut w, "14");
+    assert!(w.a.revoke_outgoing(&id, "Sai sót").is_err(), "not sent yet");
     w.a.send_outgoing(&id, &[B.to_string()]).unwrap();
     sync(&mut w.a);
     sync(&mut w.b);
-    // A revokes: a type-1 package repeating the original DocumentId, sent raw over the axis
-    let doc = w.a.get_outgoing(&id).unwrap();
-    let req = vanthu_edxml::PackRequest {
-        from: vanthu_edxml::Organization {
-            organ_add: Some("Hòa Bình".into()),
-            ..vanthu_edxml::Organization::new(A, "UBND tỉnh Hòa Bình")
-        },
-        to: vec![vanthu_edxml::Organization::new(B, B)],
-        code_number: doc.code_number.clone(),
-        code_notation: doc.code_notation.clone(),
-        subject: doc.trich_yeu.clone(),
-        date: "2026/12/01".into(),
-        document_id: Some(doc.document_id.clone()),
-        business: Some(vanthu_edxml::Business {
-            doc_type: vanthu_edxml::BusinessDocType::Revoke,
-            document_id: Some(doc.document_id.clone()),
-            reason: Some("Thu hồi do sai sót".into()),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let mut bytes = Vec::new();
-    vanthu_edxml::pack::<&[u8], _>(&req, vec![], &mut bytes).unwrap();
-    let c = w.a.axis_client().unwrap();
-    vanthu_axis::Transport::send(
-        &c,
-        vanthu_axis::Outgoing {
-            message_type: vanthu_axis::MessageType::Edoc,
-            to: &[B.to_string()],
-            bytes: &bytes,
-        },
-    )
-    .unwrap();
+    w.a.revoke_outgoing(&id, "Thu hồi do sai sót").unwrap();
+    sync(&mut w.a);
     let r = sync(&mut w.b);
     assert_eq!(r.received[0].outcome, "request", "{r:?}");
     assert_eq!(
@@ -273,11 +243,86 @@ fn revoke_is_a_pending_request_answered_with_15() {
     let reqs = w.b.axis_requests().unwrap();
     assert_eq!(reqs.len(), 1);
     assert_eq!(reqs[0].kind, "revoke");
+    assert_eq!(reqs[0].reason.as_deref(), Some("Thu hồi do sai sót"));
     assert!(reqs[0].incoming_id.is_some());
     w.b.axis_decide(&reqs[0].id, true, None).unwrap();
     assert!(w.b.axis_decide(&reqs[0].id, false, Some("x")).is_err());
     sync(&mut w.b);
     sync(&mut w.a);
     let h = w.a.exchange_status(&id).unwrap();
-    assert!(h.recipients[0].statuses.iter().any(|s| s.code == "15"));
+    assert!(
+        h.recipients[0].statuses.iter().any(|s| s.code == "15"),
+        "{h:?}"
+    );
+    assert_eq!(h.recipients[0].delivery, "sent");
+}
+
+#[test]
+fn update_refused_then_accepted_attaches_the_new_files() {
+    let mut w = world();
+    let id = outgoing(&mut w, "15");
+    w.a.send_outgoing(&id, &[B.to_string()]).unwrap();
+    sync(&mut w.a);
+    let inc = sync(&mut w.b).received[0].incoming_id.clone().unwrap();
+    let extra = w.pdf.with_file_name("phu-luc.pdf");
+    std::fs::write(&extra, b"%PDF-1.4\nph\xe1\xbb\xa5 l\xe1\xbb\xa5c\n").unwrap();
+    w.a.update_outgoing(&id, "Bổ sung phụ lục", &[extra])
+        .unwrap();
+    w.a.update_outgoing(&id, "Bổ sung phụ lục lần 2", &[])
+        .unwrap();
+    sync(&mut w.a);
+    sync(&mut w.b);
+    let reqs = w.b.axis_requests().unwrap();
+    assert_eq!(
+        reqs.len(),
+        2,
+        "two updates with one DocumentId are two requests"
+    );
+    assert!(reqs
+        .iter()
+        .all(|r| r.kind == "update" && r.incoming_id.as_deref() == Some(inc.as_str())));
+    w.b.axis_decide(&reqs[1].id, false, Some("Không cần"))
+        .unwrap();
+    assert_eq!(w.b.show(&inc).unwrap().files.len(), 1);
+    w.b.axis_decide(&reqs[0].id, true, None).unwrap();
+    let files = w.b.show(&inc).unwrap().files;
+    assert_eq!(
+        files.len(),
+        2,
+        "the new file is attached, the unchanged one not twice: {files:?}"
+    );
+    assert!(files.iter().any(|f| f.name == "phu-luc.pdf"));
+    sync(&mut w.b);
+    sync(&mut w.a);
+    let h = w.a.exchange_status(&id).unwrap();
+    let codes: Vec<_> = h.recipients[0]
+        .statuses
+        .iter()
+        .map(|s| s.code.as_str())
+        .collect();
+    assert!(codes.contains(&"15") && codes.contains(&"16"), "{codes:?}");
+    assert!(w.b.verify_audit().unwrap().ok());
+}
+
+#[test]
+fn unreadable_packages_are_quarantined_and_acked_fail() {
+    let mut w = world();
+    let c = w.a.axis_client().unwrap();
+    vanthu_axis::Transport::send(
+        &c,
+        vanthu_axis::Outgoing {
+            message_type: vanthu_axis::MessageType::Edoc,
+            to: &[B.to_string()],
+            bytes: b"<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"b\">]><x>&a;</x>",
+        },
+    )
+    .unwrap();
+    let r = sync(&mut w.b);
+    assert_eq!(r.received.len(), 1);
+    assert_eq!(r.received[0].outcome, "quarantined");
+    assert!(r.failed.is_empty(), "{r:?}");
+    assert!(w.b.list_incoming(None).unwrap().is_empty());
+    // acknowledged (as fail): not delivered again
+    let r = sync(&mut w.b);
+    assert!(r.received.is_empty());
 }

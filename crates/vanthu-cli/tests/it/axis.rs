@@ -226,6 +226,24 @@ fn two_agencies_exchange_a_document_and_its_statuses() {
         "{human}"
     );
 
+    // A revokes; B sees a pending request, accepts it, A gets 15
+    ok(vanthu(&a).args(["axis", "revoke", &id, "--reason", "Văn bản có sai sót"]));
+    assert_eq!(sync(&a).0, 0);
+    let (_, r) = sync(&b);
+    assert_eq!(r["received"][0]["outcome"], "request", "{r}");
+    let reqs = json(vanthu(&b).args(["axis", "requests"]));
+    assert_eq!(reqs[0]["kind"], "revoke");
+    assert_eq!(reqs[0]["incoming_id"], inc.as_str());
+    ok(vanthu(&b).args([
+        "axis",
+        "decide",
+        reqs[0]["id"].as_str().unwrap(),
+        "--accept",
+    ]));
+    assert_eq!(sync(&b).0, 0);
+    assert_eq!(sync(&a).0, 0);
+    assert_eq!(statuses(&a, &id), ["01", "03", "04", "06", "15"]);
+
     // nothing in clear on disk: the subject never appears in either data folder
     for d in [&a, &b] {
         for (p, bytes) in all_files(d) {
