@@ -2,6 +2,7 @@
 //! (later) the agency hub. It composes the domain rules (`vanthu-core`) with the encrypted store
 //! (`vanthu-store`); it does no parsing of command lines and no rendering.
 
+pub mod axis;
 pub mod demo;
 pub mod error;
 pub mod exchange;

@@ -403,7 +403,7 @@ fn put_file(blobs: &vanthu_store::BlobStore, path: &Path) -> Result<BlobInfo, Ap
 /// A file already streamed into an encrypted blob: (name, content type, blob).
 pub(crate) type Prepared = (String, Option<String>, BlobInfo);
 
-fn register_one(
+pub(crate) fn register_one(
     tx: &mut Tx<'_>,
     blobs: &vanthu_store::BlobStore,
     input: &IncomingInput,

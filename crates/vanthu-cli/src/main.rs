@@ -10,6 +10,7 @@ use vanthu_app::demo;
 use vanthu_app::{App, AppError, IncomingInput};
 use vanthu_store::{Agency, KdfParams, Passphrase, StoreError};
 
+mod axis;
 mod edxml;
 mod pdf;
 mod print;
@@ -105,6 +106,8 @@ enum Cmd {
         #[command(subcommand)]
         cmd: pdf::PdfCmd,
     },
+    #[command(flatten)]
+    Exchange(axis::Exchange),
 }
 
 #[derive(Args)]
@@ -615,6 +618,7 @@ fn run(cli: Cli) -> Result<i32, AppError> {
             }
             Ok(0)
         }
+        Cmd::Exchange(c) => axis::run(c, &data, cli.json),
         Cmd::Edxml(EdxmlCmd::Inspect { file }) => edxml::inspect(&file, cli.json),
         Cmd::Edxml(EdxmlCmd::Pack(a)) => {
             let app = match &a.document {

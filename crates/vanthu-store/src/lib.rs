@@ -18,6 +18,7 @@ pub mod blob;
 pub mod error;
 pub mod fsutil;
 pub mod keys;
+pub mod query;
 pub mod store;
 
 pub use audit::AuditReport;

@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../schemas/migrations/0001_init.sql"),
     include_str!("../../../schemas/migrations/0002_search_index.sql"),
     include_str!("../../../schemas/migrations/0003_file_text.sql"),
+    include_str!("../../../schemas/migrations/0004_axis.sql"),
 ];
 
 /// Vietnam's offset, used for every timestamp the store writes.
@@ -572,7 +573,7 @@ impl Store {
         let mut n = self.blobs.clean_tmp(min_age);
         let mut stmt = self
             .conn
-            .prepare("SELECT 1 FROM files WHERE blob_id = ?1")?;
+            .prepare("SELECT 1 FROM blob_refs WHERE blob_id = ?1")?;
         for id in self.blobs.list()? {
             if self.blobs.age(&id)? >= min_age && !stmt.exists([&id])? {
                 self.blobs.remove(&id)?;

@@ -1,5 +1,6 @@
 //! Integration tests of the use-case layer (one test binary; modules per concern).
 
+mod axis;
 mod exchange;
 mod numbering;
 

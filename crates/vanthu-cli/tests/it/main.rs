@@ -1,5 +1,6 @@
 //! End-to-end tests of the `vanthu` binary (one test binary; modules per concern).
 
+mod axis;
 mod cli;
 mod crash;
 mod edxml;

@@ -1,0 +1,328 @@
+//! Two agencies exchange documents through the local axis server over loopback.
+
+use std::path::Path;
+
+use vanthu_app::axis::{AxisSettings, OutgoingInput};
+use vanthu_app::App;
+use vanthu_axis::server::{self, AgencyAccount, RunningServer, ServerConfig};
+use vanthu_store::{Agency, KdfParams, Passphrase};
+
+const A: &str = "000.00.00.H29";
+const B: &str = "000.00.00.G22";
+
+fn agency_app(dir: &Path, code: &str, name: &str) -> App {
+    App::init(
+        dir,
+        &Passphrase::new("kiểm thử"),
+        &Agency {
+            name: name.into(),
+            code: code.into(),
+        },
+        KdfParams {
+            m_kib: 1024,
+            t: 1,
+            p: 1,
+        },
+    )
+    .unwrap()
+}
+
+struct World {
+    _dirs: Vec<tempfile::TempDir>,
+    srv: RunningServer,
+    a: App,
+    b: App,
+    pdf: std::path::PathBuf,
+}
+
+fn world() -> World {
+    let sd = tempfile::tempdir().unwrap();
+    let srv = server::start(ServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: sd.path().to_path_buf(),
+        agencies: vec![
+            AgencyAccount {
+                code: A.into(),
+                name: "UBND tỉnh Hòa Bình".into(),
+                system_id: "00.01.W00".into(),
+                secret: "sa".into(),
+                mail: String::new(),
+            },
+            AgencyAccount {
+                code: B.into(),
+                name: "Văn phòng Chính phủ".into(),
+                system_id: "00.02.W00".into(),
+                secret: "sb".into(),
+                mail: String::new(),
+            },
+        ],
+    })
+    .unwrap();
+    let da = tempfile::tempdir().unwrap();
+    let db = tempfile::tempdir().unwrap();
+    let mut a = agency_app(da.path(), A, "UBND tỉnh Hòa Bình");
+    let mut b = agency_app(db.path(), B, "Văn phòng Chính phủ");
+    for (app, code, sys, sec) in [
+        (&mut a, A, "00.01.W00", "sa"),
+        (&mut b, B, "00.02.W00", "sb"),
+    ] {
+        let mut s = AxisSettings::new(&srv.endpoint(), code, sys, sec);
+        s.retry_base_ms = 1;
+        s.retry_cap_ms = 5;
+        app.axis_configure(&s).unwrap();
+    }
+    let pdf = da.path().join("cong-van.pdf");
+    std::fs::write(&pdf, b"%PDF-1.4\n% c\xc3\xb4ng v\xc4\x83n\n%%EOF\n").unwrap();
+    World {
+        _dirs: vec![sd, da, db],
+        srv,
+        a,
+        b,
+        pdf,
+    }
+}
+
+fn sync(app: &mut App) -> vanthu_app::axis::SyncReport {
+    let c = app.axis_client().unwrap();
+    app.sync_once(&c).unwrap()
+}
+
+fn admin(srv: &RunningServer, body: &str) {
+    let c = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap();
+    let r = c
+        .post(format!("{}/admin/faults", srv.endpoint()))
+        .body(body.to_string())
+        .send()
+        .unwrap();
+    assert!(r.status().is_success());
+}
+
+fn outgoing(w: &mut World, number: &str) -> String {
+    w.a.create_outgoing(&OutgoingInput {
+        so_ky_hieu: format!("{number}/UBND-VP"),
+        trich_yeu: "Về việc triển khai liên thông văn bản điện tử".into(),
+        ngay_van_ban: Some("2026-12-01".into()),
+        nguoi_ky: Some("Nguyễn Văn Minh".into()),
+        files: vec![w.pdf.clone()],
+        ..Default::default()
+    })
+    .unwrap()
+    .id
+}
+
+#[test]
+fn two_agencies_document_and_statuses() {
+    let mut w = world();
+    let id = outgoing(&mut w, "12");
+    w.a.send_outgoing(&id, &[B.to_string()]).unwrap();
+    let r = sync(&mut w.a);
+    assert_eq!(r.sent.len(), 1, "{r:?}");
+
+    let r = sync(&mut w.b);
+    assert_eq!(r.received.len(), 1, "{r:?}");
+    let got = &r.received[0];
+    assert_eq!(got.outcome, "registered");
+    assert_eq!(got.so_den, Some(1));
+    assert_eq!(r.sent.len(), 1, "01 leaves in the same pass");
+    assert_eq!(r.sent[0].status_code.as_deref(), Some("01"));
+    let inc = got.incoming_id.clone().unwrap();
+    let doc = w.b.show(&inc).unwrap();
+    assert_eq!(doc.row.kenh, "truc-lien-thong");
+    assert_eq!(doc.files.len(), 1);
+    assert_eq!(doc.files[0].name, "cong-van.pdf");
+
+    for code in ["03", "04", "06"] {
+        w.b.axis_report(&inc, code, None).unwrap();
+    }
+    let r = sync(&mut w.b);
+    assert_eq!(r.sent.len(), 3);
+    let r = sync(&mut w.a);
+    assert_eq!(r.received.len(), 4, "{r:?}");
+    let h = w.a.exchange_status(&id).unwrap();
+    assert_eq!(h.recipients.len(), 1);
+    assert_eq!(h.recipients[0].organ_id, B);
+    assert_eq!(h.recipients[0].delivery, "sent");
+    let codes: Vec<_> = h.recipients[0]
+        .statuses
+        .iter()
+        .map(|s| s.code.as_str())
+        .collect();
+    let mut sorted = codes.clone();
+    sorted.sort();
+    assert_eq!(sorted, ["01", "03", "04", "06"]);
+    assert_eq!(h.recipients[0].statuses[0].code, "01");
+    assert!(w.b.verify_audit().unwrap().ok());
+}
+
+#[test]
+fn secret_documents_are_refused() {
+    let mut w = world();
+    let id =
+        w.a.create_outgoing(&OutgoingInput {
+            so_ky_hieu: "7/UBND-VP".into(),
+            trich_yeu: "Kế hoạch bảo vệ".into(),
+            do_mat: Some("mat".into()),
+            ..Default::default()
+        })
+        .unwrap()
+        .id;
+    let e = w.a.send_outgoing(&id, &[B.to_string()]).unwrap_err();
+    assert!(e.to_string().contains("văn bản mật không được gửi"), "{e}");
+    assert!(w.a.outbox().unwrap().is_empty());
+}
+
+#[test]
+fn faults_never_lose_or_duplicate() {
+    let mut w = world();
+    // every send of A is delivered twice; B's first ack and first download are lost;
+    // A's first send is applied but its answer is lost (retried with identical bytes)
+    admin(
+        &w.srv,
+        r#"[{"op":"sendEdoc","kind":"drop_after","agency":"000.00.00.H29"},
+            {"op":"sendEdoc","kind":"duplicate","times":0,"agency":"000.00.00.H29"},
+            {"op":"updateStatus","kind":"drop_after"},
+            {"op":"getEdoc","kind":"truncate"},
+            {"op":"getReceivedEdocList","kind":"error5xx","agency":"000.00.00.G22"}]"#,
+    );
+    let id = outgoing(&mut w, "13");
+    w.a.send_outgoing(&id, &[B.to_string()]).unwrap();
+    let mut registered = 0;
+    for _ in 0..10 {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        let ra = sync(&mut w.a);
+        let rb = sync(&mut w.b);
+        registered += rb
+            .received
+            .iter()
+            .filter(|a| a.outcome == "registered")
+            .count();
+        if ra.failed.is_empty()
+            && rb.failed.is_empty()
+            && !w.a.exchange_status(&id).unwrap().recipients[0]
+                .statuses
+                .is_empty()
+        {
+            break;
+        }
+    }
+    assert_eq!(registered, 1);
+    assert_eq!(
+        w.b.list_incoming(None).unwrap().len(),
+        1,
+        "registered exactly once"
+    );
+    let h = w.a.exchange_status(&id).unwrap();
+    let codes: Vec<_> = h.recipients[0]
+        .statuses
+        .iter()
+        .map(|s| s.code.as_str())
+        .collect();
+    assert_eq!(codes, ["01"], "one 01 however many copies arrived");
+}
+
+#[test]
+fn revoke_is_a_pending_request_answered_with_15() {
+    let mut w = world();
+    let id = outgoing(&mut w, "14");
+    assert!(w.a.revoke_outgoing(&id, "Sai sót").is_err(), "not sent yet");
+    w.a.send_outgoing(&id, &[B.to_string()]).unwrap();
+    sync(&mut w.a);
+    sync(&mut w.b);
+    w.a.revoke_outgoing(&id, "Thu hồi do sai sót").unwrap();
+    sync(&mut w.a);
+    let r = sync(&mut w.b);
+    assert_eq!(r.received[0].outcome, "request", "{r:?}");
+    assert_eq!(
+        w.b.list_incoming(None).unwrap().len(),
+        1,
+        "nothing applied before decision"
+    );
+    let reqs = w.b.axis_requests().unwrap();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(reqs[0].kind, "revoke");
+    assert_eq!(reqs[0].reason.as_deref(), Some("Thu hồi do sai sót"));
+    assert!(reqs[0].incoming_id.is_some());
+    w.b.axis_decide(&reqs[0].id, true, None).unwrap();
+    assert!(w.b.axis_decide(&reqs[0].id, false, Some("x")).is_err());
+    sync(&mut w.b);
+    sync(&mut w.a);
+    let h = w.a.exchange_status(&id).unwrap();
+    assert!(
+        h.recipients[0].statuses.iter().any(|s| s.code == "15"),
+        "{h:?}"
+    );
+    assert_eq!(h.recipients[0].delivery, "sent");
+}
+
+#[test]
+fn update_refused_then_accepted_attaches_the_new_files() {
+    let mut w = world();
+    let id = outgoing(&mut w, "15");
+    w.a.send_outgoing(&id, &[B.to_string()]).unwrap();
+    sync(&mut w.a);
+    let inc = sync(&mut w.b).received[0].incoming_id.clone().unwrap();
+    let extra = w.pdf.with_file_name("phu-luc.pdf");
+    std::fs::write(&extra, b"%PDF-1.4\nph\xe1\xbb\xa5 l\xe1\xbb\xa5c\n").unwrap();
+    w.a.update_outgoing(&id, "Bổ sung phụ lục", &[extra])
+        .unwrap();
+    w.a.update_outgoing(&id, "Bổ sung phụ lục lần 2", &[])
+        .unwrap();
+    sync(&mut w.a);
+    sync(&mut w.b);
+    let reqs = w.b.axis_requests().unwrap();
+    assert_eq!(
+        reqs.len(),
+        2,
+        "two updates with one DocumentId are two requests"
+    );
+    assert!(reqs
+        .iter()
+        .all(|r| r.kind == "update" && r.incoming_id.as_deref() == Some(inc.as_str())));
+    w.b.axis_decide(&reqs[1].id, false, Some("Không cần"))
+        .unwrap();
+    assert_eq!(w.b.show(&inc).unwrap().files.len(), 1);
+    w.b.axis_decide(&reqs[0].id, true, None).unwrap();
+    let files = w.b.show(&inc).unwrap().files;
+    assert_eq!(
+        files.len(),
+        2,
+        "the new file is attached, the unchanged one not twice: {files:?}"
+    );
+    assert!(files.iter().any(|f| f.name == "phu-luc.pdf"));
+    sync(&mut w.b);
+    sync(&mut w.a);
+    let h = w.a.exchange_status(&id).unwrap();
+    let codes: Vec<_> = h.recipients[0]
+        .statuses
+        .iter()
+        .map(|s| s.code.as_str())
+        .collect();
+    assert!(codes.contains(&"15") && codes.contains(&"16"), "{codes:?}");
+    assert!(w.b.verify_audit().unwrap().ok());
+}
+
+#[test]
+fn unreadable_packages_are_quarantined_and_acked_fail() {
+    let mut w = world();
+    let c = w.a.axis_client().unwrap();
+    vanthu_axis::Transport::send(
+        &c,
+        vanthu_axis::Outgoing {
+            message_type: vanthu_axis::MessageType::Edoc,
+            to: &[B.to_string()],
+            bytes: b"<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"b\">]><x>&a;</x>",
+        },
+    )
+    .unwrap();
+    let r = sync(&mut w.b);
+    assert_eq!(r.received.len(), 1);
+    assert_eq!(r.received[0].outcome, "quarantined");
+    assert!(r.failed.is_empty(), "{r:?}");
+    assert!(w.b.list_incoming(None).unwrap().is_empty());
+    // acknowledged (as fail): not delivered again
+    let r = sync(&mut w.b);
+    assert!(r.received.is_empty());
+}

@@ -1,0 +1,293 @@
+//! The VPCP/VXP client: every call is a `POST {endpoint}/{path}` with signed `XroadVnpt-*`
+//! headers; answers are the protocol's JSON envelope.
+
+use std::time::Duration;
+
+use base64::Engine;
+use serde_json::Value;
+
+use crate::error::AxisError;
+use crate::proto::{self, AgencyEntry, Delivery, MessageType, PendingItem};
+use crate::sign::{self, SignedHeaders};
+use crate::transport::{Outgoing, Transport};
+
+/// A secret that never shows in `Debug` output or logs.
+#[derive(Clone, Default)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    /// The secret's bytes.
+    pub fn expose(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Client settings (§6): endpoint, centre id, HMAC secret, own organ id.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Base URL, e.g. `http://127.0.0.1:8080/XrdAdapter/adapter`.
+    pub endpoint: String,
+    /// `systemid` of our adapter/centre.
+    pub system_id: String,
+    /// HMAC key.
+    pub secret: Secret,
+    /// Our own organ id (`from` of sends).
+    pub organ_id: String,
+    /// Ordinary padded hex for `hash-file` instead of the SDK's unpadded form.
+    pub hash_padded: bool,
+    /// Per-request timeout.
+    pub timeout: Duration,
+}
+
+/// A blocking client of the VXP protocol.
+pub struct VxpClient {
+    cfg: ClientConfig,
+    http: reqwest::blocking::Client,
+}
+
+impl std::fmt::Debug for VxpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VxpClient").field("cfg", &self.cfg).finish()
+    }
+}
+
+impl VxpClient {
+    /// A client for `cfg`.
+    pub fn new(cfg: ClientConfig) -> Result<VxpClient, AxisError> {
+        if !(cfg.endpoint.starts_with("http://") || cfg.endpoint.starts_with("https://")) {
+            return Err(AxisError::Config(format!(
+                "địa chỉ trục phải bắt đầu bằng http:// hoặc https:// ({})",
+                cfg.endpoint
+            )));
+        }
+        let http = reqwest::blocking::Client::builder()
+            .timeout(cfg.timeout)
+            .connect_timeout(Duration::from_secs(10))
+            .no_proxy()
+            .user_agent(sign::USER_AGENT)
+            .build()
+            .map_err(|e| AxisError::Config(e.to_string()))?;
+        Ok(VxpClient { cfg, http })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &ClientConfig {
+        &self.cfg
+    }
+
+    /// Signs the logical headers of one call: timestamp, systemid, Content-Type, then the
+    /// call's own parameters.
+    pub fn sign_call(&self, content_type: &str, params: &[(&str, &str)]) -> SignedHeaders {
+        let ts = sign::protocol_timestamp(sign::now_millis());
+        let mut logical: Vec<(&str, &str)> = vec![
+            ("timestamp", ts.as_str()),
+            ("systemid", self.cfg.system_id.as_str()),
+            ("Content-Type", content_type),
+        ];
+        logical.extend_from_slice(params);
+        sign::sign(self.cfg.secret.expose(), &logical)
+    }
+
+    /// One protocol call; returns the parsed JSON of a successful (`OK`) answer.
+    pub fn call(
+        &self,
+        path: &str,
+        params: &[(&str, &str)],
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Result<Value, AxisError> {
+        let signed = self.sign_call(content_type, params);
+        let url = format!("{}/{}", self.cfg.endpoint.trim_end_matches('/'), path);
+        let mut req = self
+            .http
+            .post(&url)
+            .header("Content-Type", content_type)
+            .header(sign::VERSION_HEADER, sign::VERSION);
+        for (k, v) in &signed.headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        req = req
+            .header(sign::SIGN_HEADER, signed.sign_header.as_str())
+            .header(sign::SIGN_HEADER_KEY, signed.sign_header_key.as_str())
+            .header(sign::HASH_HEADER, signed.hash_header.as_str());
+        let resp = req
+            .body(body)
+            .send()
+            .map_err(|e| AxisError::Transport(format!("{path}: {}", error_chain(&e))))?;
+        let status = resp.status();
+        let bytes = resp
+            .bytes()
+            .map_err(|e| AxisError::Transport(format!("{path}: {}", error_chain(&e))))?;
+        let v: Value = match serde_json::from_slice(&bytes) {
+            Ok(v) => v,
+            Err(e) => {
+                return Err(AxisError::BadAnswer(format!(
+                    "{path}: HTTP {}, không phải JSON (not JSON: {e})",
+                    status.as_u16()
+                )))
+            }
+        };
+        let st = v.get("status").and_then(Value::as_str);
+        let code = match v.get("ErrorCode") {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => String::new(),
+        };
+        match st {
+            Some(s) if s.eq_ignore_ascii_case("OK") && code == proto::codes::OK => Ok(v),
+            Some(_) if !code.is_empty() && code != proto::codes::OK => Err(AxisError::Fail {
+                code,
+                desc: v
+                    .get("ErrorDesc")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+            }),
+            _ if status.is_server_error() || status.as_u16() == 429 => Err(AxisError::BadAnswer(
+                format!("{path}: HTTP {}", status.as_u16()),
+            )),
+            _ => Err(AxisError::BadAnswer(format!(
+                "{path}: HTTP {}, thiếu trường status (no status field)",
+                status.as_u16()
+            ))),
+        }
+    }
+
+    /// `countReceiveEdoc` / `countReceiveStatus`.
+    pub fn count_pending(&self, kind: MessageType) -> Result<u64, AxisError> {
+        let path = match kind {
+            MessageType::Edoc => proto::COUNT_EDOC,
+            MessageType::Status => proto::COUNT_STATUS,
+        };
+        let v = self.call(
+            path,
+            &[("servicetype", "eDoc"), ("messagetype", kind.as_str())],
+            "application/json",
+            Vec::new(),
+        )?;
+        v.get("count")
+            .and_then(|c| {
+                c.as_u64()
+                    .or_else(|| c.as_str().and_then(|s| s.parse().ok()))
+            })
+            .ok_or_else(|| AxisError::BadAnswer(format!("{path}: thiếu count (no count)")))
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+fn data_array<T: serde::de::DeserializeOwned>(v: &Value, path: &str) -> Result<Vec<T>, AxisError> {
+    match v.get("data") {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(d) => serde_json::from_value(d.clone())
+            .map_err(|e| AxisError::BadAnswer(format!("{path}: data: {e}"))),
+    }
+}
+
+impl Transport for VxpClient {
+    fn name(&self) -> &'static str {
+        "vxp"
+    }
+
+    fn list_pending(&self, kind: MessageType) -> Result<Vec<PendingItem>, AxisError> {
+        let v = self.call(
+            proto::GET_RECEIVED,
+            &[("servicetype", "eDoc"), ("messagetype", kind.as_str())],
+            "application/json",
+            Vec::new(),
+        )?;
+        data_array(&v, proto::GET_RECEIVED)
+    }
+
+    fn download(&self, doc_id: &str) -> Result<Vec<u8>, AxisError> {
+        let v = self.call(
+            proto::GET_EDOC,
+            &[("docId", doc_id)],
+            "application/json",
+            b"{}".to_vec(),
+        )?;
+        let data = v
+            .get("data")
+            .and_then(Value::as_str)
+            .ok_or_else(|| AxisError::BadAnswer("getEdoc: thiếu data (no data)".into()))?;
+        let cleaned: Vec<u8> = data.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(&cleaned)
+            .map_err(|e| AxisError::BadAnswer(format!("getEdoc: base64: {e}")))
+    }
+
+    fn ack(&self, doc_id: &str, ok: bool) -> Result<(), AxisError> {
+        self.call(
+            proto::UPDATE_STATUS,
+            &[
+                ("docId", doc_id),
+                ("status", if ok { "done" } else { "fail" }),
+            ],
+            "application/json",
+            b"{}".to_vec(),
+        )?;
+        Ok(())
+    }
+
+    fn send(&self, msg: Outgoing<'_>) -> Result<String, AxisError> {
+        let to = serde_json::to_string(msg.to).expect("strings serialise");
+        let hash = sign::hash_file(msg.bytes, self.cfg.hash_padded);
+        let mut body = Vec::with_capacity(msg.bytes.len() + 2);
+        body.extend_from_slice(msg.bytes);
+        body.extend_from_slice(b"\r\n");
+        let v = self.call(
+            proto::SEND_EDOC,
+            &[
+                ("from", self.cfg.organ_id.as_str()),
+                ("servicetype", "eDoc"),
+                ("messagetype", msg.message_type.as_str()),
+                ("to", to.as_str()),
+                ("hash-file", hash.as_str()),
+            ],
+            "application/octet-stream",
+            body,
+        )?;
+        v.get("DocId")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| AxisError::BadAnswer("sendEdoc: thiếu DocId (no DocId)".into()))
+    }
+
+    fn delivery_report(&self, kind: MessageType, doc_id: &str) -> Result<Vec<Delivery>, AxisError> {
+        let v = self.call(
+            proto::GET_SENT,
+            &[
+                ("servicetype", "eDoc"),
+                ("messagetype", kind.as_str()),
+                ("docId", doc_id),
+            ],
+            "application/json",
+            Vec::new(),
+        )?;
+        data_array(&v, proto::GET_SENT)
+    }
+
+    fn directory(&self) -> Result<Vec<AgencyEntry>, AxisError> {
+        let v = self.call(proto::GET_AGENCIES, &[], "application/json", Vec::new())?;
+        data_array(&v, proto::GET_AGENCIES)
+    }
+}

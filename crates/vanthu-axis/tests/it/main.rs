@@ -1,0 +1,2 @@
+//! vanthu-axis against its own local server over loopback.
+mod server;

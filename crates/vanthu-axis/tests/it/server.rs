@@ -1,0 +1,302 @@
+//! The client against the local axis server over real HTTP on loopback.
+
+use std::time::Duration;
+
+use vanthu_axis::server::{self, AgencyAccount, RunningServer, ServerConfig};
+use vanthu_axis::{AxisError, ClientConfig, MessageType, Outgoing, Secret, Transport, VxpClient};
+
+const A: &str = "000.00.00.H29";
+const B: &str = "000.00.00.G22";
+
+fn account(code: &str, sys: &str, secret: &str) -> AgencyAccount {
+    AgencyAccount {
+        code: code.into(),
+        name: format!("Cơ quan {code}"),
+        system_id: sys.into(),
+        secret: secret.into(),
+        mail: String::new(),
+    }
+}
+
+fn start(dir: &std::path::Path) -> RunningServer {
+    server::start(ServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.to_path_buf(),
+        agencies: vec![
+            account(A, "00.01.W00", "bí-mật-a"),
+            account(B, "00.02.W00", "secret-b"),
+        ],
+    })
+    .unwrap()
+}
+
+fn client(srv: &RunningServer, organ: &str, sys: &str, secret: &str) -> VxpClient {
+    VxpClient::new(ClientConfig {
+        endpoint: srv.endpoint(),
+        system_id: sys.into(),
+        secret: Secret::new(secret),
+        organ_id: organ.into(),
+        hash_padded: false,
+        timeout: Duration::from_secs(10),
+    })
+    .unwrap()
+}
+
+fn admin(srv: &RunningServer, path: &str, body: &str) -> serde_json::Value {
+    let c = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap();
+    let r = if body.is_empty() {
+        c.get(format!("{}/admin/{path}", srv.endpoint())).send()
+    } else {
+        c.post(format!("{}/admin/{path}", srv.endpoint()))
+            .body(body.to_string())
+            .send()
+    }
+    .unwrap();
+    serde_json::from_slice(&r.bytes().unwrap()).unwrap()
+}
+
+const PKG: &[u8] =
+    b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n<edXML>v\xc4\x83n b\xe1\xba\xa3n</edXML>";
+
+#[test]
+fn send_list_get_ack_and_delivery_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start(dir.path());
+    let a = client(&srv, A, "00.01.W00", "bí-mật-a");
+    let b = client(&srv, B, "00.02.W00", "secret-b");
+
+    let dir_list = a.directory().unwrap();
+    assert_eq!(dir_list.len(), 2);
+    assert!(dir_list.iter().any(|e| e.code == B));
+
+    let to = vec![B.to_string()];
+    let doc = a
+        .send(Outgoing {
+            message_type: MessageType::Edoc,
+            to: &to,
+            bytes: PKG,
+        })
+        .unwrap();
+    assert_eq!(doc.len(), 24);
+    assert_eq!(b.count_pending(MessageType::Edoc).unwrap(), 1);
+    assert!(b.list_pending(MessageType::Status).unwrap().is_empty());
+    let items = b.list_pending(MessageType::Edoc).unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].from, A);
+    assert_eq!(b.download(&items[0].doc_id).unwrap(), PKG);
+    // the sender cannot read the recipient's copy
+    assert!(matches!(
+        a.download(&items[0].doc_id),
+        Err(AxisError::Fail { .. })
+    ));
+
+    let rep = a.delivery_report(MessageType::Edoc, &doc).unwrap();
+    assert_eq!(rep.len(), 1);
+    assert_eq!(rep[0].to_code, B);
+    assert_eq!(rep[0].receive_status, "pending");
+
+    b.ack(&items[0].doc_id, true).unwrap();
+    b.ack(&items[0].doc_id, true).unwrap(); // acks are idempotent
+    assert!(b.list_pending(MessageType::Edoc).unwrap().is_empty());
+    let rep = a.delivery_report(MessageType::Edoc, &doc).unwrap();
+    assert_eq!(rep[0].receive_status, "done");
+    assert!(!rep[0].received_time.is_empty());
+}
+
+#[test]
+fn bad_signatures_are_rejected_with_the_protocol_error_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start(dir.path());
+    // wrong secret
+    let bad = client(&srv, A, "00.01.W00", "wrong");
+    match bad.directory() {
+        Err(AxisError::Fail { code, desc }) => {
+            assert_eq!(code, "1002");
+            assert!(desc.contains("HMAC"), "{desc}");
+        }
+        other => panic!("expected FAIL, got {other:?}"),
+    }
+    // unknown system
+    let unknown = client(&srv, A, "00.09.W00", "x");
+    assert!(matches!(unknown.directory(), Err(AxisError::Fail { code, .. }) if code == "1003"));
+
+    // a plain header changed after signing, an unsigned extra parameter, no signature at all
+    let good = client(&srv, B, "00.02.W00", "secret-b");
+    let signed = good.sign_call("application/json", &[("docId", "abc"), ("status", "done")]);
+    let http = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap();
+    let send = |tamper: &dyn Fn(
+        reqwest::blocking::RequestBuilder,
+    ) -> reqwest::blocking::RequestBuilder,
+                skip: &str| {
+        let mut r = http
+            .post(format!("{}/updateStatus", srv.endpoint()))
+            .header("Content-Type", "application/json");
+        for (k, v) in &signed.headers {
+            if k != skip {
+                r = r.header(k.as_str(), v.as_str());
+            }
+        }
+        r = r
+            .header("XroadVnpt-sign-header", signed.sign_header.as_str())
+            .header("XroadVnpt-sign-header-key", signed.sign_header_key.as_str())
+            .header("XroadVnpt-hash-header", signed.hash_header.as_str());
+        let resp = tamper(r).body("{}").send().unwrap();
+        let status = resp.status().as_u16();
+        let v: serde_json::Value = serde_json::from_slice(&resp.bytes().unwrap()).unwrap();
+        (status, v)
+    };
+    let (st, v) = send(&|r| r, "XroadVnpt-docId");
+    assert_eq!(
+        (st, v["status"].as_str(), v["ErrorCode"].as_str()),
+        (401, Some("FAIL"), Some("1004"))
+    );
+    let (st, v) = send(&|r| r.header("XroadVnpt-to", "[\"x\"]"), "");
+    assert_eq!((st, v["ErrorCode"].as_str()), (401, Some("1004")));
+    // the untampered request passes signing and fails only on the unknown docId
+    let (st, v) = send(&|r| r, "");
+    assert_eq!((st, v["ErrorCode"].as_str()), (200, Some("2005")));
+    let resp = http
+        .post(format!("{}/getAgenciesList", srv.endpoint()))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+    let v: serde_json::Value = serde_json::from_slice(&resp.bytes().unwrap()).unwrap();
+    assert_eq!(v["ErrorCode"], "1001");
+    assert!(v["ErrorDesc"].as_str().unwrap().contains("Thiếu"));
+}
+
+#[test]
+fn send_checks_sender_recipients_and_hash_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start(dir.path());
+    let a = client(&srv, A, "00.01.W00", "bí-mật-a");
+    let to = vec!["000.00.00.H99".to_string()];
+    let r = a.send(Outgoing {
+        message_type: MessageType::Edoc,
+        to: &to,
+        bytes: PKG,
+    });
+    assert!(matches!(r, Err(AxisError::Fail { code, .. }) if code == "2002"));
+    // `from` that is not the caller's agency
+    let liar = client(&srv, B, "00.01.W00", "bí-mật-a");
+    let to = vec![A.to_string()];
+    let r = liar.send(Outgoing {
+        message_type: MessageType::Edoc,
+        to: &to,
+        bytes: PKG,
+    });
+    assert!(matches!(r, Err(AxisError::Fail { code, .. }) if code == "2004"));
+    // a body that does not match hash-file
+    let signed_hash = vanthu_axis::sign::hash_file(b"other", false);
+    let r = a.call(
+        "sendEdoc",
+        &[
+            ("from", A),
+            ("servicetype", "eDoc"),
+            ("messagetype", "edoc"),
+            ("to", "[\"000.00.00.G22\"]"),
+            ("hash-file", &signed_hash),
+        ],
+        "application/octet-stream",
+        PKG.to_vec(),
+    );
+    assert!(matches!(r, Err(AxisError::Fail { code, .. }) if code == "2003"));
+}
+
+#[test]
+fn queues_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let to = vec![B.to_string()];
+    let doc = {
+        let srv = start(dir.path());
+        let a = client(&srv, A, "00.01.W00", "bí-mật-a");
+        let d = a
+            .send(Outgoing {
+                message_type: MessageType::Status,
+                to: &to,
+                bytes: PKG,
+            })
+            .unwrap();
+        srv.stop();
+        d
+    };
+    let srv = start(dir.path());
+    let b = client(&srv, B, "00.02.W00", "secret-b");
+    let items = b.list_pending(MessageType::Status).unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(b.download(&items[0].doc_id).unwrap(), PKG);
+    let a = client(&srv, A, "00.01.W00", "bí-mật-a");
+    assert_eq!(
+        a.delivery_report(MessageType::Status, &doc).unwrap().len(),
+        1
+    );
+}
+
+#[test]
+fn injected_faults() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start(dir.path());
+    let a = client(&srv, A, "00.01.W00", "bí-mật-a");
+    let b = client(&srv, B, "00.02.W00", "secret-b");
+    let to = vec![B.to_string()];
+    let out = Outgoing {
+        message_type: MessageType::Edoc,
+        to: &to,
+        bytes: PKG,
+    };
+
+    admin(&srv, "faults", r#"{"op":"getAgenciesList","kind":"drop"}"#);
+    let e = a.directory().unwrap_err();
+    assert!(
+        matches!(e, AxisError::Transport(_)) && e.is_retryable(),
+        "{e:?}"
+    );
+    assert!(a.directory().is_ok(), "a fault fires `times` times only");
+
+    admin(
+        &srv,
+        "faults",
+        r#"{"op":"getAgenciesList","kind":"error5xx","status":502}"#,
+    );
+    let e = a.directory().unwrap_err();
+    assert!(
+        matches!(e, AxisError::BadAnswer(ref m) if m.contains("502")),
+        "{e:?}"
+    );
+
+    admin(
+        &srv,
+        "faults",
+        r#"{"op":"getAgenciesList","kind":"truncate"}"#,
+    );
+    assert!(matches!(a.directory(), Err(AxisError::BadAnswer(_))));
+
+    // the send is applied but its answer is lost: the caller cannot tell
+    admin(&srv, "faults", r#"{"op":"sendEdoc","kind":"drop_after"}"#);
+    assert!(matches!(a.send(out), Err(AxisError::Transport(_))));
+    assert_eq!(b.list_pending(MessageType::Edoc).unwrap().len(), 1);
+
+    admin(&srv, "faults", r#"{"op":"sendEdoc","kind":"duplicate"}"#);
+    a.send(out).unwrap();
+    assert_eq!(b.list_pending(MessageType::Edoc).unwrap().len(), 3);
+
+    admin(
+        &srv,
+        "faults",
+        r#"{"op":"getEdoc","kind":"delay","delay_ms":300}"#,
+    );
+    let t = std::time::Instant::now();
+    let first = &b.list_pending(MessageType::Edoc).unwrap()[0];
+    assert_eq!(b.download(&first.doc_id).unwrap(), PKG);
+    assert!(t.elapsed() >= Duration::from_millis(300));
+
+    let stats = admin(&srv, "stats", "");
+    assert_eq!(stats["faults_fired"], 6);
+    assert_eq!(stats["pending"][B], 3);
+}
