@@ -54,6 +54,7 @@ CREATE TABLE axis_outbox (
     recipients    TEXT NOT NULL,            -- JSON array of organ ids
     blob_id       TEXT NOT NULL UNIQUE,
     sha256        TEXT NOT NULL,
+    size          INTEGER NOT NULL,
     state         TEXT NOT NULL,            -- ready | sent | failed
     attempts      INTEGER NOT NULL DEFAULT 0,
     next_at       INTEGER NOT NULL,         -- unix milliseconds

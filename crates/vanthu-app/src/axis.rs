@@ -11,7 +11,7 @@
 //!   bytes, with exponential back-off and full jitter;
 //! * secret documents (*văn bản mật*) are never sent.
 
-use std::io::{BufReader, Read};
+use std::io::BufReader;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -149,6 +149,8 @@ pub struct OutboxRow {
     pub blob_id: String,
     /// Package SHA-256.
     pub sha256: String,
+    /// Package size in bytes.
+    pub size: i64,
     /// `ready`, `sent`, `failed`.
     pub state: String,
     /// Attempts so far.
@@ -1122,21 +1124,22 @@ impl App {
         )?;
         for row in due {
             let to: Vec<String> = serde_json::from_str(&row.recipients).unwrap_or_default();
-            let mut bytes = Vec::new();
-            self.store()
-                .blobs()
-                .open_blob(&row.blob_id)?
-                .read_to_end(&mut bytes)
-                .map_err(|e| StoreError::BlobCorrupt(format!("{}: {e}", row.blob_id)))?;
             let mt = if row.message_type == "status" {
                 MessageType::Status
             } else {
                 MessageType::Edoc
             };
+            // streamed from the encrypted blob: the same bytes on every attempt
+            let body = self.store().blobs().open_blob(&row.blob_id)?;
+            let mut sha256 = [0u8; 32];
+            hex::decode_to_slice(&row.sha256, &mut sha256)
+                .map_err(|_| StoreError::BlobCorrupt(format!("{}: sha256", row.blob_id)))?;
             let res = t.send(Outgoing {
                 message_type: mt,
                 to: &to,
-                bytes: &bytes,
+                body: Box::new(body),
+                size: row.size as u64,
+                sha256,
             });
             let actor = self.actor_name();
             match res {
@@ -1235,8 +1238,12 @@ impl App {
                 // stored before, the ack was lost: acknowledge again
                 outcome != "quarantined"
             } else {
-                let bytes = match t.download(&item.doc_id) {
-                    Ok(b) => b,
+                // streamed into an encrypted blob: never the whole package in memory
+                let blobs = self.store().blobs().clone();
+                let mut w = blobs.create()?;
+                let raw = match t.download(&item.doc_id, &mut w).map(|_| w.finish()) {
+                    Ok(Ok(info)) => info,
+                    Ok(Err(e)) => return Err(e.into()),
                     Err(e) => {
                         report
                             .failed
@@ -1244,7 +1251,7 @@ impl App {
                         continue;
                     }
                 };
-                let arrived = self.apply(&item.doc_id, &item.from, kind, &bytes)?;
+                let arrived = self.apply(&item.doc_id, &item.from, kind, raw)?;
                 let ok = arrived.outcome != "quarantined";
                 report.received.push(arrived);
                 ok
@@ -1275,13 +1282,21 @@ impl App {
         axis_doc_id: &str,
         from: &str,
         kind: MessageType,
-        bytes: &[u8],
+        raw: vanthu_store::BlobInfo,
     ) -> Result<Arrived, AppError> {
         let blobs = self.store().blobs().clone();
-        let raw = blobs.put(&mut &bytes[..])?;
         let mut sink = BlobSink::new(&blobs);
-        let parsed =
-            vanthu_edxml::read_message(BufReader::new(bytes), &mut sink, &ReadOptions::default());
+        let parsed = match blobs.open_blob(&raw.id) {
+            Ok(r) => vanthu_edxml::read_message(
+                BufReader::with_capacity(256 * 1024, r),
+                &mut sink,
+                &ReadOptions::default(),
+            ),
+            Err(e) => {
+                let _ = blobs.remove(&raw.id);
+                return Err(e.into());
+            }
+        };
         let s = self.axis_settings()?.ok_or_else(config_missing)?;
         let agency = self.agency()?;
         let actor = self.actor_name();
@@ -1446,6 +1461,7 @@ fn insert_outbox(
         recipients: serde_json::to_string(to).expect("strings serialise"),
         blob_id: info.id.clone(),
         sha256: info.sha256.clone(),
+        size: info.size as i64,
         state: "ready".into(),
         attempts: 0,
         next_at: 0,
@@ -1456,8 +1472,8 @@ fn insert_outbox(
     };
     tx.execute_json(
         "INSERT INTO axis_outbox (id, message_type, ref_id, status_code, recipients, blob_id,
-         sha256, state, attempts, next_at, created_at, business)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'ready', 0, 0, ?8, ?9)",
+         sha256, state, attempts, next_at, created_at, business, size)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'ready', 0, 0, ?8, ?9, ?10)",
         &[
             json!(row.id),
             json!(row.message_type),
@@ -1468,6 +1484,7 @@ fn insert_outbox(
             json!(row.sha256),
             json!(row.created_at),
             json!(row.business),
+            json!(row.size),
         ],
     )?;
     Ok(row)
