@@ -61,10 +61,22 @@ CREATE TABLE axis_outbox (
     last_error    TEXT,
     axis_doc_id   TEXT,
     created_at    TEXT NOT NULL,
-    sent_at       TEXT
+    sent_at       TEXT,
+    delivered     INTEGER NOT NULL DEFAULT 0  -- every recipient's copy final on the axis
 );
 CREATE INDEX axis_outbox_due ON axis_outbox (state, next_at);
 CREATE INDEX axis_outbox_ref ON axis_outbox (ref_id);
+
+-- Per-recipient delivery of a sent package, as the axis reports it (getSentEdocList).
+CREATE TABLE axis_delivery (
+    outbox_id        TEXT NOT NULL REFERENCES axis_outbox (id),
+    receiver_doc_id  TEXT NOT NULL,
+    organ_id         TEXT NOT NULL,
+    receive_status   TEXT NOT NULL,         -- pending | done | fail (as the axis says)
+    received_time    TEXT,
+    checked_at       TEXT NOT NULL,
+    PRIMARY KEY (outbox_id, receiver_doc_id)
+);
 
 -- Durable inbox: one row per axis docId ever stored. A row is written in the same
 -- transaction as its effect (registration, status, request), and acknowledged only after.

@@ -161,6 +161,9 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
     /// Axis DocId once sent.
     pub axis_doc_id: Option<String>,
+    /// Every recipient's copy is final on the axis.
+    #[serde(default)]
+    pub delivered: i64,
     /// Queued at.
     pub created_at: String,
     /// Sent at.
@@ -260,6 +263,10 @@ pub struct RecipientStatus {
     pub organ_id: String,
     /// Outbox state of the last package sent to it (`ready`, `sent`, `failed`).
     pub delivery: String,
+    /// What the axis says of its copy: `pending` (not yet taken), `done`, `fail`.
+    pub axis_receive_status: Option<String>,
+    /// When the recipient took it from the axis.
+    pub axis_received_time: Option<String>,
     /// Statuses in order of their timestamp.
     pub statuses: Vec<StatusView>,
 }
@@ -1075,6 +1082,8 @@ impl App {
                     None => recipients.push(RecipientStatus {
                         organ_id: t,
                         delivery: o.state.clone(),
+                        axis_receive_status: None,
+                        axis_received_time: None,
                         statuses: Vec::new(),
                     }),
                 }
@@ -1093,8 +1102,30 @@ impl App {
                 None => recipients.push(RecipientStatus {
                     organ_id: s.from_organ,
                     delivery: "unknown".into(),
+                    axis_receive_status: None,
+                    axis_received_time: None,
                     statuses: vec![view],
                 }),
+            }
+        }
+        let deliveries: Vec<Value> = self.store().query_rows(
+            "SELECT d.organ_id, d.receive_status, d.received_time FROM axis_delivery d
+             JOIN axis_outbox o ON o.id = d.outbox_id
+             WHERE o.ref_id = ?1 AND o.business = 'new' ORDER BY o.rowid, d.checked_at",
+            &[json!(outgoing_id)],
+        )?;
+        for d in deliveries {
+            let organ = d["organ_id"].as_str().unwrap_or_default();
+            if let Some(r) = recipients.iter_mut().find(|r| r.organ_id == organ) {
+                let st = d["receive_status"].as_str().map(str::to_string);
+                // one copy taken is enough (a duplicate delivery may leave another pending)
+                if r.axis_receive_status.as_deref() != Some("done") {
+                    r.axis_receive_status = st;
+                    r.axis_received_time = d["received_time"]
+                        .as_str()
+                        .filter(|t| !t.is_empty())
+                        .map(str::to_string);
+                }
             }
         }
         Ok(StatusHistory {
@@ -1113,7 +1144,67 @@ impl App {
             self.receive(t, kind, &mut report)?;
         }
         self.send_due(t, &mut report)?;
+        self.track_deliveries(t, &mut report)?;
         Ok(report)
+    }
+
+    /// Asks the axis how each recipient's copy of our sent documents fares
+    /// (`getSentEdocList`) until every copy is final.
+    fn track_deliveries(
+        &mut self,
+        t: &dyn Transport,
+        report: &mut SyncReport,
+    ) -> Result<(), AppError> {
+        let rows: Vec<OutboxRow> = self.store().query_rows(
+            "SELECT * FROM axis_outbox WHERE message_type = 'edoc' AND state = 'sent'
+             AND delivered = 0 AND axis_doc_id IS NOT NULL ORDER BY rowid LIMIT 500",
+            &[],
+        )?;
+        for row in rows {
+            let doc_id = row.axis_doc_id.clone().unwrap_or_default();
+            let list = match t.delivery_report(MessageType::Edoc, &doc_id) {
+                Ok(l) => l,
+                Err(e) => {
+                    report
+                        .failed
+                        .push(failure(format!("delivery {doc_id}"), &e, true));
+                    return Ok(()); // the axis is unwell: try the others next time
+                }
+            };
+            let all_final = !list.is_empty()
+                && list
+                    .iter()
+                    .all(|d| d.receive_status == "done" || d.receive_status == "fail");
+            let actor = self.actor_name();
+            self.store_mut().write(&actor, |tx| {
+                let now = rfc3339(tx.now);
+                for d in &list {
+                    tx.execute_json(
+                        "INSERT INTO axis_delivery (outbox_id, receiver_doc_id, organ_id,
+                         receive_status, received_time, checked_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                         ON CONFLICT (outbox_id, receiver_doc_id) DO UPDATE SET
+                         receive_status = ?4, received_time = ?5, checked_at = ?6",
+                        &[
+                            json!(row.id),
+                            json!(d.receiver_doc_id),
+                            json!(d.to_code),
+                            json!(d.receive_status),
+                            json!(d.received_time),
+                            json!(now),
+                        ],
+                    )?;
+                }
+                if all_final {
+                    tx.execute_json(
+                        "UPDATE axis_outbox SET delivered = 1 WHERE id = ?1",
+                        &[json!(row.id)],
+                    )?;
+                }
+                Ok::<_, AppError>(())
+            })?;
+        }
+        Ok(())
     }
 
     fn send_due(&mut self, t: &dyn Transport, report: &mut SyncReport) -> Result<(), AppError> {
@@ -1467,6 +1558,7 @@ fn insert_outbox(
         next_at: 0,
         last_error: None,
         axis_doc_id: None,
+        delivered: 0,
         created_at: rfc3339(tx.now),
         sent_at: None,
     };

@@ -381,7 +381,12 @@ pub fn run(cmd: Exchange, data: &Path, json: bool) -> Result<i32, AppError> {
             } else {
                 println!("Văn bản {} ({})", h.document_id, h.id);
                 for r in &h.recipients {
-                    println!("  Nơi nhận {} — gửi: {}", r.organ_id, r.delivery);
+                    let axis = match (&r.axis_receive_status, &r.axis_received_time) {
+                        (Some(st), Some(t)) => format!(", trên trục: {st} lúc {t}"),
+                        (Some(st), None) => format!(", trên trục: {st}"),
+                        _ => String::new(),
+                    };
+                    println!("  Nơi nhận {} — gửi: {}{axis}", r.organ_id, r.delivery);
                     for s in &r.statuses {
                         println!(
                             "    {} {}  {}{}",

@@ -145,6 +145,8 @@ fn two_agencies_document_and_statuses() {
     assert_eq!(h.recipients.len(), 1);
     assert_eq!(h.recipients[0].organ_id, B);
     assert_eq!(h.recipients[0].delivery, "sent");
+    assert_eq!(h.recipients[0].axis_receive_status.as_deref(), Some("done"));
+    assert!(h.recipients[0].axis_received_time.is_some());
     let codes: Vec<_> = h.recipients[0]
         .statuses
         .iter()
