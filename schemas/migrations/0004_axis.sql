@@ -131,6 +131,7 @@ CREATE TABLE axis_request (
     sender              TEXT NOT NULL,
     target_document_id  TEXT NOT NULL,
     incoming_id         TEXT,
+    new_incoming_id     TEXT,               -- replace: the replacing document, registered
     reason              TEXT,
     state               TEXT NOT NULL,      -- pending | accepted | refused
     created_at          TEXT NOT NULL,

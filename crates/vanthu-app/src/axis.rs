@@ -172,6 +172,10 @@ pub struct OutboxRow {
 
 #[derive(Debug, Clone, Deserialize)]
 struct AxisIncoming {
+    #[serde(default)]
+    last_status: Option<String>,
+    #[serde(default)]
+    revoked_at: Option<String>,
     sender: String,
     document_id: String,
     code: Option<String>,
@@ -312,6 +316,9 @@ pub struct RequestRow {
     pub target_document_id: String,
     /// The original, when found.
     pub incoming_id: Option<String>,
+    /// The replacing document (type 3), registered on arrival.
+    #[serde(default)]
+    pub new_incoming_id: Option<String>,
     /// Reason given.
     pub reason: Option<String>,
     /// `pending`, `accepted`, `refused`.
@@ -806,8 +813,8 @@ impl App {
     /// Pending revoke/update/replace requests.
     pub fn axis_requests(&self) -> Result<Vec<RequestRow>, AppError> {
         Ok(self.store().query_rows(
-            "SELECT id, axis_doc_id, kind, sender, target_document_id, incoming_id, reason,
-             state, created_at FROM axis_request ORDER BY created_at, id",
+            "SELECT id, axis_doc_id, kind, sender, target_document_id, incoming_id,
+             new_incoming_id, reason, state, created_at FROM axis_request ORDER BY created_at, id",
             &[],
         )?)
     }
@@ -845,6 +852,7 @@ impl App {
         let s = self.axis_settings()?.ok_or_else(config_missing)?;
         let agency = self.agency()?;
         let origin = self.origin_of(incoming_id)?;
+        check_transition(&origin, &code)?;
         let actor = self.actor_name();
         let blobs = self.store().blobs().clone();
         let info = write_status(&blobs, &s, &agency.name, &origin, &code, &desc, &actor)?;
@@ -879,8 +887,8 @@ impl App {
     fn origin_of(&self, incoming_id: &str) -> Result<AxisIncoming, AppError> {
         self.store()
             .query_rows::<AxisIncoming>(
-                "SELECT incoming_id, sender, document_id, code, promulgation_date
-                 FROM axis_incoming WHERE incoming_id = ?1",
+                "SELECT incoming_id, sender, document_id, code, promulgation_date, last_status,
+                 revoked_at FROM axis_incoming WHERE incoming_id = ?1",
                 &[json!(incoming_id)],
             )?
             .pop()
@@ -915,6 +923,8 @@ impl App {
         let origin = match &req.incoming_id {
             Some(i) => self.origin_of(i)?,
             None => AxisIncoming {
+                last_status: None,
+                revoked_at: None,
                 sender: req.sender.clone(),
                 document_id: req.target_document_id.clone(),
                 code: None,
@@ -991,6 +1001,18 @@ impl App {
             if accept {
                 if let Some(inc) = &req.incoming_id {
                     match req.kind.as_str() {
+                        "replace" => {
+                            tx.execute_json(
+                                "UPDATE axis_incoming SET revoked_at = ?2, last_status = '15'
+                                 WHERE incoming_id = ?1",
+                                &[json!(inc), json!(rfc3339(tx.now))],
+                            )?;
+                            tx.audit(
+                                "incoming.replaced",
+                                inc,
+                                json!({"request": req.id, "by": req.new_incoming_id}),
+                            )?;
+                        }
                         "revoke" | "take_back" => {
                             tx.execute_json(
                                 "UPDATE axis_incoming SET revoked_at = ?2, last_status = '15'
@@ -1401,6 +1423,8 @@ impl App {
             if let Ok(msg) = &parsed {
                 let h = msg.edoc().expect("planned from an edoc");
                 let origin = AxisIncoming {
+                    last_status: None,
+                    revoked_at: None,
                     sender: h.from.organ_id.clone(),
                     document_id: h.document_id.clone(),
                     code: Some(format!("{}/{}", h.code.code_number, h.code.code_notation)),
@@ -1513,6 +1537,40 @@ impl App {
             }
         }
     }
+}
+
+/// The incoming workflow (clerical rules §2.2): 01 arrived → 03 registered/accepted (or 02
+/// returned) → 04 assigned → 05 being handled → 06 completed. An unaccepted document cannot be
+/// assigned; a returned, completed or revoked one takes no further status.
+fn check_transition(origin: &AxisIncoming, code: &StatusCode) -> Result<(), AppError> {
+    if origin.revoked_at.is_some() {
+        return Err(AppError::BadInput(
+            "Văn bản đã bị thu hồi; không báo trạng thái nữa (document revoked)".into(),
+        ));
+    }
+    let last = origin.last_status.as_deref().unwrap_or("01");
+    let allowed: &[&str] = match code {
+        StatusCode::Refused | StatusCode::Accepted => &["01"],
+        StatusCode::Assigned => &["03", "04"],
+        StatusCode::Processing => &["03", "04", "05"],
+        StatusCode::Completed => &["03", "04", "05"],
+        _ => &[],
+    };
+    if allowed.contains(&last) {
+        return Ok(());
+    }
+    let hint = match code {
+        StatusCode::Assigned | StatusCode::Processing | StatusCode::Completed => {
+            " — cần tiếp nhận, vào sổ (03) trước (accept with 03 first)"
+        }
+        _ => "",
+    };
+    Err(AppError::BadInput(format!(
+        "Không chuyển được từ trạng thái {last} ({}) sang {} ({}){hint} (status transition not allowed)",
+        StatusCode::parse(last).label_vi(),
+        code.as_str(),
+        code.label_vi()
+    )))
 }
 
 fn failure(what: String, e: &AxisError, default_retry: bool) -> Failure {
@@ -1632,6 +1690,8 @@ enum Plan {
         document_id: String,
         code: String,
         promulgation_date: String,
+        /// DocumentIds this document replaces (type 3): each becomes a pending request.
+        replaces: Vec<String>,
     },
     Status {
         from: String,
@@ -1707,9 +1767,39 @@ fn plan_for(msg: &Message, listed_as: MessageType, sha256: &str) -> Plan {
                 document_id: h.document_id.clone(),
                 code: format!("{}/{}", h.code.code_number, h.code.code_notation),
                 promulgation_date: h.promulgation_info.promulgation_date.clone(),
+                replaces: Vec::new(),
             },
             Err(e) => Plan::Quarantine(e.to_string()),
         },
+        // A replacement is a new document (registered with its own số đến) that also asks
+        // for the replaced ones to be superseded.
+        Some(BusinessDocType::Replace) => {
+            let mut as_new = msg.clone();
+            if let Some(b) = as_new.trace.as_mut().and_then(|t| t.business.as_mut()) {
+                b.doc_type = BusinessDocType::New;
+            }
+            let mut replaces: Vec<String> = Vec::new();
+            for r in msg
+                .business()
+                .map(|b| b.replacements.as_slice())
+                .unwrap_or(&[])
+            {
+                if !r.document_id.trim().is_empty() && !replaces.contains(&r.document_id) {
+                    replaces.push(r.document_id.clone());
+                }
+            }
+            match input_from_message(&as_new) {
+                Ok(input) => Plan::Register {
+                    input: Box::new(input),
+                    sender: h.from.organ_id.clone(),
+                    document_id: h.document_id.clone(),
+                    code: format!("{}/{}", h.code.code_number, h.code.code_notation),
+                    promulgation_date: h.promulgation_info.promulgation_date.clone(),
+                    replaces,
+                },
+                Err(e) => Plan::Quarantine(e.to_string()),
+            }
+        }
         Some(t) => {
             let b = msg.business();
             let target = match t {
@@ -1772,6 +1862,7 @@ fn apply_in_tx(
             document_id,
             code,
             promulgation_date,
+            replaces,
         } => {
             let existing: Vec<Value> = tx.query_rows(
                 "SELECT incoming_id FROM axis_incoming WHERE sender = ?1 AND document_id = ?2",
@@ -1830,6 +1921,27 @@ fn apply_in_tx(
                     &reg.id,
                     Some("01"),
                     std::slice::from_ref(sender),
+                )?;
+            }
+            for old in replaces {
+                let orig: Vec<Value> = tx.query_rows(
+                    "SELECT incoming_id FROM axis_incoming WHERE sender = ?1 AND document_id = ?2",
+                    &[json!(sender), json!(old)],
+                )?;
+                tx.execute_json(
+                    "INSERT INTO axis_request (id, axis_doc_id, kind, sender, target_document_id,
+                     incoming_id, new_incoming_id, reason, state, created_at)
+                     VALUES (?1, ?2, 'replace', ?3, ?4, ?5, ?6, ?7, 'pending', ?8)",
+                    &[
+                        json!(vanthu_store::fsutil::random_id()),
+                        json!(axis_doc_id),
+                        json!(sender),
+                        json!(old),
+                        json!(orig.first().and_then(|v| v["incoming_id"].as_str())),
+                        json!(reg.id),
+                        json!(format!("Thay thế bởi văn bản {document_id}")),
+                        json!(rfc3339(tx.now)),
+                    ],
                 )?;
             }
             Ok((

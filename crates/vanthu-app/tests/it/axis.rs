@@ -134,9 +134,15 @@ fn two_agencies_document_and_statuses() {
     assert_eq!(doc.files.len(), 1);
     assert_eq!(doc.files[0].name, "cong-van.pdf");
 
+    let e = w.b.axis_report(&inc, "04", None).unwrap_err();
+    assert!(e.to_string().contains("03"), "assign before accept: {e}");
     for code in ["03", "04", "06"] {
         w.b.axis_report(&inc, code, None).unwrap();
     }
+    assert!(
+        w.b.axis_report(&inc, "02", Some("Gửi nhầm")).is_err(),
+        "returned after completion"
+    );
     let r = sync(&mut w.b);
     assert_eq!(r.sent.len(), 3);
     let r = sync(&mut w.a);
@@ -390,5 +396,69 @@ fn large_attachment_round_trips_with_bounded_memory() {
     assert!(
         grew_mib < 64,
         "the exchange of a {MIB} MiB file grew memory by {grew_mib} MiB"
+    );
+}
+
+#[test]
+fn replacement_is_registered_and_supersedes_the_original_on_15() {
+    let mut w = world();
+    let id = outgoing(&mut w, "16");
+    w.a.send_outgoing(&id, &[B.to_string()]).unwrap();
+    sync(&mut w.a);
+    let orig = sync(&mut w.b).received[0].incoming_id.clone().unwrap();
+    let old = w.a.get_outgoing(&id).unwrap();
+    // A sends 17/UBND-VP replacing 16/UBND-VP (type 3), straight over the axis
+    let req = vanthu_edxml::PackRequest {
+        from: vanthu_edxml::Organization {
+            organ_add: Some("Hòa Bình".into()),
+            ..vanthu_edxml::Organization::new(A, "UBND tỉnh Hòa Bình")
+        },
+        to: vec![vanthu_edxml::Organization::new(B, B)],
+        code_number: "17".into(),
+        code_notation: "UBND-VP".into(),
+        subject: "Về việc liên thông (thay thế văn bản 16/UBND-VP)".into(),
+        date: "2026/12/02".into(),
+        business: Some(vanthu_edxml::Business {
+            doc_type: vanthu_edxml::BusinessDocType::Replace,
+            reason: Some("Thay thế do sai sót".into()),
+            replacements: vec![vanthu_edxml::ReplacementInfo {
+                document_id: old.document_id.clone(),
+                organ_ids: vec![B.into()],
+            }],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let mut bytes = Vec::new();
+    vanthu_edxml::pack::<&[u8], _>(&req, vec![], &mut bytes).unwrap();
+    let c = w.a.axis_client().unwrap();
+    vanthu_axis::Transport::send(
+        &c,
+        vanthu_axis::Outgoing::from_bytes(vanthu_axis::MessageType::Edoc, &[B.to_string()], bytes),
+    )
+    .unwrap();
+    let r = sync(&mut w.b);
+    assert_eq!(r.received[0].outcome, "registered", "{r:?}");
+    assert_eq!(
+        r.received[0].so_den,
+        Some(2),
+        "the replacement gets its own số đến"
+    );
+    let newer = r.received[0].incoming_id.clone().unwrap();
+    let reqs = w.b.axis_requests().unwrap();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(reqs[0].kind, "replace");
+    assert_eq!(reqs[0].incoming_id.as_deref(), Some(orig.as_str()));
+    assert_eq!(reqs[0].new_incoming_id.as_deref(), Some(newer.as_str()));
+    w.b.axis_decide(&reqs[0].id, true, None).unwrap();
+    // the superseded original takes no more statuses; the replacement does
+    assert!(w.b.axis_report(&orig, "03", None).is_err());
+    w.b.axis_report(&newer, "03", None).unwrap();
+    sync(&mut w.b);
+    sync(&mut w.a);
+    let h = w.a.exchange_status(&id).unwrap();
+    assert!(
+        h.recipients[0].statuses.iter().any(|s| s.code == "15"),
+        "{h:?}"
     );
 }
