@@ -138,6 +138,14 @@ CREATE TABLE axis_request (
     decided_at          TEXT
 );
 
+-- The axis directory (getAgenciesList), cached and refreshed daily by sync.
+CREATE TABLE axis_directory (
+    code          TEXT PRIMARY KEY,
+    name          TEXT NOT NULL,
+    old_code      TEXT,
+    refreshed_ms  INTEGER NOT NULL
+);
+
 -- Every blob a row refers to (`vanthu gc` keeps these).
 CREATE VIEW blob_refs AS
     SELECT blob_id FROM files

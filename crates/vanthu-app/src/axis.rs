@@ -327,6 +327,35 @@ pub struct RequestRow {
     pub created_at: String,
 }
 
+/// The cached directory is refreshed once a day.
+pub const DIRECTORY_MAX_AGE_MS: i64 = 24 * 3600 * 1000;
+
+/// A directory refresh failed on the axis or in the store.
+#[derive(Debug)]
+pub enum DirError {
+    /// The axis.
+    Axis(AxisError),
+    /// The store.
+    App(AppError),
+}
+
+impl From<AppError> for DirError {
+    fn from(e: AppError) -> Self {
+        DirError::App(e)
+    }
+}
+
+/// One agency of the cached directory.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DirectoryEntry {
+    /// Organ id.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Old code.
+    pub old_code: Option<String>,
+}
+
 fn now_ms() -> i64 {
     vanthu_axis::sign::now_millis()
 }
@@ -413,6 +442,47 @@ impl App {
 
     fn actor_name(&self) -> String {
         self.actor().to_string()
+    }
+
+    /// Fetches the axis directory and replaces the cached copy (one transaction).
+    pub fn refresh_directory(&mut self, t: &dyn Transport) -> Result<usize, DirError> {
+        let list = t.directory().map_err(DirError::Axis)?;
+        let actor = self.actor_name();
+        let n = list.len();
+        self.store_mut().write(&actor, |tx| {
+            tx.execute_json("DELETE FROM axis_directory", &[])?;
+            let now = now_ms();
+            for a in &list {
+                tx.execute_json(
+                    "INSERT OR REPLACE INTO axis_directory (code, name, old_code, refreshed_ms)
+                     VALUES (?1, ?2, ?3, ?4)",
+                    &[
+                        json!(a.code.trim()),
+                        json!(a.name),
+                        json!(Some(a.old_code.trim()).filter(|s| !s.is_empty())),
+                        json!(now),
+                    ],
+                )?;
+            }
+            Ok::<_, AppError>(())
+        })?;
+        Ok(n)
+    }
+
+    /// The cached directory.
+    pub fn directory(&self) -> Result<Vec<DirectoryEntry>, AppError> {
+        Ok(self.store().query_rows(
+            "SELECT code, name, old_code FROM axis_directory ORDER BY code",
+            &[],
+        )?)
+    }
+
+    fn directory_refreshed_ms(&self) -> Result<i64, AppError> {
+        let v: Vec<Value> = self.store().query_rows(
+            "SELECT coalesce(max(refreshed_ms), 0) AS t FROM axis_directory",
+            &[],
+        )?;
+        Ok(v.first().and_then(|v| v["t"].as_i64()).unwrap_or(0))
     }
 
     /// Prepares an outgoing document with its files (streamed into encrypted blobs).
@@ -603,6 +673,23 @@ impl App {
                 "Thiếu nơi nhận --to (no recipient)".into(),
             ));
         }
+        // recipients come from the axis directory, when it has been fetched
+        let dir = self.directory()?;
+        if !dir.is_empty() {
+            for r in recipients.iter_mut() {
+                match dir
+                    .iter()
+                    .find(|d| &d.code == r || d.old_code.as_deref() == Some(r.as_str()))
+                {
+                    Some(d) => *r = d.code.clone(),
+                    None => {
+                        return Err(AppError::BadInput(format!(
+                            "Mã định danh {r} không có trong danh bạ trục liên thông; kiểm tra lại hoặc cập nhật danh bạ bằng `vanthu axis agencies` (recipient not in the axis directory)"
+                        )))
+                    }
+                }
+            }
+        }
         let files = self.outgoing_files(id)?;
         let req = self.pack_request(&s, &row, &recipients)?;
         let mut w = self.store().blobs().create()?;
@@ -624,10 +711,20 @@ impl App {
                 organ_add: Some(agency.name.clone()),
                 ..Organization::new(&s.organ_id, &agency.name)
             },
-            to: recipients
-                .iter()
-                .map(|r| Organization::new(r.as_str(), r.as_str()))
-                .collect(),
+            to: {
+                let dir = self.directory()?;
+                recipients
+                    .iter()
+                    .map(|r| {
+                        let name = dir
+                            .iter()
+                            .find(|d| &d.code == r)
+                            .map(|d| d.name.clone())
+                            .unwrap_or_else(|| r.clone());
+                        Organization::new(r.as_str(), name)
+                    })
+                    .collect()
+            },
             code_number: row.code_number.clone(),
             code_notation: row.code_notation.clone(),
             subject: row.trich_yeu.clone(),
@@ -1161,6 +1258,15 @@ impl App {
     /// 01 statuses of what just arrived). Network failures are reported, never raised.
     pub fn sync_once(&mut self, t: &dyn Transport) -> Result<SyncReport, AppError> {
         let mut report = SyncReport::default();
+        let age = now_ms() - self.directory_refreshed_ms()?;
+        if age > DIRECTORY_MAX_AGE_MS {
+            if let Err(e) = self.refresh_directory(t) {
+                match e {
+                    DirError::Axis(e) => report.failed.push(failure("directory".into(), &e, true)),
+                    DirError::App(e) => return Err(e),
+                }
+            }
+        }
         self.send_due(t, &mut report)?;
         for kind in [MessageType::Edoc, MessageType::Status] {
             self.receive(t, kind, &mut report)?;
@@ -2058,5 +2164,24 @@ fn apply_in_tx(
                 false,
             ))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_is_full_jitter_under_an_exponential_cap() {
+        for attempt in 1..40 {
+            let ceiling = (30_000i64 << (attempt - 1).min(30)).min(1_800_000);
+            for _ in 0..50 {
+                let d = backoff_ms(attempt, 30_000, 1_800_000);
+                assert!((0..=ceiling).contains(&d), "attempt {attempt}: {d}");
+            }
+        }
+        let spread: std::collections::BTreeSet<i64> =
+            (0..100).map(|_| backoff_ms(5, 30_000, 1_800_000)).collect();
+        assert!(spread.len() > 50, "jittered");
     }
 }

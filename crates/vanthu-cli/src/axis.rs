@@ -328,10 +328,16 @@ pub fn run(cmd: Exchange, data: &Path, json: bool) -> Result<i32, AppError> {
             Ok(0)
         }
         Exchange::Axis(AxisCmd::Agencies) => {
-            let app = open(data)?;
+            let mut app = open(data)?;
             let c = app.axis_client()?;
-            let list = vanthu_axis::Transport::directory(&c)
-                .map_err(|e| AppError::BadInput(e.to_string()))?;
+            match app.refresh_directory(&c) {
+                Ok(_) => {}
+                Err(vanthu_app::axis::DirError::App(e)) => return Err(e),
+                Err(vanthu_app::axis::DirError::Axis(e)) => {
+                    eprintln!("Không cập nhật được danh bạ ({e}); dùng bản đã lưu.");
+                }
+            }
+            let list = app.directory()?;
             if json {
                 out_json(&list);
             } else {

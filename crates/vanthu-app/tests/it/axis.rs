@@ -163,6 +163,12 @@ fn two_agencies_document_and_statuses() {
     assert_eq!(sorted, ["01", "03", "04", "06"]);
     assert_eq!(h.recipients[0].statuses[0].code, "01");
     assert!(w.b.verify_audit().unwrap().ok());
+    // the directory was cached by sync: an unknown recipient is refused before anything is queued
+    assert_eq!(w.a.directory().unwrap().len(), 2);
+    let e =
+        w.a.send_outgoing(&id, &["000.00.00.H99".to_string()])
+            .unwrap_err();
+    assert!(e.to_string().contains("danh bạ"), "{e}");
 }
 
 #[test]
