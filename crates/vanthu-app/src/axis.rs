@@ -301,6 +301,31 @@ pub struct StatusHistory {
     pub recipients: Vec<RecipientStatus>,
 }
 
+/// An inbox row.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InboxRow {
+    /// Axis id of the copy.
+    pub axis_doc_id: String,
+    /// `edoc` / `status`.
+    pub message_type: String,
+    /// Sender.
+    pub from_organ: String,
+    /// SHA-256 of the package as received.
+    pub sha256: String,
+    /// `registered`, `duplicate`, `status`, `request`, `quarantined`, `orphan`.
+    pub outcome: String,
+    /// The register entry, if any.
+    pub incoming_id: Option<String>,
+    /// Human summary (the reason, for a quarantined package).
+    pub detail: Option<String>,
+    /// Acknowledged on the axis.
+    pub acked: i64,
+    /// Received at.
+    pub received_at: String,
+    /// Acknowledged at.
+    pub acked_at: Option<String>,
+}
+
 /// A pending revoke/update/replace request.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RequestRow {
@@ -905,6 +930,16 @@ impl App {
         Ok(self
             .store()
             .query_rows("SELECT * FROM axis_outbox ORDER BY rowid DESC", &[])?)
+    }
+
+    /// The inbox, newest first: every package received, with what became of it (quarantined
+    /// packages are kept, raw and encrypted, for the clerk to see).
+    pub fn inbox(&self) -> Result<Vec<InboxRow>, AppError> {
+        Ok(self.store().query_rows(
+            "SELECT axis_doc_id, message_type, from_organ, sha256, outcome, incoming_id, detail,
+             acked, received_at, acked_at FROM axis_inbox ORDER BY rowid DESC",
+            &[],
+        )?)
     }
 
     /// Pending revoke/update/replace requests.

@@ -114,6 +114,8 @@ pub enum AxisCmd {
     },
     /// Hàng đợi gửi (the outbox).
     Outbox,
+    /// Gói tin đã nhận và kết quả, kể cả gói bị cách ly (received packages, quarantined included).
+    Inbox,
     /// Danh bạ đơn vị trên trục (the axis agency directory).
     Agencies,
 }
@@ -322,6 +324,30 @@ pub fn run(cmd: Exchange, data: &Path, json: bool) -> Result<i32, AppError> {
                         r.last_error
                             .map(|e| format!("  lỗi: {e}"))
                             .unwrap_or_default()
+                    );
+                }
+            }
+            Ok(0)
+        }
+        Exchange::Axis(AxisCmd::Inbox) => {
+            let app = open(data)?;
+            let rows = app.inbox()?;
+            if json {
+                out_json(&rows);
+            } else {
+                for r in rows {
+                    println!(
+                        "{}  {} từ {}  [{}{}]  {}",
+                        r.received_at,
+                        r.message_type,
+                        r.from_organ,
+                        r.outcome,
+                        if r.acked == 1 {
+                            ", đã báo nhận"
+                        } else {
+                            ", chưa báo nhận"
+                        },
+                        r.detail.unwrap_or_default()
                     );
                 }
             }

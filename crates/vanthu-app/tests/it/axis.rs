@@ -339,6 +339,14 @@ fn unreadable_packages_are_quarantined_and_acked_fail() {
     // acknowledged (as fail): not delivered again
     let r = sync(&mut w.b);
     assert!(r.received.is_empty());
+    let inbox = w.b.inbox().unwrap();
+    assert_eq!(inbox.len(), 1);
+    assert_eq!(inbox[0].outcome, "quarantined");
+    assert_eq!(inbox[0].acked, 1);
+    assert!(
+        inbox[0].detail.as_deref().unwrap_or("").contains("edXML"),
+        "{inbox:?}"
+    );
 }
 
 fn vm_kib(field: &str) -> u64 {

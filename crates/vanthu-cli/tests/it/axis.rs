@@ -191,6 +191,9 @@ fn two_agencies_exchange_a_document_and_its_statuses() {
         out.contains("registered") && out.contains("Số đến 01"),
         "{out}"
     );
+    let inbox = json(vanthu(&b).args(["axis", "inbox"]));
+    assert_eq!(inbox[0]["outcome"], "registered");
+    assert_eq!(inbox[0]["acked"], 1);
     let list = json(vanthu(&b).args(["list", "incoming"]));
     let rows = list.as_array().unwrap();
     assert_eq!(rows.len(), 1);
