@@ -54,29 +54,16 @@ CREATE TABLE axis_outbox (
     recipients    TEXT NOT NULL,            -- JSON array of organ ids
     blob_id       TEXT NOT NULL UNIQUE,
     sha256        TEXT NOT NULL,
-    size          INTEGER NOT NULL,
     state         TEXT NOT NULL,            -- ready | sent | failed
     attempts      INTEGER NOT NULL DEFAULT 0,
     next_at       INTEGER NOT NULL,         -- unix milliseconds
     last_error    TEXT,
     axis_doc_id   TEXT,
     created_at    TEXT NOT NULL,
-    sent_at       TEXT,
-    delivered     INTEGER NOT NULL DEFAULT 0  -- every recipient's copy final on the axis
+    sent_at       TEXT
 );
 CREATE INDEX axis_outbox_due ON axis_outbox (state, next_at);
 CREATE INDEX axis_outbox_ref ON axis_outbox (ref_id);
-
--- Per-recipient delivery of a sent package, as the axis reports it (getSentEdocList).
-CREATE TABLE axis_delivery (
-    outbox_id        TEXT NOT NULL REFERENCES axis_outbox (id),
-    receiver_doc_id  TEXT NOT NULL,
-    organ_id         TEXT NOT NULL,
-    receive_status   TEXT NOT NULL,         -- pending | done | fail (as the axis says)
-    received_time    TEXT,
-    checked_at       TEXT NOT NULL,
-    PRIMARY KEY (outbox_id, receiver_doc_id)
-);
 
 -- Durable inbox: one row per axis docId ever stored. A row is written in the same
 -- transaction as its effect (registration, status, request), and acknowledged only after.
@@ -131,19 +118,10 @@ CREATE TABLE axis_request (
     sender              TEXT NOT NULL,
     target_document_id  TEXT NOT NULL,
     incoming_id         TEXT,
-    new_incoming_id     TEXT,               -- replace: the replacing document, registered
     reason              TEXT,
     state               TEXT NOT NULL,      -- pending | accepted | refused
     created_at          TEXT NOT NULL,
     decided_at          TEXT
-);
-
--- The axis directory (getAgenciesList), cached and refreshed daily by sync.
-CREATE TABLE axis_directory (
-    code          TEXT PRIMARY KEY,
-    name          TEXT NOT NULL,
-    old_code      TEXT,
-    refreshed_ms  INTEGER NOT NULL
 );
 
 -- Every blob a row refers to (`vanthu gc` keeps these).

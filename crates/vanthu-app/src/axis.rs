@@ -1384,6 +1384,14 @@ impl App {
                 MessageType::Edoc
             };
             // streamed from the encrypted blob: the same bytes on every attempt
+            let size = if row.size > 0 {
+                row.size as u64
+            } else {
+                // queued before sizes were recorded: measure the blob
+                let mut r = self.store().blobs().open_blob(&row.blob_id)?;
+                std::io::copy(&mut r, &mut std::io::sink())
+                    .map_err(|e| StoreError::BlobCorrupt(format!("{}: {e}", row.blob_id)))?
+            };
             let body = self.store().blobs().open_blob(&row.blob_id)?;
             let mut sha256 = [0u8; 32];
             hex::decode_to_slice(&row.sha256, &mut sha256)
@@ -1392,7 +1400,7 @@ impl App {
                 message_type: mt,
                 to: &to,
                 body: Box::new(body),
-                size: row.size as u64,
+                size,
                 sha256,
             });
             let actor = self.actor_name();

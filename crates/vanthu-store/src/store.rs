@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../schemas/migrations/0001_init.sql"),
     include_str!("../../../schemas/migrations/0002_search_index.sql"),
     include_str!("../../../schemas/migrations/0004_axis.sql"),
+    include_str!("../../../schemas/migrations/0005_axis_delivery.sql"),
 ];
 
 /// Vietnam's offset, used for every timestamp the store writes.

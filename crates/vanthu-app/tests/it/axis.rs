@@ -476,3 +476,20 @@ fn replacement_is_registered_and_supersedes_the_original_on_15() {
         "{h:?}"
     );
 }
+
+/// An outbox row queued before migration 0005 recorded sizes (size 0) is still sent whole.
+#[test]
+fn rows_queued_before_sizes_were_recorded_are_still_sent_whole() {
+    let mut w = world();
+    let id = outgoing(&mut w, "18");
+    w.a.send_outgoing(&id, &[B.to_string()]).unwrap();
+    w.a.store()
+        .raw_connection()
+        .execute_batch("UPDATE axis_outbox SET size = 0")
+        .unwrap();
+    assert_eq!(sync(&mut w.a).sent.len(), 1);
+    let r = sync(&mut w.b);
+    assert_eq!(r.received[0].outcome, "registered", "{r:?}");
+    let inc = r.received[0].incoming_id.clone().unwrap();
+    assert_eq!(w.b.show(&inc).unwrap().files.len(), 1);
+}
