@@ -66,9 +66,16 @@ impl std::fmt::Debug for VxpClient {
 impl VxpClient {
     /// A client for `cfg`.
     pub fn new(cfg: ClientConfig) -> Result<VxpClient, AxisError> {
-        if !(cfg.endpoint.starts_with("http://") || cfg.endpoint.starts_with("https://")) {
+        if cfg.endpoint.starts_with("https://") {
+            // No TLS stack is linked yet: say so now rather than fail on every sync.
             return Err(AxisError::Config(format!(
-                "địa chỉ trục phải bắt đầu bằng http:// hoặc https:// ({})",
+                "chưa hỗ trợ https; dùng địa chỉ http:// của bộ điều hợp (adapter) trục tại cơ quan ({}) (https is not supported yet)",
+                cfg.endpoint
+            )));
+        }
+        if !cfg.endpoint.starts_with("http://") {
+            return Err(AxisError::Config(format!(
+                "địa chỉ trục phải bắt đầu bằng http:// ({}) (endpoint must be an http:// URL)",
                 cfg.endpoint
             )));
         }

@@ -286,3 +286,27 @@ fn injected_faults() {
     assert_eq!(stats["faults_fired"], 6);
     assert_eq!(stats["pending"][B], 3);
 }
+
+#[test]
+fn endpoints_must_be_plain_http_for_now() {
+    let mk = |e: &str| {
+        VxpClient::new(ClientConfig {
+            endpoint: e.into(),
+            system_id: "00.01.W00".into(),
+            secret: Secret::new("x"),
+            organ_id: A.into(),
+            hash_padded: false,
+            timeout: Duration::from_secs(1),
+        })
+    };
+    assert!(mk("http://127.0.0.1:8080/XrdAdapter/adapter").is_ok());
+    let e = mk("https://truc.example/adapter").unwrap_err();
+    assert!(
+        matches!(e, AxisError::Config(ref m) if m.contains("https")),
+        "{e}"
+    );
+    assert!(mk("ftp://x").is_err());
+    // the secret never shows in Debug output
+    let c = mk("http://127.0.0.1:1").unwrap();
+    assert!(!format!("{c:?}").contains("\"x\""));
+}
