@@ -11,7 +11,7 @@
 //!   bytes, with exponential back-off and full jitter;
 //! * secret documents (*văn bản mật*) are never sent.
 
-use std::io::{BufReader, Read};
+use std::io::BufReader;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -149,6 +149,8 @@ pub struct OutboxRow {
     pub blob_id: String,
     /// Package SHA-256.
     pub sha256: String,
+    /// Package size in bytes.
+    pub size: i64,
     /// `ready`, `sent`, `failed`.
     pub state: String,
     /// Attempts so far.
@@ -159,6 +161,9 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
     /// Axis DocId once sent.
     pub axis_doc_id: Option<String>,
+    /// Every recipient's copy is final on the axis.
+    #[serde(default)]
+    pub delivered: i64,
     /// Queued at.
     pub created_at: String,
     /// Sent at.
@@ -167,6 +172,10 @@ pub struct OutboxRow {
 
 #[derive(Debug, Clone, Deserialize)]
 struct AxisIncoming {
+    #[serde(default)]
+    last_status: Option<String>,
+    #[serde(default)]
+    revoked_at: Option<String>,
     sender: String,
     document_id: String,
     code: Option<String>,
@@ -258,6 +267,10 @@ pub struct RecipientStatus {
     pub organ_id: String,
     /// Outbox state of the last package sent to it (`ready`, `sent`, `failed`).
     pub delivery: String,
+    /// What the axis says of its copy: `pending` (not yet taken), `done`, `fail`.
+    pub axis_receive_status: Option<String>,
+    /// When the recipient took it from the axis.
+    pub axis_received_time: Option<String>,
     /// Statuses in order of their timestamp.
     pub statuses: Vec<StatusView>,
 }
@@ -288,6 +301,31 @@ pub struct StatusHistory {
     pub recipients: Vec<RecipientStatus>,
 }
 
+/// An inbox row.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InboxRow {
+    /// Axis id of the copy.
+    pub axis_doc_id: String,
+    /// `edoc` / `status`.
+    pub message_type: String,
+    /// Sender.
+    pub from_organ: String,
+    /// SHA-256 of the package as received.
+    pub sha256: String,
+    /// `registered`, `duplicate`, `status`, `request`, `quarantined`, `orphan`.
+    pub outcome: String,
+    /// The register entry, if any.
+    pub incoming_id: Option<String>,
+    /// Human summary (the reason, for a quarantined package).
+    pub detail: Option<String>,
+    /// Acknowledged on the axis.
+    pub acked: i64,
+    /// Received at.
+    pub received_at: String,
+    /// Acknowledged at.
+    pub acked_at: Option<String>,
+}
+
 /// A pending revoke/update/replace request.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RequestRow {
@@ -303,12 +341,44 @@ pub struct RequestRow {
     pub target_document_id: String,
     /// The original, when found.
     pub incoming_id: Option<String>,
+    /// The replacing document (type 3), registered on arrival.
+    #[serde(default)]
+    pub new_incoming_id: Option<String>,
     /// Reason given.
     pub reason: Option<String>,
     /// `pending`, `accepted`, `refused`.
     pub state: String,
     /// Created.
     pub created_at: String,
+}
+
+/// The cached directory is refreshed once a day.
+pub const DIRECTORY_MAX_AGE_MS: i64 = 24 * 3600 * 1000;
+
+/// A directory refresh failed on the axis or in the store.
+#[derive(Debug)]
+pub enum DirError {
+    /// The axis.
+    Axis(AxisError),
+    /// The store.
+    App(AppError),
+}
+
+impl From<AppError> for DirError {
+    fn from(e: AppError) -> Self {
+        DirError::App(e)
+    }
+}
+
+/// One agency of the cached directory.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DirectoryEntry {
+    /// Organ id.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Old code.
+    pub old_code: Option<String>,
 }
 
 fn now_ms() -> i64 {
@@ -397,6 +467,47 @@ impl App {
 
     fn actor_name(&self) -> String {
         self.actor().to_string()
+    }
+
+    /// Fetches the axis directory and replaces the cached copy (one transaction).
+    pub fn refresh_directory(&mut self, t: &dyn Transport) -> Result<usize, DirError> {
+        let list = t.directory().map_err(DirError::Axis)?;
+        let actor = self.actor_name();
+        let n = list.len();
+        self.store_mut().write(&actor, |tx| {
+            tx.execute_json("DELETE FROM axis_directory", &[])?;
+            let now = now_ms();
+            for a in &list {
+                tx.execute_json(
+                    "INSERT OR REPLACE INTO axis_directory (code, name, old_code, refreshed_ms)
+                     VALUES (?1, ?2, ?3, ?4)",
+                    &[
+                        json!(a.code.trim()),
+                        json!(a.name),
+                        json!(Some(a.old_code.trim()).filter(|s| !s.is_empty())),
+                        json!(now),
+                    ],
+                )?;
+            }
+            Ok::<_, AppError>(())
+        })?;
+        Ok(n)
+    }
+
+    /// The cached directory.
+    pub fn directory(&self) -> Result<Vec<DirectoryEntry>, AppError> {
+        Ok(self.store().query_rows(
+            "SELECT code, name, old_code FROM axis_directory ORDER BY code",
+            &[],
+        )?)
+    }
+
+    fn directory_refreshed_ms(&self) -> Result<i64, AppError> {
+        let v: Vec<Value> = self.store().query_rows(
+            "SELECT coalesce(max(refreshed_ms), 0) AS t FROM axis_directory",
+            &[],
+        )?;
+        Ok(v.first().and_then(|v| v["t"].as_i64()).unwrap_or(0))
     }
 
     /// Prepares an outgoing document with its files (streamed into encrypted blobs).
@@ -587,6 +698,23 @@ impl App {
                 "Thiếu nơi nhận --to (no recipient)".into(),
             ));
         }
+        // recipients come from the axis directory, when it has been fetched
+        let dir = self.directory()?;
+        if !dir.is_empty() {
+            for r in recipients.iter_mut() {
+                match dir
+                    .iter()
+                    .find(|d| &d.code == r || d.old_code.as_deref() == Some(r.as_str()))
+                {
+                    Some(d) => *r = d.code.clone(),
+                    None => {
+                        return Err(AppError::BadInput(format!(
+                            "Mã định danh {r} không có trong danh bạ trục liên thông; kiểm tra lại hoặc cập nhật danh bạ bằng `vanthu axis agencies` (recipient not in the axis directory)"
+                        )))
+                    }
+                }
+            }
+        }
         let files = self.outgoing_files(id)?;
         let req = self.pack_request(&s, &row, &recipients)?;
         let mut w = self.store().blobs().create()?;
@@ -608,10 +736,20 @@ impl App {
                 organ_add: Some(agency.name.clone()),
                 ..Organization::new(&s.organ_id, &agency.name)
             },
-            to: recipients
-                .iter()
-                .map(|r| Organization::new(r.as_str(), r.as_str()))
-                .collect(),
+            to: {
+                let dir = self.directory()?;
+                recipients
+                    .iter()
+                    .map(|r| {
+                        let name = dir
+                            .iter()
+                            .find(|d| &d.code == r)
+                            .map(|d| d.name.clone())
+                            .unwrap_or_else(|| r.clone());
+                        Organization::new(r.as_str(), name)
+                    })
+                    .collect()
+            },
             code_number: row.code_number.clone(),
             code_notation: row.code_notation.clone(),
             subject: row.trich_yeu.clone(),
@@ -794,11 +932,21 @@ impl App {
             .query_rows("SELECT * FROM axis_outbox ORDER BY rowid DESC", &[])?)
     }
 
+    /// The inbox, newest first: every package received, with what became of it (quarantined
+    /// packages are kept, raw and encrypted, for the clerk to see).
+    pub fn inbox(&self) -> Result<Vec<InboxRow>, AppError> {
+        Ok(self.store().query_rows(
+            "SELECT axis_doc_id, message_type, from_organ, sha256, outcome, incoming_id, detail,
+             acked, received_at, acked_at FROM axis_inbox ORDER BY rowid DESC",
+            &[],
+        )?)
+    }
+
     /// Pending revoke/update/replace requests.
     pub fn axis_requests(&self) -> Result<Vec<RequestRow>, AppError> {
         Ok(self.store().query_rows(
-            "SELECT id, axis_doc_id, kind, sender, target_document_id, incoming_id, reason,
-             state, created_at FROM axis_request ORDER BY created_at, id",
+            "SELECT id, axis_doc_id, kind, sender, target_document_id, incoming_id,
+             new_incoming_id, reason, state, created_at FROM axis_request ORDER BY created_at, id",
             &[],
         )?)
     }
@@ -836,6 +984,7 @@ impl App {
         let s = self.axis_settings()?.ok_or_else(config_missing)?;
         let agency = self.agency()?;
         let origin = self.origin_of(incoming_id)?;
+        check_transition(&origin, &code)?;
         let actor = self.actor_name();
         let blobs = self.store().blobs().clone();
         let info = write_status(&blobs, &s, &agency.name, &origin, &code, &desc, &actor)?;
@@ -870,8 +1019,8 @@ impl App {
     fn origin_of(&self, incoming_id: &str) -> Result<AxisIncoming, AppError> {
         self.store()
             .query_rows::<AxisIncoming>(
-                "SELECT incoming_id, sender, document_id, code, promulgation_date
-                 FROM axis_incoming WHERE incoming_id = ?1",
+                "SELECT incoming_id, sender, document_id, code, promulgation_date, last_status,
+                 revoked_at FROM axis_incoming WHERE incoming_id = ?1",
                 &[json!(incoming_id)],
             )?
             .pop()
@@ -906,6 +1055,8 @@ impl App {
         let origin = match &req.incoming_id {
             Some(i) => self.origin_of(i)?,
             None => AxisIncoming {
+                last_status: None,
+                revoked_at: None,
                 sender: req.sender.clone(),
                 document_id: req.target_document_id.clone(),
                 code: None,
@@ -982,6 +1133,18 @@ impl App {
             if accept {
                 if let Some(inc) = &req.incoming_id {
                     match req.kind.as_str() {
+                        "replace" => {
+                            tx.execute_json(
+                                "UPDATE axis_incoming SET revoked_at = ?2, last_status = '15'
+                                 WHERE incoming_id = ?1",
+                                &[json!(inc), json!(rfc3339(tx.now))],
+                            )?;
+                            tx.audit(
+                                "incoming.replaced",
+                                inc,
+                                json!({"request": req.id, "by": req.new_incoming_id}),
+                            )?;
+                        }
                         "revoke" | "take_back" => {
                             tx.execute_json(
                                 "UPDATE axis_incoming SET revoked_at = ?2, last_status = '15'
@@ -1073,6 +1236,8 @@ impl App {
                     None => recipients.push(RecipientStatus {
                         organ_id: t,
                         delivery: o.state.clone(),
+                        axis_receive_status: None,
+                        axis_received_time: None,
                         statuses: Vec::new(),
                     }),
                 }
@@ -1091,8 +1256,30 @@ impl App {
                 None => recipients.push(RecipientStatus {
                     organ_id: s.from_organ,
                     delivery: "unknown".into(),
+                    axis_receive_status: None,
+                    axis_received_time: None,
                     statuses: vec![view],
                 }),
+            }
+        }
+        let deliveries: Vec<Value> = self.store().query_rows(
+            "SELECT d.organ_id, d.receive_status, d.received_time FROM axis_delivery d
+             JOIN axis_outbox o ON o.id = d.outbox_id
+             WHERE o.ref_id = ?1 AND o.business = 'new' ORDER BY o.rowid, d.checked_at",
+            &[json!(outgoing_id)],
+        )?;
+        for d in deliveries {
+            let organ = d["organ_id"].as_str().unwrap_or_default();
+            if let Some(r) = recipients.iter_mut().find(|r| r.organ_id == organ) {
+                let st = d["receive_status"].as_str().map(str::to_string);
+                // one copy taken is enough (a duplicate delivery may leave another pending)
+                if r.axis_receive_status.as_deref() != Some("done") {
+                    r.axis_receive_status = st;
+                    r.axis_received_time = d["received_time"]
+                        .as_str()
+                        .filter(|t| !t.is_empty())
+                        .map(str::to_string);
+                }
             }
         }
         Ok(StatusHistory {
@@ -1106,12 +1293,81 @@ impl App {
     /// 01 statuses of what just arrived). Network failures are reported, never raised.
     pub fn sync_once(&mut self, t: &dyn Transport) -> Result<SyncReport, AppError> {
         let mut report = SyncReport::default();
+        let age = now_ms() - self.directory_refreshed_ms()?;
+        if age > DIRECTORY_MAX_AGE_MS {
+            if let Err(e) = self.refresh_directory(t) {
+                match e {
+                    DirError::Axis(e) => report.failed.push(failure("directory".into(), &e, true)),
+                    DirError::App(e) => return Err(e),
+                }
+            }
+        }
         self.send_due(t, &mut report)?;
         for kind in [MessageType::Edoc, MessageType::Status] {
             self.receive(t, kind, &mut report)?;
         }
         self.send_due(t, &mut report)?;
+        self.track_deliveries(t, &mut report)?;
         Ok(report)
+    }
+
+    /// Asks the axis how each recipient's copy of our sent documents fares
+    /// (`getSentEdocList`) until every copy is final.
+    fn track_deliveries(
+        &mut self,
+        t: &dyn Transport,
+        report: &mut SyncReport,
+    ) -> Result<(), AppError> {
+        let rows: Vec<OutboxRow> = self.store().query_rows(
+            "SELECT * FROM axis_outbox WHERE message_type = 'edoc' AND state = 'sent'
+             AND delivered = 0 AND axis_doc_id IS NOT NULL ORDER BY rowid LIMIT 500",
+            &[],
+        )?;
+        for row in rows {
+            let doc_id = row.axis_doc_id.clone().unwrap_or_default();
+            let list = match t.delivery_report(MessageType::Edoc, &doc_id) {
+                Ok(l) => l,
+                Err(e) => {
+                    report
+                        .failed
+                        .push(failure(format!("delivery {doc_id}"), &e, true));
+                    return Ok(()); // the axis is unwell: try the others next time
+                }
+            };
+            let all_final = !list.is_empty()
+                && list
+                    .iter()
+                    .all(|d| d.receive_status == "done" || d.receive_status == "fail");
+            let actor = self.actor_name();
+            self.store_mut().write(&actor, |tx| {
+                let now = rfc3339(tx.now);
+                for d in &list {
+                    tx.execute_json(
+                        "INSERT INTO axis_delivery (outbox_id, receiver_doc_id, organ_id,
+                         receive_status, received_time, checked_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                         ON CONFLICT (outbox_id, receiver_doc_id) DO UPDATE SET
+                         receive_status = ?4, received_time = ?5, checked_at = ?6",
+                        &[
+                            json!(row.id),
+                            json!(d.receiver_doc_id),
+                            json!(d.to_code),
+                            json!(d.receive_status),
+                            json!(d.received_time),
+                            json!(now),
+                        ],
+                    )?;
+                }
+                if all_final {
+                    tx.execute_json(
+                        "UPDATE axis_outbox SET delivered = 1 WHERE id = ?1",
+                        &[json!(row.id)],
+                    )?;
+                }
+                Ok::<_, AppError>(())
+            })?;
+        }
+        Ok(())
     }
 
     fn send_due(&mut self, t: &dyn Transport, report: &mut SyncReport) -> Result<(), AppError> {
@@ -1122,21 +1378,30 @@ impl App {
         )?;
         for row in due {
             let to: Vec<String> = serde_json::from_str(&row.recipients).unwrap_or_default();
-            let mut bytes = Vec::new();
-            self.store()
-                .blobs()
-                .open_blob(&row.blob_id)?
-                .read_to_end(&mut bytes)
-                .map_err(|e| StoreError::BlobCorrupt(format!("{}: {e}", row.blob_id)))?;
             let mt = if row.message_type == "status" {
                 MessageType::Status
             } else {
                 MessageType::Edoc
             };
+            // streamed from the encrypted blob: the same bytes on every attempt
+            let size = if row.size > 0 {
+                row.size as u64
+            } else {
+                // queued before sizes were recorded: measure the blob
+                let mut r = self.store().blobs().open_blob(&row.blob_id)?;
+                std::io::copy(&mut r, &mut std::io::sink())
+                    .map_err(|e| StoreError::BlobCorrupt(format!("{}: {e}", row.blob_id)))?
+            };
+            let body = self.store().blobs().open_blob(&row.blob_id)?;
+            let mut sha256 = [0u8; 32];
+            hex::decode_to_slice(&row.sha256, &mut sha256)
+                .map_err(|_| StoreError::BlobCorrupt(format!("{}: sha256", row.blob_id)))?;
             let res = t.send(Outgoing {
                 message_type: mt,
                 to: &to,
-                bytes: &bytes,
+                body: Box::new(body),
+                size,
+                sha256,
             });
             let actor = self.actor_name();
             match res {
@@ -1235,8 +1500,12 @@ impl App {
                 // stored before, the ack was lost: acknowledge again
                 outcome != "quarantined"
             } else {
-                let bytes = match t.download(&item.doc_id) {
-                    Ok(b) => b,
+                // streamed into an encrypted blob: never the whole package in memory
+                let blobs = self.store().blobs().clone();
+                let mut w = blobs.create()?;
+                let raw = match t.download(&item.doc_id, &mut w).map(|_| w.finish()) {
+                    Ok(Ok(info)) => info,
+                    Ok(Err(e)) => return Err(e.into()),
                     Err(e) => {
                         report
                             .failed
@@ -1244,7 +1513,7 @@ impl App {
                         continue;
                     }
                 };
-                let arrived = self.apply(&item.doc_id, &item.from, kind, &bytes)?;
+                let arrived = self.apply(&item.doc_id, &item.from, kind, raw)?;
                 let ok = arrived.outcome != "quarantined";
                 report.received.push(arrived);
                 ok
@@ -1275,13 +1544,21 @@ impl App {
         axis_doc_id: &str,
         from: &str,
         kind: MessageType,
-        bytes: &[u8],
+        raw: vanthu_store::BlobInfo,
     ) -> Result<Arrived, AppError> {
         let blobs = self.store().blobs().clone();
-        let raw = blobs.put(&mut &bytes[..])?;
         let mut sink = BlobSink::new(&blobs);
-        let parsed =
-            vanthu_edxml::read_message(BufReader::new(bytes), &mut sink, &ReadOptions::default());
+        let parsed = match blobs.open_blob(&raw.id) {
+            Ok(r) => vanthu_edxml::read_message(
+                BufReader::with_capacity(256 * 1024, r),
+                &mut sink,
+                &ReadOptions::default(),
+            ),
+            Err(e) => {
+                let _ = blobs.remove(&raw.id);
+                return Err(e.into());
+            }
+        };
         let s = self.axis_settings()?.ok_or_else(config_missing)?;
         let agency = self.agency()?;
         let actor = self.actor_name();
@@ -1295,6 +1572,8 @@ impl App {
             if let Ok(msg) = &parsed {
                 let h = msg.edoc().expect("planned from an edoc");
                 let origin = AxisIncoming {
+                    last_status: None,
+                    revoked_at: None,
                     sender: h.from.organ_id.clone(),
                     document_id: h.document_id.clone(),
                     code: Some(format!("{}/{}", h.code.code_number, h.code.code_notation)),
@@ -1409,6 +1688,40 @@ impl App {
     }
 }
 
+/// The incoming workflow (clerical rules §2.2): 01 arrived → 03 registered/accepted (or 02
+/// returned) → 04 assigned → 05 being handled → 06 completed. An unaccepted document cannot be
+/// assigned; a returned, completed or revoked one takes no further status.
+fn check_transition(origin: &AxisIncoming, code: &StatusCode) -> Result<(), AppError> {
+    if origin.revoked_at.is_some() {
+        return Err(AppError::BadInput(
+            "Văn bản đã bị thu hồi; không báo trạng thái nữa (document revoked)".into(),
+        ));
+    }
+    let last = origin.last_status.as_deref().unwrap_or("01");
+    let allowed: &[&str] = match code {
+        StatusCode::Refused | StatusCode::Accepted => &["01"],
+        StatusCode::Assigned => &["03", "04"],
+        StatusCode::Processing => &["03", "04", "05"],
+        StatusCode::Completed => &["03", "04", "05"],
+        _ => &[],
+    };
+    if allowed.contains(&last) {
+        return Ok(());
+    }
+    let hint = match code {
+        StatusCode::Assigned | StatusCode::Processing | StatusCode::Completed => {
+            " — cần tiếp nhận, vào sổ (03) trước (accept with 03 first)"
+        }
+        _ => "",
+    };
+    Err(AppError::BadInput(format!(
+        "Không chuyển được từ trạng thái {last} ({}) sang {} ({}){hint} (status transition not allowed)",
+        StatusCode::parse(last).label_vi(),
+        code.as_str(),
+        code.label_vi()
+    )))
+}
+
 fn failure(what: String, e: &AxisError, default_retry: bool) -> Failure {
     Failure {
         what,
@@ -1446,18 +1759,20 @@ fn insert_outbox(
         recipients: serde_json::to_string(to).expect("strings serialise"),
         blob_id: info.id.clone(),
         sha256: info.sha256.clone(),
+        size: info.size as i64,
         state: "ready".into(),
         attempts: 0,
         next_at: 0,
         last_error: None,
         axis_doc_id: None,
+        delivered: 0,
         created_at: rfc3339(tx.now),
         sent_at: None,
     };
     tx.execute_json(
         "INSERT INTO axis_outbox (id, message_type, ref_id, status_code, recipients, blob_id,
-         sha256, state, attempts, next_at, created_at, business)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'ready', 0, 0, ?8, ?9)",
+         sha256, state, attempts, next_at, created_at, business, size)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'ready', 0, 0, ?8, ?9, ?10)",
         &[
             json!(row.id),
             json!(row.message_type),
@@ -1468,6 +1783,7 @@ fn insert_outbox(
             json!(row.sha256),
             json!(row.created_at),
             json!(row.business),
+            json!(row.size),
         ],
     )?;
     Ok(row)
@@ -1523,6 +1839,8 @@ enum Plan {
         document_id: String,
         code: String,
         promulgation_date: String,
+        /// DocumentIds this document replaces (type 3): each becomes a pending request.
+        replaces: Vec<String>,
     },
     Status {
         from: String,
@@ -1598,9 +1916,39 @@ fn plan_for(msg: &Message, listed_as: MessageType, sha256: &str) -> Plan {
                 document_id: h.document_id.clone(),
                 code: format!("{}/{}", h.code.code_number, h.code.code_notation),
                 promulgation_date: h.promulgation_info.promulgation_date.clone(),
+                replaces: Vec::new(),
             },
             Err(e) => Plan::Quarantine(e.to_string()),
         },
+        // A replacement is a new document (registered with its own số đến) that also asks
+        // for the replaced ones to be superseded.
+        Some(BusinessDocType::Replace) => {
+            let mut as_new = msg.clone();
+            if let Some(b) = as_new.trace.as_mut().and_then(|t| t.business.as_mut()) {
+                b.doc_type = BusinessDocType::New;
+            }
+            let mut replaces: Vec<String> = Vec::new();
+            for r in msg
+                .business()
+                .map(|b| b.replacements.as_slice())
+                .unwrap_or(&[])
+            {
+                if !r.document_id.trim().is_empty() && !replaces.contains(&r.document_id) {
+                    replaces.push(r.document_id.clone());
+                }
+            }
+            match input_from_message(&as_new) {
+                Ok(input) => Plan::Register {
+                    input: Box::new(input),
+                    sender: h.from.organ_id.clone(),
+                    document_id: h.document_id.clone(),
+                    code: format!("{}/{}", h.code.code_number, h.code.code_notation),
+                    promulgation_date: h.promulgation_info.promulgation_date.clone(),
+                    replaces,
+                },
+                Err(e) => Plan::Quarantine(e.to_string()),
+            }
+        }
         Some(t) => {
             let b = msg.business();
             let target = match t {
@@ -1663,6 +2011,7 @@ fn apply_in_tx(
             document_id,
             code,
             promulgation_date,
+            replaces,
         } => {
             let existing: Vec<Value> = tx.query_rows(
                 "SELECT incoming_id FROM axis_incoming WHERE sender = ?1 AND document_id = ?2",
@@ -1721,6 +2070,27 @@ fn apply_in_tx(
                     &reg.id,
                     Some("01"),
                     std::slice::from_ref(sender),
+                )?;
+            }
+            for old in replaces {
+                let orig: Vec<Value> = tx.query_rows(
+                    "SELECT incoming_id FROM axis_incoming WHERE sender = ?1 AND document_id = ?2",
+                    &[json!(sender), json!(old)],
+                )?;
+                tx.execute_json(
+                    "INSERT INTO axis_request (id, axis_doc_id, kind, sender, target_document_id,
+                     incoming_id, new_incoming_id, reason, state, created_at)
+                     VALUES (?1, ?2, 'replace', ?3, ?4, ?5, ?6, ?7, 'pending', ?8)",
+                    &[
+                        json!(vanthu_store::fsutil::random_id()),
+                        json!(axis_doc_id),
+                        json!(sender),
+                        json!(old),
+                        json!(orig.first().and_then(|v| v["incoming_id"].as_str())),
+                        json!(reg.id),
+                        json!(format!("Thay thế bởi văn bản {document_id}")),
+                        json!(rfc3339(tx.now)),
+                    ],
                 )?;
             }
             Ok((
@@ -1837,5 +2207,24 @@ fn apply_in_tx(
                 false,
             ))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_is_full_jitter_under_an_exponential_cap() {
+        for attempt in 1..40 {
+            let ceiling = (30_000i64 << (attempt - 1).min(30)).min(1_800_000);
+            for _ in 0..50 {
+                let d = backoff_ms(attempt, 30_000, 1_800_000);
+                assert!((0..=ceiling).contains(&d), "attempt {attempt}: {d}");
+            }
+        }
+        let spread: std::collections::BTreeSet<i64> =
+            (0..100).map(|_| backoff_ms(5, 30_000, 1_800_000)).collect();
+        assert!(spread.len() > 50, "jittered");
     }
 }

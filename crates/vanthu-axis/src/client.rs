@@ -3,12 +3,14 @@
 
 use std::time::Duration;
 
-use base64::Engine;
+use std::io::{Read, Write};
+
 use serde_json::Value;
 
 use crate::error::AxisError;
 use crate::proto::{self, AgencyEntry, Delivery, MessageType, PendingItem};
 use crate::sign::{self, SignedHeaders};
+use crate::stream;
 use crate::transport::{Outgoing, Transport};
 
 /// A secret that never shows in `Debug` output or logs.
@@ -64,9 +66,16 @@ impl std::fmt::Debug for VxpClient {
 impl VxpClient {
     /// A client for `cfg`.
     pub fn new(cfg: ClientConfig) -> Result<VxpClient, AxisError> {
-        if !(cfg.endpoint.starts_with("http://") || cfg.endpoint.starts_with("https://")) {
+        if cfg.endpoint.starts_with("https://") {
+            // No TLS stack is linked yet: say so now rather than fail on every sync.
             return Err(AxisError::Config(format!(
-                "địa chỉ trục phải bắt đầu bằng http:// hoặc https:// ({})",
+                "chưa hỗ trợ https; dùng địa chỉ http:// của bộ điều hợp (adapter) trục tại cơ quan ({}) (https is not supported yet)",
+                cfg.endpoint
+            )));
+        }
+        if !cfg.endpoint.starts_with("http://") {
+            return Err(AxisError::Config(format!(
+                "địa chỉ trục phải bắt đầu bằng http:// ({}) (endpoint must be an http:// URL)",
                 cfg.endpoint
             )));
         }
@@ -74,6 +83,7 @@ impl VxpClient {
             .timeout(cfg.timeout)
             .connect_timeout(Duration::from_secs(10))
             .no_proxy()
+            .tcp_nodelay(true)
             .user_agent(sign::USER_AGENT)
             .build()
             .map_err(|e| AxisError::Config(e.to_string()))?;
@@ -106,6 +116,31 @@ impl VxpClient {
         content_type: &str,
         body: Vec<u8>,
     ) -> Result<Value, AxisError> {
+        let resp = self.post(path, params, content_type, body.into())?;
+        let status = resp.status();
+        let bytes = resp
+            .bytes()
+            .map_err(|e| AxisError::Transport(format!("{path}: {}", error_chain(&e))))?;
+        let v: Value = match serde_json::from_slice(&bytes) {
+            Ok(v) => v,
+            Err(e) => {
+                return Err(AxisError::BadAnswer(format!(
+                    "{path}: HTTP {}, không phải JSON (not JSON: {e})",
+                    status.as_u16()
+                )))
+            }
+        };
+        check(path, status.as_u16(), &v)?;
+        Ok(v)
+    }
+
+    fn post(
+        &self,
+        path: &str,
+        params: &[(&str, &str)],
+        content_type: &str,
+        body: reqwest::blocking::Body,
+    ) -> Result<reqwest::blocking::Response, AxisError> {
         let signed = self.sign_call(content_type, params);
         let url = format!("{}/{}", self.cfg.endpoint.trim_end_matches('/'), path);
         let mut req = self
@@ -120,47 +155,9 @@ impl VxpClient {
             .header(sign::SIGN_HEADER, signed.sign_header.as_str())
             .header(sign::SIGN_HEADER_KEY, signed.sign_header_key.as_str())
             .header(sign::HASH_HEADER, signed.hash_header.as_str());
-        let resp = req
-            .body(body)
+        req.body(body)
             .send()
-            .map_err(|e| AxisError::Transport(format!("{path}: {}", error_chain(&e))))?;
-        let status = resp.status();
-        let bytes = resp
-            .bytes()
-            .map_err(|e| AxisError::Transport(format!("{path}: {}", error_chain(&e))))?;
-        let v: Value = match serde_json::from_slice(&bytes) {
-            Ok(v) => v,
-            Err(e) => {
-                return Err(AxisError::BadAnswer(format!(
-                    "{path}: HTTP {}, không phải JSON (not JSON: {e})",
-                    status.as_u16()
-                )))
-            }
-        };
-        let st = v.get("status").and_then(Value::as_str);
-        let code = match v.get("ErrorCode") {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Number(n)) => n.to_string(),
-            _ => String::new(),
-        };
-        match st {
-            Some(s) if s.eq_ignore_ascii_case("OK") && code == proto::codes::OK => Ok(v),
-            Some(_) if !code.is_empty() && code != proto::codes::OK => Err(AxisError::Fail {
-                code,
-                desc: v
-                    .get("ErrorDesc")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string(),
-            }),
-            _ if status.is_server_error() || status.as_u16() == 429 => Err(AxisError::BadAnswer(
-                format!("{path}: HTTP {}", status.as_u16()),
-            )),
-            _ => Err(AxisError::BadAnswer(format!(
-                "{path}: HTTP {}, thiếu trường status (no status field)",
-                status.as_u16()
-            ))),
-        }
+            .map_err(|e| AxisError::Transport(format!("{path}: {}", error_chain(&e))))
     }
 
     /// `countReceiveEdoc` / `countReceiveStatus`.
@@ -181,6 +178,33 @@ impl VxpClient {
                     .or_else(|| c.as_str().and_then(|s| s.parse().ok()))
             })
             .ok_or_else(|| AxisError::BadAnswer(format!("{path}: thiếu count (no count)")))
+    }
+}
+
+/// Judges a parsed answer: `OK` with `ErrorCode` `"0"`, a final `FAIL`, or a retryable error.
+fn check(path: &str, http: u16, v: &Value) -> Result<(), AxisError> {
+    let st = v.get("status").and_then(Value::as_str);
+    let code = match v.get("ErrorCode") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    };
+    match st {
+        Some(s) if s.eq_ignore_ascii_case("OK") && code == proto::codes::OK => Ok(()),
+        Some(_) if !code.is_empty() && code != proto::codes::OK => Err(AxisError::Fail {
+            code,
+            desc: v
+                .get("ErrorDesc")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+        }),
+        _ if http >= 500 || http == 429 => {
+            Err(AxisError::BadAnswer(format!("{path}: HTTP {http}")))
+        }
+        _ => Err(AxisError::BadAnswer(format!(
+            "{path}: HTTP {http}, thiếu trường status (no status field)"
+        ))),
     }
 }
 
@@ -218,21 +242,31 @@ impl Transport for VxpClient {
         data_array(&v, proto::GET_RECEIVED)
     }
 
-    fn download(&self, doc_id: &str) -> Result<Vec<u8>, AxisError> {
-        let v = self.call(
-            proto::GET_EDOC,
+    fn download(&self, doc_id: &str, out: &mut dyn Write) -> Result<u64, AxisError> {
+        let path = proto::GET_EDOC;
+        let resp = self.post(
+            path,
             &[("docId", doc_id)],
             "application/json",
-            b"{}".to_vec(),
+            b"{}".to_vec().into(),
         )?;
-        let data = v
-            .get("data")
-            .and_then(Value::as_str)
-            .ok_or_else(|| AxisError::BadAnswer("getEdoc: thiếu data (no data)".into()))?;
-        let cleaned: Vec<u8> = data.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-        base64::engine::general_purpose::STANDARD
-            .decode(&cleaned)
-            .map_err(|e| AxisError::BadAnswer(format!("getEdoc: base64: {e}")))
+        let http = resp.status().as_u16();
+        let mut r = std::io::BufReader::with_capacity(64 * 1024, resp);
+        let ans = match stream::read_answer(&mut r, out) {
+            Ok(a) => a,
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData && http >= 400 => {
+                return Err(AxisError::BadAnswer(format!("{path}: HTTP {http}")))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                return Err(AxisError::BadAnswer(format!("{path}: {e}")))
+            }
+            Err(e) => return Err(AxisError::Transport(format!("{path}: {e}"))),
+        };
+        check(path, http, &Value::Object(ans.members))?;
+        if !ans.had_data {
+            return Err(AxisError::BadAnswer("getEdoc: thiếu data (no data)".into()));
+        }
+        Ok(ans.written)
     }
 
     fn ack(&self, doc_id: &str, ok: bool) -> Result<(), AxisError> {
@@ -250,12 +284,14 @@ impl Transport for VxpClient {
 
     fn send(&self, msg: Outgoing<'_>) -> Result<String, AxisError> {
         let to = serde_json::to_string(msg.to).expect("strings serialise");
-        let hash = sign::hash_file(msg.bytes, self.cfg.hash_padded);
-        let mut body = Vec::with_capacity(msg.bytes.len() + 2);
-        body.extend_from_slice(msg.bytes);
-        body.extend_from_slice(b"\r\n");
-        let v = self.call(
-            proto::SEND_EDOC,
+        let hash = sign::hash_file_of_digest(&msg.sha256, self.cfg.hash_padded);
+        let body = reqwest::blocking::Body::sized(
+            msg.body.chain(std::io::Cursor::new(b"\r\n")),
+            msg.size + 2,
+        );
+        let path = proto::SEND_EDOC;
+        let resp = self.post(
+            path,
             &[
                 ("from", self.cfg.organ_id.as_str()),
                 ("servicetype", "eDoc"),
@@ -266,6 +302,16 @@ impl Transport for VxpClient {
             "application/octet-stream",
             body,
         )?;
+        let status = resp.status().as_u16();
+        let bytes = resp
+            .bytes()
+            .map_err(|e| AxisError::Transport(format!("{path}: {}", error_chain(&e))))?;
+        let v: Value = serde_json::from_slice(&bytes).map_err(|e| {
+            AxisError::BadAnswer(format!(
+                "{path}: HTTP {status}, không phải JSON (not JSON: {e})"
+            ))
+        })?;
+        check(path, status, &v)?;
         v.get("DocId")
             .and_then(Value::as_str)
             .map(str::to_string)

@@ -14,6 +14,7 @@ pub mod error;
 pub mod proto;
 pub mod server;
 pub mod sign;
+pub mod stream;
 pub mod transport;
 
 pub use client::{ClientConfig, Secret, VxpClient};

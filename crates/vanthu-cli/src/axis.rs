@@ -114,6 +114,8 @@ pub enum AxisCmd {
     },
     /// Hàng đợi gửi (the outbox).
     Outbox,
+    /// Gói tin đã nhận và kết quả, kể cả gói bị cách ly (received packages, quarantined included).
+    Inbox,
     /// Danh bạ đơn vị trên trục (the axis agency directory).
     Agencies,
 }
@@ -327,11 +329,41 @@ pub fn run(cmd: Exchange, data: &Path, json: bool) -> Result<i32, AppError> {
             }
             Ok(0)
         }
-        Exchange::Axis(AxisCmd::Agencies) => {
+        Exchange::Axis(AxisCmd::Inbox) => {
             let app = open(data)?;
+            let rows = app.inbox()?;
+            if json {
+                out_json(&rows);
+            } else {
+                for r in rows {
+                    println!(
+                        "{}  {} từ {}  [{}{}]  {}",
+                        r.received_at,
+                        r.message_type,
+                        r.from_organ,
+                        r.outcome,
+                        if r.acked == 1 {
+                            ", đã báo nhận"
+                        } else {
+                            ", chưa báo nhận"
+                        },
+                        r.detail.unwrap_or_default()
+                    );
+                }
+            }
+            Ok(0)
+        }
+        Exchange::Axis(AxisCmd::Agencies) => {
+            let mut app = open(data)?;
             let c = app.axis_client()?;
-            let list = vanthu_axis::Transport::directory(&c)
-                .map_err(|e| AppError::BadInput(e.to_string()))?;
+            match app.refresh_directory(&c) {
+                Ok(_) => {}
+                Err(vanthu_app::axis::DirError::App(e)) => return Err(e),
+                Err(vanthu_app::axis::DirError::Axis(e)) => {
+                    eprintln!("Không cập nhật được danh bạ ({e}); dùng bản đã lưu.");
+                }
+            }
+            let list = app.directory()?;
             if json {
                 out_json(&list);
             } else {
@@ -381,7 +413,12 @@ pub fn run(cmd: Exchange, data: &Path, json: bool) -> Result<i32, AppError> {
             } else {
                 println!("Văn bản {} ({})", h.document_id, h.id);
                 for r in &h.recipients {
-                    println!("  Nơi nhận {} — gửi: {}", r.organ_id, r.delivery);
+                    let axis = match (&r.axis_receive_status, &r.axis_received_time) {
+                        (Some(st), Some(t)) => format!(", trên trục: {st} lúc {t}"),
+                        (Some(st), None) => format!(", trên trục: {st}"),
+                        _ => String::new(),
+                    };
+                    println!("  Nơi nhận {} — gửi: {}{axis}", r.organ_id, r.delivery);
                     for s in &r.statuses {
                         println!(
                             "    {} {}  {}{}",

@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../schemas/migrations/0002_search_index.sql"),
     include_str!("../../../schemas/migrations/0003_file_text.sql"),
     include_str!("../../../schemas/migrations/0004_axis.sql"),
+    include_str!("../../../schemas/migrations/0005_axis_delivery.sql"),
 ];
 
 /// Vietnam's offset, used for every timestamp the store writes.

@@ -134,9 +134,15 @@ fn two_agencies_document_and_statuses() {
     assert_eq!(doc.files.len(), 1);
     assert_eq!(doc.files[0].name, "cong-van.pdf");
 
+    let e = w.b.axis_report(&inc, "04", None).unwrap_err();
+    assert!(e.to_string().contains("03"), "assign before accept: {e}");
     for code in ["03", "04", "06"] {
         w.b.axis_report(&inc, code, None).unwrap();
     }
+    assert!(
+        w.b.axis_report(&inc, "02", Some("Gửi nhầm")).is_err(),
+        "returned after completion"
+    );
     let r = sync(&mut w.b);
     assert_eq!(r.sent.len(), 3);
     let r = sync(&mut w.a);
@@ -145,6 +151,8 @@ fn two_agencies_document_and_statuses() {
     assert_eq!(h.recipients.len(), 1);
     assert_eq!(h.recipients[0].organ_id, B);
     assert_eq!(h.recipients[0].delivery, "sent");
+    assert_eq!(h.recipients[0].axis_receive_status.as_deref(), Some("done"));
+    assert!(h.recipients[0].axis_received_time.is_some());
     let codes: Vec<_> = h.recipients[0]
         .statuses
         .iter()
@@ -155,6 +163,12 @@ fn two_agencies_document_and_statuses() {
     assert_eq!(sorted, ["01", "03", "04", "06"]);
     assert_eq!(h.recipients[0].statuses[0].code, "01");
     assert!(w.b.verify_audit().unwrap().ok());
+    // the directory was cached by sync: an unknown recipient is refused before anything is queued
+    assert_eq!(w.a.directory().unwrap().len(), 2);
+    let e =
+        w.a.send_outgoing(&id, &["000.00.00.H99".to_string()])
+            .unwrap_err();
+    assert!(e.to_string().contains("danh bạ"), "{e}");
 }
 
 #[test]
@@ -310,11 +324,11 @@ fn unreadable_packages_are_quarantined_and_acked_fail() {
     let c = w.a.axis_client().unwrap();
     vanthu_axis::Transport::send(
         &c,
-        vanthu_axis::Outgoing {
-            message_type: vanthu_axis::MessageType::Edoc,
-            to: &[B.to_string()],
-            bytes: b"<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"b\">]><x>&a;</x>",
-        },
+        vanthu_axis::Outgoing::from_bytes(
+            vanthu_axis::MessageType::Edoc,
+            &[B.to_string()],
+            b"<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"b\">]><x>&a;</x>".to_vec(),
+        ),
     )
     .unwrap();
     let r = sync(&mut w.b);
@@ -325,4 +339,157 @@ fn unreadable_packages_are_quarantined_and_acked_fail() {
     // acknowledged (as fail): not delivered again
     let r = sync(&mut w.b);
     assert!(r.received.is_empty());
+    let inbox = w.b.inbox().unwrap();
+    assert_eq!(inbox.len(), 1);
+    assert_eq!(inbox[0].outcome, "quarantined");
+    assert_eq!(inbox[0].acked, 1);
+    assert!(
+        inbox[0].detail.as_deref().unwrap_or("").contains("edXML"),
+        "{inbox:?}"
+    );
+}
+
+fn vm_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Spec conformance 13: a large attachment crosses the axis (sender store → server → receiver
+/// store) without the package or the attachment ever being held whole in memory.
+#[cfg(target_os = "linux")]
+#[test]
+fn large_attachment_round_trips_with_bounded_memory() {
+    use sha2::{Digest, Sha256};
+    use std::io::Write;
+    const MIB: usize = 80;
+    let mut w = world();
+    let big = w.pdf.with_file_name("ban-do-quy-hoach.pdf");
+    let mut h = Sha256::new();
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&big).unwrap());
+        let mut chunk = vec![0u8; 1024 * 1024];
+        for i in 0..MIB {
+            for (j, b) in chunk.iter_mut().enumerate() {
+                *b = ((i * 131 + j * 7 + j / 251) % 256) as u8;
+            }
+            h.update(&chunk);
+            f.write_all(&chunk).unwrap();
+        }
+    }
+    let want = hex::encode(h.finalize());
+    // reset the peak-RSS counter, then measure the whole exchange
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let before = vm_kib("VmRSS:");
+    let id =
+        w.a.create_outgoing(&OutgoingInput {
+            so_ky_hieu: "99/UBND-VP".into(),
+            trich_yeu: "Bản đồ quy hoạch".into(),
+            files: vec![big],
+            ..Default::default()
+        })
+        .unwrap()
+        .id;
+    w.a.send_outgoing(&id, &[B.to_string()]).unwrap();
+    assert_eq!(sync(&mut w.a).sent.len(), 1);
+    let r = sync(&mut w.b);
+    assert_eq!(r.received[0].outcome, "registered", "{r:?}");
+    let inc = r.received[0].incoming_id.clone().unwrap();
+    let peak = vm_kib("VmHWM:");
+    let files = w.b.show(&inc).unwrap().files;
+    assert_eq!(files[0].sha256, want);
+    assert_eq!(files[0].size, (MIB * 1024 * 1024) as u64);
+    let grew_mib = peak.saturating_sub(before) / 1024;
+    eprintln!("peak memory above the start of the exchange: {grew_mib} MiB for a {MIB} MiB file");
+    assert!(
+        grew_mib < 64,
+        "the exchange of a {MIB} MiB file grew memory by {grew_mib} MiB"
+    );
+}
+
+#[test]
+fn replacement_is_registered_and_supersedes_the_original_on_15() {
+    let mut w = world();
+    let id = outgoing(&mut w, "16");
+    w.a.send_outgoing(&id, &[B.to_string()]).unwrap();
+    sync(&mut w.a);
+    let orig = sync(&mut w.b).received[0].incoming_id.clone().unwrap();
+    let old = w.a.get_outgoing(&id).unwrap();
+    // A sends 17/UBND-VP replacing 16/UBND-VP (type 3), straight over the axis
+    let req = vanthu_edxml::PackRequest {
+        from: vanthu_edxml::Organization {
+            organ_add: Some("Hòa Bình".into()),
+            ..vanthu_edxml::Organization::new(A, "UBND tỉnh Hòa Bình")
+        },
+        to: vec![vanthu_edxml::Organization::new(B, B)],
+        code_number: "17".into(),
+        code_notation: "UBND-VP".into(),
+        subject: "Về việc liên thông (thay thế văn bản 16/UBND-VP)".into(),
+        date: "2026/12/02".into(),
+        business: Some(vanthu_edxml::Business {
+            doc_type: vanthu_edxml::BusinessDocType::Replace,
+            reason: Some("Thay thế do sai sót".into()),
+            replacements: vec![vanthu_edxml::ReplacementInfo {
+                document_id: old.document_id.clone(),
+                organ_ids: vec![B.into()],
+            }],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let mut bytes = Vec::new();
+    vanthu_edxml::pack::<&[u8], _>(&req, vec![], &mut bytes).unwrap();
+    let c = w.a.axis_client().unwrap();
+    vanthu_axis::Transport::send(
+        &c,
+        vanthu_axis::Outgoing::from_bytes(vanthu_axis::MessageType::Edoc, &[B.to_string()], bytes),
+    )
+    .unwrap();
+    let r = sync(&mut w.b);
+    assert_eq!(r.received[0].outcome, "registered", "{r:?}");
+    assert_eq!(
+        r.received[0].so_den,
+        Some(2),
+        "the replacement gets its own số đến"
+    );
+    let newer = r.received[0].incoming_id.clone().unwrap();
+    let reqs = w.b.axis_requests().unwrap();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(reqs[0].kind, "replace");
+    assert_eq!(reqs[0].incoming_id.as_deref(), Some(orig.as_str()));
+    assert_eq!(reqs[0].new_incoming_id.as_deref(), Some(newer.as_str()));
+    w.b.axis_decide(&reqs[0].id, true, None).unwrap();
+    // the superseded original takes no more statuses; the replacement does
+    assert!(w.b.axis_report(&orig, "03", None).is_err());
+    w.b.axis_report(&newer, "03", None).unwrap();
+    sync(&mut w.b);
+    sync(&mut w.a);
+    let h = w.a.exchange_status(&id).unwrap();
+    assert!(
+        h.recipients[0].statuses.iter().any(|s| s.code == "15"),
+        "{h:?}"
+    );
+}
+
+/// An outbox row queued before migration 0005 recorded sizes (size 0) is still sent whole.
+#[test]
+fn rows_queued_before_sizes_were_recorded_are_still_sent_whole() {
+    let mut w = world();
+    let id = outgoing(&mut w, "18");
+    w.a.send_outgoing(&id, &[B.to_string()]).unwrap();
+    w.a.store()
+        .raw_connection()
+        .execute_batch("UPDATE axis_outbox SET size = 0")
+        .unwrap();
+    assert_eq!(sync(&mut w.a).sent.len(), 1);
+    let r = sync(&mut w.b);
+    assert_eq!(r.received[0].outcome, "registered", "{r:?}");
+    let inc = r.received[0].incoming_id.clone().unwrap();
+    assert_eq!(w.b.show(&inc).unwrap().files.len(), 1);
 }

@@ -19,8 +19,9 @@ use std::time::Duration;
 
 use base64::Engine;
 use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
+use hyper::body::{Frame, Incoming, SizeHint};
 use hyper::header::{HeaderMap, CONTENT_TYPE};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -170,6 +171,9 @@ async fn accept_loop(
             _ = &mut shutdown => break,
             r = listener.accept() => {
                 let Ok((stream, _)) = r else { continue };
+                // small frames (the JSON envelope around a streamed package) must not wait
+                // for delayed ACKs
+                let _ = stream.set_nodelay(true);
                 let sh = shared.clone();
                 tokio::spawn(async move {
                     let svc = service_fn(move |req| handle(sh.clone(), req));
@@ -185,7 +189,116 @@ async fn accept_loop(
     }
 }
 
-type Resp = Response<Full<Bytes>>;
+type Resp = Response<BoxBody<Bytes, std::io::Error>>;
+
+fn full(b: Bytes) -> BoxBody<Bytes, std::io::Error> {
+    Full::new(b).map_err(|never| match never {}).boxed()
+}
+
+/// A response body fed chunk by chunk from a reader thread, with an exact length.
+struct ChannelBody {
+    rx: tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>,
+    remaining: u64,
+}
+
+impl hyper::body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        match self.rx.poll_recv(cx) {
+            std::task::Poll::Ready(Some(Ok(b))) => {
+                self.remaining = self.remaining.saturating_sub(b.len() as u64);
+                std::task::Poll::Ready(Some(Ok(Frame::data(b))))
+            }
+            std::task::Poll::Ready(Some(Err(e))) => std::task::Poll::Ready(Some(Err(e))),
+            std::task::Poll::Ready(None) => std::task::Poll::Ready(None),
+            std::task::Poll::Pending => std::task::Poll::Pending,
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.remaining)
+    }
+}
+
+/// `getEdoc`'s answer, streamed: the JSON envelope around the package, base64-encoded in
+/// chunks from its file (never the whole package in memory).
+fn stream_package(path: PathBuf, len: u64) -> Resp {
+    let prefix = Bytes::from_static(
+        "{\"status\":\"OK\",\"ErrorCode\":\"0\",\"ErrorDesc\":\"Thành công\",\"data\":\""
+            .as_bytes(),
+    );
+    let suffix = Bytes::from_static(b"\"}");
+    let total = prefix.len() as u64 + len.div_ceil(3) * 4 + suffix.len() as u64;
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let _ = tx.blocking_send(Ok(prefix));
+        let mut f = match std::fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = tx.blocking_send(Err(e));
+                return;
+            }
+        };
+        let mut buf = vec![0u8; 48 * 1024];
+        loop {
+            // fill the buffer completely (a multiple of 3) unless the file ends
+            let mut n = 0;
+            while n < buf.len() {
+                match f.read(&mut buf[n..]) {
+                    Ok(0) => break,
+                    Ok(k) => n += k,
+                    Err(e) => {
+                        let _ = tx.blocking_send(Err(e));
+                        return;
+                    }
+                }
+            }
+            if n == 0 {
+                break;
+            }
+            let enc = base64::engine::general_purpose::STANDARD.encode(&buf[..n]);
+            if tx.blocking_send(Ok(Bytes::from(enc))).is_err() {
+                return; // the client went away
+            }
+            if n < buf.len() {
+                break;
+            }
+        }
+        let _ = tx.blocking_send(Ok(suffix));
+    });
+    let mut r = Response::new(
+        ChannelBody {
+            rx,
+            remaining: total,
+        }
+        .boxed(),
+    );
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        "application/json; charset=utf-8"
+            .parse()
+            .expect("valid header"),
+    );
+    r
+}
+
+/// A request body: small ones in memory, `sendEdoc` packages received into a file.
+enum ReqBody {
+    Bytes(#[allow(dead_code)] Bytes),
+    File {
+        tmp: PathBuf,
+        /// Length without the trailing CRLF framing.
+        pkg_len: u64,
+        sha_pkg: [u8; 32],
+        sha_full: [u8; 32],
+    },
+}
 
 /// The connection is dropped without an answer (fault injection).
 #[derive(Debug)]
@@ -198,7 +311,7 @@ impl std::fmt::Display for Dropped {
 impl std::error::Error for Dropped {}
 
 fn json_resp(status: StatusCode, v: &Value) -> Resp {
-    let mut r = Response::new(Full::new(Bytes::from(
+    let mut r = Response::new(full(Bytes::from(
         serde_json::to_vec(v).expect("json serialises"),
     )));
     *r.status_mut() = status;
@@ -380,7 +493,7 @@ async fn handle(sh: Arc<Shared>, req: Request<Incoming>) -> Result<Resp, Dropped
             FaultKind::Drop => return Err(Dropped),
             FaultKind::Delay => tokio::time::sleep(Duration::from_millis(f.delay_ms)).await,
             FaultKind::Error5xx => {
-                let mut r = Response::new(Full::new(Bytes::from_static(b"Service Unavailable")));
+                let mut r = Response::new(full(Bytes::from_static(b"Service Unavailable")));
                 *r.status_mut() = StatusCode::from_u16(f.status.unwrap_or(503))
                     .unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
                 return Ok(r);
@@ -388,9 +501,32 @@ async fn handle(sh: Arc<Shared>, req: Request<Incoming>) -> Result<Resp, Dropped
             _ => {}
         }
     }
-    let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => return Err(Dropped),
+    let body = if op == proto::SEND_EDOC {
+        let tmp = sh.storage.lock().expect("storage lock").tmp_path();
+        let tmp = match tmp {
+            Ok(t) => t,
+            Err(e) => return Ok(storage_fail(e)),
+        };
+        match receive_to_file(req.into_body(), &tmp).await {
+            Ok(Some(b)) => b,
+            Ok(None) => {
+                let _ = std::fs::remove_file(&tmp);
+                return Ok(fail(
+                    413,
+                    codes::BAD_PARAM,
+                    "Gói tin vượt giới hạn kích thước (package too large)",
+                ));
+            }
+            Err(_) => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(Dropped);
+            }
+        }
+    } else {
+        match Limited::new(req.into_body(), 1024 * 1024).collect().await {
+            Ok(b) => ReqBody::Bytes(b.to_bytes()),
+            Err(_) => return Err(Dropped),
+        }
     };
     let duplicate = fault
         .as_ref()
@@ -398,7 +534,11 @@ async fn handle(sh: Arc<Shared>, req: Request<Incoming>) -> Result<Resp, Dropped
     let sh2 = sh.clone();
     let resp = tokio::task::spawn_blocking(move || {
         let mut st = sh2.storage.lock().expect("storage lock");
-        operation(&mut st, &op, &caller, &body, duplicate)
+        let r = operation(&mut st, &op, &caller, &body, duplicate);
+        if let ReqBody::File { tmp, .. } = &body {
+            let _ = std::fs::remove_file(tmp); // still there only if the send was refused
+        }
+        r
     })
     .await
     .unwrap_or_else(|_| fail(500, codes::STORAGE, "Lỗi máy chủ (server error)"));
@@ -406,18 +546,71 @@ async fn handle(sh: Arc<Shared>, req: Request<Incoming>) -> Result<Resp, Dropped
         Some(FaultKind::DropAfter) => Err(Dropped),
         Some(FaultKind::Truncate) => {
             let (parts, body) = resp.into_parts();
-            let full = body
+            let all = body
                 .collect()
                 .await
                 .map(|b| b.to_bytes())
                 .unwrap_or_default();
-            let half = full.slice(..full.len() / 2);
+            let half = all.slice(..all.len() / 2);
             let mut parts = parts;
             parts.headers.remove(hyper::header::CONTENT_LENGTH);
-            Ok(Response::from_parts(parts, Full::new(half)))
+            Ok(Response::from_parts(parts, full(half)))
         }
         _ => Ok(resp),
     }
+}
+
+/// Receives a `sendEdoc` body into `tmp` while hashing it (with and without the trailing CRLF
+/// framing). `None` when it exceeds [`MAX_BODY`].
+async fn receive_to_file(
+    mut body: Incoming,
+    tmp: &std::path::Path,
+) -> std::io::Result<Option<ReqBody>> {
+    use sha2::{Digest, Sha256};
+    use std::io::Write;
+    let mut f = std::io::BufWriter::with_capacity(256 * 1024, std::fs::File::create(tmp)?);
+    let (mut hf, mut hp) = (Sha256::new(), Sha256::new());
+    let mut hold: Vec<u8> = Vec::with_capacity(4);
+    let mut len: u64 = 0;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(std::io::Error::other)?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        len += data.len() as u64;
+        if len > MAX_BODY as u64 {
+            return Ok(None);
+        }
+        hf.update(&data);
+        f.write_all(&data)?;
+        // the package hash holds the last two bytes back: they may be the CRLF framing
+        if data.len() >= 2 {
+            hp.update(&hold);
+            hp.update(&data[..data.len() - 2]);
+            hold.clear();
+            hold.extend_from_slice(&data[data.len() - 2..]);
+        } else {
+            hold.extend_from_slice(&data);
+            if hold.len() > 2 {
+                let extra = hold.len() - 2;
+                hp.update(&hold[..extra]);
+                hold.drain(..extra);
+            }
+        }
+    }
+    f.flush()?;
+    let (pkg_len, sha_pkg) = if hold == b"\r\n" {
+        (len - 2, hp.finalize())
+    } else {
+        hp.update(&hold);
+        (len, hp.finalize())
+    };
+    Ok(Some(ReqBody::File {
+        tmp: tmp.to_path_buf(),
+        pkg_len,
+        sha_pkg: sha_pkg.into(),
+        sha_full: hf.finalize().into(),
+    }))
 }
 
 fn param<'a>(c: &'a Caller, name: &str) -> Result<&'a str, Resp> {
@@ -449,7 +642,7 @@ fn now_text() -> String {
     sign::vn_datetime(sign::now_millis())
 }
 
-fn operation(st: &mut Storage, op: &str, c: &Caller, body: &[u8], dup: bool) -> Resp {
+fn operation(st: &mut Storage, op: &str, c: &Caller, body: &ReqBody, dup: bool) -> Resp {
     match run_op(st, op, c, body, dup) {
         Ok(r) | Err(r) => r,
     }
@@ -464,7 +657,7 @@ fn storage_fail(e: AxisError) -> Resp {
     )
 }
 
-fn run_op(st: &mut Storage, op: &str, c: &Caller, body: &[u8], dup: bool) -> Result<Resp, Resp> {
+fn run_op(st: &mut Storage, op: &str, c: &Caller, body: &ReqBody, dup: bool) -> Result<Resp, Resp> {
     match op {
         proto::SEND_EDOC => {
             let from = param(c, "from")?;
@@ -505,14 +698,23 @@ fn run_op(st: &mut Storage, op: &str, c: &Caller, body: &[u8], dup: bool) -> Res
                     ));
                 }
             }
-            let pkg = body.strip_suffix(b"\r\n").unwrap_or(body);
-            if pkg.is_empty() {
+            let ReqBody::File {
+                tmp,
+                pkg_len,
+                sha_pkg,
+                sha_full,
+            } = body
+            else {
+                return Err(fail(200, codes::BAD_PARAM, "Gói tin rỗng (empty package)"));
+            };
+            if *pkg_len == 0 {
                 return Err(fail(200, codes::BAD_PARAM, "Gói tin rỗng (empty package)"));
             }
             let hf = param(c, "hash-file")?;
-            let ok_hash = [pkg, body]
-                .iter()
-                .any(|b| sign::hash_file(b, false) == hf || sign::hash_file(b, true) == hf);
+            let ok_hash = [sha_pkg, sha_full].iter().any(|d| {
+                sign::hash_file_of_digest(&d[..], false) == hf
+                    || sign::hash_file_of_digest(&d[..], true) == hf
+            });
             if !ok_hash {
                 return Err(fail(
                     200,
@@ -521,11 +723,12 @@ fn run_op(st: &mut Storage, op: &str, c: &Caller, body: &[u8], dup: bool) -> Res
                 ));
             }
             let sent = st
-                .accept(
+                .accept_file(
                     from,
                     mt.as_str(),
                     &to,
-                    pkg,
+                    tmp,
+                    *pkg_len,
                     if dup { 2 } else { 1 },
                     &now_text(),
                 )
@@ -580,9 +783,8 @@ fn run_op(st: &mut Storage, op: &str, c: &Caller, body: &[u8], dup: bool) -> Res
                 .get(id)
                 .filter(|i| i.to == c.code)
                 .ok_or_else(|| not_found(id))?;
-            let bytes = st.package(it).map_err(storage_fail)?;
-            let data = base64::engine::general_purpose::STANDARD.encode(bytes);
-            Ok(ok(json!({ "data": data })))
+            let (path, len) = st.package_file(it).map_err(storage_fail)?;
+            Ok(stream_package(path, len))
         }
         proto::UPDATE_STATUS => {
             let id = param(c, "docId")?;

@@ -193,6 +193,13 @@ impl Storage {
             .join(format!("{}.edxml", fname(sender_doc_id)))
     }
 
+    /// A fresh path for a request body being received.
+    pub fn tmp_path(&self) -> Result<PathBuf, AxisError> {
+        let d = self.dir.join("tmp");
+        fs::create_dir_all(&d).map_err(|e| io(&d, e))?;
+        Ok(d.join(format!("{}.part", new_id())))
+    }
+
     /// Stores a package and enqueues one copy per recipient (`copies` per recipient).
     pub fn accept(
         &mut self,
@@ -203,8 +210,49 @@ impl Storage {
         copies: usize,
         now: &str,
     ) -> Result<Sent, AxisError> {
+        let tmp = self.tmp_path()?;
+        write_atomic(&tmp, package)?;
+        self.accept_file(
+            from,
+            message_type,
+            to,
+            &tmp,
+            package.len() as u64,
+            copies,
+            now,
+        )
+    }
+
+    /// Like [`Storage::accept`] for a body already received into `tmp` (cut to `len` bytes,
+    /// synced and renamed into place).
+    #[allow(clippy::too_many_arguments)]
+    pub fn accept_file(
+        &mut self,
+        from: &str,
+        message_type: &str,
+        to: &[String],
+        tmp: &Path,
+        len: u64,
+        copies: usize,
+        now: &str,
+    ) -> Result<Sent, AxisError> {
         let doc_id = new_id();
-        write_atomic(&self.package_path(&doc_id), package)?;
+        {
+            let f = fs::OpenOptions::new()
+                .write(true)
+                .open(tmp)
+                .map_err(|e| io(tmp, e))?;
+            f.set_len(len).map_err(|e| io(tmp, e))?;
+            f.sync_all().map_err(|e| io(tmp, e))?;
+        }
+        let dest = self.package_path(&doc_id);
+        let dir = dest.parent().expect("in a folder").to_path_buf();
+        fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
+        fs::rename(tmp, &dest).map_err(|e| io(&dest, e))?;
+        #[cfg(unix)]
+        if let Ok(d) = fs::File::open(&dir) {
+            let _ = d.sync_all();
+        }
         let mut receivers = Vec::new();
         for r in to {
             for _ in 0..copies.max(1) {
@@ -251,10 +299,11 @@ impl Storage {
         write_atomic(&p, &serde_json::to_vec_pretty(it).expect("serialises"))
     }
 
-    /// The package bytes of a copy.
-    pub fn package(&self, it: &Item) -> Result<Vec<u8>, AxisError> {
+    /// The package file of a copy and its length.
+    pub fn package_file(&self, it: &Item) -> Result<(PathBuf, u64), AxisError> {
         let p = self.package_path(&it.sender_doc_id);
-        fs::read(&p).map_err(|e| io(&p, e))
+        let len = fs::metadata(&p).map_err(|e| io(&p, e))?.len();
+        Ok((p, len))
     }
 }
 

@@ -58,6 +58,12 @@ fn admin(srv: &RunningServer, path: &str, body: &str) -> serde_json::Value {
     serde_json::from_slice(&r.bytes().unwrap()).unwrap()
 }
 
+fn dl(c: &VxpClient, id: &str) -> Result<Vec<u8>, AxisError> {
+    let mut v = Vec::new();
+    c.download(id, &mut v)?;
+    Ok(v)
+}
+
 const PKG: &[u8] =
     b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n<edXML>v\xc4\x83n b\xe1\xba\xa3n</edXML>";
 
@@ -74,11 +80,7 @@ fn send_list_get_ack_and_delivery_report() {
 
     let to = vec![B.to_string()];
     let doc = a
-        .send(Outgoing {
-            message_type: MessageType::Edoc,
-            to: &to,
-            bytes: PKG,
-        })
+        .send(Outgoing::from_bytes(MessageType::Edoc, &to, PKG.to_vec()))
         .unwrap();
     assert_eq!(doc.len(), 24);
     assert_eq!(b.count_pending(MessageType::Edoc).unwrap(), 1);
@@ -86,10 +88,10 @@ fn send_list_get_ack_and_delivery_report() {
     let items = b.list_pending(MessageType::Edoc).unwrap();
     assert_eq!(items.len(), 1);
     assert_eq!(items[0].from, A);
-    assert_eq!(b.download(&items[0].doc_id).unwrap(), PKG);
+    assert_eq!(dl(&b, &items[0].doc_id).unwrap(), PKG);
     // the sender cannot read the recipient's copy
     assert!(matches!(
-        a.download(&items[0].doc_id),
+        dl(&a, &items[0].doc_id),
         Err(AxisError::Fail { .. })
     ));
 
@@ -177,20 +179,12 @@ fn send_checks_sender_recipients_and_hash_file() {
     let srv = start(dir.path());
     let a = client(&srv, A, "00.01.W00", "bí-mật-a");
     let to = vec!["000.00.00.H99".to_string()];
-    let r = a.send(Outgoing {
-        message_type: MessageType::Edoc,
-        to: &to,
-        bytes: PKG,
-    });
+    let r = a.send(Outgoing::from_bytes(MessageType::Edoc, &to, PKG.to_vec()));
     assert!(matches!(r, Err(AxisError::Fail { code, .. }) if code == "2002"));
     // `from` that is not the caller's agency
     let liar = client(&srv, B, "00.01.W00", "bí-mật-a");
     let to = vec![A.to_string()];
-    let r = liar.send(Outgoing {
-        message_type: MessageType::Edoc,
-        to: &to,
-        bytes: PKG,
-    });
+    let r = liar.send(Outgoing::from_bytes(MessageType::Edoc, &to, PKG.to_vec()));
     assert!(matches!(r, Err(AxisError::Fail { code, .. }) if code == "2004"));
     // a body that does not match hash-file
     let signed_hash = vanthu_axis::sign::hash_file(b"other", false);
@@ -217,11 +211,7 @@ fn queues_survive_a_restart() {
         let srv = start(dir.path());
         let a = client(&srv, A, "00.01.W00", "bí-mật-a");
         let d = a
-            .send(Outgoing {
-                message_type: MessageType::Status,
-                to: &to,
-                bytes: PKG,
-            })
+            .send(Outgoing::from_bytes(MessageType::Status, &to, PKG.to_vec()))
             .unwrap();
         srv.stop();
         d
@@ -230,7 +220,7 @@ fn queues_survive_a_restart() {
     let b = client(&srv, B, "00.02.W00", "secret-b");
     let items = b.list_pending(MessageType::Status).unwrap();
     assert_eq!(items.len(), 1);
-    assert_eq!(b.download(&items[0].doc_id).unwrap(), PKG);
+    assert_eq!(dl(&b, &items[0].doc_id).unwrap(), PKG);
     let a = client(&srv, A, "00.01.W00", "bí-mật-a");
     assert_eq!(
         a.delivery_report(MessageType::Status, &doc).unwrap().len(),
@@ -245,11 +235,7 @@ fn injected_faults() {
     let a = client(&srv, A, "00.01.W00", "bí-mật-a");
     let b = client(&srv, B, "00.02.W00", "secret-b");
     let to = vec![B.to_string()];
-    let out = Outgoing {
-        message_type: MessageType::Edoc,
-        to: &to,
-        bytes: PKG,
-    };
+    let out = || Outgoing::from_bytes(MessageType::Edoc, &to, PKG.to_vec());
 
     admin(&srv, "faults", r#"{"op":"getAgenciesList","kind":"drop"}"#);
     let e = a.directory().unwrap_err();
@@ -279,11 +265,11 @@ fn injected_faults() {
 
     // the send is applied but its answer is lost: the caller cannot tell
     admin(&srv, "faults", r#"{"op":"sendEdoc","kind":"drop_after"}"#);
-    assert!(matches!(a.send(out), Err(AxisError::Transport(_))));
+    assert!(matches!(a.send(out()), Err(AxisError::Transport(_))));
     assert_eq!(b.list_pending(MessageType::Edoc).unwrap().len(), 1);
 
     admin(&srv, "faults", r#"{"op":"sendEdoc","kind":"duplicate"}"#);
-    a.send(out).unwrap();
+    a.send(out()).unwrap();
     assert_eq!(b.list_pending(MessageType::Edoc).unwrap().len(), 3);
 
     admin(
@@ -293,10 +279,34 @@ fn injected_faults() {
     );
     let t = std::time::Instant::now();
     let first = &b.list_pending(MessageType::Edoc).unwrap()[0];
-    assert_eq!(b.download(&first.doc_id).unwrap(), PKG);
+    assert_eq!(dl(&b, &first.doc_id).unwrap(), PKG);
     assert!(t.elapsed() >= Duration::from_millis(300));
 
     let stats = admin(&srv, "stats", "");
     assert_eq!(stats["faults_fired"], 6);
     assert_eq!(stats["pending"][B], 3);
+}
+
+#[test]
+fn endpoints_must_be_plain_http_for_now() {
+    let mk = |e: &str| {
+        VxpClient::new(ClientConfig {
+            endpoint: e.into(),
+            system_id: "00.01.W00".into(),
+            secret: Secret::new("x"),
+            organ_id: A.into(),
+            hash_padded: false,
+            timeout: Duration::from_secs(1),
+        })
+    };
+    assert!(mk("http://127.0.0.1:8080/XrdAdapter/adapter").is_ok());
+    let e = mk("https://truc.example/adapter").unwrap_err();
+    assert!(
+        matches!(e, AxisError::Config(ref m) if m.contains("https")),
+        "{e}"
+    );
+    assert!(mk("ftp://x").is_err());
+    // the secret never shows in Debug output
+    let c = mk("http://127.0.0.1:1").unwrap();
+    assert!(!format!("{c:?}").contains("\"x\""));
 }

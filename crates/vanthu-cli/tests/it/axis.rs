@@ -191,6 +191,9 @@ fn two_agencies_exchange_a_document_and_its_statuses() {
         out.contains("registered") && out.contains("Số đến 01"),
         "{out}"
     );
+    let inbox = json(vanthu(&b).args(["axis", "inbox"]));
+    assert_eq!(inbox[0]["outcome"], "registered");
+    assert_eq!(inbox[0]["acked"], 1);
     let list = json(vanthu(&b).args(["list", "incoming"]));
     let rows = list.as_array().unwrap();
     assert_eq!(rows.len(), 1);
@@ -282,6 +285,26 @@ fn sync_maybe_killed(data: &Path, kill: Option<Duration>) -> Option<i32> {
     child.wait().unwrap().code()
 }
 
+const FAULTS: &str = r#"[{"kind":"drop","probability":0.1,"times":0},
+    {"kind":"drop_after","probability":0.1,"times":0},
+    {"kind":"error5xx","probability":0.05,"times":0},
+    {"kind":"truncate","probability":0.05,"times":0},
+    {"op":"sendEdoc","kind":"duplicate","probability":0.3,"times":0},
+    {"kind":"delay","delay_ms":30,"probability":0.2,"times":0}]"#;
+
+/// Clean passes on both sides until `done` holds (at most 30 rounds).
+fn converge(a: &Path, b: &Path, done: &dyn Fn() -> bool) -> bool {
+    for _ in 0..30 {
+        let ca = sync_maybe_killed(a, None);
+        let cb = sync_maybe_killed(b, None);
+        if ca == Some(0) && cb == Some(0) && done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
 #[test]
 fn faults_and_sigkill_never_lose_or_duplicate_a_document() {
     const DOCS: usize = 6;
@@ -311,16 +334,7 @@ fn faults_and_sigkill_never_lose_or_duplicate_a_document() {
         ok(vanthu(&a).args(["send", id, "--to", B]));
     }
     // every kind of fault, at random, for both agencies
-    admin(
-        &srv.endpoint,
-        "faults",
-        r#"[{"kind":"drop","probability":0.1,"times":0},
-            {"kind":"drop_after","probability":0.1,"times":0},
-            {"kind":"error5xx","probability":0.05,"times":0},
-            {"kind":"truncate","probability":0.05,"times":0},
-            {"op":"sendEdoc","kind":"duplicate","probability":0.3,"times":0},
-            {"kind":"delay","delay_ms":30,"probability":0.2,"times":0}]"#,
-    );
+    admin(&srv.endpoint, "faults", FAULTS);
     let seed = std::env::var("VANTHU_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -343,17 +357,7 @@ fn faults_and_sigkill_never_lose_or_duplicate_a_document() {
     assert!(killed >= 4, "the kills must land inside passes ({killed})");
     // faults off: the next clean passes must converge
     admin(&srv.endpoint, "faults/clear", "{}");
-    let mut done = false;
-    for _ in 0..30 {
-        let ca = sync_maybe_killed(&a, None);
-        let cb = sync_maybe_killed(&b, None);
-        let all = ids.iter().all(|id| statuses(&a, id) == ["01"]);
-        if ca == Some(0) && cb == Some(0) && all {
-            done = true;
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let done = converge(&a, &b, &|| ids.iter().all(|id| statuses(&a, id) == ["01"]));
     assert!(
         done,
         "exchange did not converge; outbox A: {}",
@@ -375,6 +379,35 @@ fn faults_and_sigkill_never_lose_or_duplicate_a_document() {
         nums,
         (1..=DOCS as u64).collect::<Vec<_>>(),
         "số đến without gaps"
+    );
+
+    // every later status arrives too, through the same faults and kills
+    for r in rows {
+        ok(vanthu(&b).args([
+            "axis",
+            "report",
+            r["id"].as_str().unwrap(),
+            "--status",
+            "03",
+        ]));
+    }
+    admin(&srv.endpoint, "faults", FAULTS);
+    for _ in 0..10 {
+        for d in [&a, &b] {
+            let _ = sync_maybe_killed(d, Some(Duration::from_millis(rng.gen_range(5..150))));
+        }
+    }
+    admin(&srv.endpoint, "faults/clear", "{}");
+    let done = converge(&a, &b, &|| {
+        ids.iter().all(|id| statuses(&a, id) == ["01", "03"])
+    });
+    assert!(done, "statuses did not all arrive exactly once");
+    assert_eq!(
+        json(vanthu(&b).args(["list", "incoming"]))
+            .as_array()
+            .unwrap()
+            .len(),
+        DOCS
     );
     ok(vanthu(&b).args(["audit", "verify"]));
     ok(vanthu(&a).args(["audit", "verify"]));
