@@ -145,6 +145,7 @@ fn sign(a: &SignArgs) -> Result<(), PdfError> {
             rect,
             image_png,
             text: Vec::new(),
+            font: None,
         });
     }
     let signer: Box<dyn vanthu_pdf::Signer> = if let Some(p) = &a.p12 {

@@ -20,8 +20,28 @@ pub struct Visible {
     pub rect: [f64; 4],
     /// Transparent PNG drawn in the box (leader's handwritten signature, seal).
     pub image_png: Option<Vec<u8>>,
-    /// Text lines drawn in the box (signer name, time); Vietnamese allowed.
+    /// Text lines drawn in the box; empty = the signer's name and the signing time (ISO 8601,
+    /// +07:00, equal to `/M`). Vietnamese is drawn with an embedded font subset.
     pub text: Vec<String>,
+    /// TrueType font file; None = Times New Roman, Liberation Serif or DejaVu Serif.
+    pub font: Option<std::path::PathBuf>,
+}
+
+/// `2026-03-05T14:22:10+07:00`.
+pub fn iso_time(t: OffsetDateTime) -> String {
+    let (h, m, _) = t.offset().as_hms();
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{}{:02}:{:02}",
+        t.year(),
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        if t.offset().is_negative() { '-' } else { '+' },
+        h.unsigned_abs(),
+        m.unsigned_abs()
+    )
 }
 
 /// PAdES baseline level.
@@ -528,7 +548,14 @@ fn sign_inner(
         if new_widget {
             widget.set("P", Obj::Ref(page.0, page.1));
         }
-        let ap = crate::appearance::build(&mut up, v)?;
+        let mut v = v.clone();
+        if v.text.is_empty() {
+            if let Some(signer) = signer {
+                let cn = crate::verify::cn(&signer.chain()[0].tbs_certificate.subject);
+                v.text = vec![cn, iso_time(now)];
+            }
+        }
+        let ap = crate::appearance::build(&mut up, &v)?;
         widget.set("AP", Obj::Dict(Dict::new().with("N", Obj::Ref(ap, 0))));
     }
     up.put(widget_num, Obj::Dict(widget));

@@ -256,7 +256,7 @@ fn count(hay: &[u8], needle: &[u8]) -> usize {
     hay.windows(needle.len()).filter(|w| *w == needle).count()
 }
 
-fn cn(name: &x509_cert::name::Name) -> String {
+pub(crate) fn cn(name: &x509_cert::name::Name) -> String {
     let s = name.to_string();
     s.split(',')
         .find_map(|p| p.trim().strip_prefix("CN="))
