@@ -671,6 +671,7 @@ fn sign_inner(
         let tst = crate::tsa::timestamp(url, &digest)?;
         fill_contents(&mut w, &tst)?;
         let mut out = doc.data;
+        out.reserve_exact(w.buf.len());
         out.extend_from_slice(&w.buf);
         return Ok(out);
     };
@@ -682,6 +683,7 @@ fn sign_inner(
     let der = cms_build::content_info(si, signer.chain())?;
     fill_contents(&mut w, &der)?;
     let mut out = doc.data;
+    out.reserve_exact(w.buf.len());
     out.extend_from_slice(&w.buf);
     Ok(out)
 }
@@ -732,14 +734,15 @@ pub fn sign_file(
     if Sha256::digest(&out[..orig_len]) != orig_hash {
         return Err(PdfError::Sign("original bytes changed".into()));
     }
-    let check = Doc::parse(out.clone())?;
+    // Self-check on the very bytes that will be written (no second copy in memory).
+    let check = Doc::parse(out)?;
     let rep = crate::verify::verify_doc(&check, &crate::verify::VerifyOptions::default());
     if !rep.signatures.last().is_some_and(|s| s.intact) {
         return Err(PdfError::Sign(
             "tự kiểm tra chữ ký mới thất bại (self-check of the new signature failed)".into(),
         ));
     }
-    write_atomic(output, &out)
+    write_atomic(output, &check.data)
 }
 
 /// Writes to a temporary file in the same folder, syncs it and renames it over `path`.
