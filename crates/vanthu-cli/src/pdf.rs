@@ -275,12 +275,22 @@ pub fn run(cmd: PdfCmd, json: bool) -> i32 {
         PdfCmd::Verify { file, trust } => {
             let rep = load_trust(&trust).and_then(|t| {
                 let data = read(&file)?;
+                // No --trust: the shipped Vietnamese roots (unverified copies, see certs/).
+                let (t, intermediates) = if t.is_empty() {
+                    if !vanthu_pdf::trust::VIETNAM_VERIFIED {
+                        eprintln!("Lưu ý: dùng chứng thư gốc Việt Nam kèm theo, chưa đối chiếu dấu vân tay với CA (shipped Vietnamese roots, fingerprints not yet verified with the CAs)");
+                    }
+                    vanthu_pdf::trust::vietnam()
+                } else {
+                    (t, Vec::new())
+                };
                 vanthu_pdf::verify_bytes(
                     data,
                     &VerifyOptions {
                         trust: t,
                         at: None,
                         online: true,
+                        intermediates,
                     },
                 )
             });

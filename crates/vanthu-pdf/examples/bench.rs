@@ -156,6 +156,7 @@ fn main() {
                     trust: trust.clone(),
                     at: None,
                     online: false,
+                    intermediates: Vec::new(),
                 },
             )
             .unwrap()

@@ -13,6 +13,7 @@ pub mod ltv;
 pub mod object;
 pub mod pkcs11;
 pub mod sign;
+pub mod trust;
 pub mod tsa;
 pub mod verify;
 

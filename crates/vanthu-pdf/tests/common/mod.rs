@@ -171,6 +171,7 @@ pub fn opts() -> vanthu_pdf::verify::VerifyOptions {
         trust: vec![root_der()],
         at: None,
         online: false,
+        intermediates: Vec::new(),
     }
 }
 
