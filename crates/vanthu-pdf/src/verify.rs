@@ -1227,6 +1227,13 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>) -> Vec<Change> {
         })
         .map(|r| r.0);
     let old_pages: BTreeSet<u32> = old_page_refs(doc, rev);
+    // Only the catalog's own XMP stream may change as "metadata".
+    let old_meta = old_cat
+        .as_ref()
+        .and_then(|c| c.as_dict())
+        .and_then(|c| c.get("Metadata"))
+        .and_then(Obj::as_ref)
+        .map(|r| r.0);
     // The DSS and the arrays/dictionaries it references (PAdES lets later revisions grow them).
     let mut old_dss: BTreeSet<u32> = BTreeSet::new();
     if let Some(dss) = old_cat
@@ -1391,7 +1398,9 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>) -> Vec<Change> {
                     // XMP metadata is not rendered; pyHanko and Adobe update it on signing.
                     "Metadata" => match nd.get("Metadata").map(|m| doc.resolve(m)) {
                         Some(Ok(m))
-                            if m.as_dict().is_some_and(|d| d.name_is("Type", "Metadata")) =>
+                            if m.as_dict().is_some_and(|d| {
+                                d.name_is("Type", "Metadata") && d.name_is("Subtype", "XML")
+                            }) =>
                         {
                             ChangeClass::Allowed
                         }
@@ -1410,8 +1419,13 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>) -> Vec<Change> {
                 ChangeClass::Allowed,
                 format!("Cập nhật DSS {n}: {} (DSS update)", ck.join(", ")),
             );
-        } else if Some(n) == old_info
-            || od.name_is("Type", "Metadata") && nd.name_is("Type", "Metadata")
+        } else if (Some(n) == old_info
+            && !matches!(old, Obj::Stream(..))
+            && !matches!(new, Obj::Stream(..)))
+            || (Some(n) == old_meta
+                && od.name_is("Type", "Metadata")
+                && nd.name_is("Type", "Metadata")
+                && nd.name_is("Subtype", "XML"))
         {
             push(
                 ChangeClass::Allowed,

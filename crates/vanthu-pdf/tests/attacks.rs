@@ -213,3 +213,53 @@ fn look_alike_root_and_bad_key_usage_are_not_trusted() {
         assert!(!r.trusted, "{key}: {r:#?}");
     }
 }
+
+#[test]
+fn shadow_hide_cover_disguised_as_metadata_is_rejected() {
+    // A page whose text is covered by an opaque image whose dictionary says /Type /Metadata.
+    let mut pdf = sample_pdf(1, "Noi dung that");
+    let doc = vanthu_pdf::doc::Doc::parse(pdf.clone()).unwrap();
+    let prev = doc.sections[0].offset;
+    let content =
+        "BT /F1 14 Tf 72 760 Td (Noi dung that - page 1) Tj ET q 300 0 0 30 70 752 cm /Cover Do Q";
+    let cover = |gray: u8| {
+        format!(
+            "<< /Type /Metadata /Subtype /Image /Width 1 /Height 1 /ColorSpace /DeviceGray /BitsPerComponent 8 /Length 1 >>\nstream\n{}\nendstream",
+            gray as char
+        )
+    };
+    let page = "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> /XObject << /Cover 6 0 R >> >> /Contents 5 0 R >>";
+    let mut offs = Vec::new();
+    for (n, body) in [
+        (4u32, page.to_string()),
+        (
+            5,
+            format!(
+                "<< /Length {} >>\nstream\n{content}\nendstream",
+                content.len()
+            ),
+        ),
+        (6, cover(b'\xff')),
+    ] {
+        offs.push((n, pdf.len()));
+        pdf.extend_from_slice(format!("{n} 0 obj\n{body}\nendobj\n").as_bytes());
+    }
+    let x = pdf.len();
+    pdf.extend_from_slice(b"xref\n4 3\n");
+    for (_, o) in &offs {
+        pdf.extend_from_slice(format!("{o:010} 00000 n\r\n").as_bytes());
+    }
+    pdf.extend_from_slice(
+        format!("trailer\n<< /Size 7 /Root 1 0 R /Prev {prev} >>\nstartxref\n{x}\n%%EOF\n")
+            .as_bytes(),
+    );
+    let signed = sign_bytes(pdf, &p12("leader"), &SignOptions::default()).unwrap();
+    assert!(verify_bytes(signed.clone(), &opts()).unwrap().all_valid);
+    // After signing, the "metadata" cover is made transparent-looking (another image).
+    let evil = append_revision(&signed, &[(6, cover(0))], "table");
+    let rep = rejected("shadow-hide", evil);
+    assert!(rep.signatures[0]
+        .modifications
+        .iter()
+        .any(|m| m.object == 6 && m.class == ChangeClass::Forbidden));
+}

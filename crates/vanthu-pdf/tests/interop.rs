@@ -213,3 +213,27 @@ fn pyhanko_signs_vanthu_validates_and_countersigns() {
     assert_vanthu_valid(&v2, 2);
     assert_pyhanko_valid(&v2, 2);
 }
+
+#[test]
+fn linearized_input_signs_and_validates() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.pdf");
+    let lin = dir.path().join("lin.pdf");
+    std::fs::write(&a, sample_pdf(3, "Tuyen tap")).unwrap();
+    let st = std::process::Command::new("qpdf")
+        .arg("--linearize")
+        .arg(&a)
+        .arg(&lin)
+        .status()
+        .expect("qpdf is installed");
+    assert!(st.success());
+    let f = sign_to(
+        dir.path(),
+        "lin-signed.pdf",
+        std::fs::read(&lin).unwrap(),
+        "clerk",
+        SignOptions::default(),
+    );
+    assert_vanthu_valid(&f, 1);
+    assert_pyhanko_valid(&f, 1);
+}
