@@ -70,6 +70,13 @@ pub struct SignArgs {
     /// Chứng nhận tài liệu, DocMDP P=2 (certify; first signature only).
     #[arg(long)]
     certify: bool,
+    /// Chữ ký tổ chức trên tệp đính kèm: góc trên bên phải trang 1, không ảnh, thời gian ISO 8601
+    /// (organisation signature, Decree 30: top right of page 1, no image).
+    #[arg(long, conflicts_with_all = ["visible", "image"])]
+    org: bool,
+    /// Dòng chữ hiển thị thay cho tên người ký (text line to draw; repeatable).
+    #[arg(long = "text", value_name = "TEXT")]
+    text: Vec<String>,
 }
 
 fn fail(e: &PdfError, json: bool) -> i32 {
@@ -128,6 +135,7 @@ fn sign(a: &SignArgs) -> Result<(), PdfError> {
         field_name: a.field.clone(),
         reason: a.reason.clone(),
         certify: a.certify,
+        org_stamp: a.org,
         tsa_url: a.tsa.clone(),
         ..Default::default()
     };
@@ -144,7 +152,15 @@ fn sign(a: &SignArgs) -> Result<(), PdfError> {
             page,
             rect,
             image_png,
-            text: Vec::new(),
+            text: a.text.clone(),
+            font: None,
+        });
+    } else if a.org && !a.text.is_empty() {
+        opts.visible = Some(Visible {
+            page: 1,
+            rect: [0.0; 4],
+            image_png: None,
+            text: a.text.clone(),
             font: None,
         });
     }

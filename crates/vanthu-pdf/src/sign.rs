@@ -85,6 +85,10 @@ pub struct SignOptions {
     /// Certify with DocMDP P=2 (first signature only).
     pub certify: bool,
     pub visible: Option<Visible>,
+    /// Organisation signature on a separate attachment (Decree 30, Appendix I): no image, text
+    /// only, top right of page 1 (17 mm from the CropBox's right edge, 14 mm from its top, 80 mm
+    /// wide). Overrides `visible`'s position; its text lines (if any) are kept.
+    pub org_stamp: bool,
     /// Bytes reserved for the DER CMS; 0 = estimate.
     pub contents_size: usize,
     /// RFC 3161 timestamp authority (http://) for B-T and above.
@@ -463,6 +467,35 @@ fn sign_inner(
     if pages.is_empty() {
         return Err(PdfError::Damaged("no pages".into()));
     }
+    let mut visible = opts.visible.clone();
+    if opts.org_stamp {
+        let first = pages[0].0;
+        let bx = doc
+            .page_attr(first, "CropBox")?
+            .or(doc.page_attr(first, "MediaBox")?)
+            .and_then(|b| {
+                b.as_arr()
+                    .map(|a| a.iter().filter_map(Obj::as_num).collect::<Vec<_>>())
+            })
+            .filter(|a| a.len() == 4)
+            .unwrap_or(vec![0.0, 0.0, 595.0, 842.0]);
+        let mm = 72.0 / 25.4;
+        let (w, h) = (80.0 * mm, 14.0 * mm);
+        let right = bx[0].max(bx[2]);
+        let top = bx[1].max(bx[3]);
+        let text = visible.map(|v| v.text).unwrap_or_default();
+        visible = Some(Visible {
+            page: 1,
+            rect: [right - 17.0 * mm - w, top - 14.0 * mm - h, w, h],
+            image_png: None,
+            text,
+            font: None,
+        });
+    }
+    let opts = &SignOptions {
+        visible,
+        ..opts.clone()
+    };
     let page_no = opts.visible.as_ref().map(|v| v.page).unwrap_or(1);
     let page = *pages.get(page_no.wrapping_sub(1)).ok_or_else(|| {
         PdfError::Field(format!(

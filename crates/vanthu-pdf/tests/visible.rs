@@ -118,3 +118,48 @@ fn visible_signature_with_image_and_vietnamese_text() {
     }
     assert!(red > 50, "red image pixels in the box: {red}");
 }
+
+#[test]
+fn organisation_stamp_top_right_of_page_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = sign_bytes(
+        sample_pdf(2, "Phu luc"),
+        &p12("clerk"),
+        &SignOptions {
+            org_stamp: true,
+            field_name: Some("ToChuc".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let f = dir.path().join("org.pdf");
+    std::fs::write(&f, &out).unwrap();
+    let rep = verify_bytes(out, &opts()).unwrap();
+    assert!(rep.all_valid, "{rep:#?}");
+    let (ok, txt) = pyhanko_validate(&f, &[]);
+    assert!(ok && txt.contains(":VALID"), "pyHanko: {txt}");
+    // Text only, in the top-right corner: crop that area of page 1.
+    let o = Command::new("pdftotext")
+        .args([
+            "-f", "1", "-l", "1", "-x", "300", "-y", "0", "-W", "295", "-H", "120",
+        ])
+        .arg(&f)
+        .arg("-")
+        .output()
+        .expect("pdftotext");
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("Văn thư Sở Nội vụ"), "{text}");
+    let iso = regex_like_iso(&text);
+    assert!(iso, "ISO 8601 time with +07:00 in: {text}");
+    let fonts = tool("pdfimages", &["-list"], &f);
+    assert_eq!(fonts.lines().count(), 2, "no image drawn: {fonts}");
+}
+
+fn regex_like_iso(t: &str) -> bool {
+    t.split_whitespace().any(|w| {
+        w.len() == 25
+            && w.as_bytes()[4] == b'-'
+            && w.as_bytes()[10] == b'T'
+            && w.ends_with("+07:00")
+    })
+}
