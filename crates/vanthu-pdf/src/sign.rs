@@ -761,6 +761,36 @@ pub fn sign_file(
     opts: &SignOptions,
 ) -> Result<(), PdfError> {
     let data = std::fs::read(input).map_err(|e| PdfError::io(input, e))?;
+    // Never add a signature on top of a broken one (integrity only: trust is the reader's).
+    {
+        let doc = Doc::parse(data)?;
+        let rep = crate::verify::verify_doc(&doc, &crate::verify::VerifyOptions::default());
+        if let Some(bad) = rep.signatures.iter().find(|s| !s.intact) {
+            return Err(PdfError::Field(format!(
+                "chữ ký có sẵn \"{}\" không toàn vẹn, không ký tiếp (existing signature is broken)",
+                bad.field
+            )));
+        }
+        if let Some(bad) = rep.signatures.iter().find(|s| {
+            s.modifications
+                .iter()
+                .any(|m| m.class == crate::verify::ChangeClass::Forbidden)
+        }) {
+            return Err(PdfError::Field(format!(
+                "tệp đã bị sửa không được phép sau chữ ký \"{}\" (forbidden changes after an existing signature)",
+                bad.field
+            )));
+        }
+        sign_checked(doc.data, output, signer, opts)
+    }
+}
+
+fn sign_checked(
+    data: Vec<u8>,
+    output: &Path,
+    signer: &dyn Signer,
+    opts: &SignOptions,
+) -> Result<(), PdfError> {
     let orig_len = data.len();
     let orig_hash = Sha256::digest(&data);
     let out = sign_pades(data, signer, opts)?;

@@ -263,3 +263,56 @@ fn shadow_hide_cover_disguised_as_metadata_is_rejected() {
         .iter()
         .any(|m| m.object == 6 && m.class == ChangeClass::Forbidden));
 }
+
+#[test]
+fn annotation_after_certification_is_rejected_and_blocks_signing() {
+    let certified = sign_bytes(
+        sample_pdf(1, "Hop dong"),
+        &p12("leader"),
+        &SignOptions {
+            certify: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    // A FreeText annotation added to the page under DocMDP P=2.
+    let doc = vanthu_pdf::doc::Doc::parse(certified.clone()).unwrap();
+    let n = doc.size();
+    let page = String::from_utf8({
+        let mut v = Vec::new();
+        let mut d = doc.get(4).unwrap().as_dict().unwrap().clone();
+        let mut annots = d
+            .get("Annots")
+            .and_then(|a| a.as_arr().map(<[_]>::to_vec))
+            .unwrap_or_default();
+        annots.push(vanthu_pdf::object::Obj::Ref(n, 0));
+        d.set("Annots", vanthu_pdf::object::Obj::Arr(annots));
+        vanthu_pdf::object::write_dict(&mut v, &d);
+        v
+    })
+    .unwrap();
+    let evil = append_revision(
+        &certified,
+        &[
+            (4, page),
+            (
+                n,
+                "<< /Type /Annot /Subtype /FreeText /Rect [72 700 300 730] /Contents (Da huy) /DA (/Helv 12 Tf 0 g) /P 4 0 R >>".into(),
+            ),
+        ],
+        "table",
+    );
+    let rep = rejected("annot-under-p2", evil.clone());
+    assert_eq!(rep.signatures[0].certification, Some(2));
+    assert!(rep.signatures[0]
+        .modifications
+        .iter()
+        .any(|m| m.class == ChangeClass::Forbidden));
+    // vanthu refuses to add a signature on top.
+    let dir = tempfile::tempdir().unwrap();
+    let (i, o) = (dir.path().join("in.pdf"), dir.path().join("out.pdf"));
+    std::fs::write(&i, evil).unwrap();
+    let e = vanthu_pdf::sign_file(&i, &o, &p12("clerk"), &SignOptions::default()).unwrap_err();
+    assert!(e.to_string().contains("forbidden changes"), "{e}");
+    assert!(!o.exists());
+}
