@@ -237,3 +237,67 @@ fn linearized_input_signs_and_validates() {
     assert_vanthu_valid(&f, 1);
     assert_pyhanko_valid(&f, 1);
 }
+
+#[test]
+fn pdfsig_trusts_vanthu_signatures() {
+    let dir = tempfile::tempdir().unwrap();
+    let nss = dir.path().join("nssdb");
+    std::fs::create_dir(&nss).unwrap();
+    let db = format!("sql:{}", nss.display());
+    let run = |c: &mut std::process::Command| {
+        let o = c
+            .output()
+            .expect("libnss3-tools and poppler-utils are installed");
+        assert!(
+            o.status.success(),
+            "{c:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    run(std::process::Command::new("certutil").args(["-N", "-d", &db, "--empty-password"]));
+    run(std::process::Command::new("certutil")
+        .args([
+            "-A",
+            "-d",
+            &db,
+            "-n",
+            "vanthu test root",
+            "-t",
+            "CT,C,C",
+            "-i",
+        ])
+        .arg(pki().join("root.pem")));
+    let f1 = sign_to(
+        dir.path(),
+        "one.pdf",
+        sample_pdf(1, "pdfsig"),
+        "leader",
+        SignOptions {
+            tsa_url: Some(start_tsa()),
+            ..Default::default()
+        },
+    );
+    let f2 = sign_to(
+        dir.path(),
+        "two.pdf",
+        std::fs::read(&f1).unwrap(),
+        "clerk",
+        SignOptions::default(),
+    );
+    let out = run(std::process::Command::new("pdfsig")
+        .arg("-nssdir")
+        .arg(&db)
+        .arg(&f2));
+    assert_eq!(
+        out.matches("Signature is Valid.").count(),
+        2,
+        "pdfsig: {out}"
+    );
+    assert_eq!(
+        out.matches("Certificate is Trusted.").count(),
+        2,
+        "pdfsig: {out}"
+    );
+    assert!(out.contains("Total document signed"), "pdfsig: {out}");
+}
