@@ -551,6 +551,17 @@ fn sign_inner(
             (n, d, false)
         }
         None => {
+            if opts.visible.is_some()
+                && cat.get("Perms").is_some_and(|p| {
+                    doc.resolve(p)
+                        .ok()
+                        .is_some_and(|p| p.as_dict().is_some_and(|d| d.get("DocMDP").is_some()))
+                })
+            {
+                return Err(PdfError::Field(format!(
+                    "tài liệu đã được chứng nhận: chữ ký hiện phải dùng trường có sẵn, không tạo trường {name} mới (certified document: fill a pre-created field)"
+                )));
+            }
             let n = up.alloc();
             let d = Dict::new()
                 .with("Type", Obj::name("Annot"))

@@ -1295,8 +1295,27 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>) -> Vec<Change> {
         if !extends(old, new) {
             return ChangeClass::Forbidden;
         }
+        // A new *visible* signature field after certification can paint over certified
+        // content (pyHanko refuses it too): signers must fill pre-created fields.
+        let visible = |o: &Obj| {
+            doc.resolve(o)
+                .ok()
+                .and_then(|w| {
+                    w.as_dict()
+                        .and_then(|d| d.get("Rect"))
+                        .and_then(Obj::as_arr)
+                        .map(|r| r.iter().filter_map(Obj::as_num).collect::<Vec<_>>())
+                })
+                .is_some_and(|r| {
+                    r.len() == 4 && (r[2] - r[0]).abs() > 0.0 && (r[3] - r[1]).abs() > 0.0
+                })
+        };
         if new[old.len()..].iter().all(is_sig_widget) {
-            ChangeClass::Allowed
+            if docmdp.is_some() && new[old.len()..].iter().any(visible) {
+                ChangeClass::Forbidden
+            } else {
+                ChangeClass::Allowed
+            }
         } else if docmdp.is_some() {
             ChangeClass::Forbidden
         } else {

@@ -301,3 +301,46 @@ fn pdfsig_trusts_vanthu_signatures() {
     );
     assert!(out.contains("Total document signed"), "pdfsig: {out}");
 }
+
+#[test]
+fn visible_signature_after_certification_needs_a_precreated_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("in.pdf");
+    std::fs::write(&src, sample_pdf(1, "Chung nhan")).unwrap();
+    let fields = dir.path().join("fields.pdf");
+    let st = pyhanko()
+        .args(["sign", "addfields", "--field", "1/320,60,520,120/ToChuc"])
+        .arg(&src)
+        .arg(&fields)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let certified = sign_bytes(
+        std::fs::read(&fields).unwrap(),
+        &p12("leader"),
+        &SignOptions {
+            certify: true,
+            field_name: Some("LanhDao1".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let vis = |name: &str| SignOptions {
+        field_name: Some(name.into()),
+        visible: Some(vanthu_pdf::sign::Visible {
+            page: 1,
+            rect: [320.0, 60.0, 200.0, 60.0],
+            image_png: None,
+            text: Vec::new(),
+            font: None,
+        }),
+        ..Default::default()
+    };
+    // A new visible field would be refused (and flagged by both validators).
+    let e = sign_bytes(certified.clone(), &p12("clerk"), &vis("Moi")).unwrap_err();
+    assert!(e.to_string().contains("pre-created"), "{e}");
+    // Filling the pre-created field is fine for vanthu and pyHanko.
+    let f = sign_to(dir.path(), "ok.pdf", certified, "clerk", vis("ToChuc"));
+    assert_vanthu_valid(&f, 2);
+    assert_pyhanko_valid(&f, 2);
+}
