@@ -137,6 +137,109 @@ pub fn load_p12(der: &[u8], password: &str) -> Result<SoftKey, PdfError> {
     Ok(k)
 }
 
+/// SHA-2 variants accepted in incoming signatures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sha2 {
+    S256,
+    S384,
+    S512,
+}
+
+impl Sha2 {
+    pub fn from_oid(oid: &der::asn1::ObjectIdentifier) -> Option<Sha2> {
+        match oid.to_string().as_str() {
+            "2.16.840.1.101.3.4.2.1" => Some(Sha2::S256),
+            "2.16.840.1.101.3.4.2.2" => Some(Sha2::S384),
+            "2.16.840.1.101.3.4.2.3" => Some(Sha2::S512),
+            _ => None,
+        }
+    }
+    pub fn digest(self, parts: &[&[u8]]) -> Vec<u8> {
+        fn run<D: Digest>(parts: &[&[u8]]) -> Vec<u8> {
+            let mut h = D::new();
+            for p in parts {
+                h.update(p);
+            }
+            h.finalize().to_vec()
+        }
+        match self {
+            Sha2::S256 => run::<Sha256>(parts),
+            Sha2::S384 => run::<sha2::Sha384>(parts),
+            Sha2::S512 => run::<sha2::Sha512>(parts),
+        }
+    }
+}
+
+/// RSASSA-PSS (as pyHanko `--prefer-pss` signs), salt length detected.
+pub fn verify_pss_with_cert(cert: &Certificate, data: &[u8], sig: &[u8], hash: Sha2) -> bool {
+    use signature::Verifier;
+    use spki::DecodePublicKey;
+    let Ok(spki_der) = cert.tbs_certificate.subject_public_key_info.to_der() else {
+        return false;
+    };
+    let Ok(k) = rsa::RsaPublicKey::from_public_key_der(&spki_der) else {
+        return false;
+    };
+    let Ok(s) = rsa::pss::Signature::try_from(sig) else {
+        return false;
+    };
+    use rsa::traits::PublicKeyParts;
+    let em = k.size();
+    // Salt lengths in use: the digest size (RFC 8017 default practice), 20 (ASN.1 default) and
+    // the maximum (OpenSSL/cryptography's MAX_LENGTH).
+    fn try_all<D>(k: &rsa::RsaPublicKey, data: &[u8], s: &rsa::pss::Signature, em: usize) -> bool
+    where
+        D: Digest + sha2::digest::FixedOutputReset,
+    {
+        let h = <D as Digest>::output_size();
+        [h, 20, em.saturating_sub(h + 2), 0]
+            .into_iter()
+            .any(|salt| {
+                rsa::pss::VerifyingKey::<D>::new_with_salt_len(k.clone(), salt)
+                    .verify(data, s)
+                    .is_ok()
+            })
+    }
+    match hash {
+        Sha2::S256 => try_all::<Sha256>(&k, data, &s, em),
+        Sha2::S384 => try_all::<sha2::Sha384>(&k, data, &s, em),
+        Sha2::S512 => try_all::<sha2::Sha512>(&k, data, &s, em),
+    }
+}
+
+/// Verifies `sig` over `data` with the public key of `cert` (RSA PKCS#1 v1.5 or ECDSA P-256),
+/// hashing with `hash`.
+pub fn verify_with_cert_hash(cert: &Certificate, data: &[u8], sig: &[u8], hash: Sha2) -> bool {
+    use signature::hazmat::PrehashVerifier;
+    use signature::Verifier;
+    use spki::DecodePublicKey;
+    let Ok(spki_der) = cert.tbs_certificate.subject_public_key_info.to_der() else {
+        return false;
+    };
+    if let Ok(k) = rsa::RsaPublicKey::from_public_key_der(&spki_der) {
+        let Ok(s) = rsa::pkcs1v15::Signature::try_from(sig) else {
+            return false;
+        };
+        return match hash {
+            Sha2::S256 => rsa::pkcs1v15::VerifyingKey::<Sha256>::new(k)
+                .verify(data, &s)
+                .is_ok(),
+            Sha2::S384 => rsa::pkcs1v15::VerifyingKey::<sha2::Sha384>::new(k)
+                .verify(data, &s)
+                .is_ok(),
+            Sha2::S512 => rsa::pkcs1v15::VerifyingKey::<sha2::Sha512>::new(k)
+                .verify(data, &s)
+                .is_ok(),
+        };
+    }
+    if let Ok(vk) = p256::ecdsa::VerifyingKey::from_public_key_der(&spki_der) {
+        let d = hash.digest(&[data]);
+        return p256::ecdsa::Signature::from_der(sig)
+            .is_ok_and(|s| vk.verify_prehash(&d, &s).is_ok());
+    }
+    false
+}
+
 /// Verifies `sig` over `data` with the public key of `cert` (RSA PKCS#1 v1.5 or ECDSA P-256,
 /// SHA-256).
 pub fn verify_with_cert(cert: &Certificate, data: &[u8], sig: &[u8]) -> bool {

@@ -13,7 +13,7 @@ use x509_cert::Certificate;
 
 use crate::cms_build::*;
 use crate::doc::{Doc, Entry};
-use crate::keys::{cert_sha256, verify_with_cert};
+use crate::keys::cert_sha256;
 use crate::object::{decode_text, Dict, Lexer, Obj};
 use crate::PdfError;
 
@@ -276,8 +276,8 @@ struct CmsCheck {
     unsigned: Vec<(ObjectIdentifier, Vec<Any>)>,
 }
 
-/// Checks one SignerInfo of `sd` against the digest of the signed content.
-fn check_cms(sd: &SignedData, content_digest: &[u8], pades: bool) -> CmsCheck {
+/// Checks one SignerInfo of `sd` against the signed content (given as byte slices).
+fn check_cms(sd: &SignedData, content: &[&[u8]], pades: bool) -> CmsCheck {
     let mut c = CmsCheck {
         signer: None,
         certs: Vec::new(),
@@ -304,13 +304,13 @@ fn check_cms(sd: &SignedData, content_digest: &[u8], pades: bool) -> CmsCheck {
     }
     let si = sis[0];
     c.signature_value = si.signature.as_bytes().to_vec();
-    if si.digest_alg.oid != ID_SHA256 {
+    let Some(hash) = crate::keys::Sha2::from_oid(&si.digest_alg.oid) else {
         c.errors.push(format!(
             "Thuật toán băm {} chưa hỗ trợ (unsupported digest algorithm)",
             si.digest_alg.oid
         ));
         return c;
-    }
+    };
     let signer = c
         .certs
         .iter()
@@ -346,9 +346,10 @@ fn check_cms(sd: &SignedData, content_digest: &[u8], pades: bool) -> CmsCheck {
     for a in attrs.iter() {
         let v = a.values.iter().next();
         if a.oid == ID_MESSAGE_DIGEST {
+            let content_digest = hash.digest(content);
             md_ok = v
                 .and_then(|v| v.decode_as::<OctetString>().ok())
-                .is_some_and(|o| o.as_bytes() == content_digest);
+                .is_some_and(|o| o.as_bytes() == content_digest.as_slice());
         } else if a.oid == ID_CONTENT_TYPE {
             ct_ok = v
                 .and_then(|v| v.decode_as::<ObjectIdentifier>().ok())
@@ -388,9 +389,19 @@ fn check_cms(sd: &SignedData, content_digest: &[u8], pades: bool) -> CmsCheck {
         );
     }
     let tbs = attrs.to_der().unwrap_or_default();
-    let sig_ok = match si.signature_algorithm.oid {
-        o if o == ID_SHA256_RSA || o == ID_RSA || o == ID_ECDSA_SHA256 => {
-            verify_with_cert(&signer, &tbs, si.signature.as_bytes())
+    let sig_ok = match si.signature_algorithm.oid.to_string().as_str() {
+        // RSA PKCS#1 v1.5 (rsaEncryption or shaNNNWithRSA) and ECDSA with SHA-2.
+        "1.2.840.113549.1.1.1"
+        | "1.2.840.113549.1.1.11"
+        | "1.2.840.113549.1.1.12"
+        | "1.2.840.113549.1.1.13"
+        | "1.2.840.10045.4.3.2"
+        | "1.2.840.10045.4.3.3"
+        | "1.2.840.10045.4.3.4" => {
+            crate::keys::verify_with_cert_hash(&signer, &tbs, si.signature.as_bytes(), hash)
+        }
+        "1.2.840.113549.1.1.10" => {
+            crate::keys::verify_pss_with_cert(&signer, &tbs, si.signature.as_bytes(), hash)
         }
         o => {
             c.errors.push(format!(
@@ -542,8 +553,7 @@ pub(crate) fn check_timestamp(
         info.errors.push("TSTInfo hỏng (bad TSTInfo)".into());
         return (info, None);
     };
-    let digest = Sha256::digest(tst.as_bytes());
-    let c = check_cms(&sd, &digest, false);
+    let c = check_cms(&sd, &[tst.as_bytes()], false);
     info.errors.extend(c.errors);
     // TSTInfo: version, policy, messageImprint, serialNumber, genTime, …
     let Ok(parts) = Vec::<Any>::from_der(tst.as_bytes()) else {
@@ -960,7 +970,11 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
             r.errors.push("eContentType khác id-data".into());
         }
         let pades = r.subfilter == "ETSI.CAdES.detached";
-        let ck = check_cms(&sdata, &digest, pades);
+        let ck = check_cms(
+            &sdata,
+            &[&doc.data[..b as usize], &doc.data[c as usize..end]],
+            pades,
+        );
         r.errors.extend(ck.errors.iter().cloned());
         r.warnings.extend(ck.warnings.iter().cloned());
         r.intact = ck.intact && sdata.encap_content_info.econtent.is_none();

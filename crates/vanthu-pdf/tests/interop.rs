@@ -344,3 +344,67 @@ fn visible_signature_after_certification_needs_a_precreated_field() {
     assert_vanthu_valid(&f, 2);
     assert_pyhanko_valid(&f, 2);
 }
+
+#[test]
+fn pyhanko_pss_and_sha512_signatures_validate_in_vanthu() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("in.pdf");
+    std::fs::write(&src, sample_pdf(1, "Thuat toan")).unwrap();
+    let k = pki();
+    // RSASSA-PSS through the CLI.
+    let pss = dir.path().join("pss.pdf");
+    let o = pyhanko()
+        .args([
+            "sign",
+            "addsig",
+            "--field",
+            "Sig1",
+            "--use-pades",
+            "--prefer-pss",
+            "pemder",
+            "--no-pass",
+        ])
+        .arg("--key")
+        .arg(k.join("leader.key.pem"))
+        .arg("--cert")
+        .arg(k.join("leader.pem"))
+        .arg("--chain")
+        .arg(k.join("chain.pem"))
+        .arg(&src)
+        .arg(&pss)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_vanthu_valid(&pss, 1);
+    // SHA-512 (RSA) and SHA-384 (ECDSA P-256) through pyHanko's Python API.
+    for (key, md) in [("leader", "sha512"), ("clerk", "sha384")] {
+        let out = dir.path().join(format!("{md}.pdf"));
+        let script = format!(
+            r#"
+from pyhanko.sign import signers
+from pyhanko.sign.fields import SigSeedSubFilter
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+s = signers.SimpleSigner.load({key:?}, {cert:?}, ca_chain_files=({chain:?},))
+with open({src:?}, 'rb') as i, open({out:?}, 'wb') as o:
+    w = IncrementalPdfFileWriter(i)
+    signers.sign_pdf(w, signers.PdfSignatureMetadata(field_name='Sig1', md_algorithm={md:?}, subfilter=SigSeedSubFilter.PADES), signer=s, output=o)
+"#,
+            key = k.join(format!("{key}.key.pem")).display().to_string(),
+            cert = k.join(format!("{key}.pem")).display().to_string(),
+            chain = k.join("chain.pem").display().to_string(),
+            src = src.display().to_string(),
+            out = out.display().to_string(),
+        );
+        let o = std::process::Command::new(python())
+            .arg("-c")
+            .arg(&script)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{md}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_vanthu_valid(&out, 1);
+    }
+}
