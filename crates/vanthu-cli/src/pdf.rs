@@ -206,6 +206,32 @@ fn load_trust(paths: &[PathBuf]) -> Result<Vec<Vec<u8>>, PdfError> {
     Ok(out)
 }
 
+/// `D:20260305142210+07'00'` → `2026-03-05T14:22:10+07:00` (as written otherwise).
+fn readable_pdf_date(d: &str) -> String {
+    let t = d.strip_prefix("D:").unwrap_or(d);
+    let b = t.as_bytes();
+    if b.len() >= 14 && b[..14].iter().all(u8::is_ascii_digit) {
+        let tz = match t.get(14..) {
+            Some(z) if z.starts_with('Z') || z.is_empty() => "Z".to_string(),
+            Some(z) if z.len() >= 3 => {
+                let z = z.replace('\'', "");
+                format!("{}:{}", &z[..3], z.get(3..5).unwrap_or("00"))
+            }
+            _ => String::new(),
+        };
+        return format!(
+            "{}-{}-{}T{}:{}:{}{tz}",
+            &t[..4],
+            &t[4..6],
+            &t[6..8],
+            &t[8..10],
+            &t[10..12],
+            &t[12..14]
+        );
+    }
+    d.to_string()
+}
+
 fn print_report(rep: &vanthu_pdf::Report) {
     let n = rep.signatures.len();
     for (i, s) in rep.signatures.iter().enumerate() {
@@ -216,7 +242,8 @@ fn print_report(rep: &vanthu_pdf::Report) {
         };
         println!("{kind} {}/{n} — trường \"{}\"", i + 1, s.field);
         println!("  Người ký:     {}", s.signer);
-        let time = match (&s.trusted_time, &s.claimed_time) {
+        let claimed = s.claimed_time.as_deref().map(readable_pdf_date);
+        let time = match (&s.trusted_time, &claimed) {
             (Some(t), Some(c)) => format!("{t} (dấu thời gian); người ký khai báo {c}"),
             (Some(t), None) => format!("{t} (dấu thời gian)"),
             (None, Some(c)) => format!("{c} (người ký khai báo, không có dấu thời gian)"),
