@@ -78,6 +78,8 @@ rsa leader
 issue leader inter signer "/C=VN/O=So Noi vu tinh Hoa Binh/CN=Nguyễn Văn An"
 ec clerk
 issue clerk inter signer "/C=VN/O=So Noi vu tinh Hoa Binh/CN=Văn thư Sở Nội vụ"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out clerk384.key.pem 2>/dev/null
+issue clerk384 inter signer "/C=VN/O=So Noi vu tinh Hoa Binh/CN=Văn thư P-384"
 rsa tsa
 issue tsa inter tsa "/C=VN/O=vanthu test/CN=vanthu Test TSA"
 rsa nokeyusage
@@ -120,7 +122,7 @@ sed -e "s#$PWD/ca#$PWD/rootca#; s#$PWD/inter.pem#$PWD/root.pem#; s#$PWD/inter.ke
 openssl ca -config rootca.cnf -gencrl -crldays 30 -out root.crl.pem 2>/dev/null
 openssl crl -in root.crl.pem -outform DER -out root.crl
 
-for n in leader clerk expired nokeyusage evil revoked; do
+for n in leader clerk clerk384 expired nokeyusage evil revoked; do
   issuer=chain.pem
   [ "$n" = evil ] && issuer=evil-root.pem
   openssl pkcs12 -export -inkey "$n.key.pem" -in "$n.pem" -certfile "$issuer" \

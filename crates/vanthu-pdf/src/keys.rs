@@ -12,6 +12,8 @@ pub enum KeyAlg {
     RsaSha256,
     /// ECDSA P-256 with SHA-256 (DER-encoded signature).
     EcdsaP256Sha256,
+    /// ECDSA P-384 over a SHA-256 digest (declared ecdsa-with-SHA256, like the content digest).
+    EcdsaP384Sha256,
 }
 
 /// A signing key with its certificate chain. `sign` receives the DER of the signed attributes
@@ -30,6 +32,7 @@ pub trait Signer {
 enum SoftKeyInner {
     Rsa(Box<rsa::pkcs1v15::SigningKey<Sha256>>),
     Ec(p256::ecdsa::SigningKey),
+    Ec384(p384::ecdsa::SigningKey),
 }
 
 /// A key held in memory (from a PKCS#12 file). The key material is zeroised on drop by the
@@ -48,9 +51,11 @@ impl SoftKey {
             SoftKeyInner::Rsa(Box::new(rsa::pkcs1v15::SigningKey::<Sha256>::new(k)))
         } else if let Ok(k) = p256::ecdsa::SigningKey::from_pkcs8_der(pkcs8) {
             SoftKeyInner::Ec(k)
+        } else if let Ok(k) = p384::ecdsa::SigningKey::from_pkcs8_der(pkcs8) {
+            SoftKeyInner::Ec384(k)
         } else {
             return Err(PdfError::Key(
-                "chỉ hỗ trợ RSA và ECDSA P-256 (only RSA and ECDSA P-256 keys)".into(),
+                "chỉ hỗ trợ RSA và ECDSA P-256/P-384 (only RSA and ECDSA P-256/P-384 keys)".into(),
             ));
         };
         if chain.is_empty() {
@@ -75,6 +80,7 @@ impl Signer for SoftKey {
         match self.key {
             SoftKeyInner::Rsa(_) => KeyAlg::RsaSha256,
             SoftKeyInner::Ec(_) => KeyAlg::EcdsaP256Sha256,
+            SoftKeyInner::Ec384(_) => KeyAlg::EcdsaP384Sha256,
         }
     }
     fn sign(&self, tbs: &[u8]) -> Result<Vec<u8>, PdfError> {
@@ -87,6 +93,13 @@ impl Signer for SoftKey {
             SoftKeyInner::Ec(k) => {
                 let s: p256::ecdsa::Signature =
                     k.try_sign(tbs).map_err(|e| PdfError::Sign(e.to_string()))?;
+                s.to_der().as_bytes().to_vec()
+            }
+            SoftKeyInner::Ec384(k) => {
+                use signature::hazmat::PrehashSigner;
+                let s: p384::ecdsa::Signature = k
+                    .sign_prehash(&Sha256::digest(tbs))
+                    .map_err(|e| PdfError::Sign(e.to_string()))?;
                 s.to_der().as_bytes().to_vec()
             }
         })
@@ -237,6 +250,11 @@ pub fn verify_with_cert_hash(cert: &Certificate, data: &[u8], sig: &[u8], hash: 
         return p256::ecdsa::Signature::from_der(sig)
             .is_ok_and(|s| vk.verify_prehash(&d, &s).is_ok());
     }
+    if let Ok(vk) = p384::ecdsa::VerifyingKey::from_public_key_der(&spki_der) {
+        let d = hash.digest(&[data]);
+        return p384::ecdsa::Signature::from_der(sig)
+            .is_ok_and(|s| vk.verify_prehash(&d, &s).is_ok());
+    }
     false
 }
 
@@ -255,6 +273,12 @@ pub fn verify_with_cert(cert: &Certificate, data: &[u8], sig: &[u8]) -> bool {
     }
     if let Ok(vk) = p256::ecdsa::VerifyingKey::from_public_key_der(&spki_der) {
         return p256::ecdsa::Signature::from_der(sig).is_ok_and(|s| vk.verify(data, &s).is_ok());
+    }
+    if let Ok(vk) = p384::ecdsa::VerifyingKey::from_public_key_der(&spki_der) {
+        use signature::hazmat::PrehashVerifier;
+        let d = Sha256::digest(data);
+        return p384::ecdsa::Signature::from_der(sig)
+            .is_ok_and(|s| vk.verify_prehash(&d, &s).is_ok());
     }
     false
 }

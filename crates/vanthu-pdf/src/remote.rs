@@ -167,10 +167,13 @@ impl Signer for RemoteSigner {
                     return match self.alg {
                         KeyAlg::RsaSha256 => Ok(sig),
                         // Services return r‖s or DER; normalise to DER.
-                        KeyAlg::EcdsaP256Sha256 => p256::ecdsa::Signature::from_slice(&sig)
-                            .or_else(|_| p256::ecdsa::Signature::from_der(&sig))
-                            .map(|s| s.to_der().as_bytes().to_vec())
-                            .map_err(|e| PdfError::Sign(format!("ECDSA: {e}"))),
+                        KeyAlg::EcdsaP256Sha256 | KeyAlg::EcdsaP384Sha256 => {
+                            if sig.first() == Some(&0x30) && sig.len() != 64 && sig.len() != 96 {
+                                Ok(sig)
+                            } else {
+                                crate::pkcs11::ecdsa_rs_to_der(&sig)
+                            }
+                        }
                     };
                 }
                 Some("rejected") => return Err(PdfError::Rejected),

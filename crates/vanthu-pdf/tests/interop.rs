@@ -408,3 +408,43 @@ with open({src:?}, 'rb') as i, open({out:?}, 'wb') as o:
         assert_vanthu_valid(&out, 1);
     }
 }
+
+#[test]
+fn ecdsa_p384_both_directions() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = sign_to(
+        dir.path(),
+        "v384.pdf",
+        sample_pdf(1, "P-384"),
+        "clerk384",
+        SignOptions::default(),
+    );
+    assert_vanthu_valid(&f, 1);
+    assert_pyhanko_valid(&f, 1);
+    let src = dir.path().join("in.pdf");
+    std::fs::write(&src, sample_pdf(1, "P-384")).unwrap();
+    let out = dir.path().join("py384.pdf");
+    let k = pki();
+    let o = pyhanko()
+        .args([
+            "sign",
+            "addsig",
+            "--field",
+            "Sig1",
+            "--use-pades",
+            "pemder",
+            "--no-pass",
+        ])
+        .arg("--key")
+        .arg(k.join("clerk384.key.pem"))
+        .arg("--cert")
+        .arg(k.join("clerk384.pem"))
+        .arg("--chain")
+        .arg(k.join("chain.pem"))
+        .arg(&src)
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_vanthu_valid(&out, 1);
+}
