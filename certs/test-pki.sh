@@ -128,6 +128,9 @@ for n in leader clerk clerk384 expired nokeyusage evil revoked; do
   openssl pkcs12 -export -inkey "$n.key.pem" -in "$n.pem" -certfile "$issuer" \
     -out "$n.p12" -passout pass:1234 -name "$n"
 done
+# An old-style file (RC2-40 + 3DES, as older Windows tools export them).
+openssl pkcs12 -export -legacy -inkey leader.key.pem -in leader.pem -certfile chain.pem \
+  -out leader-legacy.p12 -passout pass:1234 -name leader
 openssl x509 -in root.pem -outform DER -out root.der
 
 # Timestamp authority for `openssl ts -reply`.

@@ -111,7 +111,17 @@ impl Signer for SoftKey {
 pub fn load_p12(der: &[u8], password: &str) -> Result<SoftKey, PdfError> {
     let p12 = openssl::pkcs12::Pkcs12::from_der(der)
         .map_err(|e| PdfError::Key(format!("tệp PKCS#12 hỏng ({e})")))?;
-    let parsed = p12.parse2(password).map_err(|e| {
+    let parsed = match p12.parse2(password) {
+        Ok(p) => Ok(p),
+        // Older files (RC2-40, 3DES): OpenSSL 3 needs its legacy provider, loaded on demand
+        // and kept loaded for the process.
+        Err(e) if e.to_string().contains("unsupported") => {
+            legacy_provider();
+            p12.parse2(password)
+        }
+        Err(e) => Err(e),
+    };
+    let parsed = parsed.map_err(|e| {
         let s = e.to_string();
         if s.contains("mac verify") || s.contains("MAC") || s.contains("decrypt") {
             PdfError::WrongPin
@@ -256,6 +266,17 @@ pub fn verify_with_cert_hash(cert: &Certificate, data: &[u8], sig: &[u8], hash: 
             .is_ok_and(|s| vk.verify_prehash(&d, &s).is_ok());
     }
     false
+}
+
+fn legacy_provider() {
+    use std::sync::OnceLock;
+    static LEGACY: OnceLock<Option<(openssl::provider::Provider, openssl::provider::Provider)>> =
+        OnceLock::new();
+    LEGACY.get_or_init(|| {
+        let legacy = openssl::provider::Provider::try_load(None, "legacy", true).ok()?;
+        let default = openssl::provider::Provider::try_load(None, "default", true).ok()?;
+        Some((legacy, default))
+    });
 }
 
 /// Verifies `sig` over `data` with the public key of `cert` (RSA PKCS#1 v1.5 or ECDSA P-256,

@@ -448,3 +448,13 @@ fn ecdsa_p384_both_directions() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_vanthu_valid(&out, 1);
 }
+
+#[test]
+fn legacy_rc2_pkcs12_loads() {
+    let der = std::fs::read(pki().join("leader-legacy.p12")).unwrap();
+    let key = vanthu_pdf::keys::load_p12(&der, "1234").unwrap();
+    let out = sign_bytes(sample_pdf(1, "RC2"), &key, &SignOptions::default()).unwrap();
+    assert!(verify_bytes(out, &opts()).unwrap().all_valid);
+    let e = vanthu_pdf::keys::load_p12(&der, "sai").err().unwrap();
+    assert!(matches!(e, vanthu_pdf::PdfError::WrongPin), "{e}");
+}
