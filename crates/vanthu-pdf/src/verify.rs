@@ -449,6 +449,9 @@ fn check_chain(
         }
         let mut p = openssl::x509::verify::X509VerifyParam::new()?;
         p.set_time(at as _);
+        // Any configured certificate is an anchor (an agency may trust an intermediate CA);
+        // anchors are matched as whole certificates by OpenSSL, never by name alone.
+        p.set_flags(openssl::x509::verify::X509VerifyFlags::PARTIAL_CHAIN)?;
         b.set_param(&p)?;
         let store = b.build();
         let leaf = X509::from_der(&leaf.to_der().unwrap_or_default())?;

@@ -458,3 +458,32 @@ fn legacy_rc2_pkcs12_loads() {
     let e = vanthu_pdf::keys::load_p12(&der, "sai").err().unwrap();
     assert!(matches!(e, vanthu_pdf::PdfError::WrongPin), "{e}");
 }
+
+#[test]
+fn an_intermediate_can_be_the_trust_anchor() {
+    let out = sign_bytes(
+        sample_pdf(1, "Anchor"),
+        &p12("leader"),
+        &SignOptions::default(),
+    )
+    .unwrap();
+    let inter = openssl::x509::X509::from_pem(&std::fs::read(pki().join("inter.pem")).unwrap())
+        .unwrap()
+        .to_der()
+        .unwrap();
+    let o = vanthu_pdf::verify::VerifyOptions {
+        trust: vec![inter],
+        ..opts()
+    };
+    assert!(verify_bytes(out.clone(), &o).unwrap().all_valid);
+    // …but the look-alike root is still not trusted for a chain under the real root.
+    let evil = openssl::x509::X509::from_pem(&std::fs::read(pki().join("evil-root.pem")).unwrap())
+        .unwrap()
+        .to_der()
+        .unwrap();
+    let o = vanthu_pdf::verify::VerifyOptions {
+        trust: vec![evil],
+        ..opts()
+    };
+    assert!(!verify_bytes(out, &o).unwrap().all_valid);
+}
