@@ -745,6 +745,82 @@ fn crl_status(cert: &Certificate, pool: &[Certificate], crls: &[Vec<u8>]) -> Rev
     Revocation::NoData
 }
 
+/// Looks `cert` up in OCSP responses (signed by the CA or a delegated responder that chains to
+/// `trust`).
+fn ocsp_status(
+    cert: &Certificate,
+    pool: &[Certificate],
+    trust: &[Vec<u8>],
+    responses: &[Vec<u8>],
+) -> Revocation {
+    use openssl::ocsp::{OcspCertId, OcspCertStatus, OcspFlag, OcspResponse};
+    use openssl::x509::X509;
+    let Some(issuer) = pool
+        .iter()
+        .find(|c| c.tbs_certificate.subject == cert.tbs_certificate.issuer)
+    else {
+        return Revocation::NoData;
+    };
+    let run = || -> Result<Revocation, openssl::error::ErrorStack> {
+        let leaf = X509::from_der(&cert.to_der().unwrap_or_default())?;
+        let iss = X509::from_der(&issuer.to_der().unwrap_or_default())?;
+        let mut b = openssl::x509::store::X509StoreBuilder::new()?;
+        for t in trust {
+            if let Ok(x) = X509::from_der(t) {
+                b.add_cert(x)?;
+            }
+        }
+        let mut p = openssl::x509::verify::X509VerifyParam::new()?;
+        p.set_flags(openssl::x509::verify::X509VerifyFlags::PARTIAL_CHAIN)?;
+        b.set_param(&p)?;
+        let store = b.build();
+        let mut others = openssl::stack::Stack::new()?;
+        for c in pool {
+            if let Ok(x) = X509::from_der(&c.to_der().unwrap_or_default()) {
+                others.push(x)?;
+            }
+        }
+        for d in responses {
+            let Ok(r) = OcspResponse::from_der(d) else {
+                continue;
+            };
+            let Ok(basic) = r.basic() else { continue };
+            if basic.verify(&others, &store, OcspFlag::empty()).is_err() {
+                continue;
+            }
+            for md in [
+                openssl::hash::MessageDigest::sha1(),
+                openssl::hash::MessageDigest::sha256(),
+            ] {
+                let id = OcspCertId::from_cert(md, &leaf, &iss)?;
+                if let Some(st) = basic.find_status(&id) {
+                    return Ok(match st.status {
+                        OcspCertStatus::GOOD => Revocation::Good,
+                        OcspCertStatus::REVOKED => {
+                            // "Dec  4 15:05:56 2026 GMT"; unknown → the epoch (revoked
+                            // before any signing time: the safe reading).
+                            let secs = st
+                                .revocation_time
+                                .and_then(|t| {
+                                    let f = time::macros::format_description!(
+                                        "[month repr:short] [day padding:space] [hour]:[minute]:[second] [year] GMT"
+                                    );
+                                    time::PrimitiveDateTime::parse(&t.to_string(), &f).ok()
+                                })
+                                .map(|p| p.assume_utc().unix_timestamp())
+                                .unwrap_or(0);
+                            Revocation::Revoked(secs)
+                        }
+                        _ => Revocation::NoData,
+                    });
+                }
+            }
+        }
+        Ok(Revocation::NoData)
+    };
+    run().unwrap_or(Revocation::NoData)
+}
+
 /// Certificates stored in the DSS of the latest revision.
 fn dss_certs(doc: &Doc) -> Vec<Certificate> {
     let mut out = Vec::new();
@@ -1057,13 +1133,25 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
                     pool.push(c);
                 }
             }
-            let mut crls = dss_streams(doc, "CRLs");
-            let mut source = "CRL trong tệp (DSS)";
-            let mut status = crl_status(signer, &pool, &crls);
+            let mut source = "OCSP trong tệp (DSS)";
+            let mut status = ocsp_status(signer, &pool, &opts.trust, &dss_streams(doc, "OCSPs"));
+            if matches!(status, Revocation::NoData) {
+                source = "CRL trong tệp (DSS)";
+                status = crl_status(signer, &pool, &dss_streams(doc, "CRLs"));
+            }
             if matches!(status, Revocation::NoData) && opts.online {
-                crls = crate::ltv::fetch_crls(std::slice::from_ref(signer));
-                source = "CRL trực tuyến (online)";
-                status = crl_status(signer, &pool, &crls);
+                let issuer = pool
+                    .iter()
+                    .find(|c| c.tbs_certificate.subject == signer.tbs_certificate.issuer);
+                if let Some(r) = issuer.and_then(|i| crate::ltv::fetch_ocsp(signer, i)) {
+                    source = "OCSP trực tuyến (online)";
+                    status = ocsp_status(signer, &pool, &opts.trust, &[r]);
+                }
+                if matches!(status, Revocation::NoData) {
+                    let crls = crate::ltv::fetch_crls(std::slice::from_ref(signer));
+                    source = "CRL trực tuyến (online)";
+                    status = crl_status(signer, &pool, &crls);
+                }
             }
             match status {
                 Revocation::Good => r.revocation = format!("tốt, chưa bị thu hồi ({source})"),

@@ -138,3 +138,66 @@ fn revoked_signer_is_invalid_with_dss_crl() {
     assert!(!rep.all_valid);
     assert!(s.revocation.contains("THU HỒI"), "{s:#?}");
 }
+
+#[test]
+fn ocsp_in_the_dss_both_directions() {
+    let tsa = start_tsa();
+    let dir = tempfile::tempdir().unwrap();
+    // vanthu B-LT: the DSS carries the responder's answer for the signer.
+    let out = sign_pades(
+        sample_pdf(1, "OCSP"),
+        &p12("ocspok"),
+        &SignOptions {
+            level: Level::BLT,
+            tsa_url: Some(tsa.clone()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let f = dir.path().join("v.pdf");
+    std::fs::write(&f, &out).unwrap();
+    let rep = verify_bytes(out, &opts()).unwrap();
+    assert!(rep.all_valid, "{rep:#?}");
+    assert!(
+        rep.signatures[0].revocation.contains("OCSP"),
+        "{}",
+        rep.signatures[0].revocation
+    );
+    let (ok, txt) = pyhanko_validate(&f, &[]);
+    assert!(ok && txt.contains(":VALID"), "pyHanko: {txt}");
+    // pyHanko B-LT with validation info fetched from the same responder.
+    let src = dir.path().join("in.pdf");
+    std::fs::write(&src, sample_pdf(1, "OCSP")).unwrap();
+    let py = dir.path().join("py.pdf");
+    let k = pki();
+    let o = pyhanko()
+        .args([
+            "sign",
+            "addsig",
+            "--field",
+            "Sig1",
+            "--use-pades",
+            "--with-validation-info",
+        ])
+        .args(["--timestamp-url", &tsa, "--trust"])
+        .arg(k.join("root.pem"))
+        .args(["--trust-replace", "pemder", "--no-pass", "--key"])
+        .arg(k.join("ocspok.key.pem"))
+        .arg("--cert")
+        .arg(k.join("ocspok.pem"))
+        .arg("--chain")
+        .arg(k.join("chain.pem"))
+        .arg(&src)
+        .arg(&py)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rep = verify_bytes(std::fs::read(&py).unwrap(), &opts()).unwrap();
+    assert!(rep.all_valid, "{rep:#?}");
+    assert!(
+        rep.signatures[0].revocation.contains("OCSP"),
+        "{}",
+        rep.signatures[0].revocation
+    );
+    assert_eq!(rep.signatures[0].level, "B-LT");
+}
