@@ -193,6 +193,37 @@ pub fn add_dss(data: Vec<u8>, anchors: &[Vec<u8>]) -> Result<Vec<u8>, PdfError> 
     if ocsps.as_arr().is_some_and(|a| !a.is_empty()) {
         dss.set("OCSPs", ocsps);
     }
+    // VRI (optional in PAdES; written, never required): per signature, keyed by the uppercase
+    // hex SHA-1 of its decoded /Contents (padding included), the validation material.
+    let mut vri = old
+        .get("VRI")
+        .and_then(|v| doc.resolve(v).ok())
+        .and_then(|v| v.as_dict().cloned())
+        .unwrap_or_default();
+    for (_, num) in crate::verify::signature_fields(&doc) {
+        let Ok(o) = doc.get(num) else { continue };
+        let Some(c) = o
+            .as_dict()
+            .and_then(|d| d.get("Contents"))
+            .and_then(Obj::as_str)
+        else {
+            continue;
+        };
+        let key = hex::encode_upper(openssl::sha::sha1(c));
+        if vri.get(&key).is_some() {
+            continue;
+        }
+        let mut e = Dict::new().with("Type", Obj::name("VRI"));
+        for (k, dk) in [("Cert", "Certs"), ("CRL", "CRLs"), ("OCSP", "OCSPs")] {
+            if let Some(a) = dss.get(dk).cloned() {
+                e.set(k, a);
+            }
+        }
+        vri.set(&key, Obj::Dict(e));
+    }
+    if !vri.0.is_empty() {
+        dss.set("VRI", Obj::Dict(vri));
+    }
     let dn = up.alloc();
     up.put(dn, Obj::Dict(dss));
     let mut cat = cat;

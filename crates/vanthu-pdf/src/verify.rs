@@ -116,7 +116,7 @@ pub fn verify_bytes(data: Vec<u8>, opts: &VerifyOptions) -> Result<Report, PdfEr
 
 /// Signature dictionaries reachable from the AcroForm (fields and their kids): (field name,
 /// signature object number).
-fn signature_fields(doc: &Doc) -> Vec<(String, u32)> {
+pub(crate) fn signature_fields(doc: &Doc) -> Vec<(String, u32)> {
     let mut out = Vec::new();
     let Ok(cat) = doc.catalog() else { return out };
     let Ok((_, af)) = crate::sign::acroform(doc, &cat) else {

@@ -112,6 +112,22 @@ fn vanthu_b_lt_and_b_lta_validate_in_pyhanko_and_vanthu() {
         assert_eq!(rep.revisions, revs);
         let s = &rep.signatures[0];
         assert_eq!(s.level, want, "{rep:#?}");
+        // The VRI key is the uppercase SHA-1 of the first signature's decoded /Contents.
+        let doc = vanthu_pdf::doc::Doc::parse(std::fs::read(&f).unwrap()).unwrap();
+        let cat = doc.catalog().unwrap();
+        let dss = doc.resolve(cat.get("DSS").unwrap()).unwrap();
+        let vri = dss
+            .as_dict()
+            .unwrap()
+            .get("VRI")
+            .unwrap()
+            .as_dict()
+            .unwrap()
+            .clone();
+        assert!(!vri.0.is_empty());
+        assert!(vri.0.iter().all(|(k, _)| k.len() == 40
+            && k.iter()
+                .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())));
         assert!(s.revocation.starts_with("tốt"), "{}", s.revocation);
         let (ok, txt) = pyhanko_validate(&f, &[]);
         assert!(ok && !txt.contains("INVALID"), "{want}: pyHanko: {txt}");
