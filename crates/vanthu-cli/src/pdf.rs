@@ -25,6 +25,9 @@ pub enum PdfCmd {
         /// Chứng thư gốc tin cậy, PEM (trust anchor; repeatable).
         #[arg(long, value_name = "PEM")]
         trust: Vec<PathBuf>,
+        /// Bắt buộc có dữ liệu thu hồi (OCSP/CRL); thiếu thì CHƯA XÁC ĐỊNH (fail closed).
+        #[arg(long)]
+        require_revocation: bool,
     },
 }
 
@@ -315,7 +318,11 @@ pub fn run(cmd: PdfCmd, json: bool) -> i32 {
             }
             Err(e) => fail(&e, json),
         },
-        PdfCmd::Verify { file, trust } => {
+        PdfCmd::Verify {
+            file,
+            trust,
+            require_revocation,
+        } => {
             let rep = load_trust(&trust).and_then(|t| {
                 let data = read(&file)?;
                 // No --trust: the shipped Vietnamese roots (unverified copies, see certs/).
@@ -334,6 +341,7 @@ pub fn run(cmd: PdfCmd, json: bool) -> i32 {
                         at: None,
                         online: true,
                         intermediates,
+                        require_revocation,
                     },
                 )
             });

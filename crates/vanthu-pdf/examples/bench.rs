@@ -157,6 +157,7 @@ fn main() {
                     at: None,
                     online: false,
                     intermediates: Vec::new(),
+                    require_revocation: false,
                 },
             )
             .unwrap()

@@ -27,6 +27,10 @@ pub struct VerifyOptions {
     pub online: bool,
     /// Intermediate certificates (DER) that help build paths; never anchors.
     pub intermediates: Vec<Vec<u8>>,
+    /// No revocation data for a signer → CHƯA XÁC ĐỊNH instead of a warning (the
+    /// specification's fail-closed rule; off by default so files without revocation material
+    /// from other tools still validate).
+    pub require_revocation: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -1171,9 +1175,18 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
                 }
                 Revocation::NoData => {
                     r.revocation = "không có dữ liệu thu hồi (no revocation data)".into();
-                    r.warnings.push(
-                        "Chưa kiểm tra được tình trạng thu hồi (revocation not checked)".into(),
-                    );
+                    if opts.require_revocation {
+                        // Fail closed: CHƯA XÁC ĐỊNH, never HỢP LỆ.
+                        r.errors.push(
+                            "Không có dữ liệu thu hồi cho chứng thư người ký, no revocation data (certificate not trusted)"
+                                .into(),
+                        );
+                        r.trusted = false;
+                    } else {
+                        r.warnings.push(
+                            "Chưa kiểm tra được tình trạng thu hồi (revocation not checked)".into(),
+                        );
+                    }
                 }
             }
         }

@@ -156,6 +156,26 @@ fn revoked_signer_is_invalid_with_dss_crl() {
 }
 
 #[test]
+fn missing_revocation_data_fails_closed_on_request() {
+    // B-B by a signer whose certificate has no revocation pointers reachable from the file.
+    let out = sign_bytes(
+        sample_pdf(1, "x"),
+        &p12("clerk384"),
+        &SignOptions::default(),
+    )
+    .unwrap();
+    let rep = verify_bytes(out.clone(), &opts()).unwrap();
+    assert!(rep.all_valid, "soft by default: {rep:#?}");
+    let strict = vanthu_pdf::verify::VerifyOptions {
+        require_revocation: true,
+        ..opts()
+    };
+    let rep = verify_bytes(out, &strict).unwrap();
+    assert!(!rep.all_valid);
+    assert_eq!(rep.signatures[0].verdict, vanthu_pdf::verify::UNDETERMINED);
+}
+
+#[test]
 fn ocsp_in_the_dss_both_directions() {
     let tsa = start_tsa();
     let dir = tempfile::tempdir().unwrap();

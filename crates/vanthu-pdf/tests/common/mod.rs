@@ -173,6 +173,7 @@ pub fn opts() -> vanthu_pdf::verify::VerifyOptions {
         at: None,
         online: false,
         intermediates: Vec::new(),
+        require_revocation: false,
     }
 }
 
