@@ -12,6 +12,7 @@
 set -euo pipefail
 dir="$1"
 crl_url="${CRL_URL:-}"
+ocsp_url="${OCSP_URL:-}"
 mkdir -p "$dir"
 cd "$dir"
 export OPENSSL_CONF=/dev/null
@@ -20,6 +21,10 @@ cdp_inter="" cdp_root=""
 if [ -n "$crl_url" ]; then
   cdp_inter="crlDistributionPoints = URI:$crl_url/inter.crl"
   cdp_root="crlDistributionPoints = URI:$crl_url/root.crl"
+fi
+aia=""
+if [ -n "$ocsp_url" ]; then
+  aia="authorityInfoAccess = OCSP;URI:$ocsp_url"
 fi
 cat > ext.cnf <<EOF
 [root]
@@ -45,6 +50,18 @@ extendedKeyUsage = critical, timeStamping
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 $cdp_inter
+[ocspsigner]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, nonRepudiation
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+$aia
+[ocsp]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = critical, OCSPSigning
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
 [nokeyusage]
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, keyEncipherment
@@ -78,6 +95,8 @@ rsa leader
 issue leader inter signer "/C=VN/O=So Noi vu tinh Hoa Binh/CN=Nguyễn Văn An"
 ec clerk
 issue clerk inter signer "/C=VN/O=So Noi vu tinh Hoa Binh/CN=Văn thư Sở Nội vụ"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out clerk384.key.pem 2>/dev/null
+issue clerk384 inter signer "/C=VN/O=So Noi vu tinh Hoa Binh/CN=Văn thư P-384"
 rsa tsa
 issue tsa inter tsa "/C=VN/O=vanthu test/CN=vanthu Test TSA"
 rsa nokeyusage
@@ -112,6 +131,13 @@ openssl req -new -key revoked.key.pem -out revoked.csr -subj "/CN=Revoked Signer
 openssl ca -batch -config ca.cnf -in revoked.csr -out revoked.pem -notext -days 825 \
   -extfile ext.cnf -extensions signer 2>/dev/null
 openssl ca -config ca.cnf -revoke revoked.pem -crl_reason keyCompromise 2>/dev/null
+# A signer known to the OCSP responder (in the CA database), and the delegated responder.
+rsa ocspok
+openssl req -new -utf8 -key ocspok.key.pem -out ocspok.csr -subj "/CN=OCSP Checked Signer" -config ext.cnf 2>/dev/null
+openssl ca -batch -config ca.cnf -in ocspok.csr -out ocspok.pem -notext -days 825 \
+  -extfile ext.cnf -extensions ocspsigner 2>/dev/null
+rsa ocsp
+issue ocsp inter ocsp "/C=VN/O=vanthu test/CN=vanthu Test OCSP Responder"
 openssl ca -config ca.cnf -gencrl -crldays 30 -out inter.crl.pem 2>/dev/null
 openssl crl -in inter.crl.pem -outform DER -out inter.crl
 # The root's CRL (empty).
@@ -120,12 +146,15 @@ sed -e "s#$PWD/ca#$PWD/rootca#; s#$PWD/inter.pem#$PWD/root.pem#; s#$PWD/inter.ke
 openssl ca -config rootca.cnf -gencrl -crldays 30 -out root.crl.pem 2>/dev/null
 openssl crl -in root.crl.pem -outform DER -out root.crl
 
-for n in leader clerk expired nokeyusage evil revoked; do
+for n in leader clerk clerk384 expired nokeyusage evil revoked ocspok; do
   issuer=chain.pem
   [ "$n" = evil ] && issuer=evil-root.pem
   openssl pkcs12 -export -inkey "$n.key.pem" -in "$n.pem" -certfile "$issuer" \
     -out "$n.p12" -passout pass:1234 -name "$n"
 done
+# An old-style file (RC2-40 + 3DES, as older Windows tools export them).
+openssl pkcs12 -export -legacy -inkey leader.key.pem -in leader.pem -certfile chain.pem \
+  -out leader-legacy.p12 -passout pass:1234 -name leader
 openssl x509 -in root.pem -outform DER -out root.der
 
 # Timestamp authority for `openssl ts -reply`.

@@ -25,6 +25,9 @@ pub enum PdfCmd {
         /// Chứng thư gốc tin cậy, PEM (trust anchor; repeatable).
         #[arg(long, value_name = "PEM")]
         trust: Vec<PathBuf>,
+        /// Bắt buộc có dữ liệu thu hồi (OCSP/CRL); thiếu thì CHƯA XÁC ĐỊNH (fail closed).
+        #[arg(long)]
+        require_revocation: bool,
     },
 }
 
@@ -70,6 +73,13 @@ pub struct SignArgs {
     /// Chứng nhận tài liệu, DocMDP P=2 (certify; first signature only).
     #[arg(long)]
     certify: bool,
+    /// Chữ ký tổ chức trên tệp đính kèm: góc trên bên phải trang 1, không ảnh, thời gian ISO 8601
+    /// (organisation signature, Decree 30: top right of page 1, no image).
+    #[arg(long, conflicts_with_all = ["visible", "image"])]
+    org: bool,
+    /// Dòng chữ hiển thị thay cho tên người ký (text line to draw; repeatable).
+    #[arg(long = "text", value_name = "TEXT")]
+    text: Vec<String>,
 }
 
 fn fail(e: &PdfError, json: bool) -> i32 {
@@ -128,6 +138,7 @@ fn sign(a: &SignArgs) -> Result<(), PdfError> {
         field_name: a.field.clone(),
         reason: a.reason.clone(),
         certify: a.certify,
+        org_stamp: a.org,
         tsa_url: a.tsa.clone(),
         ..Default::default()
     };
@@ -144,7 +155,16 @@ fn sign(a: &SignArgs) -> Result<(), PdfError> {
             page,
             rect,
             image_png,
-            text: Vec::new(),
+            text: a.text.clone(),
+            font: None,
+        });
+    } else if a.org && !a.text.is_empty() {
+        opts.visible = Some(Visible {
+            page: 1,
+            rect: [0.0; 4],
+            image_png: None,
+            text: a.text.clone(),
+            font: None,
         });
     }
     let signer: Box<dyn vanthu_pdf::Signer> = if let Some(p) = &a.p12 {
@@ -189,6 +209,32 @@ fn load_trust(paths: &[PathBuf]) -> Result<Vec<Vec<u8>>, PdfError> {
     Ok(out)
 }
 
+/// `D:20260305142210+07'00'` → `2026-03-05T14:22:10+07:00` (as written otherwise).
+fn readable_pdf_date(d: &str) -> String {
+    let t = d.strip_prefix("D:").unwrap_or(d);
+    let b = t.as_bytes();
+    if b.len() >= 14 && b[..14].iter().all(u8::is_ascii_digit) {
+        let tz = match t.get(14..) {
+            Some(z) if z.starts_with('Z') || z.is_empty() => "Z".to_string(),
+            Some(z) if z.len() >= 3 => {
+                let z = z.replace('\'', "");
+                format!("{}:{}", &z[..3], z.get(3..5).unwrap_or("00"))
+            }
+            _ => String::new(),
+        };
+        return format!(
+            "{}-{}-{}T{}:{}:{}{tz}",
+            &t[..4],
+            &t[4..6],
+            &t[6..8],
+            &t[8..10],
+            &t[10..12],
+            &t[12..14]
+        );
+    }
+    d.to_string()
+}
+
 fn print_report(rep: &vanthu_pdf::Report) {
     let n = rep.signatures.len();
     for (i, s) in rep.signatures.iter().enumerate() {
@@ -199,7 +245,8 @@ fn print_report(rep: &vanthu_pdf::Report) {
         };
         println!("{kind} {}/{n} — trường \"{}\"", i + 1, s.field);
         println!("  Người ký:     {}", s.signer);
-        let time = match (&s.trusted_time, &s.claimed_time) {
+        let claimed = s.claimed_time.as_deref().map(readable_pdf_date);
+        let time = match (&s.trusted_time, &claimed) {
             (Some(t), Some(c)) => format!("{t} (dấu thời gian); người ký khai báo {c}"),
             (Some(t), None) => format!("{t} (dấu thời gian)"),
             (None, Some(c)) => format!("{c} (người ký khai báo, không có dấu thời gian)"),
@@ -271,15 +318,30 @@ pub fn run(cmd: PdfCmd, json: bool) -> i32 {
             }
             Err(e) => fail(&e, json),
         },
-        PdfCmd::Verify { file, trust } => {
+        PdfCmd::Verify {
+            file,
+            trust,
+            require_revocation,
+        } => {
             let rep = load_trust(&trust).and_then(|t| {
                 let data = read(&file)?;
+                // No --trust: the shipped Vietnamese roots (unverified copies, see certs/).
+                let (t, intermediates) = if t.is_empty() {
+                    if !vanthu_pdf::trust::VIETNAM_VERIFIED {
+                        eprintln!("Lưu ý: dùng chứng thư gốc Việt Nam kèm theo, chưa đối chiếu dấu vân tay với CA (shipped Vietnamese roots, fingerprints not yet verified with the CAs)");
+                    }
+                    vanthu_pdf::trust::vietnam()
+                } else {
+                    (t, Vec::new())
+                };
                 vanthu_pdf::verify_bytes(
                     data,
                     &VerifyOptions {
                         trust: t,
                         at: None,
                         online: true,
+                        intermediates,
+                        require_revocation,
                     },
                 )
             });

@@ -1,17 +1,369 @@
-//! Visible signature appearances (form XObjects).
+//! Visible signature appearances (Decree 30/2020 Appendix I): a form XObject with the signature
+//! or seal image (PNG with transparency → RGB image + `/SMask`) and text lines (signer, time) in
+//! an embedded TrueType subset (Type0 / CIDFontType2, Identity-H, `/W`, ToUnicode), so
+//! Vietnamese renders and extracts in any viewer.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use unicode_normalization::UnicodeNormalization;
 
 use crate::object::{Dict, Obj};
 use crate::sign::{Update, Visible};
 use crate::PdfError;
 
+/// Font files tried in order: Times New Roman (where installed), then Liberation Serif, then
+/// DejaVu Serif (Debian `fonts-liberation2`, `fonts-dejavu-core`).
+pub fn default_font_paths() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = Vec::new();
+    if let Ok(w) = std::env::var("WINDIR") {
+        v.push(PathBuf::from(w).join("Fonts").join("times.ttf"));
+    }
+    for p in [
+        "/usr/share/fonts/truetype/msttcorefonts/Times_New_Roman.ttf",
+        "/usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf",
+        "/usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf",
+        "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf",
+        "/System/Library/Fonts/Supplemental/Times New Roman.ttf",
+    ] {
+        v.push(PathBuf::from(p));
+    }
+    v
+}
+
+fn flate(data: &[u8]) -> Vec<u8> {
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    let _ = z.write_all(data);
+    z.finish().unwrap_or_default()
+}
+
+fn font_err(e: impl std::fmt::Display) -> PdfError {
+    PdfError::Unsupported(format!("phông chữ (font): {e}"))
+}
+
+/// Loads the first usable font (embedding allowed by its OS/2 fsType).
+fn load_font(explicit: Option<&std::path::Path>) -> Result<(Vec<u8>, String), PdfError> {
+    let candidates: Vec<PathBuf> = match explicit {
+        Some(p) => vec![p.to_path_buf()],
+        None => default_font_paths(),
+    };
+    for p in candidates {
+        let Ok(data) = std::fs::read(&p) else {
+            continue;
+        };
+        let Ok(face) = ttf_parser::Face::parse(&data, 0) else {
+            continue;
+        };
+        if matches!(
+            face.permissions(),
+            Some(ttf_parser::Permissions::Restricted)
+        ) {
+            tracing::warn!(font = %p.display(), "font forbids embedding");
+            continue;
+        }
+        let name = face
+            .names()
+            .into_iter()
+            .find(|n| n.name_id == ttf_parser::name_id::POST_SCRIPT_NAME)
+            .and_then(|n| n.to_string())
+            .unwrap_or_else(|| "Font".into());
+        let name: String = name
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        return Ok((data, name));
+    }
+    Err(font_err(
+        "không tìm thấy phông Unicode (no Unicode TrueType font: install fonts-liberation2 or fonts-dejavu-core)",
+    ))
+}
+
+/// Font object number, each line as 2-byte CIDs, each line's width at 1 pt.
+type EmbeddedText = (u32, Vec<Vec<u8>>, Vec<f64>);
+
+/// Embeds a subset of the font for `lines`; returns (font object number, encoded lines as CID
+/// hex strings, widths of the lines at 1 pt).
+fn embed_font(
+    up: &mut Update<'_>,
+    lines: &[String],
+    font_path: Option<&std::path::Path>,
+) -> Result<EmbeddedText, PdfError> {
+    let (data, name) = load_font(font_path)?;
+    let face = ttf_parser::Face::parse(&data, 0).map_err(font_err)?;
+    let upem = face.units_per_em() as f64;
+    let mut remap = subsetter::GlyphRemapper::new();
+    let mut widths: BTreeMap<u16, f64> = BTreeMap::new();
+    let mut tounicode: BTreeMap<u16, String> = BTreeMap::new();
+    let mut encoded = Vec::new();
+    let mut line_w = Vec::new();
+    for line in lines {
+        let mut cids = Vec::new();
+        let mut w = 0.0;
+        for ch in line.nfc() {
+            let gid = face.glyph_index(ch).map(|g| g.0).unwrap_or(0);
+            if gid == 0 {
+                tracing::warn!(char = %ch, "glyph missing in font");
+            }
+            let cid = remap.remap(gid);
+            let adv = face
+                .glyph_hor_advance(ttf_parser::GlyphId(gid))
+                .unwrap_or(0) as f64
+                * 1000.0
+                / upem;
+            widths.insert(cid, adv);
+            tounicode.entry(cid).or_default();
+            if tounicode[&cid].is_empty() {
+                tounicode.insert(cid, ch.to_string());
+            }
+            w += adv / 1000.0;
+            cids.extend_from_slice(&cid.to_be_bytes());
+        }
+        encoded.push(cids);
+        line_w.push(w);
+    }
+    let sub = subsetter::subset(&data, 0, &remap).map_err(font_err)?;
+    // A subset tag derived from the glyphs used.
+    let tag: String = {
+        let h = sha2::Digest::finalize(sha2::Digest::chain_update(
+            <sha2::Sha256 as sha2::Digest>::new(),
+            &sub,
+        ));
+        h.iter().take(6).map(|b| (b'A' + b % 26) as char).collect()
+    };
+    let base = format!("{tag}+{name}");
+    let ff = up.alloc();
+    up.put(
+        ff,
+        Obj::Stream(
+            Dict::new()
+                .with("Filter", Obj::name("FlateDecode"))
+                .with("Length1", Obj::Int(sub.len() as i64)),
+            flate(&sub),
+        ),
+    );
+    let bbox = face.global_bounding_box();
+    let s = |v: i16| Obj::Int((v as f64 * 1000.0 / upem).round() as i64);
+    let fd = up.alloc();
+    up.put(
+        fd,
+        Obj::Dict(
+            Dict::new()
+                .with("Type", Obj::name("FontDescriptor"))
+                .with("FontName", Obj::name(&base))
+                .with("Flags", Obj::Int(4))
+                .with(
+                    "FontBBox",
+                    Obj::Arr(vec![
+                        s(bbox.x_min),
+                        s(bbox.y_min),
+                        s(bbox.x_max),
+                        s(bbox.y_max),
+                    ]),
+                )
+                .with("ItalicAngle", Obj::Int(0))
+                .with("Ascent", s(face.ascender()))
+                .with("Descent", s(face.descender()))
+                .with(
+                    "CapHeight",
+                    s(face.capital_height().unwrap_or(face.ascender())),
+                )
+                .with("StemV", Obj::Int(80))
+                .with("FontFile2", Obj::Ref(ff, 0)),
+        ),
+    );
+    let mut w_arr = Vec::new();
+    for (cid, w) in &widths {
+        w_arr.push(Obj::Int(*cid as i64));
+        w_arr.push(Obj::Arr(vec![Obj::Int(w.round() as i64)]));
+    }
+    let cid_font = up.alloc();
+    up.put(
+        cid_font,
+        Obj::Dict(
+            Dict::new()
+                .with("Type", Obj::name("Font"))
+                .with("Subtype", Obj::name("CIDFontType2"))
+                .with("BaseFont", Obj::name(&base))
+                .with(
+                    "CIDSystemInfo",
+                    Obj::Dict(
+                        Dict::new()
+                            .with("Registry", Obj::str("Adobe"))
+                            .with("Ordering", Obj::str("Identity"))
+                            .with("Supplement", Obj::Int(0)),
+                    ),
+                )
+                .with("FontDescriptor", Obj::Ref(fd, 0))
+                .with("DW", Obj::Int(1000))
+                .with("W", Obj::Arr(w_arr))
+                .with("CIDToGIDMap", Obj::name("Identity")),
+        ),
+    );
+    let mut cmap = String::from(
+        "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n",
+    );
+    let entries: Vec<_> = tounicode.iter().filter(|(_, s)| !s.is_empty()).collect();
+    for chunk in entries.chunks(100) {
+        cmap.push_str(&format!("{} beginbfchar\n", chunk.len()));
+        for (cid, s) in chunk {
+            let u: String = s.encode_utf16().map(|u| format!("{u:04X}")).collect();
+            cmap.push_str(&format!("<{cid:04X}> <{u}>\n"));
+        }
+        cmap.push_str("endbfchar\n");
+    }
+    cmap.push_str("endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n");
+    let tu = up.alloc();
+    up.put(
+        tu,
+        Obj::Stream(
+            Dict::new().with("Filter", Obj::name("FlateDecode")),
+            flate(cmap.as_bytes()),
+        ),
+    );
+    let font = up.alloc();
+    up.put(
+        font,
+        Obj::Dict(
+            Dict::new()
+                .with("Type", Obj::name("Font"))
+                .with("Subtype", Obj::name("Type0"))
+                .with("BaseFont", Obj::name(&base))
+                .with("Encoding", Obj::name("Identity-H"))
+                .with("DescendantFonts", Obj::Arr(vec![Obj::Ref(cid_font, 0)]))
+                .with("ToUnicode", Obj::Ref(tu, 0)),
+        ),
+    );
+    Ok((font, encoded, line_w))
+}
+
+/// Decodes a PNG into an RGB image XObject with an alpha `/SMask`; returns (object, w, h).
+fn embed_png(up: &mut Update<'_>, png_bytes: &[u8]) -> Result<(u32, u32, u32), PdfError> {
+    let bad = |e: &dyn std::fmt::Display| PdfError::Field(format!("ảnh PNG hỏng ({e}) (bad PNG)"));
+    let mut dec = png::Decoder::new(png_bytes);
+    dec.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = dec.read_info().map_err(|e| bad(&e))?;
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).map_err(|e| bad(&e))?;
+    let (w, h) = (info.width, info.height);
+    let px = &buf[..info.buffer_size()];
+    let n = (w * h) as usize;
+    let mut rgb = Vec::with_capacity(n * 3);
+    let mut alpha = Vec::with_capacity(n);
+    match info.color_type {
+        png::ColorType::Rgba => {
+            for p in px.chunks(4) {
+                rgb.extend_from_slice(&p[..3]);
+                alpha.push(p[3]);
+            }
+        }
+        png::ColorType::Rgb => {
+            rgb.extend_from_slice(px);
+            alpha.resize(n, 255);
+        }
+        png::ColorType::GrayscaleAlpha => {
+            for p in px.chunks(2) {
+                rgb.extend_from_slice(&[p[0], p[0], p[0]]);
+                alpha.push(p[1]);
+            }
+        }
+        png::ColorType::Grayscale => {
+            for &g in px {
+                rgb.extend_from_slice(&[g, g, g]);
+            }
+            alpha.resize(n, 255);
+        }
+        png::ColorType::Indexed => return Err(bad(&"indexed colour after expansion")),
+    }
+    let img_dict = |cs: &str| {
+        Dict::new()
+            .with("Type", Obj::name("XObject"))
+            .with("Subtype", Obj::name("Image"))
+            .with("Width", Obj::Int(w as i64))
+            .with("Height", Obj::Int(h as i64))
+            .with("ColorSpace", Obj::name(cs))
+            .with("BitsPerComponent", Obj::Int(8))
+            .with("Filter", Obj::name("FlateDecode"))
+    };
+    let mut d = img_dict("DeviceRGB");
+    if alpha.iter().any(|&a| a != 255) {
+        let sm = up.alloc();
+        up.put(sm, Obj::Stream(img_dict("DeviceGray"), flate(&alpha)));
+        d.set("SMask", Obj::Ref(sm, 0));
+    }
+    let im = up.alloc();
+    up.put(im, Obj::Stream(d, flate(&rgb)));
+    Ok((im, w, h))
+}
+
+fn hex(b: &[u8]) -> String {
+    format!("<{}>", hex::encode_upper(b))
+}
+
 /// Builds the normal appearance of a visible signature and returns its object number.
 pub(crate) fn build(up: &mut Update<'_>, v: &Visible) -> Result<u32, PdfError> {
     let (w, h) = (v.rect[2], v.rect[3]);
-    let content = format!(
-        "q 0 0 0 RG 0.5 w 0.25 0.25 {:.2} {:.2} re S Q\n",
-        w - 0.5,
-        h - 0.5
-    );
+    let mut content = String::from("q\n");
+    let mut res_font = Dict::new();
+    let mut res_xobj = Dict::new();
+    let pad = 2.0;
+    let mut text_h = 0.0;
+    let mut font_size = 10.0f64;
+    let mut lines_enc = Vec::new();
+    let mut line_w = Vec::new();
+    if !v.text.is_empty() {
+        let (font, enc, lw) = embed_font(up, &v.text, v.font.as_deref())?;
+        res_font.set("F1", Obj::Ref(font, 0));
+        // Times-like 10 pt, smaller if the box is too narrow or too low.
+        let widest = lw.iter().cloned().fold(0.0, f64::max);
+        if widest > 0.0 {
+            font_size = font_size.min((w - 2.0 * pad) / widest);
+        }
+        let max_h = if v.image_png.is_some() {
+            h * 0.45
+        } else {
+            h - 2.0 * pad
+        };
+        font_size = font_size.min(max_h / (v.text.len() as f64 * 1.2)).max(4.0);
+        text_h = v.text.len() as f64 * font_size * 1.2 + pad;
+        lines_enc = enc;
+        line_w = lw;
+    }
+    if let Some(png) = &v.image_png {
+        let (im, iw, ih) = embed_png(up, png)?;
+        res_xobj.set("Im1", Obj::Ref(im, 0));
+        // Fit the image in the area above the text, keeping its aspect ratio.
+        let (aw, ah) = (w - 2.0 * pad, (h - text_h - 2.0 * pad).max(1.0));
+        let s = (aw / iw as f64).min(ah / ih as f64);
+        let (dw, dh) = (iw as f64 * s, ih as f64 * s);
+        let x = (w - dw) / 2.0;
+        let y = text_h + pad + (ah - dh) / 2.0;
+        content.push_str(&format!(
+            "q {dw:.3} 0 0 {dh:.3} {x:.3} {y:.3} cm /Im1 Do Q\n"
+        ));
+    }
+    if !lines_enc.is_empty() {
+        content.push_str(&format!("BT /F1 {font_size:.2} Tf 0 g\n"));
+        let n = lines_enc.len();
+        for (i, (enc, lw)) in lines_enc.iter().zip(&line_w).enumerate() {
+            let y = pad + (n - 1 - i) as f64 * font_size * 1.2 + font_size * 0.25;
+            let x = if v.image_png.is_some() {
+                ((w - lw * font_size) / 2.0).max(pad)
+            } else {
+                pad
+            };
+            content.push_str(&format!("1 0 0 1 {x:.3} {y:.3} Tm {} Tj\n", hex(enc)));
+        }
+        content.push_str("ET\n");
+    }
+    content.push_str("Q\n");
+    let mut res = Dict::new();
+    if !res_font.0.is_empty() {
+        res.set("Font", Obj::Dict(res_font));
+    }
+    if !res_xobj.0.is_empty() {
+        res.set("XObject", Obj::Dict(res_xobj));
+    }
     let n = up.alloc();
     let d = Dict::new()
         .with("Type", Obj::name("XObject"))
@@ -20,7 +372,7 @@ pub(crate) fn build(up: &mut Update<'_>, v: &Visible) -> Result<u32, PdfError> {
             "BBox",
             Obj::Arr(vec![Obj::Int(0), Obj::Int(0), Obj::Real(w), Obj::Real(h)]),
         )
-        .with("Resources", Obj::Dict(Dict::new()));
+        .with("Resources", Obj::Dict(res));
     up.put(n, Obj::Stream(d, content.into_bytes()));
     Ok(n)
 }

@@ -127,7 +127,7 @@ pub fn signer_info(signer: &dyn Signer, digest: &[u8]) -> Result<SignerInfo, Pdf
             oid: ID_SHA256_RSA,
             parameters: Some(Any::null()),
         },
-        KeyAlg::EcdsaP256Sha256 => AlgorithmIdentifierOwned {
+        KeyAlg::EcdsaP256Sha256 | KeyAlg::EcdsaP384Sha256 => AlgorithmIdentifierOwned {
             oid: ID_ECDSA_SHA256,
             parameters: None,
         },

@@ -32,6 +32,14 @@ pub enum PdfError {
     Tsa(String),
     #[error("Trường chữ ký không hợp lệ: {0} (bad signature field)")]
     Field(String),
+    #[error("Người ký đã từ chối trên điện thoại (the signer rejected the request)")]
+    Rejected,
+    #[error("Hết thời gian chờ xác nhận ký (approval timed out)")]
+    Expired,
+    #[error("Đã hủy yêu cầu ký (signing cancelled)")]
+    Cancelled,
+    #[error("Dịch vụ ký từ xa không sẵn sàng: {0} (remote signing service unavailable)")]
+    Unavailable(String),
 }
 
 impl PdfError {

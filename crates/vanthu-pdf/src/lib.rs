@@ -12,7 +12,9 @@ pub mod keys;
 pub mod ltv;
 pub mod object;
 pub mod pkcs11;
+pub mod remote;
 pub mod sign;
+pub mod trust;
 pub mod tsa;
 pub mod verify;
 

@@ -40,6 +40,62 @@ pub fn crl_urls(cert: &Certificate) -> Vec<String> {
     out
 }
 
+/// `http://` OCSP responder URLs (authority information access) of a certificate.
+pub fn ocsp_urls(cert: &Certificate) -> Vec<String> {
+    let aia = der::asn1::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.1.1");
+    let ocsp = der::asn1::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1");
+    let mut out = Vec::new();
+    for e in cert.tbs_certificate.extensions.iter().flatten() {
+        if e.extn_id != aia {
+            continue;
+        }
+        let Ok(ads) =
+            x509_cert::ext::pkix::AuthorityInfoAccessSyntax::from_der(e.extn_value.as_bytes())
+        else {
+            continue;
+        };
+        for ad in ads.0 {
+            if ad.access_method == ocsp {
+                if let GeneralName::UniformResourceIdentifier(u) = ad.access_location {
+                    let u = u.to_string();
+                    if u.starts_with("http://") {
+                        out.push(u);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Asks the certificate's OCSP responder; returns the DER response when it answered
+/// "successful" (the status inside is checked by the validator).
+pub fn fetch_ocsp(cert: &Certificate, issuer: &Certificate) -> Option<Vec<u8>> {
+    use openssl::ocsp::{OcspCertId, OcspRequest, OcspResponse, OcspResponseStatus};
+    let url = ocsp_urls(cert).into_iter().next()?;
+    let leaf = openssl::x509::X509::from_der(&cert.to_der().ok()?).ok()?;
+    let iss = openssl::x509::X509::from_der(&issuer.to_der().ok()?).ok()?;
+    let id = OcspCertId::from_cert(openssl::hash::MessageDigest::sha1(), &leaf, &iss).ok()?;
+    let mut req = OcspRequest::new().ok()?;
+    req.add_id(id).ok()?;
+    let body = req.to_der().ok()?;
+    match crate::tsa::http_post_as(
+        &url,
+        &body,
+        "application/ocsp-request",
+        Duration::from_secs(10),
+    ) {
+        Ok(b) => {
+            let r = OcspResponse::from_der(&b).ok()?;
+            (r.status() == OcspResponseStatus::SUCCESSFUL).then_some(b)
+        }
+        Err(e) => {
+            tracing::warn!(url = %url, error = %e, "OCSP request failed");
+            None
+        }
+    }
+}
+
 /// Downloads the CRLs of `certs` (self-signed roots skipped); failures are logged and skipped.
 pub fn fetch_crls(certs: &[Certificate]) -> Vec<Vec<u8>> {
     let mut urls: Vec<String> = Vec::new();
@@ -82,6 +138,20 @@ pub fn add_dss(data: Vec<u8>, anchors: &[Vec<u8>]) -> Result<Vec<u8>, PdfError> 
         }
     }
     let crls = fetch_crls(&certs);
+    let mut ocsps = Vec::new();
+    for c in &certs {
+        if c.tbs_certificate.issuer == c.tbs_certificate.subject {
+            continue;
+        }
+        if let Some(issuer) = certs
+            .iter()
+            .find(|i| i.tbs_certificate.subject == c.tbs_certificate.issuer)
+        {
+            if let Some(r) = fetch_ocsp(c, issuer) {
+                ocsps.push(r);
+            }
+        }
+    }
     let cat = doc.catalog()?;
     let old = cat
         .get("DSS")
@@ -119,9 +189,40 @@ pub fn add_dss(data: Vec<u8>, anchors: &[Vec<u8>]) -> Result<Vec<u8>, PdfError> 
     let mut dss = Dict::new().with("Type", Obj::name("DSS"));
     dss.set("Certs", add(&mut up, "Certs", cert_ders));
     dss.set("CRLs", add(&mut up, "CRLs", crls));
-    let ocsps = existing("OCSPs");
-    if !ocsps.is_empty() {
-        dss.set("OCSPs", Obj::Arr(ocsps));
+    let ocsps = add(&mut up, "OCSPs", ocsps);
+    if ocsps.as_arr().is_some_and(|a| !a.is_empty()) {
+        dss.set("OCSPs", ocsps);
+    }
+    // VRI (optional in PAdES; written, never required): per signature, keyed by the uppercase
+    // hex SHA-1 of its decoded /Contents (padding included), the validation material.
+    let mut vri = old
+        .get("VRI")
+        .and_then(|v| doc.resolve(v).ok())
+        .and_then(|v| v.as_dict().cloned())
+        .unwrap_or_default();
+    for (_, num) in crate::verify::signature_fields(&doc) {
+        let Ok(o) = doc.get(num) else { continue };
+        let Some(c) = o
+            .as_dict()
+            .and_then(|d| d.get("Contents"))
+            .and_then(Obj::as_str)
+        else {
+            continue;
+        };
+        let key = hex::encode_upper(openssl::sha::sha1(c));
+        if vri.get(&key).is_some() {
+            continue;
+        }
+        let mut e = Dict::new().with("Type", Obj::name("VRI"));
+        for (k, dk) in [("Cert", "Certs"), ("CRL", "CRLs"), ("OCSP", "OCSPs")] {
+            if let Some(a) = dss.get(dk).cloned() {
+                e.set(k, a);
+            }
+        }
+        vri.set(&key, Obj::Dict(e));
+    }
+    if !vri.0.is_empty() {
+        dss.set("VRI", Obj::Dict(vri));
     }
     let dn = up.alloc();
     up.put(dn, Obj::Dict(dss));

@@ -183,16 +183,28 @@ impl Signer for TokenKey {
                 .session
                 .sign(&Mechanism::Sha256RsaPkcs, self.key, tbs)
                 .map_err(ck),
-            KeyAlg::EcdsaP256Sha256 => {
+            KeyAlg::EcdsaP256Sha256 | KeyAlg::EcdsaP384Sha256 => {
                 let digest = Sha256::digest(tbs);
                 let rs = self
                     .session
                     .sign(&Mechanism::Ecdsa, self.key, &digest)
                     .map_err(ck)?;
-                let sig = p256::ecdsa::Signature::from_slice(&rs)
-                    .map_err(|e| PdfError::Sign(format!("ECDSA r||s: {e}")))?;
-                Ok(sig.to_der().as_bytes().to_vec())
+                ecdsa_rs_to_der(&rs)
             }
         }
+    }
+}
+
+/// `r‖s` (P-256: 64 bytes, P-384: 96 bytes) → DER `Ecdsa-Sig-Value`.
+pub(crate) fn ecdsa_rs_to_der(rs: &[u8]) -> Result<Vec<u8>, PdfError> {
+    let bad = |e: &dyn std::fmt::Display| PdfError::Sign(format!("ECDSA r||s: {e}"));
+    match rs.len() {
+        64 => p256::ecdsa::Signature::from_slice(rs)
+            .map(|s| s.to_der().as_bytes().to_vec())
+            .map_err(|e| bad(&e)),
+        96 => p384::ecdsa::Signature::from_slice(rs)
+            .map(|s| s.to_der().as_bytes().to_vec())
+            .map_err(|e| bad(&e)),
+        n => Err(bad(&format!("{n} bytes"))),
     }
 }

@@ -20,8 +20,28 @@ pub struct Visible {
     pub rect: [f64; 4],
     /// Transparent PNG drawn in the box (leader's handwritten signature, seal).
     pub image_png: Option<Vec<u8>>,
-    /// Text lines drawn in the box (signer name, time); Vietnamese allowed.
+    /// Text lines drawn in the box; empty = the signer's name and the signing time (ISO 8601,
+    /// +07:00, equal to `/M`). Vietnamese is drawn with an embedded font subset.
     pub text: Vec<String>,
+    /// TrueType font file; None = Times New Roman, Liberation Serif or DejaVu Serif.
+    pub font: Option<std::path::PathBuf>,
+}
+
+/// `2026-03-05T14:22:10+07:00`.
+pub fn iso_time(t: OffsetDateTime) -> String {
+    let (h, m, _) = t.offset().as_hms();
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{}{:02}:{:02}",
+        t.year(),
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        if t.offset().is_negative() { '-' } else { '+' },
+        h.unsigned_abs(),
+        m.unsigned_abs()
+    )
 }
 
 /// PAdES baseline level.
@@ -65,6 +85,10 @@ pub struct SignOptions {
     /// Certify with DocMDP P=2 (first signature only).
     pub certify: bool,
     pub visible: Option<Visible>,
+    /// Organisation signature on a separate attachment (Decree 30, Appendix I): no image, text
+    /// only, top right of page 1 (17 mm from the CropBox's right edge, 14 mm from its top, 80 mm
+    /// wide). Overrides `visible`'s position; its text lines (if any) are kept.
+    pub org_stamp: bool,
     /// Bytes reserved for the DER CMS; 0 = estimate.
     pub contents_size: usize,
     /// RFC 3161 timestamp authority (http://) for B-T and above.
@@ -443,6 +467,35 @@ fn sign_inner(
     if pages.is_empty() {
         return Err(PdfError::Damaged("no pages".into()));
     }
+    let mut visible = opts.visible.clone();
+    if opts.org_stamp {
+        let first = pages[0].0;
+        let bx = doc
+            .page_attr(first, "CropBox")?
+            .or(doc.page_attr(first, "MediaBox")?)
+            .and_then(|b| {
+                b.as_arr()
+                    .map(|a| a.iter().filter_map(Obj::as_num).collect::<Vec<_>>())
+            })
+            .filter(|a| a.len() == 4)
+            .unwrap_or(vec![0.0, 0.0, 595.0, 842.0]);
+        let mm = 72.0 / 25.4;
+        let (w, h) = (80.0 * mm, 14.0 * mm);
+        let right = bx[0].max(bx[2]);
+        let top = bx[1].max(bx[3]);
+        let text = visible.map(|v| v.text).unwrap_or_default();
+        visible = Some(Visible {
+            page: 1,
+            rect: [right - 17.0 * mm - w, top - 14.0 * mm - h, w, h],
+            image_png: None,
+            text,
+            font: None,
+        });
+    }
+    let opts = &SignOptions {
+        visible,
+        ..opts.clone()
+    };
     let page_no = opts.visible.as_ref().map(|v| v.page).unwrap_or(1);
     let page = *pages.get(page_no.wrapping_sub(1)).ok_or_else(|| {
         PdfError::Field(format!(
@@ -498,6 +551,17 @@ fn sign_inner(
             (n, d, false)
         }
         None => {
+            if opts.visible.is_some()
+                && cat.get("Perms").is_some_and(|p| {
+                    doc.resolve(p)
+                        .ok()
+                        .is_some_and(|p| p.as_dict().is_some_and(|d| d.get("DocMDP").is_some()))
+                })
+            {
+                return Err(PdfError::Field(format!(
+                    "tài liệu đã được chứng nhận: chữ ký hiện phải dùng trường có sẵn, không tạo trường {name} mới (certified document: fill a pre-created field)"
+                )));
+            }
             let n = up.alloc();
             let d = Dict::new()
                 .with("Type", Obj::name("Annot"))
@@ -528,7 +592,14 @@ fn sign_inner(
         if new_widget {
             widget.set("P", Obj::Ref(page.0, page.1));
         }
-        let ap = crate::appearance::build(&mut up, v)?;
+        let mut v = v.clone();
+        if v.text.is_empty() {
+            if let Some(signer) = signer {
+                let cn = crate::verify::cn(&signer.chain()[0].tbs_certificate.subject);
+                v.text = vec![cn, iso_time(now)];
+            }
+        }
+        let ap = crate::appearance::build(&mut up, &v)?;
         widget.set("AP", Obj::Dict(Dict::new().with("N", Obj::Ref(ap, 0))));
     }
     up.put(widget_num, Obj::Dict(widget));
@@ -644,6 +715,7 @@ fn sign_inner(
         let tst = crate::tsa::timestamp(url, &digest)?;
         fill_contents(&mut w, &tst)?;
         let mut out = doc.data;
+        out.reserve_exact(w.buf.len());
         out.extend_from_slice(&w.buf);
         return Ok(out);
     };
@@ -655,6 +727,7 @@ fn sign_inner(
     let der = cms_build::content_info(si, signer.chain())?;
     fill_contents(&mut w, &der)?;
     let mut out = doc.data;
+    out.reserve_exact(w.buf.len());
     out.extend_from_slice(&w.buf);
     Ok(out)
 }
@@ -699,20 +772,51 @@ pub fn sign_file(
     opts: &SignOptions,
 ) -> Result<(), PdfError> {
     let data = std::fs::read(input).map_err(|e| PdfError::io(input, e))?;
+    // Never add a signature on top of a broken one (integrity only: trust is the reader's).
+    {
+        let doc = Doc::parse(data)?;
+        let rep = crate::verify::verify_doc(&doc, &crate::verify::VerifyOptions::default());
+        if let Some(bad) = rep.signatures.iter().find(|s| !s.intact) {
+            return Err(PdfError::Field(format!(
+                "chữ ký có sẵn \"{}\" không toàn vẹn, không ký tiếp (existing signature is broken)",
+                bad.field
+            )));
+        }
+        if let Some(bad) = rep.signatures.iter().find(|s| {
+            s.modifications
+                .iter()
+                .any(|m| m.class == crate::verify::ChangeClass::Forbidden)
+        }) {
+            return Err(PdfError::Field(format!(
+                "tệp đã bị sửa không được phép sau chữ ký \"{}\" (forbidden changes after an existing signature)",
+                bad.field
+            )));
+        }
+        sign_checked(doc.data, output, signer, opts)
+    }
+}
+
+fn sign_checked(
+    data: Vec<u8>,
+    output: &Path,
+    signer: &dyn Signer,
+    opts: &SignOptions,
+) -> Result<(), PdfError> {
     let orig_len = data.len();
     let orig_hash = Sha256::digest(&data);
     let out = sign_pades(data, signer, opts)?;
     if Sha256::digest(&out[..orig_len]) != orig_hash {
         return Err(PdfError::Sign("original bytes changed".into()));
     }
-    let check = Doc::parse(out.clone())?;
+    // Self-check on the very bytes that will be written (no second copy in memory).
+    let check = Doc::parse(out)?;
     let rep = crate::verify::verify_doc(&check, &crate::verify::VerifyOptions::default());
     if !rep.signatures.last().is_some_and(|s| s.intact) {
         return Err(PdfError::Sign(
             "tự kiểm tra chữ ký mới thất bại (self-check of the new signature failed)".into(),
         ));
     }
-    write_atomic(output, &out)
+    write_atomic(output, &check.data)
 }
 
 /// Writes to a temporary file in the same folder, syncs it and renames it over `path`.

@@ -33,15 +33,30 @@ fn tsa_err(e: impl std::fmt::Display) -> PdfError {
 
 /// HTTP GET (CRLs); `http://` only.
 pub(crate) fn http_get(url: &str, timeout: Duration) -> Result<Vec<u8>, PdfError> {
-    http(url, None, timeout)
+    http(url, None, "", timeout)
+}
+
+/// HTTP POST with a content type; `http://` only.
+pub(crate) fn http_post_as(
+    url: &str,
+    body: &[u8],
+    content_type: &str,
+    timeout: Duration,
+) -> Result<Vec<u8>, PdfError> {
+    http(url, Some(body), content_type, timeout)
 }
 
 fn http_post(url: &str, body: &[u8]) -> Result<Vec<u8>, PdfError> {
-    http(url, Some(body), TIMEOUT)
+    http(url, Some(body), "application/timestamp-query", TIMEOUT)
 }
 
 /// Minimal HTTP/1.1 client for `http://` URLs; returns the response body on status 200.
-fn http(url: &str, post: Option<&[u8]>, timeout: Duration) -> Result<Vec<u8>, PdfError> {
+fn http(
+    url: &str,
+    post: Option<&[u8]>,
+    content_type: &str,
+    timeout: Duration,
+) -> Result<Vec<u8>, PdfError> {
     let rest = url
         .strip_prefix("http://")
         .ok_or_else(|| PdfError::Tsa(format!("chỉ hỗ trợ http:// (only http:// URLs): {url}")))?;
@@ -64,7 +79,7 @@ fn http(url: &str, post: Option<&[u8]>, timeout: Duration) -> Result<Vec<u8>, Pd
     s.set_write_timeout(Some(timeout)).map_err(tsa_err)?;
     let head = match post {
         Some(body) => format!(
-            "POST {path} HTTP/1.1\r\nHost: {hostport}\r\nContent-Type: application/timestamp-query\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            "POST {path} HTTP/1.1\r\nHost: {hostport}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
             body.len()
         ),
         None => format!("GET {path} HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\n\r\n"),

@@ -13,7 +13,7 @@ use x509_cert::Certificate;
 
 use crate::cms_build::*;
 use crate::doc::{Doc, Entry};
-use crate::keys::{cert_sha256, verify_with_cert};
+use crate::keys::cert_sha256;
 use crate::object::{decode_text, Dict, Lexer, Obj};
 use crate::PdfError;
 
@@ -25,6 +25,12 @@ pub struct VerifyOptions {
     pub at: Option<time::OffsetDateTime>,
     /// Download CRLs from the certificates' distribution points when the file has none.
     pub online: bool,
+    /// Intermediate certificates (DER) that help build paths; never anchors.
+    pub intermediates: Vec<Vec<u8>>,
+    /// No revocation data for a signer → CHƯA XÁC ĐỊNH instead of a warning (the
+    /// specification's fail-closed rule; off by default so files without revocation material
+    /// from other tools still validate).
+    pub require_revocation: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -114,7 +120,7 @@ pub fn verify_bytes(data: Vec<u8>, opts: &VerifyOptions) -> Result<Report, PdfEr
 
 /// Signature dictionaries reachable from the AcroForm (fields and their kids): (field name,
 /// signature object number).
-fn signature_fields(doc: &Doc) -> Vec<(String, u32)> {
+pub(crate) fn signature_fields(doc: &Doc) -> Vec<(String, u32)> {
     let mut out = Vec::new();
     let Ok(cat) = doc.catalog() else { return out };
     let Ok((_, af)) = crate::sign::acroform(doc, &cat) else {
@@ -256,7 +262,7 @@ fn count(hay: &[u8], needle: &[u8]) -> usize {
     hay.windows(needle.len()).filter(|w| *w == needle).count()
 }
 
-fn cn(name: &x509_cert::name::Name) -> String {
+pub(crate) fn cn(name: &x509_cert::name::Name) -> String {
     let s = name.to_string();
     s.split(',')
         .find_map(|p| p.trim().strip_prefix("CN="))
@@ -274,8 +280,8 @@ struct CmsCheck {
     unsigned: Vec<(ObjectIdentifier, Vec<Any>)>,
 }
 
-/// Checks one SignerInfo of `sd` against the digest of the signed content.
-fn check_cms(sd: &SignedData, content_digest: &[u8], pades: bool) -> CmsCheck {
+/// Checks one SignerInfo of `sd` against the signed content (given as byte slices).
+fn check_cms(sd: &SignedData, content: &[&[u8]], pades: bool) -> CmsCheck {
     let mut c = CmsCheck {
         signer: None,
         certs: Vec::new(),
@@ -302,13 +308,13 @@ fn check_cms(sd: &SignedData, content_digest: &[u8], pades: bool) -> CmsCheck {
     }
     let si = sis[0];
     c.signature_value = si.signature.as_bytes().to_vec();
-    if si.digest_alg.oid != ID_SHA256 {
+    let Some(hash) = crate::keys::Sha2::from_oid(&si.digest_alg.oid) else {
         c.errors.push(format!(
             "Thuật toán băm {} chưa hỗ trợ (unsupported digest algorithm)",
             si.digest_alg.oid
         ));
         return c;
-    }
+    };
     let signer = c
         .certs
         .iter()
@@ -344,9 +350,10 @@ fn check_cms(sd: &SignedData, content_digest: &[u8], pades: bool) -> CmsCheck {
     for a in attrs.iter() {
         let v = a.values.iter().next();
         if a.oid == ID_MESSAGE_DIGEST {
+            let content_digest = hash.digest(content);
             md_ok = v
                 .and_then(|v| v.decode_as::<OctetString>().ok())
-                .is_some_and(|o| o.as_bytes() == content_digest);
+                .is_some_and(|o| o.as_bytes() == content_digest.as_slice());
         } else if a.oid == ID_CONTENT_TYPE {
             ct_ok = v
                 .and_then(|v| v.decode_as::<ObjectIdentifier>().ok())
@@ -386,9 +393,19 @@ fn check_cms(sd: &SignedData, content_digest: &[u8], pades: bool) -> CmsCheck {
         );
     }
     let tbs = attrs.to_der().unwrap_or_default();
-    let sig_ok = match si.signature_algorithm.oid {
-        o if o == ID_SHA256_RSA || o == ID_RSA || o == ID_ECDSA_SHA256 => {
-            verify_with_cert(&signer, &tbs, si.signature.as_bytes())
+    let sig_ok = match si.signature_algorithm.oid.to_string().as_str() {
+        // RSA PKCS#1 v1.5 (rsaEncryption or shaNNNWithRSA) and ECDSA with SHA-2.
+        "1.2.840.113549.1.1.1"
+        | "1.2.840.113549.1.1.11"
+        | "1.2.840.113549.1.1.12"
+        | "1.2.840.113549.1.1.13"
+        | "1.2.840.10045.4.3.2"
+        | "1.2.840.10045.4.3.3"
+        | "1.2.840.10045.4.3.4" => {
+            crate::keys::verify_with_cert_hash(&signer, &tbs, si.signature.as_bytes(), hash)
+        }
+        "1.2.840.113549.1.1.10" => {
+            crate::keys::verify_pss_with_cert(&signer, &tbs, si.signature.as_bytes(), hash)
         }
         o => {
             c.errors.push(format!(
@@ -436,6 +453,9 @@ fn check_chain(
         }
         let mut p = openssl::x509::verify::X509VerifyParam::new()?;
         p.set_time(at as _);
+        // Any configured certificate is an anchor (an agency may trust an intermediate CA);
+        // anchors are matched as whole certificates by OpenSSL, never by name alone.
+        p.set_flags(openssl::x509::verify::X509VerifyFlags::PARTIAL_CHAIN)?;
         b.set_param(&p)?;
         let store = b.build();
         let leaf = X509::from_der(&leaf.to_der().unwrap_or_default())?;
@@ -540,8 +560,7 @@ pub(crate) fn check_timestamp(
         info.errors.push("TSTInfo hỏng (bad TSTInfo)".into());
         return (info, None);
     };
-    let digest = Sha256::digest(tst.as_bytes());
-    let c = check_cms(&sd, &digest, false);
+    let c = check_cms(&sd, &[tst.as_bytes()], false);
     info.errors.extend(c.errors);
     // TSTInfo: version, policy, messageImprint, serialNumber, genTime, …
     let Ok(parts) = Vec::<Any>::from_der(tst.as_bytes()) else {
@@ -728,6 +747,82 @@ fn crl_status(cert: &Certificate, pool: &[Certificate], crls: &[Vec<u8>]) -> Rev
         };
     }
     Revocation::NoData
+}
+
+/// Looks `cert` up in OCSP responses (signed by the CA or a delegated responder that chains to
+/// `trust`).
+fn ocsp_status(
+    cert: &Certificate,
+    pool: &[Certificate],
+    trust: &[Vec<u8>],
+    responses: &[Vec<u8>],
+) -> Revocation {
+    use openssl::ocsp::{OcspCertId, OcspCertStatus, OcspFlag, OcspResponse};
+    use openssl::x509::X509;
+    let Some(issuer) = pool
+        .iter()
+        .find(|c| c.tbs_certificate.subject == cert.tbs_certificate.issuer)
+    else {
+        return Revocation::NoData;
+    };
+    let run = || -> Result<Revocation, openssl::error::ErrorStack> {
+        let leaf = X509::from_der(&cert.to_der().unwrap_or_default())?;
+        let iss = X509::from_der(&issuer.to_der().unwrap_or_default())?;
+        let mut b = openssl::x509::store::X509StoreBuilder::new()?;
+        for t in trust {
+            if let Ok(x) = X509::from_der(t) {
+                b.add_cert(x)?;
+            }
+        }
+        let mut p = openssl::x509::verify::X509VerifyParam::new()?;
+        p.set_flags(openssl::x509::verify::X509VerifyFlags::PARTIAL_CHAIN)?;
+        b.set_param(&p)?;
+        let store = b.build();
+        let mut others = openssl::stack::Stack::new()?;
+        for c in pool {
+            if let Ok(x) = X509::from_der(&c.to_der().unwrap_or_default()) {
+                others.push(x)?;
+            }
+        }
+        for d in responses {
+            let Ok(r) = OcspResponse::from_der(d) else {
+                continue;
+            };
+            let Ok(basic) = r.basic() else { continue };
+            if basic.verify(&others, &store, OcspFlag::empty()).is_err() {
+                continue;
+            }
+            for md in [
+                openssl::hash::MessageDigest::sha1(),
+                openssl::hash::MessageDigest::sha256(),
+            ] {
+                let id = OcspCertId::from_cert(md, &leaf, &iss)?;
+                if let Some(st) = basic.find_status(&id) {
+                    return Ok(match st.status {
+                        OcspCertStatus::GOOD => Revocation::Good,
+                        OcspCertStatus::REVOKED => {
+                            // "Dec  4 15:05:56 2026 GMT"; unknown → the epoch (revoked
+                            // before any signing time: the safe reading).
+                            let secs = st
+                                .revocation_time
+                                .and_then(|t| {
+                                    let f = time::macros::format_description!(
+                                        "[month repr:short] [day padding:space] [hour]:[minute]:[second] [year] GMT"
+                                    );
+                                    time::PrimitiveDateTime::parse(&t.to_string(), &f).ok()
+                                })
+                                .map(|p| p.assume_utc().unix_timestamp())
+                                .unwrap_or(0);
+                            Revocation::Revoked(secs)
+                        }
+                        _ => Revocation::NoData,
+                    });
+                }
+            }
+        }
+        Ok(Revocation::NoData)
+    };
+    run().unwrap_or(Revocation::NoData)
 }
 
 /// Certificates stored in the DSS of the latest revision.
@@ -958,7 +1053,11 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
             r.errors.push("eContentType khác id-data".into());
         }
         let pades = r.subfilter == "ETSI.CAdES.detached";
-        let ck = check_cms(&sdata, &digest, pades);
+        let ck = check_cms(
+            &sdata,
+            &[&doc.data[..b as usize], &doc.data[c as usize..end]],
+            pades,
+        );
         r.errors.extend(ck.errors.iter().cloned());
         r.warnings.extend(ck.warnings.iter().cloned());
         r.intact = ck.intact && sdata.encap_content_info.econtent.is_none();
@@ -1011,6 +1110,11 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
             r.signer_cert_sha256 = hex::encode(cert_sha256(signer));
             let mut others = ck.certs.clone();
             others.extend(dss.iter().cloned());
+            others.extend(
+                opts.intermediates
+                    .iter()
+                    .filter_map(|d| Certificate::from_der(d).ok()),
+            );
             let (ok, path, err) = check_chain(signer, &others, &opts.trust, at);
             r.chain = path;
             if let Some(e) = err {
@@ -1033,13 +1137,25 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
                     pool.push(c);
                 }
             }
-            let mut crls = dss_streams(doc, "CRLs");
-            let mut source = "CRL trong tệp (DSS)";
-            let mut status = crl_status(signer, &pool, &crls);
+            let mut source = "OCSP trong tệp (DSS)";
+            let mut status = ocsp_status(signer, &pool, &opts.trust, &dss_streams(doc, "OCSPs"));
+            if matches!(status, Revocation::NoData) {
+                source = "CRL trong tệp (DSS)";
+                status = crl_status(signer, &pool, &dss_streams(doc, "CRLs"));
+            }
             if matches!(status, Revocation::NoData) && opts.online {
-                crls = crate::ltv::fetch_crls(std::slice::from_ref(signer));
-                source = "CRL trực tuyến (online)";
-                status = crl_status(signer, &pool, &crls);
+                let issuer = pool
+                    .iter()
+                    .find(|c| c.tbs_certificate.subject == signer.tbs_certificate.issuer);
+                if let Some(r) = issuer.and_then(|i| crate::ltv::fetch_ocsp(signer, i)) {
+                    source = "OCSP trực tuyến (online)";
+                    status = ocsp_status(signer, &pool, &opts.trust, &[r]);
+                }
+                if matches!(status, Revocation::NoData) {
+                    let crls = crate::ltv::fetch_crls(std::slice::from_ref(signer));
+                    source = "CRL trực tuyến (online)";
+                    status = crl_status(signer, &pool, &crls);
+                }
             }
             match status {
                 Revocation::Good => r.revocation = format!("tốt, chưa bị thu hồi ({source})"),
@@ -1059,9 +1175,18 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
                 }
                 Revocation::NoData => {
                     r.revocation = "không có dữ liệu thu hồi (no revocation data)".into();
-                    r.warnings.push(
-                        "Chưa kiểm tra được tình trạng thu hồi (revocation not checked)".into(),
-                    );
+                    if opts.require_revocation {
+                        // Fail closed: CHƯA XÁC ĐỊNH, never HỢP LỆ.
+                        r.errors.push(
+                            "Không có dữ liệu thu hồi cho chứng thư người ký, no revocation data (certificate not trusted)"
+                                .into(),
+                        );
+                        r.trusted = false;
+                    } else {
+                        r.warnings.push(
+                            "Chưa kiểm tra được tình trạng thu hồi (revocation not checked)".into(),
+                        );
+                    }
                 }
             }
         }
@@ -1220,6 +1345,13 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>) -> Vec<Change> {
         })
         .map(|r| r.0);
     let old_pages: BTreeSet<u32> = old_page_refs(doc, rev);
+    // Only the catalog's own XMP stream may change as "metadata".
+    let old_meta = old_cat
+        .as_ref()
+        .and_then(|c| c.as_dict())
+        .and_then(|c| c.get("Metadata"))
+        .and_then(Obj::as_ref)
+        .map(|r| r.0);
     // The DSS and the arrays/dictionaries it references (PAdES lets later revisions grow them).
     let mut old_dss: BTreeSet<u32> = BTreeSet::new();
     if let Some(dss) = old_cat
@@ -1281,8 +1413,27 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>) -> Vec<Change> {
         if !extends(old, new) {
             return ChangeClass::Forbidden;
         }
+        // A new *visible* signature field after certification can paint over certified
+        // content (pyHanko refuses it too): signers must fill pre-created fields.
+        let visible = |o: &Obj| {
+            doc.resolve(o)
+                .ok()
+                .and_then(|w| {
+                    w.as_dict()
+                        .and_then(|d| d.get("Rect"))
+                        .and_then(Obj::as_arr)
+                        .map(|r| r.iter().filter_map(Obj::as_num).collect::<Vec<_>>())
+                })
+                .is_some_and(|r| {
+                    r.len() == 4 && (r[2] - r[0]).abs() > 0.0 && (r[3] - r[1]).abs() > 0.0
+                })
+        };
         if new[old.len()..].iter().all(is_sig_widget) {
-            ChangeClass::Allowed
+            if docmdp.is_some() && new[old.len()..].iter().any(visible) {
+                ChangeClass::Forbidden
+            } else {
+                ChangeClass::Allowed
+            }
         } else if docmdp.is_some() {
             ChangeClass::Forbidden
         } else {
@@ -1384,7 +1535,9 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>) -> Vec<Change> {
                     // XMP metadata is not rendered; pyHanko and Adobe update it on signing.
                     "Metadata" => match nd.get("Metadata").map(|m| doc.resolve(m)) {
                         Some(Ok(m))
-                            if m.as_dict().is_some_and(|d| d.name_is("Type", "Metadata")) =>
+                            if m.as_dict().is_some_and(|d| {
+                                d.name_is("Type", "Metadata") && d.name_is("Subtype", "XML")
+                            }) =>
                         {
                             ChangeClass::Allowed
                         }
@@ -1403,8 +1556,13 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>) -> Vec<Change> {
                 ChangeClass::Allowed,
                 format!("Cập nhật DSS {n}: {} (DSS update)", ck.join(", ")),
             );
-        } else if Some(n) == old_info
-            || od.name_is("Type", "Metadata") && nd.name_is("Type", "Metadata")
+        } else if (Some(n) == old_info
+            && !matches!(old, Obj::Stream(..))
+            && !matches!(new, Obj::Stream(..)))
+            || (Some(n) == old_meta
+                && od.name_is("Type", "Metadata")
+                && nd.name_is("Type", "Metadata")
+                && nd.name_is("Subtype", "XML"))
         {
             push(
                 ChangeClass::Allowed,

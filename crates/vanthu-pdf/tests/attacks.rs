@@ -213,3 +213,106 @@ fn look_alike_root_and_bad_key_usage_are_not_trusted() {
         assert!(!r.trusted, "{key}: {r:#?}");
     }
 }
+
+#[test]
+fn shadow_hide_cover_disguised_as_metadata_is_rejected() {
+    // A page whose text is covered by an opaque image whose dictionary says /Type /Metadata.
+    let mut pdf = sample_pdf(1, "Noi dung that");
+    let doc = vanthu_pdf::doc::Doc::parse(pdf.clone()).unwrap();
+    let prev = doc.sections[0].offset;
+    let content =
+        "BT /F1 14 Tf 72 760 Td (Noi dung that - page 1) Tj ET q 300 0 0 30 70 752 cm /Cover Do Q";
+    let cover = |gray: u8| {
+        format!(
+            "<< /Type /Metadata /Subtype /Image /Width 1 /Height 1 /ColorSpace /DeviceGray /BitsPerComponent 8 /Length 1 >>\nstream\n{}\nendstream",
+            gray as char
+        )
+    };
+    let page = "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> /XObject << /Cover 6 0 R >> >> /Contents 5 0 R >>";
+    let mut offs = Vec::new();
+    for (n, body) in [
+        (4u32, page.to_string()),
+        (
+            5,
+            format!(
+                "<< /Length {} >>\nstream\n{content}\nendstream",
+                content.len()
+            ),
+        ),
+        (6, cover(b'\xff')),
+    ] {
+        offs.push((n, pdf.len()));
+        pdf.extend_from_slice(format!("{n} 0 obj\n{body}\nendobj\n").as_bytes());
+    }
+    let x = pdf.len();
+    pdf.extend_from_slice(b"xref\n4 3\n");
+    for (_, o) in &offs {
+        pdf.extend_from_slice(format!("{o:010} 00000 n\r\n").as_bytes());
+    }
+    pdf.extend_from_slice(
+        format!("trailer\n<< /Size 7 /Root 1 0 R /Prev {prev} >>\nstartxref\n{x}\n%%EOF\n")
+            .as_bytes(),
+    );
+    let signed = sign_bytes(pdf, &p12("leader"), &SignOptions::default()).unwrap();
+    assert!(verify_bytes(signed.clone(), &opts()).unwrap().all_valid);
+    // After signing, the "metadata" cover is made transparent-looking (another image).
+    let evil = append_revision(&signed, &[(6, cover(0))], "table");
+    let rep = rejected("shadow-hide", evil);
+    assert!(rep.signatures[0]
+        .modifications
+        .iter()
+        .any(|m| m.object == 6 && m.class == ChangeClass::Forbidden));
+}
+
+#[test]
+fn annotation_after_certification_is_rejected_and_blocks_signing() {
+    let certified = sign_bytes(
+        sample_pdf(1, "Hop dong"),
+        &p12("leader"),
+        &SignOptions {
+            certify: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    // A FreeText annotation added to the page under DocMDP P=2.
+    let doc = vanthu_pdf::doc::Doc::parse(certified.clone()).unwrap();
+    let n = doc.size();
+    let page = String::from_utf8({
+        let mut v = Vec::new();
+        let mut d = doc.get(4).unwrap().as_dict().unwrap().clone();
+        let mut annots = d
+            .get("Annots")
+            .and_then(|a| a.as_arr().map(<[_]>::to_vec))
+            .unwrap_or_default();
+        annots.push(vanthu_pdf::object::Obj::Ref(n, 0));
+        d.set("Annots", vanthu_pdf::object::Obj::Arr(annots));
+        vanthu_pdf::object::write_dict(&mut v, &d);
+        v
+    })
+    .unwrap();
+    let evil = append_revision(
+        &certified,
+        &[
+            (4, page),
+            (
+                n,
+                "<< /Type /Annot /Subtype /FreeText /Rect [72 700 300 730] /Contents (Da huy) /DA (/Helv 12 Tf 0 g) /P 4 0 R >>".into(),
+            ),
+        ],
+        "table",
+    );
+    let rep = rejected("annot-under-p2", evil.clone());
+    assert_eq!(rep.signatures[0].certification, Some(2));
+    assert!(rep.signatures[0]
+        .modifications
+        .iter()
+        .any(|m| m.class == ChangeClass::Forbidden));
+    // vanthu refuses to add a signature on top.
+    let dir = tempfile::tempdir().unwrap();
+    let (i, o) = (dir.path().join("in.pdf"), dir.path().join("out.pdf"));
+    std::fs::write(&i, evil).unwrap();
+    let e = vanthu_pdf::sign_file(&i, &o, &p12("clerk"), &SignOptions::default()).unwrap_err();
+    assert!(e.to_string().contains("forbidden changes"), "{e}");
+    assert!(!o.exists());
+}

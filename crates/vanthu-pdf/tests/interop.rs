@@ -213,3 +213,277 @@ fn pyhanko_signs_vanthu_validates_and_countersigns() {
     assert_vanthu_valid(&v2, 2);
     assert_pyhanko_valid(&v2, 2);
 }
+
+#[test]
+fn linearized_input_signs_and_validates() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.pdf");
+    let lin = dir.path().join("lin.pdf");
+    std::fs::write(&a, sample_pdf(3, "Tuyen tap")).unwrap();
+    let st = std::process::Command::new("qpdf")
+        .arg("--linearize")
+        .arg(&a)
+        .arg(&lin)
+        .status()
+        .expect("qpdf is installed");
+    assert!(st.success());
+    let f = sign_to(
+        dir.path(),
+        "lin-signed.pdf",
+        std::fs::read(&lin).unwrap(),
+        "clerk",
+        SignOptions::default(),
+    );
+    assert_vanthu_valid(&f, 1);
+    assert_pyhanko_valid(&f, 1);
+}
+
+#[test]
+fn pdfsig_trusts_vanthu_signatures() {
+    let dir = tempfile::tempdir().unwrap();
+    let nss = dir.path().join("nssdb");
+    std::fs::create_dir(&nss).unwrap();
+    let db = format!("sql:{}", nss.display());
+    let run = |c: &mut std::process::Command| {
+        let o = c
+            .output()
+            .expect("libnss3-tools and poppler-utils are installed");
+        assert!(
+            o.status.success(),
+            "{c:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    run(std::process::Command::new("certutil").args(["-N", "-d", &db, "--empty-password"]));
+    run(std::process::Command::new("certutil")
+        .args([
+            "-A",
+            "-d",
+            &db,
+            "-n",
+            "vanthu test root",
+            "-t",
+            "CT,C,C",
+            "-i",
+        ])
+        .arg(pki().join("root.pem")));
+    let f1 = sign_to(
+        dir.path(),
+        "one.pdf",
+        sample_pdf(1, "pdfsig"),
+        "leader",
+        SignOptions {
+            tsa_url: Some(start_tsa()),
+            ..Default::default()
+        },
+    );
+    let f2 = sign_to(
+        dir.path(),
+        "two.pdf",
+        std::fs::read(&f1).unwrap(),
+        "clerk",
+        SignOptions::default(),
+    );
+    let out = run(std::process::Command::new("pdfsig")
+        .arg("-nssdir")
+        .arg(&db)
+        .arg(&f2));
+    assert_eq!(
+        out.matches("Signature is Valid.").count(),
+        2,
+        "pdfsig: {out}"
+    );
+    assert_eq!(
+        out.matches("Certificate is Trusted.").count(),
+        2,
+        "pdfsig: {out}"
+    );
+    assert!(out.contains("Total document signed"), "pdfsig: {out}");
+}
+
+#[test]
+fn visible_signature_after_certification_needs_a_precreated_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("in.pdf");
+    std::fs::write(&src, sample_pdf(1, "Chung nhan")).unwrap();
+    let fields = dir.path().join("fields.pdf");
+    let st = pyhanko()
+        .args(["sign", "addfields", "--field", "1/320,60,520,120/ToChuc"])
+        .arg(&src)
+        .arg(&fields)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let certified = sign_bytes(
+        std::fs::read(&fields).unwrap(),
+        &p12("leader"),
+        &SignOptions {
+            certify: true,
+            field_name: Some("LanhDao1".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let vis = |name: &str| SignOptions {
+        field_name: Some(name.into()),
+        visible: Some(vanthu_pdf::sign::Visible {
+            page: 1,
+            rect: [320.0, 60.0, 200.0, 60.0],
+            image_png: None,
+            text: Vec::new(),
+            font: None,
+        }),
+        ..Default::default()
+    };
+    // A new visible field would be refused (and flagged by both validators).
+    let e = sign_bytes(certified.clone(), &p12("clerk"), &vis("Moi")).unwrap_err();
+    assert!(e.to_string().contains("pre-created"), "{e}");
+    // Filling the pre-created field is fine for vanthu and pyHanko.
+    let f = sign_to(dir.path(), "ok.pdf", certified, "clerk", vis("ToChuc"));
+    assert_vanthu_valid(&f, 2);
+    assert_pyhanko_valid(&f, 2);
+}
+
+#[test]
+fn pyhanko_pss_and_sha512_signatures_validate_in_vanthu() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("in.pdf");
+    std::fs::write(&src, sample_pdf(1, "Thuat toan")).unwrap();
+    let k = pki();
+    // RSASSA-PSS through the CLI.
+    let pss = dir.path().join("pss.pdf");
+    let o = pyhanko()
+        .args([
+            "sign",
+            "addsig",
+            "--field",
+            "Sig1",
+            "--use-pades",
+            "--prefer-pss",
+            "pemder",
+            "--no-pass",
+        ])
+        .arg("--key")
+        .arg(k.join("leader.key.pem"))
+        .arg("--cert")
+        .arg(k.join("leader.pem"))
+        .arg("--chain")
+        .arg(k.join("chain.pem"))
+        .arg(&src)
+        .arg(&pss)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_vanthu_valid(&pss, 1);
+    // SHA-512 (RSA) and SHA-384 (ECDSA P-256) through pyHanko's Python API.
+    for (key, md) in [("leader", "sha512"), ("clerk", "sha384")] {
+        let out = dir.path().join(format!("{md}.pdf"));
+        let script = format!(
+            r#"
+from pyhanko.sign import signers
+from pyhanko.sign.fields import SigSeedSubFilter
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+s = signers.SimpleSigner.load({key:?}, {cert:?}, ca_chain_files=({chain:?},))
+with open({src:?}, 'rb') as i, open({out:?}, 'wb') as o:
+    w = IncrementalPdfFileWriter(i)
+    signers.sign_pdf(w, signers.PdfSignatureMetadata(field_name='Sig1', md_algorithm={md:?}, subfilter=SigSeedSubFilter.PADES), signer=s, output=o)
+"#,
+            key = k.join(format!("{key}.key.pem")).display().to_string(),
+            cert = k.join(format!("{key}.pem")).display().to_string(),
+            chain = k.join("chain.pem").display().to_string(),
+            src = src.display().to_string(),
+            out = out.display().to_string(),
+        );
+        let o = std::process::Command::new(python())
+            .arg("-c")
+            .arg(&script)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{md}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_vanthu_valid(&out, 1);
+    }
+}
+
+#[test]
+fn ecdsa_p384_both_directions() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = sign_to(
+        dir.path(),
+        "v384.pdf",
+        sample_pdf(1, "P-384"),
+        "clerk384",
+        SignOptions::default(),
+    );
+    assert_vanthu_valid(&f, 1);
+    assert_pyhanko_valid(&f, 1);
+    let src = dir.path().join("in.pdf");
+    std::fs::write(&src, sample_pdf(1, "P-384")).unwrap();
+    let out = dir.path().join("py384.pdf");
+    let k = pki();
+    let o = pyhanko()
+        .args([
+            "sign",
+            "addsig",
+            "--field",
+            "Sig1",
+            "--use-pades",
+            "pemder",
+            "--no-pass",
+        ])
+        .arg("--key")
+        .arg(k.join("clerk384.key.pem"))
+        .arg("--cert")
+        .arg(k.join("clerk384.pem"))
+        .arg("--chain")
+        .arg(k.join("chain.pem"))
+        .arg(&src)
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_vanthu_valid(&out, 1);
+}
+
+#[test]
+fn legacy_rc2_pkcs12_loads() {
+    let der = std::fs::read(pki().join("leader-legacy.p12")).unwrap();
+    let key = vanthu_pdf::keys::load_p12(&der, "1234").unwrap();
+    let out = sign_bytes(sample_pdf(1, "RC2"), &key, &SignOptions::default()).unwrap();
+    assert!(verify_bytes(out, &opts()).unwrap().all_valid);
+    let e = vanthu_pdf::keys::load_p12(&der, "sai").err().unwrap();
+    assert!(matches!(e, vanthu_pdf::PdfError::WrongPin), "{e}");
+}
+
+#[test]
+fn an_intermediate_can_be_the_trust_anchor() {
+    let out = sign_bytes(
+        sample_pdf(1, "Anchor"),
+        &p12("leader"),
+        &SignOptions::default(),
+    )
+    .unwrap();
+    let inter = openssl::x509::X509::from_pem(&std::fs::read(pki().join("inter.pem")).unwrap())
+        .unwrap()
+        .to_der()
+        .unwrap();
+    let o = vanthu_pdf::verify::VerifyOptions {
+        trust: vec![inter],
+        ..opts()
+    };
+    assert!(verify_bytes(out.clone(), &o).unwrap().all_valid);
+    // …but the look-alike root is still not trusted for a chain under the real root.
+    let evil = openssl::x509::X509::from_pem(&std::fs::read(pki().join("evil-root.pem")).unwrap())
+        .unwrap()
+        .to_der()
+        .unwrap();
+    let o = vanthu_pdf::verify::VerifyOptions {
+        trust: vec![evil],
+        ..opts()
+    };
+    assert!(!verify_bytes(out, &o).unwrap().all_valid);
+}

@@ -112,6 +112,22 @@ fn vanthu_b_lt_and_b_lta_validate_in_pyhanko_and_vanthu() {
         assert_eq!(rep.revisions, revs);
         let s = &rep.signatures[0];
         assert_eq!(s.level, want, "{rep:#?}");
+        // The VRI key is the uppercase SHA-1 of the first signature's decoded /Contents.
+        let doc = vanthu_pdf::doc::Doc::parse(std::fs::read(&f).unwrap()).unwrap();
+        let cat = doc.catalog().unwrap();
+        let dss = doc.resolve(cat.get("DSS").unwrap()).unwrap();
+        let vri = dss
+            .as_dict()
+            .unwrap()
+            .get("VRI")
+            .unwrap()
+            .as_dict()
+            .unwrap()
+            .clone();
+        assert!(!vri.0.is_empty());
+        assert!(vri.0.iter().all(|(k, _)| k.len() == 40
+            && k.iter()
+                .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())));
         assert!(s.revocation.starts_with("tốt"), "{}", s.revocation);
         let (ok, txt) = pyhanko_validate(&f, &[]);
         assert!(ok && !txt.contains("INVALID"), "{want}: pyHanko: {txt}");
@@ -137,4 +153,87 @@ fn revoked_signer_is_invalid_with_dss_crl() {
     let s = &rep.signatures[0];
     assert!(!rep.all_valid);
     assert!(s.revocation.contains("THU HỒI"), "{s:#?}");
+}
+
+#[test]
+fn missing_revocation_data_fails_closed_on_request() {
+    // B-B by a signer whose certificate has no revocation pointers reachable from the file.
+    let out = sign_bytes(
+        sample_pdf(1, "x"),
+        &p12("clerk384"),
+        &SignOptions::default(),
+    )
+    .unwrap();
+    let rep = verify_bytes(out.clone(), &opts()).unwrap();
+    assert!(rep.all_valid, "soft by default: {rep:#?}");
+    let strict = vanthu_pdf::verify::VerifyOptions {
+        require_revocation: true,
+        ..opts()
+    };
+    let rep = verify_bytes(out, &strict).unwrap();
+    assert!(!rep.all_valid);
+    assert_eq!(rep.signatures[0].verdict, vanthu_pdf::verify::UNDETERMINED);
+}
+
+#[test]
+fn ocsp_in_the_dss_both_directions() {
+    let tsa = start_tsa();
+    let dir = tempfile::tempdir().unwrap();
+    // vanthu B-LT: the DSS carries the responder's answer for the signer.
+    let out = sign_pades(
+        sample_pdf(1, "OCSP"),
+        &p12("ocspok"),
+        &SignOptions {
+            level: Level::BLT,
+            tsa_url: Some(tsa.clone()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let f = dir.path().join("v.pdf");
+    std::fs::write(&f, &out).unwrap();
+    let rep = verify_bytes(out, &opts()).unwrap();
+    assert!(rep.all_valid, "{rep:#?}");
+    assert!(
+        rep.signatures[0].revocation.contains("OCSP"),
+        "{}",
+        rep.signatures[0].revocation
+    );
+    let (ok, txt) = pyhanko_validate(&f, &[]);
+    assert!(ok && txt.contains(":VALID"), "pyHanko: {txt}");
+    // pyHanko B-LT with validation info fetched from the same responder.
+    let src = dir.path().join("in.pdf");
+    std::fs::write(&src, sample_pdf(1, "OCSP")).unwrap();
+    let py = dir.path().join("py.pdf");
+    let k = pki();
+    let o = pyhanko()
+        .args([
+            "sign",
+            "addsig",
+            "--field",
+            "Sig1",
+            "--use-pades",
+            "--with-validation-info",
+        ])
+        .args(["--timestamp-url", &tsa, "--trust"])
+        .arg(k.join("root.pem"))
+        .args(["--trust-replace", "pemder", "--no-pass", "--key"])
+        .arg(k.join("ocspok.key.pem"))
+        .arg("--cert")
+        .arg(k.join("ocspok.pem"))
+        .arg("--chain")
+        .arg(k.join("chain.pem"))
+        .arg(&src)
+        .arg(&py)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rep = verify_bytes(std::fs::read(&py).unwrap(), &opts()).unwrap();
+    assert!(rep.all_valid, "{rep:#?}");
+    assert!(
+        rep.signatures[0].revocation.contains("OCSP"),
+        "{}",
+        rep.signatures[0].revocation
+    );
+    assert_eq!(rep.signatures[0].level, "B-LT");
 }

@@ -259,3 +259,118 @@ fn pdf_sign_with_softhsm_token() {
     assert_eq!(o.status.code(), Some(5));
     assert!(!d.path().join("never.pdf").exists());
 }
+
+/// A loopback RFC 3161 TSA: each POST goes through `openssl ts -reply` with the PKI's TSA.
+fn start_tsa(pki: &Path) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", l.local_addr().unwrap());
+    let dir = pki.to_path_buf();
+    std::thread::spawn(move || {
+        for (i, s) in l.incoming().enumerate() {
+            let Ok(mut s) = s else { continue };
+            let mut r = BufReader::new(s.try_clone().unwrap());
+            let mut len = 0;
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; len];
+            r.read_exact(&mut body).unwrap();
+            let (q, a) = (dir.join(format!("q{i}")), dir.join(format!("a{i}")));
+            std::fs::write(&q, body).unwrap();
+            let o = Command::new("openssl")
+                .args(["ts", "-reply", "-config"])
+                .arg(dir.join("tsa.cnf"))
+                .args(["-section", "tsa_config", "-queryfile"])
+                .arg(&q)
+                .arg("-out")
+                .arg(&a)
+                .output()
+                .unwrap();
+            let resp = if o.status.success() {
+                std::fs::read(&a).unwrap()
+            } else {
+                Vec::new()
+            };
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/timestamp-reply\r\nContent-Length: {}\r\n\r\n",
+                resp.len()
+            );
+            let _ = s.write_all(&resp);
+        }
+    });
+    url
+}
+
+#[test]
+fn pdf_sign_levels_and_organisation_stamp() {
+    let d = tempfile::tempdir().unwrap();
+    let k = pki(d.path());
+    let tsa = start_tsa(&k);
+    let input = d.path().join("in.pdf");
+    std::fs::write(&input, sample_pdf()).unwrap();
+    let lta = d.path().join("lta.pdf");
+    ok(pdf_cmd(d.path())
+        .arg("sign")
+        .arg(&input)
+        .arg(&lta)
+        .arg("--p12")
+        .arg(k.join("leader.p12"))
+        .args(["--pin-env", "PIN", "--level", "B-LTA", "--tsa", &tsa]));
+    let v = json(
+        pdf_cmd(d.path())
+            .arg("verify")
+            .arg(&lta)
+            .arg("--trust")
+            .arg(k.join("root.pem")),
+    );
+    assert_eq!(v["all_valid"], true, "{v}");
+    assert_eq!(v["signatures"][0]["level"], "B-LTA", "{v}");
+    assert_eq!(v["signatures"][1]["kind"], "document_timestamp", "{v}");
+    assert_eq!(v["revisions"], 4);
+    // The organisation stamp on top (an attachment's signature).
+    let org = d.path().join("org.pdf");
+    ok(pdf_cmd(d.path())
+        .arg("sign")
+        .arg(&lta)
+        .arg(&org)
+        .arg("--p12")
+        .arg(k.join("clerk.p12"))
+        .args([
+            "--pin-env",
+            "PIN",
+            "--org",
+            "--field",
+            "ToChuc",
+            "--level",
+            "B-T",
+            "--tsa",
+            &tsa,
+        ]));
+    let v = json(
+        pdf_cmd(d.path())
+            .arg("verify")
+            .arg(&org)
+            .arg("--trust")
+            .arg(k.join("root.pem")),
+    );
+    assert_eq!(v["all_valid"], true, "{v}");
+    assert_eq!(v["signatures"][2]["level"], "B-T", "{v}");
+    // B-T without a TSA is a usage error (exit 3), and nothing is written.
+    let o = run(pdf_cmd(d.path())
+        .arg("sign")
+        .arg(&input)
+        .arg(d.path().join("never.pdf"))
+        .arg("--p12")
+        .arg(k.join("leader.p12"))
+        .args(["--pin-env", "PIN", "--level", "B-T"]));
+    assert_eq!(o.status.code(), Some(3));
+    assert!(!d.path().join("never.pdf").exists());
+}

@@ -28,6 +28,7 @@ fn pki_and_url() -> &'static (PathBuf, String, tempfile::TempDir) {
             .arg(repo().join("certs/test-pki.sh"))
             .arg(d.path())
             .env("CRL_URL", &url)
+            .env("OCSP_URL", format!("{url}/ocsp"))
             .status()
             .expect("bash and openssl are installed");
         assert!(st.success(), "certs/test-pki.sh failed");
@@ -171,6 +172,8 @@ pub fn opts() -> vanthu_pdf::verify::VerifyOptions {
         trust: vec![root_der()],
         at: None,
         online: false,
+        intermediates: Vec::new(),
+        require_revocation: false,
     }
 }
 
@@ -281,6 +284,34 @@ fn start_server(dir: PathBuf) -> String {
                 match std::fs::read(dir.join(name)) {
                     Ok(b) if !name.contains("..") && !name.contains('/') => ("200 OK", b),
                     _ => ("404 Not Found", Vec::new()),
+                }
+            } else if path == "/ocsp" {
+                ctype = "application/ocsp-response";
+                let q = dir.join(format!("o{i}.req"));
+                let a = dir.join(format!("o{i}.resp"));
+                std::fs::write(&q, &body).unwrap();
+                let o = Command::new("openssl")
+                    .current_dir(&dir)
+                    .args(["ocsp", "-index", "ca/index.txt", "-rsigner", "ocsp.pem"])
+                    .args([
+                        "-rkey",
+                        "ocsp.key.pem",
+                        "-CA",
+                        "inter.pem",
+                        "-ndays",
+                        "1",
+                        "-reqin",
+                    ])
+                    .arg(&q)
+                    .arg("-respout")
+                    .arg(&a)
+                    .output()
+                    .unwrap();
+                if o.status.success() {
+                    ("200 OK", std::fs::read(&a).unwrap())
+                } else {
+                    eprintln!("openssl ocsp: {}", String::from_utf8_lossy(&o.stderr));
+                    ("500 Error", Vec::new())
                 }
             } else {
                 let q = dir.join(format!("q{i}.tsq"));

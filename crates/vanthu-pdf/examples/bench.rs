@@ -1,0 +1,227 @@
+//! Sign and verify 1 MB and 100 MB PDFs; times as a ratio to SHA-256 of the same file in the same
+//! run, beside pyHanko's times; peak memory (VmHWM) of a child process that only signs.
+//!
+//! `cargo run -p vanthu-pdf --example bench [-- 1 100]` (sizes in MB). Needs bash + openssl (the
+//! test PKI) and pyHanko in $VANTHU_PYTHON's venv (scripts/setup.sh).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use sha2::{Digest, Sha256};
+
+fn big_pdf(path: &Path, mb: usize) {
+    let n = mb * 1024 * 1024;
+    let mut data = Vec::with_capacity(n);
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    while data.len() < n {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        data.extend_from_slice(&x.to_le_bytes());
+    }
+    data.truncate(n);
+    let content = b"BT /F1 12 Tf 72 760 Td (Benchmark) Tj ET";
+    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offs = Vec::new();
+    let obj = |out: &mut Vec<u8>, offs: &mut Vec<usize>, body: &[u8]| {
+        offs.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n", offs.len()).as_bytes());
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendobj\n");
+    };
+    obj(&mut out, &mut offs, b"<< /Type /Catalog /Pages 2 0 R >>");
+    obj(
+        &mut out,
+        &mut offs,
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+    );
+    obj(
+        &mut out,
+        &mut offs,
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 6 0 R >> /XObject << /Blob 5 0 R >> >> >>",
+    );
+    let mut c = format!("<< /Length {} >>\nstream\n", content.len()).into_bytes();
+    c.extend_from_slice(content);
+    c.extend_from_slice(b"\nendstream");
+    obj(&mut out, &mut offs, &c);
+    let mut b = format!(
+        "<< /Type /XObject /Subtype /Image /Width 1024 /Height {} /ColorSpace /DeviceGray /BitsPerComponent 8 /Length {} >>\nstream\n",
+        n / 1024,
+        n
+    )
+    .into_bytes();
+    b.extend_from_slice(&data);
+    b.extend_from_slice(b"\nendstream");
+    obj(&mut out, &mut offs, &b);
+    obj(
+        &mut out,
+        &mut offs,
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    );
+    let x = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", offs.len() + 1).as_bytes());
+    for o in &offs {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{x}\n%%EOF\n",
+            offs.len() + 1
+        )
+        .as_bytes(),
+    );
+    std::fs::write(path, out).unwrap();
+}
+
+fn secs<T>(f: impl FnOnce() -> T) -> (f64, T) {
+    let t = Instant::now();
+    let r = f();
+    (t.elapsed().as_secs_f64(), r)
+}
+
+fn vm_hwm_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<f64>().ok())
+            })
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+fn child_sign(input: &str, output: &str, p12: &str) {
+    let key = vanthu_pdf::keys::load_p12(&std::fs::read(p12).unwrap(), "1234").unwrap();
+    vanthu_pdf::sign_file(
+        Path::new(input),
+        Path::new(output),
+        &key,
+        &vanthu_pdf::SignOptions::default(),
+    )
+    .unwrap();
+    println!("{:.1}", vm_hwm_mb());
+}
+
+fn pyhanko() -> PathBuf {
+    let py = std::env::var("VANTHU_PYTHON").unwrap_or_else(|_| {
+        format!(
+            "{}/.cache/vanthu/venv/bin/python",
+            std::env::var("HOME").unwrap()
+        )
+    });
+    PathBuf::from(py).parent().unwrap().join("pyhanko")
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--child-sign") {
+        child_sign(&args[1], &args[2], &args[3]);
+        return;
+    }
+    let sizes: Vec<usize> = if args.is_empty() {
+        vec![1, 100]
+    } else {
+        args.iter().map(|a| a.parse().unwrap()).collect()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let pki = dir.path().join("pki");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    assert!(Command::new("bash")
+        .arg(repo.join("certs/test-pki.sh"))
+        .arg(&pki)
+        .status()
+        .unwrap()
+        .success());
+    let p12 = pki.join("leader.p12");
+    let key = vanthu_pdf::keys::load_p12(&std::fs::read(&p12).unwrap(), "1234").unwrap();
+    let trust = vec![std::fs::read(pki.join("root.der")).unwrap()];
+    println!("| size | SHA-256 | vanthu sign | ratio | vanthu verify | ratio | pyHanko sign | pyHanko verify | vanthu sign peak RSS |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for mb in sizes {
+        let input = dir.path().join(format!("in-{mb}.pdf"));
+        big_pdf(&input, mb);
+        let out = dir.path().join(format!("out-{mb}.pdf"));
+        let (t_sha, _) = secs(|| Sha256::digest(std::fs::read(&input).unwrap()));
+        let (t_sign, r) =
+            secs(|| vanthu_pdf::sign_file(&input, &out, &key, &vanthu_pdf::SignOptions::default()));
+        r.unwrap();
+        let (t_ver, rep) = secs(|| {
+            vanthu_pdf::verify_bytes(
+                std::fs::read(&out).unwrap(),
+                &vanthu_pdf::verify::VerifyOptions {
+                    trust: trust.clone(),
+                    at: None,
+                    online: false,
+                    intermediates: Vec::new(),
+                    require_revocation: false,
+                },
+            )
+            .unwrap()
+        });
+        assert!(rep.all_valid);
+        let py_out = dir.path().join(format!("py-{mb}.pdf"));
+        let (t_pys, st) = secs(|| {
+            Command::new(pyhanko())
+                .args([
+                    "sign",
+                    "addsig",
+                    "--field",
+                    "Sig1",
+                    "--use-pades",
+                    "pemder",
+                    "--no-pass",
+                ])
+                .arg("--key")
+                .arg(pki.join("leader.key.pem"))
+                .arg("--cert")
+                .arg(pki.join("leader.pem"))
+                .arg("--chain")
+                .arg(pki.join("chain.pem"))
+                .arg(&input)
+                .arg(&py_out)
+                .output()
+                .unwrap()
+        });
+        assert!(
+            st.status.success(),
+            "{}",
+            String::from_utf8_lossy(&st.stderr)
+        );
+        let (t_pyv, st) = secs(|| {
+            Command::new(pyhanko())
+                .args(["sign", "validate", "--no-revocation-check", "--trust"])
+                .arg(pki.join("root.pem"))
+                .arg("--trust-replace")
+                .arg(&out)
+                .output()
+                .unwrap()
+        });
+        assert!(
+            st.status.success(),
+            "{}",
+            String::from_utf8_lossy(&st.stdout)
+        );
+        let child = Command::new(std::env::current_exe().unwrap())
+            .arg("--child-sign")
+            .arg(&input)
+            .arg(dir.path().join(format!("child-{mb}.pdf")))
+            .arg(&p12)
+            .output()
+            .unwrap();
+        let peak = String::from_utf8_lossy(&child.stdout).trim().to_string();
+        println!(
+            "| {mb} MB | {:.3} s | {:.3} s | {:.1}× | {:.3} s | {:.1}× | {:.3} s | {:.3} s | {peak} MB |",
+            t_sha,
+            t_sign,
+            t_sign / t_sha,
+            t_ver,
+            t_ver / t_sha,
+            t_pys,
+            t_pyv
+        );
+    }
+}
