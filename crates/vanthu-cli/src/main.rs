@@ -11,6 +11,7 @@ use vanthu_app::{App, AppError, IncomingInput};
 use vanthu_store::{Agency, KdfParams, Passphrase, StoreError};
 
 mod axis;
+mod demo_exchange;
 mod edxml;
 mod pdf;
 mod print;
@@ -651,7 +652,9 @@ fn cmd_demo(data: &Path, explicit: bool, reset: bool, json: bool) -> Result<i32,
     if reset && dir.join(vanthu_store::KeyFile::NAME).exists() {
         // Only ever removes a folder that holds a vanthu store.
         std::fs::remove_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
+        demo_exchange::reset(&dir)?;
     }
+    let mut story = None;
     let (app, fresh) = if dir.join(vanthu_store::KeyFile::NAME).exists() {
         (App::open(&dir, &pass)?, false)
     } else {
@@ -660,17 +663,50 @@ fn cmd_demo(data: &Path, explicit: bool, reset: bool, json: bool) -> Result<i32,
             vanthu_app::extraction::WorkerConfig::current_exe().map(|w| w.with_env_overrides()),
         );
         demo::seed(&mut app)?;
+        // a partner agency exchanges documents with the demo agency over a local axis server
+        match demo_exchange::run(&mut app, &dir, &pass) {
+            Ok(s) => story = s,
+            Err(e) => {
+                tracing::warn!("demo exchange over the local axis failed: {e}");
+                eprintln!(
+                    "Không chạy được phần trình diễn liên thông (demo exchange skipped): {e}"
+                );
+            }
+        }
         // extracts the text of every file, OCR of the scanned letter included
         update_index(&mut app);
         (app, true)
     };
     let rows = app.list_incoming(None)?;
     if json {
-        out_json(&serde_json::json!({ "data": dir, "fresh": fresh, "incoming": rows }));
+        out_json(&serde_json::json!({
+            "data": dir,
+            "fresh": fresh,
+            "incoming": rows,
+            "exchange": story.as_ref().map(|s| serde_json::json!({
+                "dir": s.dir,
+                "endpoint": s.endpoint,
+                "lines": s.lines,
+            })),
+        }));
         return Ok(0);
     }
     print::register(&app.agency()?, &rows, None);
     println!();
+    if let Some(s) = &story {
+        println!("Liên thông qua trục (exchange over the axis):");
+        for l in &s.lines {
+            println!("{l}");
+        }
+        println!("  Chạy lại máy chủ trục để tiếp tục (run the local axis server again to go on):");
+        println!(
+            "    vanthu axis serve --listen {} --dir {} &",
+            s.endpoint.trim_start_matches("http://"),
+            s.dir.join("truc").display()
+        );
+        println!("    vanthu sync --once && vanthu axis outbox && vanthu status <ID>");
+        println!();
+    }
     println!("Kho trình diễn (demo store): {}", dir.display());
     println!("Mật khẩu (passphrase): {}", demo::DEMO_PASSPHRASE);
     println!("Thử (try):");

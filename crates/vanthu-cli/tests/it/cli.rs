@@ -424,6 +424,20 @@ fn demo_store_is_populated() {
     for (i, r) in rows.iter().enumerate() {
         assert_eq!(r["so_den"].as_u64().unwrap(), i as u64 + 1);
     }
+    // a partner agency's report arrived over the local axis and was registered…
+    let via_axis: Vec<_> = rows
+        .iter()
+        .filter(|r| r["kenh"] == "truc-lien-thong" && r["so_ky_hieu"] == "45/BC-UBND")
+        .collect();
+    assert_eq!(via_axis.len(), 1, "{rows:?}");
+    // …and the demo agency's letter to the partner came back with its statuses
+    let story = v["exchange"]["lines"].as_array().unwrap();
+    assert!(
+        story
+            .iter()
+            .any(|l| l.as_str().unwrap().ends_with("01, 03, 04, 06")),
+        "{story:?}"
+    );
     // second start reuses it
     assert_eq!(json(vanthu(d.path()).arg("demo"))["fresh"], false);
 }
