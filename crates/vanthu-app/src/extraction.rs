@@ -452,9 +452,18 @@ fn test_faults() {
         return;
     }
     match std::env::var("VANTHU_EXTRACT_FAULT").as_deref() {
-        Ok("hang") => loop {
-            std::thread::sleep(Duration::from_secs(1));
-        },
+        Ok("hang") => {
+            // Hangs like a stuck parser, but leaves once its parent is gone (tests kill it).
+            #[cfg(unix)]
+            let parent = std::os::unix::process::parent_id();
+            loop {
+                std::thread::sleep(Duration::from_millis(200));
+                #[cfg(unix)]
+                if std::os::unix::process::parent_id() != parent {
+                    std::process::exit(1);
+                }
+            }
+        }
         Ok("crash") => std::process::abort(),
         Ok("alloc") => {
             let mut hog: Vec<Vec<u8>> = Vec::new();

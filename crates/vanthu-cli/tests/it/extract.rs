@@ -518,3 +518,62 @@ fn the_demo_scan_is_found_by_words_only_its_pixels_hold() {
         .unwrap()
         .contains("hội viên nông dân"));
 }
+
+/// Indexing is resumable: a process killed while it indexes (here: while a scan's extraction
+/// hangs) has registered the document, and the next start catches the index up.
+#[test]
+fn a_process_killed_while_indexing_is_caught_up_on_the_next_start() {
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("kho");
+    init(&data);
+    let scan = d.path().join("to-trinh-quet.png");
+    // PNG magic, so it goes to the OCR worker (which hangs on request)
+    std::fs::write(&scan, b"\x89PNG\r\n\x1a\n not really an image").unwrap();
+    let mut child = vanthu(&data)
+        .args(["incoming", "add"])
+        .arg(&scan)
+        .args([
+            "--from",
+            "Ủy ban nhân dân xã Vạn Mai",
+            "--notation",
+            "31/TTr-UBND",
+            "--date",
+            "2026-11-20",
+            "--subject",
+            "Tờ trình về việc sửa chữa trụ sở làm việc",
+        ])
+        .env("VANTHU_EXTRACT_FAULT", "hang")
+        .env("VANTHU_EXTRACT_TIMEOUT_SECS", "600")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // wait until the registration is committed (the indexing behind it hangs)
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let rows = json(vanthu(&data).args(["list", "incoming"]));
+        if rows.as_array().map(|a| a.len()) == Some(1) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never registered");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "indexing should still be hanging"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // next start: the search catches the index up (the fake scan's OCR fails and is recorded)
+    let hits = search_notations(&data, "sua chua tru so lam viec");
+    assert_eq!(hits, vec!["31/TTr-UBND".to_string()]);
+    let rows = json(vanthu(&data).args(["list", "incoming"]));
+    let id = rows[0]["id"].as_str().unwrap();
+    let texts = json(vanthu(&data).args(["text", id]));
+    let status = texts[0]["text"]["status"].as_str().unwrap_or_default();
+    assert!(
+        !status.is_empty() && status != "ok",
+        "the failure is recorded: {texts}"
+    );
+}
