@@ -1,7 +1,7 @@
 //! edXML attachment-path benchmark.
 //!
 //! ```text
-//! cargo run --release -p vanthu-edxml --example bench -- [--size-mb 10,300] [--keep]
+//! cargo run --release -p vanthu-edxml --example edxml_bench -- [--size-mb 10,300] [--keep]
 //! ```
 //!
 //! For each size: writes a message with one attachment of that size to a temp file

@@ -1,7 +1,7 @@
 //! Sign and verify 1 MB and 100 MB PDFs; times as a ratio to SHA-256 of the same file in the same
 //! run, beside pyHanko's times; peak memory (VmHWM) of a child process that only signs.
 //!
-//! `cargo run -p vanthu-pdf --example bench [-- 1 100]` (sizes in MB). Needs bash + openssl (the
+//! `cargo run -p vanthu-pdf --example pdf_bench [-- 1 100]` (sizes in MB). Needs bash + openssl (the
 //! test PKI) and pyHanko in $VANTHU_PYTHON's venv (scripts/setup.sh).
 
 use std::path::{Path, PathBuf};
