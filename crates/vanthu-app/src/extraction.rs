@@ -182,6 +182,18 @@ pub struct WorkerText {
     pub ocr_pages: Option<u32>,
 }
 
+impl WorkerText {
+    /// Text of a Word/Excel 97 file (no pages).
+    fn legacy(text: &str) -> WorkerText {
+        WorkerText {
+            method: "legacy".into(),
+            text: nfc(text),
+            pages: None,
+            ocr_pages: None,
+        }
+    }
+}
+
 /// Why a file gave no text. Messages are Vietnamese, then English in parentheses.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ExtractFailure {
@@ -386,7 +398,7 @@ pub fn worker_main(args: &[String]) -> i32 {
     let result = match kind {
         WorkKind::Pdf => pdf_text(&input, max_ocr_pages).map(Answer::Text),
         WorkKind::Image => ocr_image(&input).map(Answer::Text),
-        WorkKind::Doc => legacy(&input, "catdoc", &["-d", "utf-8", "-w"]).map(Answer::Text),
+        WorkKind::Doc => doc_text(&input).map(Answer::Text),
         WorkKind::Xls => xls_text(&input).map(Answer::Text),
         WorkKind::SearchablePdf => searchable_pdf(&input).map(Answer::Bytes),
     };
@@ -648,21 +660,17 @@ fn tesseract(input: &[u8], extra: &[&str]) -> Result<WorkerText, String> {
     })
 }
 
-fn legacy(input: &[u8], name: &str, args: &[&str]) -> Result<WorkerText, String> {
-    let out = tool(name, args, input)?;
+/// Word 97 documents, through `catdoc` (which reads a pipe).
+fn doc_text(input: &[u8]) -> Result<WorkerText, String> {
+    let out = tool("catdoc", &["-d", "utf-8", "-w"], input)?;
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     if !out.ok && meaningful(&text) == 0 {
         let detail = last_line(out.stderr.trim());
         return Err(format!(
-            "Tệp Word/Excel 97 bị hỏng hoặc không đọc được (malformed .doc/.xls): {detail}"
+            "Tệp Word 97 bị hỏng hoặc không đọc được (malformed .doc): {detail}"
         ));
     }
-    Ok(WorkerText {
-        method: "legacy".into(),
-        text: nfc(&text),
-        pages: None,
-        ocr_pages: None,
-    })
+    Ok(WorkerText::legacy(&text))
 }
 
 /// Excel 97 workbooks are read here, in the worker, with calamine: `xls2csv` cannot read a
@@ -690,12 +698,7 @@ fn xls_text(input: &[u8]) -> Result<WorkerText, String> {
             }
         }
     }
-    Ok(WorkerText {
-        method: "legacy".into(),
-        text: nfc(&text),
-        pages: None,
-        ocr_pages: None,
-    })
+    Ok(WorkerText::legacy(&text))
 }
 
 fn searchable_pdf(input: &[u8]) -> Result<Vec<u8>, String> {

@@ -267,24 +267,10 @@ impl App {
         out: &Path,
     ) -> Result<(FileRow, PathBuf), AppError> {
         let file = self.pick_file(id, which)?;
-        let dest = if out.is_dir() {
-            out.join(safe_name(&file.name))
-        } else {
-            out.to_path_buf()
-        };
-        let dir = dest
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."))
-            .to_path_buf();
-        let tmp = dir.join(format!(
-            ".vanthu-export-{}.part",
-            vanthu_store::fsutil::random_id()
-        ));
-        let result = (|| {
+        let dest = export_dest(out, &file.name);
+        write_atomically(&dest, |f, tmp| {
             let mut r = self.store.blobs().open_blob(&file.blob_id)?;
-            let mut w =
-                std::io::BufWriter::new(File::create(&tmp).map_err(|e| StoreError::io(&tmp, e))?);
+            let mut w = std::io::BufWriter::new(f);
             let mut h = Sha256::new();
             let mut buf = vec![0u8; 64 * 1024];
             loop {
@@ -295,23 +281,14 @@ impl App {
                     break;
                 }
                 h.update(&buf[..n]);
-                w.write_all(&buf[..n])
-                    .map_err(|e| StoreError::io(&tmp, e))?;
+                w.write_all(&buf[..n]).map_err(|e| StoreError::io(tmp, e))?;
             }
-            let f = w
-                .into_inner()
-                .map_err(|e| StoreError::io(&tmp, e.into_error()))?;
-            f.sync_all().map_err(|e| StoreError::io(&tmp, e))?;
+            w.flush().map_err(|e| StoreError::io(tmp, e))?;
             if hex::encode(h.finalize()) != file.sha256 {
                 return Err(AppError::HashMismatch(file.name.clone()));
             }
-            std::fs::rename(&tmp, &dest).map_err(|e| StoreError::io(&dest, e))?;
-            Ok::<_, AppError>(())
-        })();
-        if let Err(e) = result {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e);
-        }
+            Ok(())
+        })?;
         let actor = self.actor.clone();
         let fid = file.id.clone();
         self.store.write(&actor, |tx| {
@@ -504,4 +481,41 @@ pub(crate) fn register_one(
         files,
         duplicate_of,
     })
+}
+
+/// Where an export named `name` goes: into `out` when it is a folder, else `out` itself.
+pub(crate) fn export_dest(out: &Path, name: &str) -> PathBuf {
+    if out.is_dir() {
+        out.join(safe_name(name))
+    } else {
+        out.to_path_buf()
+    }
+}
+
+/// Writes `dest` whole or not at all: `fill` writes a temporary file beside it (given with its
+/// path, for messages), which is then synced and renamed into place; on any error the
+/// temporary file is removed and `dest` is untouched.
+pub(crate) fn write_atomically(
+    dest: &Path,
+    fill: impl FnOnce(&mut File, &Path) -> Result<(), AppError>,
+) -> Result<(), AppError> {
+    let dir = dest
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".vanthu-export-{}.part",
+        vanthu_store::fsutil::random_id()
+    ));
+    let result = (|| {
+        let mut f = File::create(&tmp).map_err(|e| StoreError::io(&tmp, e))?;
+        fill(&mut f, &tmp)?;
+        f.sync_all().map_err(|e| StoreError::io(&tmp, e))?;
+        std::fs::rename(&tmp, dest).map_err(|e| StoreError::io(dest, e))?;
+        Ok::<_, AppError>(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }

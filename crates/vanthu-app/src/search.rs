@@ -13,7 +13,7 @@ use vanthu_store::{FileRow, FileText, IncomingRow};
 
 use crate::error::AppError;
 use crate::extraction::{extract_with_worker, WorkKind};
-use crate::register::App;
+use crate::register::{export_dest, write_atomically, App};
 
 /// Index folder inside the data folder.
 pub const INDEX_DIR: &str = "index";
@@ -47,15 +47,8 @@ impl App {
     fn file_text(&mut self, row: &IncomingRow) -> Result<String, AppError> {
         let mut out = String::new();
         for f in self.store().files_of(&row.id)? {
-            let ft = match self.store().file_text(&f.id)? {
-                Some(ft) => ft,
-                None => match self.extract_file(&f)? {
-                    Some(ft) => {
-                        self.store_mut().put_file_text(&ft)?;
-                        ft
-                    }
-                    None => continue,
-                },
+            let Some(ft) = self.cached_file_text(&f)? else {
+                continue;
             };
             if ft.status == "ok" && !ft.text.is_empty() {
                 out.push('\n');
@@ -63,6 +56,31 @@ impl App {
             }
         }
         Ok(out)
+    }
+
+    /// A file's text as kept in the database, extracting (and keeping) it first if that has
+    /// not been done yet. `None` when it needs the worker and there is none.
+    fn cached_file_text(&mut self, f: &FileRow) -> Result<Option<FileText>, AppError> {
+        if let Some(ft) = self.store().file_text(&f.id)? {
+            return Ok(Some(ft));
+        }
+        let ft = self.extract_file(f)?;
+        if let Some(ft) = &ft {
+            self.store_mut().put_file_text(ft)?;
+        }
+        Ok(ft)
+    }
+
+    /// A file decrypted into memory (never to disk), at most `limit` bytes of it.
+    fn read_file_bounded(&self, f: &FileRow, limit: u64) -> Result<Vec<u8>, AppError> {
+        let mut buf = Vec::new();
+        self.store()
+            .blobs()
+            .open_blob(&f.blob_id)?
+            .take(limit)
+            .read_to_end(&mut buf)
+            .map_err(|e| vanthu_store::StoreError::BlobCorrupt(format!("{}: {e}", f.blob_id)))?;
+        Ok(buf)
     }
 
     /// Extracts one file's text: in process for the bounded pure-Rust formats, in the worker
@@ -89,11 +107,7 @@ impl App {
             );
             return Ok(Some(record("none", "too-large", Some(msg), String::new())));
         }
-        let r = self.store().blobs().open_blob(&f.blob_id)?;
-        let mut buf = Vec::new();
-        r.take(WORKER_LIMIT)
-            .read_to_end(&mut buf)
-            .map_err(|e| vanthu_store::StoreError::BlobCorrupt(format!("{}: {e}", f.blob_id)))?;
+        let buf = self.read_file_bounded(f, WORKER_LIMIT)?;
         let head = &buf[..buf.len().min(16)];
         if let Some(kind) = WorkKind::detect(&f.name, ct, head) {
             let Some(worker) = self.extract_worker.as_ref() else {
@@ -280,16 +294,7 @@ impl App {
         self.store().get_incoming(id)?;
         let mut out = Vec::new();
         for f in self.store().files_of(id)? {
-            let text = match self.store().file_text(&f.id)? {
-                Some(t) => Some(t),
-                None => match self.extract_file(&f)? {
-                    Some(t) => {
-                        self.store_mut().put_file_text(&t)?;
-                        Some(t)
-                    }
-                    None => None,
-                },
-            };
+            let text = self.cached_file_text(&f)?;
             out.push(FileTextView { file: f, text });
         }
         Ok(out)
@@ -317,13 +322,7 @@ impl App {
                 file.name
             )));
         }
-        let mut buf = Vec::new();
-        self.store()
-            .blobs()
-            .open_blob(&file.blob_id)?
-            .take(WORKER_LIMIT)
-            .read_to_end(&mut buf)
-            .map_err(|e| vanthu_store::StoreError::BlobCorrupt(format!("{}: {e}", file.blob_id)))?;
+        let buf = self.read_file_bounded(&file, WORKER_LIMIT)?;
         if !crate::extraction::is_image(&buf) {
             let msg = format!(
                 "{} không phải ảnh quét: chỉ ảnh (JPEG, PNG, TIFF) mới tạo được PDF tìm kiếm được; \
@@ -334,34 +333,15 @@ impl App {
         }
         let pdf = crate::extraction::run_worker(&worker, WorkKind::SearchablePdf, buf)
             .map_err(|e| AppError::BadInput(e.to_string()))?;
-        let dest = if out.is_dir() {
-            let stem = Path::new(&file.name)
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or("scan");
-            out.join(crate::register::safe_name(&format!("{stem}.pdf")))
-        } else {
-            out.to_path_buf()
-        };
-        let dir = dest
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."))
-            .to_path_buf();
-        let tmp = dir.join(format!(
-            ".vanthu-export-{}.part",
-            vanthu_store::fsutil::random_id()
-        ));
-        let written = (|| {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&pdf)?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &dest)
-        })();
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(vanthu_store::StoreError::io(&dest, e).into());
-        }
+        let stem = Path::new(&file.name)
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("scan");
+        let dest = export_dest(out, &format!("{stem}.pdf"));
+        write_atomically(&dest, |f, tmp| {
+            f.write_all(&pdf)
+                .map_err(|e| vanthu_store::StoreError::io(tmp, e).into())
+        })?;
         let fid = file.id.clone();
         let actor = self.actor().to_string();
         self.store_mut().write(&actor, |tx| {

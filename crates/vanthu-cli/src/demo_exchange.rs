@@ -53,10 +53,6 @@ pub fn reset(demo_dir: &Path) -> Result<(), AppError> {
     Ok(())
 }
 
-fn io(p: &Path) -> impl FnOnce(std::io::Error) -> AppError + '_ {
-    move |e| AppError::Store(StoreError::io(p, e))
-}
-
 fn sync(app: &mut App) -> Result<SyncReport, AppError> {
     let client = app.axis_client()?;
     app.sync_once(&client)
@@ -70,14 +66,14 @@ pub fn run(demo: &mut App, demo_dir: &Path, pass: &Passphrase) -> Result<Option<
         if !dir.join(MARKER).exists() {
             return Ok(None);
         }
-        std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
+        std::fs::remove_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
     }
-    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    std::fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
     std::fs::write(
         dir.join(MARKER),
         "Thư mục trình diễn liên thông của vanthu: máy chủ trục thử nghiệm (truc/) và kho của đơn vị đối tác (doi-tac/).\n",
     )
-    .map_err(io(&dir))?;
+    .map_err(|e| StoreError::io(&dir, e))?;
     let here = demo.agency()?;
     let accounts = vec![
         AgencyAccount {
@@ -140,7 +136,7 @@ pub fn run(demo: &mut App, demo_dir: &Path, pass: &Passphrase) -> Result<Option<
         &file,
         b"%PDF-1.4\n% B\xc3\xa1o c\xc3\xa1o tri\xe1\xbb\x83n khai li\xc3\xaan th\xc3\xb4ng\n%%EOF\n",
     )
-    .map_err(io(&file))?;
+    .map_err(|e| StoreError::io(&file, e))?;
     let report = partner.create_outgoing(&OutgoingInput {
         so_ky_hieu: "45/BC-UBND".into(),
         loai: Some("Báo cáo".into()),
