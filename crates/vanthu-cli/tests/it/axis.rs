@@ -57,6 +57,29 @@ fn serve(dir: &Path) -> Server {
     }
 }
 
+/// The local axis server and two configured agency stores, A and B, under `dir`.
+fn two_agencies(dir: &Path) -> (Server, std::path::PathBuf, std::path::PathBuf) {
+    let srv = serve(dir);
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    agency(
+        &a,
+        A,
+        "UBND tỉnh Hòa Bình",
+        "00.01.W00",
+        "khóa-a",
+        &srv.endpoint,
+    );
+    agency(
+        &b,
+        B,
+        "Văn phòng Chính phủ",
+        "00.02.W00",
+        "khóa-b",
+        &srv.endpoint,
+    );
+    (srv, a, b)
+}
+
 fn agency(data: &Path, code: &str, name: &str, sys: &str, secret: &str, endpoint: &str) {
     ok(vanthu(data).args(["init", "--agency-name", name, "--agency-code", code]));
     ok(vanthu(data)
@@ -140,24 +163,7 @@ fn admin(endpoint: &str, path: &str, body: &str) {
 #[test]
 fn two_agencies_exchange_a_document_and_its_statuses() {
     let tmp = tempfile::tempdir().unwrap();
-    let srv = serve(tmp.path());
-    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
-    agency(
-        &a,
-        A,
-        "UBND tỉnh Hòa Bình",
-        "00.01.W00",
-        "khóa-a",
-        &srv.endpoint,
-    );
-    agency(
-        &b,
-        B,
-        "Văn phòng Chính phủ",
-        "00.02.W00",
-        "khóa-b",
-        &srv.endpoint,
-    );
+    let (_srv, a, b) = two_agencies(tmp.path());
     let pdf = tmp.path().join("cong-van-12.pdf");
     std::fs::write(&pdf, b"%PDF-1.4\n%\xe2\xe3\n1 0 obj<<>>endobj\n%%EOF\n").unwrap();
 
@@ -309,24 +315,7 @@ fn converge(a: &Path, b: &Path, done: &dyn Fn() -> bool) -> bool {
 fn faults_and_sigkill_never_lose_or_duplicate_a_document() {
     const DOCS: usize = 6;
     let tmp = tempfile::tempdir().unwrap();
-    let srv = serve(tmp.path());
-    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
-    agency(
-        &a,
-        A,
-        "UBND tỉnh Hòa Bình",
-        "00.01.W00",
-        "khóa-a",
-        &srv.endpoint,
-    );
-    agency(
-        &b,
-        B,
-        "Văn phòng Chính phủ",
-        "00.02.W00",
-        "khóa-b",
-        &srv.endpoint,
-    );
+    let (srv, a, b) = two_agencies(tmp.path());
     let pdf = tmp.path().join("cv.pdf");
     std::fs::write(&pdf, vec![b'%'; 40_000]).unwrap();
     let ids: Vec<String> = (1..=DOCS).map(|n| new_doc(&a, 100 + n, &pdf)).collect();
