@@ -58,6 +58,7 @@ fn raw_client(endpoint: &str, code: &str, sys: &str) -> VxpClient {
         organ_id: code.into(),
         hash_padded: false,
         timeout: std::time::Duration::from_secs(60),
+        tls_ca_pem: None,
     })
     .expect("client")
 }
@@ -82,6 +83,7 @@ fn main() {
             account(c_code, "00.03.W00"),
             account(d_code, "00.04.W00"),
         ],
+        tls: None,
     })
     .expect("server");
     let mut a = app(&tmp.path().join("a"), a_code);

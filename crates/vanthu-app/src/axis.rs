@@ -47,6 +47,9 @@ pub struct AxisSettings {
     pub retry_cap_ms: i64,
     /// Send attempts before a package is marked failed.
     pub send_attempts: i64,
+    /// Extra trusted CA certificates (PEM) for an `https://` endpoint.
+    #[serde(default)]
+    pub tls_ca_pem: Option<String>,
 }
 
 impl std::fmt::Debug for AxisSettings {
@@ -72,6 +75,7 @@ impl AxisSettings {
             retry_base_ms: 30_000,
             retry_cap_ms: 1_800_000,
             send_attempts: 10,
+            tls_ca_pem: None,
         }
     }
 }
@@ -420,11 +424,11 @@ impl App {
             let now = rfc3339(tx.now);
             tx.execute_json(
                 "INSERT INTO axis_config (id, endpoint, organ_id, system_id, secret, hash_padded,
-                 retry_base_ms, retry_cap_ms, send_attempts, updated_at)
-                 VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 retry_base_ms, retry_cap_ms, send_attempts, updated_at, tls_ca_pem)
+                 VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
                  ON CONFLICT (id) DO UPDATE SET endpoint = ?1, organ_id = ?2, system_id = ?3,
                  secret = ?4, hash_padded = ?5, retry_base_ms = ?6, retry_cap_ms = ?7,
-                 send_attempts = ?8, updated_at = ?9",
+                 send_attempts = ?8, updated_at = ?9, tls_ca_pem = ?10",
                 &[
                     json!(s.endpoint),
                     json!(s.organ_id),
@@ -435,12 +439,14 @@ impl App {
                     json!(s.retry_cap_ms),
                     json!(s.send_attempts),
                     json!(now),
+                    json!(s.tls_ca_pem),
                 ],
             )?;
             tx.audit(
                 "axis.config",
                 "axis",
-                json!({"endpoint": s.endpoint, "organ_id": s.organ_id, "system_id": s.system_id}),
+                json!({"endpoint": s.endpoint, "organ_id": s.organ_id, "system_id": s.system_id,
+                       "tls_ca": s.tls_ca_pem.is_some()}),
             )?;
             Ok::<_, AppError>(())
         })
@@ -452,7 +458,7 @@ impl App {
             .store()
             .query_rows::<AxisSettings>(
                 "SELECT endpoint, organ_id, system_id, secret, hash_padded, retry_base_ms,
-                 retry_cap_ms, send_attempts FROM axis_config WHERE id = 1",
+                 retry_cap_ms, send_attempts, tls_ca_pem FROM axis_config WHERE id = 1",
                 &[],
             )?
             .pop())
@@ -1738,6 +1744,7 @@ fn client_config(s: &AxisSettings) -> vanthu_axis::ClientConfig {
         organ_id: s.organ_id.clone(),
         hash_padded: s.hash_padded != 0,
         timeout: std::time::Duration::from_secs(120),
+        tls_ca_pem: s.tls_ca_pem.as_ref().map(|p| p.as_bytes().to_vec()),
     }
 }
 

@@ -49,6 +49,9 @@ pub struct ClientConfig {
     pub hash_padded: bool,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// Extra trusted CA certificates (PEM bundle) for an `https://` endpoint, beside the
+    /// operating system's store: an agency adapter with a private CA, the local test server.
+    pub tls_ca_pem: Option<Vec<u8>>,
 }
 
 /// A blocking client of the VXP protocol.
@@ -66,27 +69,35 @@ impl std::fmt::Debug for VxpClient {
 impl VxpClient {
     /// A client for `cfg`.
     pub fn new(cfg: ClientConfig) -> Result<VxpClient, AxisError> {
-        if cfg.endpoint.starts_with("https://") {
-            // No TLS stack is linked yet: say so now rather than fail on every sync.
+        let https = cfg.endpoint.starts_with("https://");
+        if !https && !cfg.endpoint.starts_with("http://") {
             return Err(AxisError::Config(format!(
-                "chưa hỗ trợ https; dùng địa chỉ http:// của bộ điều hợp (adapter) trục tại cơ quan ({}) (https is not supported yet)",
+                "địa chỉ trục phải bắt đầu bằng http:// hoặc https:// ({}) (endpoint must be an http(s):// URL)",
                 cfg.endpoint
             )));
         }
-        if !cfg.endpoint.starts_with("http://") {
-            return Err(AxisError::Config(format!(
-                "địa chỉ trục phải bắt đầu bằng http:// ({}) (endpoint must be an http:// URL)",
-                cfg.endpoint
-            )));
-        }
-        let http = reqwest::blocking::Client::builder()
+        let mut b = reqwest::blocking::Client::builder()
             .timeout(cfg.timeout)
             .connect_timeout(Duration::from_secs(10))
             .no_proxy()
             .tcp_nodelay(true)
             .user_agent(sign::USER_AGENT)
-            .build()
-            .map_err(|e| AxisError::Config(e.to_string()))?;
+            // the OS's TLS: SChannel and the Windows certificate store, OpenSSL here
+            .tls_backend_native()
+            .tls_version_min(reqwest::tls::Version::TLS_1_2);
+        if let Some(pem) = &cfg.tls_ca_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(pem)
+                .ok()
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| {
+                    AxisError::Config(
+                        "tệp chứng thư CA cho kết nối https không đọc được (cần PEM) (the TLS CA file is not a PEM certificate)"
+                            .into(),
+                    )
+                })?;
+            b = b.tls_certs_merge(certs);
+        }
+        let http = b.build().map_err(|e| AxisError::Config(error_chain(&e)))?;
         Ok(VxpClient { cfg, http })
     }
 
@@ -118,9 +129,7 @@ impl VxpClient {
     ) -> Result<Value, AxisError> {
         let resp = self.post(path, params, content_type, body.into())?;
         let status = resp.status();
-        let bytes = resp
-            .bytes()
-            .map_err(|e| AxisError::Transport(format!("{path}: {}", error_chain(&e))))?;
+        let bytes = resp.bytes().map_err(|e| self.transport_error(path, &e))?;
         let v: Value = match serde_json::from_slice(&bytes) {
             Ok(v) => v,
             Err(e) => {
@@ -157,7 +166,21 @@ impl VxpClient {
             .header(sign::HASH_HEADER, signed.hash_header.as_str());
         req.body(body)
             .send()
-            .map_err(|e| AxisError::Transport(format!("{path}: {}", error_chain(&e))))
+            .map_err(|e| self.transport_error(path, &e))
+    }
+
+    /// A transport failure, with the real reason when a TLS handshake failed: a streamed
+    /// body hides a refused certificate behind "receiver is gone", so an `https` endpoint is
+    /// asked once more without a body.
+    fn transport_error(&self, path: &str, e: &dyn std::error::Error) -> AxisError {
+        if self.cfg.endpoint.starts_with("https://") && !is_tls_failure(&error_chain(e)) {
+            if let Err(p) = self.http.head(&self.cfg.endpoint).send() {
+                if is_tls_failure(&error_chain(&p)) {
+                    return transport_error(path, &p);
+                }
+            }
+        }
+        transport_error(path, e)
     }
 
     /// `countReceiveEdoc` / `countReceiveStatus`.
@@ -206,6 +229,23 @@ fn check(path: &str, http: u16, v: &Value) -> Result<(), AxisError> {
             "{path}: HTTP {http}, thiếu trường status (no status field)"
         ))),
     }
+}
+
+/// A transport failure, with a plain explanation when the TLS certificate was refused.
+fn transport_error(path: &str, e: &dyn std::error::Error) -> AxisError {
+    let chain = error_chain(e);
+    if is_tls_failure(&chain) {
+        AxisError::Transport(format!(
+            "{path}: không xác thực được kết nối bảo mật với máy chủ trục: chứng thư TLS không tin cậy, sai tên máy hoặc máy chủ không dùng https; kiểm tra địa chỉ trục và chứng thư CA (--tls-ca) (TLS failed: {chain})"
+        ))
+    } else {
+        AxisError::Transport(format!("{path}: {chain}"))
+    }
+}
+
+fn is_tls_failure(chain: &str) -> bool {
+    let low = chain.to_lowercase();
+    low.contains("certificate") || low.contains("handshake") || low.contains("ssl")
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -303,9 +343,7 @@ impl Transport for VxpClient {
             body,
         )?;
         let status = resp.status().as_u16();
-        let bytes = resp
-            .bytes()
-            .map_err(|e| AxisError::Transport(format!("{path}: {}", error_chain(&e))))?;
+        let bytes = resp.bytes().map_err(|e| self.transport_error(path, &e))?;
         let v: Value = serde_json::from_slice(&bytes).map_err(|e| {
             AxisError::BadAnswer(format!(
                 "{path}: HTTP {status}, không phải JSON (not JSON: {e})"

@@ -61,6 +61,12 @@ pub enum AxisCmd {
         /// Tệp JSON: danh sách đơn vị [{code, name, system_id, secret}] (agencies to register).
         #[arg(long, value_name = "FILE")]
         agencies: Option<PathBuf>,
+        /// Chứng thư TLS của máy chủ, PEM (serve https with this certificate chain).
+        #[arg(long, value_name = "PEM", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// Khóa riêng TLS, PEM PKCS#8 (the certificate's private key).
+        #[arg(long, value_name = "PEM", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Cấu hình tài khoản trục (configure the axis account; the secret is stored encrypted).
     Config(Box<ConfigArgs>),
@@ -138,6 +144,9 @@ pub struct ConfigArgs {
     /// hash-file dạng hex đủ 2 chữ số (padded hex hash-file).
     #[arg(long)]
     hash_padded: bool,
+    /// Chứng thư CA tin cậy thêm cho https, PEM (extra trusted CA for an https endpoint).
+    #[arg(long, value_name = "PEM")]
+    tls_ca: Option<PathBuf>,
     /// Thời gian chờ thử lại đầu tiên, ms (first retry delay).
     #[arg(long, default_value_t = 30_000)]
     retry_base_ms: i64,
@@ -187,7 +196,18 @@ pub fn run(cmd: Exchange, data: &Path, json: bool) -> Result<i32, AppError> {
             listen,
             dir,
             agencies,
-        }) => serve(listen, dir, agencies.as_deref(), json),
+            tls_cert,
+            tls_key,
+        }) => {
+            let tls = match (tls_cert, tls_key) {
+                (Some(c), Some(k)) => Some(
+                    server::TlsIdentity::from_files(&c, &k)
+                        .map_err(|e| AppError::BadInput(e.to_string()))?,
+                ),
+                _ => None,
+            };
+            serve(listen, dir, agencies.as_deref(), tls, json)
+        }
         Exchange::Axis(AxisCmd::Config(a)) => {
             let secret = std::env::var(&a.secret_env)
                 .ok()
@@ -204,6 +224,13 @@ pub fn run(cmd: Exchange, data: &Path, json: bool) -> Result<i32, AppError> {
             s.retry_base_ms = a.retry_base_ms.max(1);
             s.retry_cap_ms = a.retry_cap_ms.max(s.retry_base_ms);
             s.send_attempts = a.send_attempts.max(1);
+            if let Some(p) = &a.tls_ca {
+                let pem = std::fs::read_to_string(p).map_err(|e| AppError::File {
+                    path: p.clone(),
+                    source: e,
+                })?;
+                s.tls_ca_pem = Some(pem);
+            }
             app.axis_configure(&s)?;
             if json {
                 out_json(
@@ -511,6 +538,7 @@ fn serve(
     listen: std::net::SocketAddr,
     dir: PathBuf,
     agencies: Option<&Path>,
+    tls: Option<server::TlsIdentity>,
     json: bool,
 ) -> Result<i32, AppError> {
     let mut list: Vec<AgencyAccount> = Vec::new();
@@ -530,17 +558,14 @@ fn serve(
         listen,
         data_dir: dir,
         agencies: list,
+        tls,
     };
-    server::run(cfg, |addr| {
+    server::run(cfg, |endpoint| {
         let mut so = std::io::stdout().lock();
         if json {
-            let _ = writeln!(
-                so,
-                "{}",
-                serde_json::json!({"endpoint": format!("http://{addr}")})
-            );
+            let _ = writeln!(so, "{}", serde_json::json!({ "endpoint": endpoint }));
         } else {
-            let _ = writeln!(so, "Máy chủ trục cục bộ đang nghe tại http://{addr}");
+            let _ = writeln!(so, "Máy chủ trục cục bộ đang nghe tại {endpoint}");
         }
         let _ = so.flush();
     })

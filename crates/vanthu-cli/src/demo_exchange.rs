@@ -96,6 +96,7 @@ pub fn run(demo: &mut App, demo_dir: &Path, pass: &Passphrase) -> Result<Option<
             listen: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
             data_dir: dir.join("truc"),
             agencies: accounts.clone(),
+            tls: None,
         })
     };
     let srv = start(DEMO_PORT).or_else(|_| start(0)).map_err(|e| {

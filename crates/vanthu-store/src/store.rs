@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../schemas/migrations/0003_file_text.sql"),
     include_str!("../../../schemas/migrations/0004_axis.sql"),
     include_str!("../../../schemas/migrations/0005_axis_delivery.sql"),
+    include_str!("../../../schemas/migrations/0006_axis_tls.sql"),
 ];
 
 /// Vietnam's offset, used for every timestamp the store writes.

@@ -56,6 +56,7 @@ fn world() -> World {
                 mail: String::new(),
             },
         ],
+        tls: None,
     })
     .unwrap();
     let da = tempfile::tempdir().unwrap();

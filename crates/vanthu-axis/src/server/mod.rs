@@ -48,6 +48,74 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// Agencies to add at start (kept with those already stored).
     pub agencies: Vec<AgencyAccount>,
+    /// Serve HTTPS with this certificate and key instead of plain HTTP.
+    pub tls: Option<TlsIdentity>,
+}
+
+/// The server's TLS certificate chain and private key, both PEM (PKCS#8 key).
+#[derive(Clone)]
+pub struct TlsIdentity {
+    /// Certificate chain, leaf first.
+    pub cert_pem: Vec<u8>,
+    /// PKCS#8 private key.
+    pub key_pem: Vec<u8>,
+}
+
+impl std::fmt::Debug for TlsIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TlsIdentity(***)")
+    }
+}
+
+impl TlsIdentity {
+    /// Reads the certificate and key files.
+    pub fn from_files(cert: &std::path::Path, key: &std::path::Path) -> Result<Self, AxisError> {
+        let read = |p: &std::path::Path| {
+            std::fs::read(p).map_err(|e| {
+                AxisError::Config(format!(
+                    "không đọc được tệp {}: {e} (cannot read the TLS file)",
+                    p.display()
+                ))
+            })
+        };
+        Ok(TlsIdentity {
+            cert_pem: read(cert)?,
+            key_pem: read(key)?,
+        })
+    }
+
+    fn acceptor(&self) -> Result<tokio_native_tls::TlsAcceptor, AxisError> {
+        // native-tls takes a key that does not belong to the certificate and fails every
+        // handshake later: check the pair now
+        let bad = |what: &str| {
+            AxisError::Config(format!(
+                "chứng thư hoặc khóa TLS của máy chủ không hợp lệ: {what} (bad TLS certificate or key)"
+            ))
+        };
+        let cert = openssl::x509::X509::from_pem(&self.cert_pem)
+            .map_err(|_| bad("chứng thư không phải PEM (certificate is not PEM)"))?;
+        let key = openssl::pkey::PKey::private_key_from_pem(&self.key_pem)
+            .map_err(|_| bad("khóa không phải PEM (key is not PEM)"))?;
+        let matches = cert
+            .public_key()
+            .map(|p| p.public_eq(&key))
+            .unwrap_or(false);
+        if !matches {
+            return Err(bad(
+                "khóa không khớp với chứng thư (the key does not belong to the certificate)",
+            ));
+        }
+        let id = native_tls::Identity::from_pkcs8(&self.cert_pem, &self.key_pem).map_err(|e| {
+            AxisError::Config(format!(
+                "chứng thư hoặc khóa TLS của máy chủ không hợp lệ (cần PEM, khóa PKCS#8): {e} (bad TLS certificate or key)"
+            ))
+        })?;
+        let acc = native_tls::TlsAcceptor::builder(id)
+            .min_protocol_version(Some(native_tls::Protocol::Tlsv12))
+            .build()
+            .map_err(|e| AxisError::Config(format!("TLS: {e}")))?;
+        Ok(tokio_native_tls::TlsAcceptor::from(acc))
+    }
 }
 
 struct Shared {
@@ -59,6 +127,7 @@ struct Shared {
 /// A running server (its own thread and runtime); stopped on drop.
 pub struct RunningServer {
     addr: SocketAddr,
+    tls: bool,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -69,9 +138,9 @@ impl RunningServer {
         self.addr
     }
 
-    /// `http://ADDR` — the client endpoint.
+    /// `http://ADDR` or `https://ADDR` — the client endpoint.
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
+        endpoint_of(self.addr, self.tls)
     }
 
     /// Stops accepting and joins the server thread.
@@ -95,7 +164,14 @@ impl Drop for RunningServer {
     }
 }
 
-fn prepare(cfg: &ServerConfig) -> Result<Arc<Shared>, AxisError> {
+/// The client endpoint of a server bound to `addr`.
+pub fn endpoint_of(addr: SocketAddr, tls: bool) -> String {
+    format!("{}://{addr}", if tls { "https" } else { "http" })
+}
+
+fn prepare(
+    cfg: &ServerConfig,
+) -> Result<(Arc<Shared>, Option<tokio_native_tls::TlsAcceptor>), AxisError> {
     if !cfg.listen.ip().is_loopback() {
         return Err(AxisError::Config(format!(
             "máy chủ trục cục bộ chỉ nghe trên địa chỉ loopback, không phải {} (local axis server listens on loopback only)",
@@ -106,16 +182,21 @@ fn prepare(cfg: &ServerConfig) -> Result<Arc<Shared>, AxisError> {
     for a in &cfg.agencies {
         st.put_agency(a.clone())?;
     }
-    Ok(Arc::new(Shared {
-        storage: Mutex::new(st),
-        faults: Mutex::new(faults::Faults::default()),
-        requests: Mutex::new(BTreeMap::new()),
-    }))
+    let tls = cfg.tls.as_ref().map(TlsIdentity::acceptor).transpose()?;
+    Ok((
+        Arc::new(Shared {
+            storage: Mutex::new(st),
+            faults: Mutex::new(faults::Faults::default()),
+            requests: Mutex::new(BTreeMap::new()),
+        }),
+        tls,
+    ))
 }
 
 /// Starts a server on its own thread; returns once it listens.
 pub fn start(cfg: ServerConfig) -> Result<RunningServer, AxisError> {
-    let shared = prepare(&cfg)?;
+    let (shared, tls) = prepare(&cfg)?;
+    let is_tls = tls.is_some();
     let std_listener = std::net::TcpListener::bind(cfg.listen)?;
     std_listener.set_nonblocking(true)?;
     let addr = std_listener.local_addr()?;
@@ -131,23 +212,24 @@ pub fn start(cfg: ServerConfig) -> Result<RunningServer, AxisError> {
             rt.block_on(async move {
                 let listener =
                     tokio::net::TcpListener::from_std(std_listener).expect("listener to tokio");
-                accept_loop(listener, shared, rx).await;
+                accept_loop(listener, shared, tls, rx).await;
             });
         })?;
     Ok(RunningServer {
         addr,
+        tls: is_tls,
         shutdown: Some(tx),
         thread: Some(thread),
     })
 }
 
-/// Runs a server in the calling thread until the process ends; `ready` is told the bound
-/// address once it listens.
-pub fn run(cfg: ServerConfig, ready: impl FnOnce(SocketAddr)) -> Result<(), AxisError> {
-    let shared = prepare(&cfg)?;
+/// Runs a server in the calling thread until the process ends; `ready` is told the client
+/// endpoint (`http://ADDR` or `https://ADDR`) once it listens.
+pub fn run(cfg: ServerConfig, ready: impl FnOnce(String)) -> Result<(), AxisError> {
+    let (shared, tls) = prepare(&cfg)?;
     let std_listener = std::net::TcpListener::bind(cfg.listen)?;
     std_listener.set_nonblocking(true)?;
-    ready(std_listener.local_addr()?);
+    ready(endpoint_of(std_listener.local_addr()?, tls.is_some()));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -155,7 +237,7 @@ pub fn run(cfg: ServerConfig, ready: impl FnOnce(SocketAddr)) -> Result<(), Axis
     let (_tx, rx) = tokio::sync::oneshot::channel();
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(std_listener)?;
-        accept_loop(listener, shared, rx).await;
+        accept_loop(listener, shared, tls, rx).await;
         Ok::<_, std::io::Error>(())
     })?;
     Ok(())
@@ -164,8 +246,10 @@ pub fn run(cfg: ServerConfig, ready: impl FnOnce(SocketAddr)) -> Result<(), Axis
 async fn accept_loop(
     listener: tokio::net::TcpListener,
     shared: Arc<Shared>,
+    tls: Option<tokio_native_tls::TlsAcceptor>,
     mut shutdown: tokio::sync::oneshot::Receiver<()>,
 ) {
+    let tls = tls.map(Arc::new);
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
@@ -175,12 +259,37 @@ async fn accept_loop(
                 // for delayed ACKs
                 let _ = stream.set_nodelay(true);
                 let sh = shared.clone();
+                let tls = tls.clone();
                 tokio::spawn(async move {
                     let svc = service_fn(move |req| handle(sh.clone(), req));
-                    if let Err(e) = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), svc)
-                        .await
-                    {
+                    let served = match tls {
+                        None => {
+                            http1::Builder::new()
+                                .serve_connection(TokioIo::new(stream), svc)
+                                .await
+                        }
+                        Some(acc) => {
+                            // a failed handshake (untrusted certificate on the client side,
+                            // plain HTTP to an HTTPS port) closes only this connection
+                            let stream = match tokio::time::timeout(
+                                Duration::from_secs(30),
+                                acc.accept(stream),
+                            )
+                            .await
+                            {
+                                Ok(Ok(s)) => s,
+                                Ok(Err(e)) => {
+                                    tracing::debug!("bắt tay TLS thất bại (TLS handshake failed): {e}");
+                                    return;
+                                }
+                                Err(_) => return,
+                            };
+                            http1::Builder::new()
+                                .serve_connection(TokioIo::new(stream), svc)
+                                .await
+                        }
+                    };
+                    if let Err(e) = served {
                         tracing::debug!("kết nối đóng (connection closed): {e}");
                     }
                 });

@@ -1,2 +1,3 @@
 //! vanthu-axis against its own local server over loopback.
 mod server;
+mod tls;

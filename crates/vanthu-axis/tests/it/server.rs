@@ -5,10 +5,10 @@ use std::time::Duration;
 use vanthu_axis::server::{self, AgencyAccount, RunningServer, ServerConfig};
 use vanthu_axis::{AxisError, ClientConfig, MessageType, Outgoing, Secret, Transport, VxpClient};
 
-const A: &str = "000.00.00.H29";
-const B: &str = "000.00.00.G22";
+pub(crate) const A: &str = "000.00.00.H29";
+pub(crate) const B: &str = "000.00.00.G22";
 
-fn account(code: &str, sys: &str, secret: &str) -> AgencyAccount {
+pub(crate) fn account(code: &str, sys: &str, secret: &str) -> AgencyAccount {
     AgencyAccount {
         code: code.into(),
         name: format!("Cơ quan {code}"),
@@ -26,6 +26,7 @@ fn start(dir: &std::path::Path) -> RunningServer {
             account(A, "00.01.W00", "bí-mật-a"),
             account(B, "00.02.W00", "secret-b"),
         ],
+        tls: None,
     })
     .unwrap()
 }
@@ -38,6 +39,7 @@ fn client(srv: &RunningServer, organ: &str, sys: &str, secret: &str) -> VxpClien
         organ_id: organ.into(),
         hash_padded: false,
         timeout: Duration::from_secs(10),
+        tls_ca_pem: None,
     })
     .unwrap()
 }
@@ -58,13 +60,13 @@ fn admin(srv: &RunningServer, path: &str, body: &str) -> serde_json::Value {
     serde_json::from_slice(&r.bytes().unwrap()).unwrap()
 }
 
-fn dl(c: &VxpClient, id: &str) -> Result<Vec<u8>, AxisError> {
+pub(crate) fn dl(c: &VxpClient, id: &str) -> Result<Vec<u8>, AxisError> {
     let mut v = Vec::new();
     c.download(id, &mut v)?;
     Ok(v)
 }
 
-const PKG: &[u8] =
+pub(crate) const PKG: &[u8] =
     b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n<edXML>v\xc4\x83n b\xe1\xba\xa3n</edXML>";
 
 #[test]
@@ -288,8 +290,8 @@ fn injected_faults() {
 }
 
 #[test]
-fn endpoints_must_be_plain_http_for_now() {
-    let mk = |e: &str| {
+fn endpoints_must_be_http_or_https() {
+    let mk = |e: &str, ca: Option<Vec<u8>>| {
         VxpClient::new(ClientConfig {
             endpoint: e.into(),
             system_id: "00.01.W00".into(),
@@ -297,16 +299,23 @@ fn endpoints_must_be_plain_http_for_now() {
             organ_id: A.into(),
             hash_padded: false,
             timeout: Duration::from_secs(1),
+            tls_ca_pem: ca,
         })
     };
-    assert!(mk("http://127.0.0.1:8080/XrdAdapter/adapter").is_ok());
-    let e = mk("https://truc.example/adapter").unwrap_err();
+    assert!(mk("http://127.0.0.1:8080/XrdAdapter/adapter", None).is_ok());
+    assert!(mk("https://truc.example/adapter", None).is_ok());
+    assert!(mk("ftp://x", None).is_err());
+    // a CA file that is not PEM is refused when configured, not at the first sync
+    let e = mk(
+        "https://truc.example/adapter",
+        Some(b"not a certificate".to_vec()),
+    )
+    .unwrap_err();
     assert!(
-        matches!(e, AxisError::Config(ref m) if m.contains("https")),
+        matches!(e, AxisError::Config(ref m) if m.contains("PEM")),
         "{e}"
     );
-    assert!(mk("ftp://x").is_err());
     // the secret never shows in Debug output
-    let c = mk("http://127.0.0.1:1").unwrap();
+    let c = mk("http://127.0.0.1:1", None).unwrap();
     assert!(!format!("{c:?}").contains("\"x\""));
 }

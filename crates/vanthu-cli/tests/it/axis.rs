@@ -26,6 +26,10 @@ impl Drop for Server {
 }
 
 fn serve(dir: &Path) -> Server {
+    serve_with(dir, &[])
+}
+
+fn serve_with(dir: &Path, extra: &[&std::ffi::OsStr]) -> Server {
     let agencies = dir.join("agencies.json");
     std::fs::write(
         &agencies,
@@ -41,6 +45,7 @@ fn serve(dir: &Path) -> Server {
         .arg(dir.join("axis"))
         .arg("--agencies")
         .arg(&agencies)
+        .args(extra)
         .arg("--json")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -82,26 +87,28 @@ fn two_agencies(dir: &Path) -> (Server, std::path::PathBuf, std::path::PathBuf) 
 
 fn agency(data: &Path, code: &str, name: &str, sys: &str, secret: &str, endpoint: &str) {
     ok(vanthu(data).args(["init", "--agency-name", name, "--agency-code", code]));
-    ok(vanthu(data)
-        .args([
-            "axis",
-            "config",
-            "--endpoint",
-            endpoint,
-            "--agency",
-            code,
-            "--system-id",
-            sys,
-        ])
-        .args([
-            "--retry-base-ms",
-            "20",
-            "--retry-cap-ms",
-            "200",
-            "--send-attempts",
-            "1000",
-        ])
-        .env("VANTHU_AXIS_SECRET", secret));
+    configure(data, code, sys, secret, endpoint, None);
+}
+
+fn configure(data: &Path, code: &str, sys: &str, secret: &str, endpoint: &str, ca: Option<&Path>) {
+    let mut c = vanthu(data);
+    if let Some(ca) = ca {
+        c.arg("axis").arg("config").arg("--tls-ca").arg(ca);
+    } else {
+        c.args(["axis", "config"]);
+    }
+    ok(
+        c.args(["--endpoint", endpoint, "--agency", code, "--system-id", sys])
+            .args([
+                "--retry-base-ms",
+                "20",
+                "--retry-cap-ms",
+                "200",
+                "--send-attempts",
+                "1000",
+            ])
+            .env("VANTHU_AXIS_SECRET", secret),
+    );
 }
 
 fn new_doc(data: &Path, n: usize, pdf: &Path) -> String {
@@ -158,6 +165,83 @@ fn admin(endpoint: &str, path: &str, body: &str) {
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+}
+
+#[test]
+fn two_agencies_exchange_over_https_and_an_untrusted_server_is_refused_plainly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let certs = tmp.path().join("tls");
+    let st = std::process::Command::new("bash")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../certs/test-tls.sh"))
+        .arg(&certs)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let srv = serve_with(
+        tmp.path(),
+        &[
+            "--tls-cert".as_ref(),
+            certs.join("server.pem").as_os_str(),
+            "--tls-key".as_ref(),
+            certs.join("server.key.pem").as_os_str(),
+        ],
+    );
+    assert!(srv.endpoint.starts_with("https://"), "{}", srv.endpoint);
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let ca = certs.join("ca.pem");
+    ok(vanthu(&a).args([
+        "init",
+        "--agency-name",
+        "UBND tỉnh Hòa Bình",
+        "--agency-code",
+        A,
+    ]));
+    configure(&a, A, "00.01.W00", "khóa-a", &srv.endpoint, Some(&ca));
+    // B forgets the agency's CA: its sync says why, in Vietnamese, and loses nothing
+    ok(vanthu(&b).args([
+        "init",
+        "--agency-name",
+        "Văn phòng Chính phủ",
+        "--agency-code",
+        B,
+    ]));
+    configure(&b, B, "00.02.W00", "khóa-b", &srv.endpoint, None);
+
+    let pdf = tmp.path().join("cong-van-7.pdf");
+    std::fs::write(&pdf, b"%PDF-1.4\n%\xe2\xe3\n1 0 obj<<>>endobj\n%%EOF\n").unwrap();
+    let id = new_doc(&a, 7, &pdf);
+    ok(vanthu(&a).args(["send", &id, "--to", B]));
+    let (code, r) = sync(&a);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(r["sent"].as_array().unwrap().len(), 1, "{r}");
+
+    let o = run(vanthu(&b).args(["sync", "--once"]));
+    assert_ne!(o.status.code(), Some(0));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(text.contains("chứng thư TLS không tin cậy"), "{text}");
+    assert!(json(vanthu(&b).args(["list", "incoming"]))
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    // with the CA configured the document arrives once and A sees 01
+    configure(&b, B, "00.02.W00", "khóa-b", &srv.endpoint, Some(&ca));
+    let (code, r) = sync(&b);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(r["received"][0]["outcome"], "registered", "{r}");
+    assert_eq!(
+        json(vanthu(&b).args(["list", "incoming"]))
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(sync(&a).0, 0);
+    assert_eq!(statuses(&a, &id), ["01"]);
 }
 
 #[test]
