@@ -240,7 +240,13 @@ pub struct SyncReport {
     pub sent: Vec<Departed>,
     /// Failures.
     pub failed: Vec<Failure>,
+    /// Things the user should know that are not failures (a clock far from the axis's).
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
+
+/// Clock difference from the axis above which the user is warned (spec §6.5: 5 minutes).
+pub const CLOCK_SKEW_WARN_MS: i64 = 5 * 60 * 1000;
 
 impl SyncReport {
     /// Whether something failed and will be retried.
@@ -1314,7 +1320,52 @@ impl App {
         }
         self.send_due(t, &mut report)?;
         self.track_deliveries(t, &mut report)?;
+        self.check_clock(t, &mut report)?;
         Ok(report)
+    }
+
+    /// Warns when our clock is more than five minutes from the axis's (its HTTP `Date`):
+    /// edXML times and signed request timestamps would be wrong. Recorded in the audit
+    /// trail once a day while it lasts, shown on every sync.
+    fn check_clock(&mut self, t: &dyn Transport, report: &mut SyncReport) -> Result<(), AppError> {
+        let Some(skew) = t.clock_skew_ms() else {
+            return Ok(());
+        };
+        if skew.abs() <= CLOCK_SKEW_WARN_MS {
+            return Ok(());
+        }
+        let mins = (skew.abs() + 30_000) / 60_000;
+        let (vi, en) = if skew > 0 {
+            ("chậm hơn", "behind")
+        } else {
+            ("nhanh hơn", "ahead of")
+        };
+        report.warnings.push(format!(
+            "Đồng hồ máy tính {vi} trục liên thông khoảng {mins} phút: hãy chỉnh ngày giờ của máy, vì thời gian trên văn bản và trạng thái gửi đi lấy theo đồng hồ này (the local clock is about {mins} min {en} the axis)"
+        ));
+        let last: Vec<Value> = self.store().query_rows(
+            "SELECT data FROM audit WHERE action = 'axis.clock_skew' ORDER BY seq DESC LIMIT 1",
+            &[],
+        )?;
+        let last_ms = last
+            .first()
+            .and_then(|v| v["data"].as_str())
+            .and_then(|d| serde_json::from_str::<Value>(d).ok())
+            .and_then(|d| d["at_ms"].as_i64())
+            .unwrap_or(0);
+        let now = now_ms();
+        if now - last_ms >= 24 * 3600 * 1000 {
+            let actor = self.actor_name();
+            self.store_mut().write(&actor, |tx| {
+                tx.audit(
+                    "axis.clock_skew",
+                    "axis",
+                    json!({"skew_ms": skew, "at_ms": now}),
+                )?;
+                Ok::<_, AppError>(())
+            })?;
+        }
+        Ok(())
     }
 
     /// Asks the axis how each recipient's copy of our sent documents fares

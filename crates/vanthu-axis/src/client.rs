@@ -58,6 +58,8 @@ pub struct ClientConfig {
 pub struct VxpClient {
     cfg: ClientConfig,
     http: reqwest::blocking::Client,
+    /// Server clock minus ours, from the last answer's `Date` (`i64::MIN`: not seen yet).
+    skew_ms: std::sync::atomic::AtomicI64,
 }
 
 impl std::fmt::Debug for VxpClient {
@@ -98,7 +100,11 @@ impl VxpClient {
             b = b.tls_certs_merge(certs);
         }
         let http = b.build().map_err(|e| AxisError::Config(error_chain(&e)))?;
-        Ok(VxpClient { cfg, http })
+        Ok(VxpClient {
+            cfg,
+            http,
+            skew_ms: std::sync::atomic::AtomicI64::new(i64::MIN),
+        })
     }
 
     /// The settings.
@@ -164,9 +170,30 @@ impl VxpClient {
             .header(sign::SIGN_HEADER, signed.sign_header.as_str())
             .header(sign::SIGN_HEADER_KEY, signed.sign_header_key.as_str())
             .header(sign::HASH_HEADER, signed.hash_header.as_str());
-        req.body(body)
+        let resp = req
+            .body(body)
             .send()
-            .map_err(|e| self.transport_error(path, &e))
+            .map_err(|e| self.transport_error(path, &e))?;
+        self.note_date(resp.headers());
+        Ok(resp)
+    }
+
+    /// Remembers how far the server's clock (its `Date` header) is from ours.
+    fn note_date(&self, headers: &reqwest::header::HeaderMap) {
+        let Some(server) = headers
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|s| httpdate::parse_http_date(s).ok())
+        else {
+            return;
+        };
+        let ms = |t: std::time::SystemTime| match t.duration_since(std::time::UNIX_EPOCH) {
+            Ok(d) => d.as_millis() as i64,
+            Err(e) => -(e.duration().as_millis() as i64),
+        };
+        let skew = ms(server) - ms(std::time::SystemTime::now());
+        self.skew_ms
+            .store(skew, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// A transport failure, with the real reason when a TLS handshake failed: a streamed
@@ -270,6 +297,13 @@ fn data_array<T: serde::de::DeserializeOwned>(v: &Value, path: &str) -> Result<V
 impl Transport for VxpClient {
     fn name(&self) -> &'static str {
         "vxp"
+    }
+
+    fn clock_skew_ms(&self) -> Option<i64> {
+        match self.skew_ms.load(std::sync::atomic::Ordering::Relaxed) {
+            i64::MIN => None,
+            s => Some(s),
+        }
     }
 
     fn list_pending(&self, kind: MessageType) -> Result<Vec<PendingItem>, AxisError> {

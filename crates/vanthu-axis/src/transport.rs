@@ -62,4 +62,10 @@ pub trait Transport: Send + Sync {
     fn delivery_report(&self, kind: MessageType, doc_id: &str) -> Result<Vec<Delivery>, AxisError>;
     /// The agency directory.
     fn directory(&self) -> Result<Vec<AgencyEntry>, AxisError>;
+    /// How far the axis's clock is ahead of ours (negative: behind), in ms, as its last
+    /// answer told (the HTTP `Date`), if known. Signed timestamps and edXML times drift
+    /// with the local clock, so a large skew deserves a warning.
+    fn clock_skew_ms(&self) -> Option<i64> {
+        None
+    }
 }

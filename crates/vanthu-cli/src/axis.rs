@@ -525,6 +525,9 @@ fn print_report(r: &SyncReport, json: bool) {
             }
         );
     }
+    for w in &r.warnings {
+        let _ = writeln!(so, "Lưu ý {w}");
+    }
     let _ = writeln!(
         so,
         "Đồng bộ xong: nhận {}, gửi {}, lỗi {}.",

@@ -494,3 +494,67 @@ fn rows_queued_before_sizes_were_recorded_are_still_sent_whole() {
     let inc = r.received[0].incoming_id.clone().unwrap();
     assert_eq!(w.b.show(&inc).unwrap().files.len(), 1);
 }
+
+fn audit_count(app: &App, action: &str) -> i64 {
+    let v: Vec<serde_json::Value> = app
+        .store()
+        .query_rows(
+            "SELECT count(*) AS n FROM audit WHERE action = ?1",
+            &[serde_json::json!(action)],
+        )
+        .unwrap();
+    v[0]["n"].as_i64().unwrap()
+}
+
+#[test]
+fn a_clock_far_from_the_axis_is_a_warning_audited_once_a_day() {
+    let mut w = world();
+    // within five minutes: nothing to say
+    admin(
+        &w.srv,
+        r#"[{"op":"*","kind":"clock_skew","skew_secs":240,"times":0}]"#,
+    );
+    let r = sync(&mut w.a);
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    assert_eq!(audit_count(&w.a, "axis.clock_skew"), 0);
+
+    // the axis is 15 minutes ahead: our clock is behind
+    let c = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap();
+    c.post(format!("{}/admin/faults/clear", w.srv.endpoint()))
+        .send()
+        .unwrap();
+    admin(
+        &w.srv,
+        r#"[{"op":"*","kind":"clock_skew","skew_secs":900,"times":0}]"#,
+    );
+    let r = sync(&mut w.a);
+    assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+    assert!(
+        r.warnings[0].contains("chậm hơn") && r.warnings[0].contains("15 phút"),
+        "{}",
+        r.warnings[0]
+    );
+    // shown on every sync, audited once a day; the exchange itself still works
+    let id = outgoing(&mut w, "31");
+    w.a.send_outgoing(&id, &[B.to_string()]).unwrap();
+    let r = sync(&mut w.a);
+    assert_eq!(r.warnings.len(), 1);
+    assert_eq!(r.sent.len(), 1);
+    assert_eq!(audit_count(&w.a, "axis.clock_skew"), 1);
+    assert!(w.a.verify_audit().unwrap().ok());
+
+    // 20 minutes behind: our clock is ahead
+    c.post(format!("{}/admin/faults/clear", w.srv.endpoint()))
+        .send()
+        .unwrap();
+    admin(
+        &w.srv,
+        r#"[{"op":"*","kind":"clock_skew","skew_secs":-1200,"times":0}]"#,
+    );
+    let r = sync(&mut w.b);
+    assert_eq!(r.received.len(), 1);
+    assert!(r.warnings[0].contains("nhanh hơn"), "{}", r.warnings[0]);
+}

@@ -18,6 +18,8 @@ pub enum FaultKind {
     Truncate,
     /// `sendEdoc`: deliver every recipient two copies (two `docId`s).
     Duplicate,
+    /// Answer normally with an HTTP `Date` shifted by `skew_secs` (a server clock that is off).
+    ClockSkew,
 }
 
 /// One fault rule.
@@ -43,6 +45,9 @@ pub struct Fault {
     /// HTTP status for `error5xx`.
     #[serde(default)]
     pub status: Option<u16>,
+    /// Seconds added to the answer's `Date` for `clock_skew` (negative: behind).
+    #[serde(default)]
+    pub skew_secs: i64,
     /// Times fired so far.
     #[serde(default)]
     pub fired: u32,

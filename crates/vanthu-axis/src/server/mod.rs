@@ -651,8 +651,22 @@ async fn handle(sh: Arc<Shared>, req: Request<Incoming>) -> Result<Resp, Dropped
     })
     .await
     .unwrap_or_else(|_| fail(500, codes::STORAGE, "Lỗi máy chủ (server error)"));
-    match fault.map(|f| f.kind) {
+    match fault.as_ref().map(|f| f.kind) {
         Some(FaultKind::DropAfter) => Err(Dropped),
+        Some(FaultKind::ClockSkew) => {
+            let skew = fault.as_ref().map_or(0, |f| f.skew_secs);
+            let now = std::time::SystemTime::now();
+            let at = if skew >= 0 {
+                now + Duration::from_secs(skew as u64)
+            } else {
+                now - Duration::from_secs(skew.unsigned_abs())
+            };
+            let mut resp = resp;
+            if let Ok(v) = hyper::header::HeaderValue::from_str(&httpdate::fmt_http_date(at)) {
+                resp.headers_mut().insert(hyper::header::DATE, v);
+            }
+            Ok(resp)
+        }
         Some(FaultKind::Truncate) => {
             let (parts, body) = resp.into_parts();
             let all = body
