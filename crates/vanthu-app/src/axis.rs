@@ -201,6 +201,9 @@ pub struct Arrived {
     pub so_den: Option<u64>,
     /// Human summary.
     pub detail: String,
+    /// Validation of the PDFs it carried.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signatures: Vec<crate::signatures::SignatureCheck>,
 }
 
 /// A package that left.
@@ -1318,10 +1321,44 @@ impl App {
         for kind in [MessageType::Edoc, MessageType::Status] {
             self.receive(t, kind, &mut report)?;
         }
+        self.check_arrived_signatures(&mut report)?;
         self.send_due(t, &mut report)?;
         self.track_deliveries(t, &mut report)?;
         self.check_clock(t, &mut report)?;
         Ok(report)
+    }
+
+    /// Validates the signed PDFs that arrived (and any left unchecked by an interrupted run)
+    /// and adds the verdicts to the arrivals. A failure here never fails the sync: the
+    /// document is registered and acknowledged already, and the check is retried next time.
+    fn check_arrived_signatures(&mut self, report: &mut SyncReport) -> Result<(), AppError> {
+        for doc in self.unchecked_signature_documents(50)? {
+            match self.check_signatures(&doc) {
+                Ok(checks) => {
+                    for a in report
+                        .received
+                        .iter_mut()
+                        .filter(|a| a.incoming_id.as_deref() == Some(doc.as_str()))
+                    {
+                        for c in &checks {
+                            a.signatures.push(c.clone());
+                            a.detail
+                                .push_str(&format!("; chữ ký số {}: {}", c.name, c.verdict));
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        document = doc,
+                        "kiểm tra chữ ký số lỗi (signature check failed): {e}"
+                    );
+                    report.warnings.push(format!(
+                        "Chưa kiểm tra được chữ ký số của văn bản {doc}: {e} (signature check failed; retried next sync)"
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Warns when our clock is more than five minutes from the axis's (its HTTP `Date`):
@@ -1679,6 +1716,7 @@ impl App {
                         incoming_id: v["incoming_id"].as_str().map(str::to_string),
                         so_den: None,
                         detail: "đã nhận trước đó (already stored)".into(),
+                        signatures: Vec::new(),
                     },
                     false,
                 ));
@@ -2060,6 +2098,7 @@ fn apply_in_tx(
             incoming_id,
             so_den,
             detail,
+            signatures: Vec::new(),
         };
     match plan {
         Plan::Quarantine(why) => Ok((mk("quarantined", None, None, why.clone()), false)),

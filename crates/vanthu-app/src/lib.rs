@@ -10,6 +10,7 @@ pub mod extraction;
 pub mod input;
 pub mod register;
 pub mod search;
+pub mod signatures;
 
 use time::UtcOffset;
 

@@ -66,6 +66,9 @@ pub struct DocumentView {
     pub so_den_text: String,
     /// Files.
     pub files: Vec<FileRow>,
+    /// Signature validation of its PDFs, when checked.
+    #[serde(default)]
+    pub signatures: Vec<crate::signatures::SignatureCheck>,
 }
 
 /// An open agency store with the acting user.
@@ -253,6 +256,7 @@ impl App {
             so_den_text: format_number(row.so_den),
             row,
             files,
+            signatures: self.signature_checks(id)?,
         })
     }
 

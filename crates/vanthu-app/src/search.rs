@@ -72,7 +72,7 @@ impl App {
     }
 
     /// A file decrypted into memory (never to disk), at most `limit` bytes of it.
-    fn read_file_bounded(&self, f: &FileRow, limit: u64) -> Result<Vec<u8>, AppError> {
+    pub(crate) fn read_file_bounded(&self, f: &FileRow, limit: u64) -> Result<Vec<u8>, AppError> {
         let mut buf = Vec::new();
         self.store()
             .blobs()

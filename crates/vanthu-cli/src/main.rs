@@ -107,8 +107,33 @@ enum Cmd {
         #[command(subcommand)]
         cmd: pdf::PdfCmd,
     },
+    /// Chữ ký số trên các tệp PDF của văn bản đến: kết quả kiểm tra đã lưu, hoặc kiểm tra lại
+    /// (signature reports of a document's PDFs; exit 0 only when every PDF is signed and valid).
+    Signatures {
+        /// Mã văn bản (document id).
+        id: String,
+        /// Kiểm tra lại ngay (validate again now, e.g. after adding a trust anchor).
+        #[arg(long)]
+        recheck: bool,
+    },
+    /// Chứng thư gốc tin cậy của cơ quan, bên cạnh chứng thư gốc Việt Nam kèm theo
+    /// (the agency's own trust anchors for signature checks).
+    #[command(subcommand)]
+    Trust(TrustCmd),
     #[command(flatten)]
     Exchange(axis::Exchange),
+}
+
+#[derive(Subcommand)]
+enum TrustCmd {
+    /// Thêm chứng thư gốc từ tệp PEM hoặc DER (add anchors from PEM or DER files).
+    Add {
+        /// Tệp chứng thư (certificate files).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Liệt kê (list).
+    List,
 }
 
 #[derive(Args)]
@@ -541,6 +566,63 @@ fn run(cli: Cli) -> Result<i32, AppError> {
                     f.sha256,
                     dest.display()
                 );
+            }
+            Ok(0)
+        }
+        Cmd::Signatures { id, recheck } => {
+            let mut app = open(&data)?;
+            app.show(&id)?;
+            let checks = if recheck || app.signature_checks(&id)?.is_empty() {
+                app.check_signatures(&id)?
+            } else {
+                app.signature_checks(&id)?
+            };
+            if cli.json {
+                out_json(&checks);
+            } else {
+                print::signature_checks(&checks);
+            }
+            let all = !checks.is_empty() && checks.iter().all(|c| c.all_valid != 0);
+            Ok(if all { 0 } else { pdf::EXIT_SIGNATURE_INVALID })
+        }
+        Cmd::Trust(TrustCmd::Add { files }) => {
+            let mut app = open(&data)?;
+            let mut added = Vec::new();
+            for f in &files {
+                let bytes = std::fs::read(f).map_err(|e| AppError::File {
+                    path: f.clone(),
+                    source: e,
+                })?;
+                added.extend(app.trust_add(&bytes)?);
+            }
+            if cli.json {
+                out_json(&added);
+            } else if added.is_empty() {
+                println!("Các chứng thư này đã có trong danh sách tin cậy (already trusted).");
+            } else {
+                for a in &added {
+                    println!(
+                        "Đã thêm chứng thư tin cậy: {} (SHA-256 {})",
+                        a.subject, a.sha256
+                    );
+                }
+            }
+            Ok(0)
+        }
+        Cmd::Trust(TrustCmd::List) => {
+            let app = open(&data)?;
+            let list = app.trust_list()?;
+            if cli.json {
+                out_json(&list);
+            } else if list.is_empty() {
+                println!("Chưa thêm chứng thư gốc riêng; chỉ dùng chứng thư gốc Việt Nam kèm theo (no agency anchors yet).");
+            } else {
+                for a in &list {
+                    println!(
+                        "{}  {}  (thêm bởi {} lúc {})",
+                        a.sha256, a.subject, a.added_by, a.added_at
+                    );
+                }
             }
             Ok(0)
         }

@@ -155,6 +155,26 @@ pub fn document(v: &DocumentView) {
             &format!("Tệp {}", i + 1),
             &format!("{} — {} byte — SHA-256 {}", f.name, f.size, f.sha256),
         );
+        if let Some(c) = v.signatures.iter().find(|c| c.file_id == f.id) {
+            line(
+                "  Chữ ký số",
+                &format!(
+                    "{} — {} (kiểm tra lúc {})",
+                    c.verdict, c.summary, c.checked_at
+                ),
+            );
+        }
+    }
+}
+
+pub fn signature_checks(checks: &[vanthu_app::signatures::SignatureCheck]) {
+    if checks.is_empty() {
+        println!("Văn bản không có tệp PDF để kiểm tra chữ ký số (no PDF to check).");
+    }
+    for c in checks {
+        println!("{}: {}", c.name, c.verdict);
+        println!("  {}", c.summary);
+        println!("  kiểm tra lúc {}, SHA-256 {}", c.checked_at, c.file_sha256);
     }
 }
 

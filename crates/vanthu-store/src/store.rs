@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../schemas/migrations/0004_axis.sql"),
     include_str!("../../../schemas/migrations/0005_axis_delivery.sql"),
     include_str!("../../../schemas/migrations/0006_axis_tls.sql"),
+    include_str!("../../../schemas/migrations/0007_signatures.sql"),
 ];
 
 /// Vietnam's offset, used for every timestamp the store writes.

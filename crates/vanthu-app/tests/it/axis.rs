@@ -403,8 +403,13 @@ fn large_attachment_round_trips_with_bounded_memory() {
     assert_eq!(r.received[0].outcome, "registered", "{r:?}");
     let inc = r.received[0].incoming_id.clone().unwrap();
     let peak = vm_kib("VmHWM:");
-    let files = w.b.show(&inc).unwrap().files;
+    let shown = w.b.show(&inc).unwrap();
+    let files = shown.files;
     assert_eq!(files[0].sha256, want);
+    // too large to validate in memory: recorded as such, not silently skipped
+    assert_eq!(shown.signatures.len(), 1);
+    assert_eq!(shown.signatures[0].verdict, "LỖI");
+    assert!(shown.signatures[0].summary.contains("quá lớn"));
     assert_eq!(files[0].size, (MIB * 1024 * 1024) as u64);
     let grew_mib = peak.saturating_sub(before) / 1024;
     eprintln!("peak memory above the start of the exchange: {grew_mib} MiB for a {MIB} MiB file");

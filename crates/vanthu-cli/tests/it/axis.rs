@@ -485,3 +485,117 @@ fn faults_and_sigkill_never_lose_or_duplicate_a_document() {
     ok(vanthu(&b).args(["audit", "verify"]));
     ok(vanthu(&a).args(["audit", "verify"]));
 }
+
+fn report_of(check: &serde_json::Value) -> serde_json::Value {
+    serde_json::from_str(check["report"].as_str().unwrap()).unwrap()
+}
+
+#[test]
+fn a_signed_pdf_is_validated_on_arrival_and_a_tampered_one_is_flagged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_srv, a, b) = two_agencies(tmp.path());
+    let k = crate::pdf::pki(tmp.path());
+    let plain = tmp.path().join("quyet-dinh.pdf");
+    std::fs::write(&plain, crate::pdf::sample_pdf()).unwrap();
+    let signed = tmp.path().join("signed").join("quyet-dinh.pdf");
+    std::fs::create_dir_all(signed.parent().unwrap()).unwrap();
+    ok(vanthu(&a)
+        .env("PIN", "1234")
+        .args(["pdf", "sign"])
+        .arg(&plain)
+        .arg(&signed)
+        .arg("--p12")
+        .arg(k.join("leader.p12"))
+        .args(["--pin-env", "PIN", "--reason", "Ban hành"]));
+    // the same signed file with one signed byte changed
+    let bytes = std::fs::read(&signed).unwrap();
+    let at = bytes
+        .windows(12)
+        .position(|w| w == b"0 0 595 842]")
+        .expect("media box");
+    let mut bad = bytes.clone();
+    bad[at + 10] = b'3';
+    let tampered = tmp.path().join("tampered").join("quyet-dinh.pdf");
+    std::fs::create_dir_all(tampered.parent().unwrap()).unwrap();
+    std::fs::write(&tampered, &bad).unwrap();
+
+    let good_id = new_doc(&a, 21, &signed);
+    let bad_id = new_doc(&a, 22, &tampered);
+    ok(vanthu(&a).args(["send", &good_id, "--to", B]));
+    ok(vanthu(&a).args(["send", &bad_id, "--to", B]));
+    assert_eq!(sync(&a).0, 0);
+
+    // B has not trusted the signer's root yet: intact but not trusted; tampered: invalid
+    let (code, r) = sync(&b);
+    assert_eq!(code, 0, "{r}");
+    let got = r["received"].as_array().unwrap();
+    assert_eq!(got.len(), 2, "{r}");
+    let by_number = |n: &str| {
+        got.iter()
+            .find(|x| {
+                let inc = x["incoming_id"].as_str().unwrap();
+                let v = json(vanthu(&b).args(["show", inc]));
+                v["so_ky_hieu"].as_str().unwrap().starts_with(n)
+            })
+            .unwrap()
+            .clone()
+    };
+    let good = by_number("21/");
+    let badr = by_number("22/");
+    let g = report_of(&good["signatures"][0]);
+    assert_eq!(g["signatures"][0]["signer"], "Nguyễn Văn An", "{g}");
+    assert_eq!(g["signatures"][0]["intact"], true, "{g}");
+    assert_eq!(g["signatures"][0]["trusted"], false, "{g}");
+    assert_ne!(good["signatures"][0]["verdict"], "HỢP LỆ");
+    assert_eq!(badr["signatures"][0]["verdict"], "KHÔNG HỢP LỆ", "{badr}");
+    assert_eq!(
+        report_of(&badr["signatures"][0])["signatures"][0]["intact"],
+        false
+    );
+    assert!(
+        badr["detail"]
+            .as_str()
+            .unwrap()
+            .contains("chữ ký số quyet-dinh.pdf: KHÔNG HỢP LỆ"),
+        "{badr}"
+    );
+    let bad_inc = badr["incoming_id"].as_str().unwrap();
+    let good_inc = good["incoming_id"].as_str().unwrap();
+    // the verdict is kept with the document and shown with it
+    let shown = ok(vanthu(&b).args(["show", bad_inc]));
+    assert!(
+        shown.contains("Chữ ký số") && shown.contains("KHÔNG HỢP LỆ"),
+        "{shown}"
+    );
+    assert_eq!(
+        run(vanthu(&b).args(["signatures", bad_inc])).status.code(),
+        Some(9)
+    );
+
+    // the clerk adds the agency's CA and checks again: now the chain is trusted
+    let added = json(vanthu(&b).args(["trust", "add"]).arg(k.join("root.pem")));
+    assert_eq!(added.as_array().unwrap().len(), 1);
+    assert!(
+        json(vanthu(&b).args(["trust", "add"]).arg(k.join("root.pem")))
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let o = run(vanthu(&b).args(["--json", "signatures", good_inc, "--recheck"]));
+    let checks: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let g = report_of(&checks[0]);
+    // exit 0 exactly when the verdict is HỢP LỆ (revocation data decides the rest)
+    assert_eq!(
+        o.status.code() == Some(0),
+        checks[0]["verdict"] == "HỢP LỆ",
+        "{checks}"
+    );
+    assert_eq!(g["signatures"][0]["trusted"], true, "{g}");
+    assert_eq!(g["signatures"][0]["intact"], true, "{g}");
+    let o = run(vanthu(&b).args(["--json", "signatures", bad_inc, "--recheck"]));
+    assert_eq!(o.status.code(), Some(9));
+    let checks: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(checks[0]["verdict"], "KHÔNG HỢP LỆ");
+    // every check is in the audit trail, which still verifies
+    ok(vanthu(&b).args(["audit", "verify"]));
+}

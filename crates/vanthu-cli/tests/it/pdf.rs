@@ -4,7 +4,7 @@ use std::process::Command;
 
 use crate::*;
 
-fn pki(dir: &Path) -> std::path::PathBuf {
+pub(crate) fn pki(dir: &Path) -> std::path::PathBuf {
     let p = dir.join("pki");
     let st = Command::new("bash")
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../certs/test-pki.sh"))
@@ -15,7 +15,7 @@ fn pki(dir: &Path) -> std::path::PathBuf {
     p
 }
 
-fn sample_pdf() -> Vec<u8> {
+pub(crate) fn sample_pdf() -> Vec<u8> {
     let objs = [
         "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
         "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".into(),
