@@ -1753,6 +1753,7 @@ impl App {
                 axis_doc_id,
                 json!({"from": from_owned, "outcome": arrived.outcome, "incoming_id": arrived.incoming_id, "sha256": sha}),
             )?;
+            announce(tx, &arrived, &plan)?;
             Ok((arrived, keep_files))
         });
         match res {
@@ -1780,6 +1781,78 @@ impl App {
                 Err(e)
             }
         }
+    }
+}
+
+/// The clerk's notification for what just arrived (same transaction: exactly once).
+fn announce(tx: &mut Tx<'_>, arrived: &Arrived, plan: &Plan) -> Result<(), AppError> {
+    let sender = |code: &str| -> Result<String, AppError> {
+        let v: Vec<Value> = tx.query_rows(
+            "SELECT name FROM axis_directory WHERE code = ?1",
+            &[json!(code)],
+        )?;
+        Ok(v.first()
+            .and_then(|v| v["name"].as_str())
+            .map(|n| format!("{n} ({code})"))
+            .unwrap_or_else(|| code.to_string()))
+    };
+    match (arrived.outcome.as_str(), plan) {
+        ("registered", _) => {
+            let from = sender(&arrived.from)?;
+            crate::notify::record(
+                tx,
+                "arrival",
+                arrived.incoming_id.as_deref(),
+                &format!("Văn bản mới đến từ {from}"),
+                &arrived.detail,
+            )
+        }
+        ("request", Plan::Request { kind, reason, .. }) => {
+            let from = sender(&arrived.from)?;
+            let what = match *kind {
+                "revoke" => "thu hồi",
+                "update" => "cập nhật",
+                "take_back" => "lấy lại",
+                _ => "thay đổi",
+            };
+            crate::notify::record(
+                tx,
+                "request",
+                arrived.incoming_id.as_deref(),
+                &format!("{from} yêu cầu {what} văn bản đã gửi"),
+                &format!(
+                    "{} — cần văn thư đồng ý hoặc từ chối",
+                    reason.as_deref().unwrap_or("")
+                ),
+            )
+        }
+        (
+            "status",
+            Plan::Status {
+                from,
+                document_id,
+                code,
+                ..
+            },
+        ) => {
+            let out: Vec<Value> = tx.query_rows(
+                "SELECT id FROM outgoing WHERE document_id = ?1",
+                &[json!(document_id)],
+            )?;
+            let oid = out
+                .first()
+                .and_then(|v| v["id"].as_str())
+                .map(str::to_string);
+            let who = sender(from)?;
+            crate::notify::record(
+                tx,
+                "status",
+                oid.as_deref(),
+                &format!("{who}: {code} {}", StatusCode::parse(code).label_vi()),
+                &arrived.detail,
+            )
+        }
+        _ => Ok(()),
     }
 }
 

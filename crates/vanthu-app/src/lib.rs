@@ -8,6 +8,7 @@ pub mod error;
 pub mod exchange;
 pub mod extraction;
 pub mod input;
+pub mod notify;
 pub mod register;
 pub mod search;
 pub mod signatures;

@@ -120,6 +120,19 @@ enum Cmd {
     /// (the agency's own trust anchors for signature checks).
     #[command(subcommand)]
     Trust(TrustCmd),
+    /// Thông báo chưa xem: văn bản mới đến, trạng thái từ nơi nhận, yêu cầu thu hồi/cập nhật
+    /// (unread notifications; --all for every one).
+    Notifications {
+        /// Cả thông báo đã xem (include those already seen).
+        #[arg(long)]
+        all: bool,
+        /// Đánh dấu đã xem những thông báo vừa liệt kê (mark the listed ones as seen).
+        #[arg(long)]
+        mark_read: bool,
+        /// Số thông báo tối đa (maximum).
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
     #[command(flatten)]
     Exchange(axis::Exchange),
 }
@@ -605,6 +618,44 @@ fn run(cli: Cli) -> Result<i32, AppError> {
                         "Đã thêm chứng thư tin cậy: {} (SHA-256 {})",
                         a.subject, a.sha256
                     );
+                }
+            }
+            Ok(0)
+        }
+        Cmd::Notifications {
+            all,
+            mark_read,
+            limit,
+        } => {
+            let mut app = open(&data)?;
+            let list = app.notifications(all, limit)?;
+            if mark_read && !list.is_empty() {
+                let ids: Vec<String> = list.iter().map(|n| n.id.clone()).collect();
+                app.mark_notifications_read(Some(&ids))?;
+            }
+            if cli.json {
+                out_json(&list);
+            } else if list.is_empty() {
+                println!("Không có thông báo mới (no new notifications).");
+            } else {
+                for n in &list {
+                    let seen = if n.read_at.is_some() {
+                        "  (đã xem)"
+                    } else {
+                        ""
+                    };
+                    println!(
+                        "{}  {}{seen}",
+                        n.created_at
+                            .get(..16)
+                            .unwrap_or(&n.created_at)
+                            .replace('T', " "),
+                        n.title
+                    );
+                    println!("      {}", n.body);
+                    if let Some(d) = &n.document_id {
+                        println!("      mã văn bản: {d}");
+                    }
                 }
             }
             Ok(0)

@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../schemas/migrations/0005_axis_delivery.sql"),
     include_str!("../../../schemas/migrations/0006_axis_tls.sql"),
     include_str!("../../../schemas/migrations/0007_signatures.sql"),
+    include_str!("../../../schemas/migrations/0008_notifications.sql"),
 ];
 
 /// Vietnam's offset, used for every timestamp the store writes.

@@ -236,6 +236,69 @@ fn faults_never_lose_or_duplicate() {
         .map(|s| s.code.as_str())
         .collect();
     assert_eq!(codes, ["01"], "one 01 however many copies arrived");
+    // announced exactly once too, however many copies and lost acks
+    let n = w.b.notifications(true, 100).unwrap();
+    assert_eq!(n.iter().filter(|n| n.kind == "arrival").count(), 1, "{n:?}");
+    let n = w.a.notifications(true, 100).unwrap();
+    assert_eq!(n.iter().filter(|n| n.kind == "status").count(), 1, "{n:?}");
+}
+
+#[test]
+fn arrivals_statuses_and_requests_are_announced_until_seen() {
+    let mut w = world();
+    assert!(w.b.notifications(false, 10).unwrap().is_empty());
+    let id = outgoing(&mut w, "41");
+    w.a.send_outgoing(&id, &[B.to_string()]).unwrap();
+    sync(&mut w.a);
+    let r = sync(&mut w.b);
+    let inc = r.received[0].incoming_id.clone().unwrap();
+    let n = w.b.notifications(false, 10).unwrap();
+    assert_eq!(n.len(), 1, "{n:?}");
+    assert_eq!(n[0].kind, "arrival");
+    assert_eq!(n[0].document_id.as_deref(), Some(inc.as_str()));
+    // the sender is named as the directory knows it
+    assert!(n[0].title.contains("UBND tỉnh Hòa Bình"), "{}", n[0].title);
+    assert!(
+        n[0].body.contains("41/UBND-VP") || n[0].body.contains("liên thông"),
+        "{}",
+        n[0].body
+    );
+    assert_eq!(w.b.unread_notifications().unwrap(), 1);
+
+    // the sender hears 01 and 03
+    w.b.axis_report(&inc, "03", None).unwrap();
+    sync(&mut w.b);
+    sync(&mut w.a);
+    let n = w.a.notifications(false, 10).unwrap();
+    let codes: Vec<_> = n.iter().map(|n| n.title.clone()).collect();
+    assert_eq!(n.len(), 2, "{codes:?}");
+    assert!(n
+        .iter()
+        .all(|n| n.kind == "status" && n.document_id.as_deref() == Some(id.as_str())));
+    assert!(codes.iter().any(|t| t.contains(": 03 ")), "{codes:?}");
+
+    // a revoke is a request the clerk must decide
+    w.a.revoke_outgoing(&id, "Sai sót trích yếu").unwrap();
+    sync(&mut w.a);
+    sync(&mut w.b);
+    let n = w.b.notifications(false, 10).unwrap();
+    assert_eq!(n.len(), 2);
+    assert_eq!(n[0].kind, "request");
+    assert!(n[0].title.contains("thu hồi"), "{}", n[0].title);
+    assert!(n[0].body.contains("Sai sót trích yếu"), "{}", n[0].body);
+
+    // seen: one by id, then the rest
+    assert_eq!(
+        w.b.mark_notifications_read(Some(&[n[1].id.clone()]))
+            .unwrap(),
+        1
+    );
+    assert_eq!(w.b.unread_notifications().unwrap(), 1);
+    assert_eq!(w.b.mark_notifications_read(None).unwrap(), 1);
+    assert!(w.b.notifications(false, 10).unwrap().is_empty());
+    let all = w.b.notifications(true, 10).unwrap();
+    assert_eq!(all.len(), 2);
+    assert!(all.iter().all(|n| n.read_at.is_some()));
 }
 
 #[test]

@@ -281,6 +281,24 @@ fn two_agencies_exchange_a_document_and_its_statuses() {
         out.contains("registered") && out.contains("Số đến 01"),
         "{out}"
     );
+    // the clerk is told, once
+    let human = ok(vanthu(&b).args(["notifications", "--mark-read"]));
+    assert!(
+        human.contains("Văn bản mới đến từ Văn phòng Chính phủ")
+            || human.contains("Văn bản mới đến từ"),
+        "{human}"
+    );
+    assert!(json(vanthu(&b).arg("notifications"))
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        json(vanthu(&b).args(["notifications", "--all"]))
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     let inbox = json(vanthu(&b).args(["axis", "inbox"]));
     assert_eq!(inbox[0]["outcome"], "registered");
     assert_eq!(inbox[0]["acked"], 1);
