@@ -6,6 +6,8 @@ fn main() {
             "list_incoming",
             "search_incoming",
             "index_status",
+            "exchange_status",
+            "mark_notifications_read",
         ]),
     ))
     .expect("tauri-build failed");

@@ -93,9 +93,61 @@ impl StoreLocation {
 
 /// Managed state: the store location and, once opened, the store.
 pub struct Desktop {
-    location: StoreLocation,
+    location: Arc<StoreLocation>,
     app: Arc<Mutex<Option<App>>>,
     indexing: Arc<IndexProgress>,
+    exchange: Arc<ExchangeProgress>,
+    sync_interval: std::time::Duration,
+}
+
+/// The background exchange with the national axis: its own connection to the store (a slow
+/// network never holds the window's), one `sync_once` every interval while an axis account is
+/// configured.
+#[derive(Debug, Default)]
+pub struct ExchangeProgress {
+    started: AtomicBool,
+    state: Mutex<ExchangeState>,
+}
+
+/// What the window shows of the exchange.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ExchangeState {
+    /// An axis account is configured (`vanthu axis config`).
+    pub configured: bool,
+    /// A sync is running now.
+    pub running: bool,
+    /// When the last sync ended (RFC 3339).
+    pub last_sync_at: Option<String>,
+    /// Documents and statuses received since the window opened.
+    pub received: u64,
+    /// Packages sent since the window opened.
+    pub sent: u64,
+    /// The last sync's first failure, Vietnamese first (`None` when it went through).
+    pub last_error: Option<String>,
+    /// The last sync's warnings (a clock far from the axis's).
+    pub warnings: Vec<String>,
+}
+
+/// The answer of `exchange_status`: the exchange and the unread notifications.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExchangeView {
+    /// The background exchange.
+    #[serde(flatten)]
+    pub state: ExchangeState,
+    /// Unread notifications, newest first (at most 50).
+    pub notifications: Vec<vanthu_app::notify::Notification>,
+    /// How many are unread in all.
+    pub unread: u64,
+}
+
+/// Seconds between two syncs of the background exchange (`VANTHU_SYNC_SECS`, default 120).
+fn sync_interval() -> std::time::Duration {
+    let secs = std::env::var("VANTHU_SYNC_SECS")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .unwrap_or(120);
+    std::time::Duration::from_secs(secs)
 }
 
 /// Progress of the background indexing job (text extraction and OCR included).
@@ -129,10 +181,84 @@ impl Desktop {
     /// State for a store at `location`, opened on first use.
     pub fn new(location: StoreLocation) -> Desktop {
         Desktop {
-            location,
+            location: Arc::new(location),
             app: Arc::new(Mutex::new(None)),
             indexing: Arc::new(IndexProgress::default()),
+            exchange: Arc::new(ExchangeProgress::default()),
+            sync_interval: sync_interval(),
         }
+    }
+
+    /// Sets the time between two syncs of the background exchange.
+    pub fn with_sync_interval(mut self, every: std::time::Duration) -> Desktop {
+        self.sync_interval = every;
+        self
+    }
+
+    /// Starts the background exchange (once per window). It opens its own connection to the
+    /// store and, while no axis account is configured, only checks again each interval.
+    fn start_exchange(&self) {
+        if self.exchange.started.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let location = Arc::clone(&self.location);
+        let p = Arc::clone(&self.exchange);
+        let interval = self.sync_interval;
+        std::thread::spawn(move || {
+            let set = |f: &mut dyn FnMut(&mut ExchangeState)| {
+                f(&mut p.state.lock().unwrap_or_else(|e| e.into_inner()))
+            };
+            let mut app = match location.open() {
+                Ok(a) => a,
+                Err(e) => {
+                    set(&mut |s| s.last_error = Some(e.to_string()));
+                    return;
+                }
+            };
+            // The demo store made by `vanthu demo` talks to a local axis server beside it:
+            // serve it again for as long as the window lives (its partner sends an invitation
+            // the first time, which this exchange then receives and announces).
+            let _demo_axis = match (&location.passphrase, location.demo) {
+                (Some(pass), true) => vanthu_app::demo_exchange::resume(&location.dir, &app, pass)
+                    .unwrap_or_else(|e| {
+                        eprintln!("vanthu-desktop: demo axis server not resumed: {e}");
+                        None
+                    }),
+                _ => None,
+            };
+            loop {
+                let client = match app.axis_settings() {
+                    Ok(Some(_)) => app.axis_client(),
+                    Ok(None) => {
+                        set(&mut |s| s.configured = false);
+                        std::thread::sleep(interval);
+                        continue;
+                    }
+                    Err(e) => Err(e),
+                };
+                set(&mut |s| {
+                    s.configured = true;
+                    s.running = true;
+                });
+                let outcome = client.and_then(|c| app.sync_once(&c));
+                let now = vanthu_store::store::rfc3339(app.store().now());
+                set(&mut |s| {
+                    s.running = false;
+                    s.last_sync_at = Some(now.clone());
+                    match &outcome {
+                        Ok(r) => {
+                            s.received += r.received.len() as u64;
+                            s.sent += r.sent.len() as u64;
+                            s.last_error =
+                                r.failed.first().map(|f| format!("{}: {}", f.what, f.error));
+                            s.warnings = r.warnings.clone();
+                        }
+                        Err(e) => s.last_error = Some(e.to_string()),
+                    }
+                });
+                std::thread::sleep(interval);
+            }
+        });
     }
 
     /// Starts the background job that brings the search index up to date (once per window):
@@ -256,6 +382,7 @@ fn list_incoming(state: tauri::State<'_, Desktop>) -> Result<IncomingRegister, C
             })
             .collect();
         state.start_indexing();
+        state.start_exchange();
         Ok(IncomingRegister {
             agency: agency.name,
             agency_code: agency.code,
@@ -322,13 +449,45 @@ fn index_status(state: tauri::State<'_, Desktop>) -> IndexStatus {
     }
 }
 
+/// The background exchange and the unread notifications, polled by the window.
+#[tauri::command(async)]
+fn exchange_status(state: tauri::State<'_, Desktop>) -> Result<ExchangeView, CommandError> {
+    state.with_app(|app| {
+        let st = state
+            .exchange
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        Ok(ExchangeView {
+            state: ExchangeState {
+                configured: st.configured || app.axis_settings()?.is_some(),
+                ..st
+            },
+            notifications: app.notifications(false, 50)?,
+            unread: app.unread_notifications()?,
+        })
+    })
+}
+
+/// Marks notifications as seen: these ids, or all when `ids` is absent. Returns how many.
+#[tauri::command(async)]
+fn mark_notifications_read(
+    state: tauri::State<'_, Desktop>,
+    ids: Option<Vec<String>>,
+) -> Result<usize, CommandError> {
+    state.with_app(|app| app.mark_notifications_read(ids.as_deref()))
+}
+
 /// Registers the commands and the managed state (store from [`StoreLocation::from_env`] unless
 /// the builder already manages a [`Desktop`]; tests call `.manage(Desktop::new(…))` first).
 pub fn app_builder<R: tauri::Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
     b.invoke_handler(tauri::generate_handler![
         list_incoming,
         search_incoming,
-        index_status
+        index_status,
+        exchange_status,
+        mark_notifications_read
     ])
     .setup(|app| {
         use tauri::Manager;

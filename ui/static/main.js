@@ -163,6 +163,105 @@
       load();
     }
   });
+  // The background exchange with the national axis and the clerk's notifications: polled
+  // every few seconds; a new arrival reloads the register and shows a short toast.
+  let lastUnread = -1;
+  let toastTimer = null;
+  function toast(text) {
+    const t = $("toast");
+    t.textContent = text;
+    t.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => { t.hidden = true; }, 8000);
+  }
+
+  function when(rfc3339) {
+    // 2026-12-04T16:28:53+07:00 → 16:28 04/12/2026
+    const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(rfc3339 || "");
+    return m ? m[4] + ":" + m[5] + " " + m[3] + "/" + m[2] + "/" + m[1] : (rfc3339 || "");
+  }
+
+  function renderNotices(st) {
+    const list = $("notices-list");
+    list.replaceChildren();
+    for (const n of st.notifications) {
+      const li = document.createElement("li");
+      const time = document.createElement("span");
+      time.className = "when";
+      time.textContent = when(n.created_at);
+      const title = document.createElement("strong");
+      title.textContent = n.title;
+      const body = document.createElement("div");
+      body.className = "body";
+      body.textContent = n.body;
+      li.append(time, title, body);
+      list.append(li);
+    }
+    $("notices-empty").hidden = st.notifications.length > 0;
+    $("notices-read").disabled = st.notifications.length === 0;
+    const count = $("bell-count");
+    count.textContent = String(st.unread);
+    count.hidden = st.unread === 0;
+    $("bell").title = st.unread > 0 ? st.unread + " thông báo chưa xem (phím tắt: N)" : "Thông báo (phím tắt: N)";
+
+    const line = $("exchange");
+    line.classList.toggle("bad", !!st.last_error);
+    if (!st.configured) {
+      line.hidden = true;
+    } else if (st.last_error) {
+      line.textContent = "Liên thông: lỗi ở lần đồng bộ gần nhất, sẽ thử lại — " + st.last_error;
+      line.hidden = false;
+    } else if (st.warnings && st.warnings.length) {
+      line.textContent = "Liên thông: " + st.warnings.join(" ");
+      line.hidden = false;
+    } else if (st.running) {
+      line.textContent = "Liên thông: đang đồng bộ với trục…";
+      line.hidden = false;
+    } else if (st.last_sync_at) {
+      line.textContent = "Liên thông: đồng bộ lần cuối lúc " + when(st.last_sync_at) + ".";
+      line.hidden = false;
+    }
+  }
+
+  async function pollExchange() {
+    try {
+      const st = await window.__TAURI__.core.invoke("exchange_status");
+      renderNotices(st);
+      if (lastUnread >= 0 && st.unread > lastUnread) {
+        const newest = st.notifications[0];
+        toast(newest ? newest.title + ": " + newest.body : st.unread + " thông báo mới");
+        if (!$("search").value.trim()) load();
+      }
+      lastUnread = st.unread;
+    } catch (err) {
+      // the register's own error box already says why the store is unavailable
+    }
+    setTimeout(pollExchange, 5000);
+  }
+
+  function toggleNotices(open) {
+    const panel = $("notices");
+    panel.hidden = open === undefined ? !panel.hidden : !open;
+    $("bell").setAttribute("aria-expanded", String(!panel.hidden));
+  }
+  $("bell").addEventListener("click", () => toggleNotices());
+  $("notices-read").addEventListener("click", async () => {
+    try {
+      await window.__TAURI__.core.invoke("mark_notifications_read", { ids: null });
+      const st = await window.__TAURI__.core.invoke("exchange_status");
+      lastUnread = st.unread;
+      renderNotices(st);
+    } catch (err) {
+      toast(errorText(err));
+    }
+  });
+  document.addEventListener("keydown", (e) => {
+    if (e.key.toLowerCase() === "n" && !e.ctrlKey && !e.altKey && document.activeElement !== $("search")) {
+      e.preventDefault();
+      toggleNotices();
+    }
+  });
+
   $("reload").addEventListener("click", () => { $("search").value = ""; load(); });
-  load();
+  load().then(() => { if (window.__TAURI__) pollExchange(); });
 })();

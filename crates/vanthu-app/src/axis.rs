@@ -676,6 +676,13 @@ impl App {
             .ok_or_else(|| AppError::Store(StoreError::NotFound(id.to_string())))
     }
 
+    /// Every outgoing document, oldest first.
+    pub fn list_outgoing(&self) -> Result<Vec<OutgoingRow>, AppError> {
+        Ok(self
+            .store()
+            .query_rows::<OutgoingRow>("SELECT * FROM outgoing ORDER BY created_at, id", &[])?)
+    }
+
     /// Files of an outgoing document.
     pub fn outgoing_files(&self, id: &str) -> Result<Vec<FileRow>, AppError> {
         Ok(self.store().query_rows(

@@ -4,6 +4,7 @@
 
 pub mod axis;
 pub mod demo;
+pub mod demo_exchange;
 pub mod error;
 pub mod exchange;
 pub mod extraction;

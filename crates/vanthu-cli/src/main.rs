@@ -11,7 +11,6 @@ use vanthu_app::{App, AppError, IncomingInput};
 use vanthu_store::{Agency, KdfParams, Passphrase, StoreError};
 
 mod axis;
-mod demo_exchange;
 mod edxml;
 mod pdf;
 mod print;
@@ -785,7 +784,7 @@ fn cmd_demo(data: &Path, explicit: bool, reset: bool, json: bool) -> Result<i32,
     if reset && dir.join(vanthu_store::KeyFile::NAME).exists() {
         // Only ever removes a folder that holds a vanthu store.
         std::fs::remove_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
-        demo_exchange::reset(&dir)?;
+        vanthu_app::demo_exchange::reset(&dir)?;
     }
     let mut story = None;
     let (app, fresh) = if dir.join(vanthu_store::KeyFile::NAME).exists() {
@@ -797,7 +796,7 @@ fn cmd_demo(data: &Path, explicit: bool, reset: bool, json: bool) -> Result<i32,
         );
         demo::seed(&mut app)?;
         // a partner agency exchanges documents with the demo agency over a local axis server
-        match demo_exchange::run(&mut app, &dir, &pass) {
+        match vanthu_app::demo_exchange::run(&mut app, &dir, &pass) {
             Ok(s) => story = s,
             Err(e) => {
                 tracing::warn!("demo exchange over the local axis failed: {e}");

@@ -245,3 +245,144 @@ fn search_incoming_finds_demo_documents_with_or_without_diacritics() {
         .unwrap()
         .is_empty());
 }
+
+/// The window's background exchange: a partner sends a document through a local axis server;
+/// the desktop's own sync registers it, the window is told (notification), and the clerk marks
+/// it seen.
+#[test]
+fn the_background_exchange_receives_and_notifies() {
+    use vanthu_app::axis::{AxisSettings, OutgoingInput};
+    use vanthu_axis::server::{self, AgencyAccount, ServerConfig};
+    use vanthu_store::{Agency, KdfParams, Passphrase};
+    const A: &str = "000.00.00.H29";
+    const B: &str = "000.00.00.G22";
+    let tmp = tempfile::tempdir().unwrap();
+    let acct = |code: &str, name: &str, sys: &str| AgencyAccount {
+        code: code.into(),
+        name: name.into(),
+        system_id: sys.into(),
+        secret: format!("khóa-{sys}"),
+        mail: String::new(),
+    };
+    let srv = server::start(ServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: tmp.path().join("truc"),
+        agencies: vec![
+            acct(A, "UBND tỉnh Hòa Bình", "00.01.W00"),
+            acct(B, "Sở Nội vụ", "00.02.W00"),
+        ],
+        tls: None,
+    })
+    .unwrap();
+    let kdf = KdfParams {
+        m_kib: 1024,
+        t: 1,
+        p: 1,
+    };
+    let store = |dir: &std::path::Path, code: &str, name: &str, sys: &str| {
+        let mut app = vanthu_app::App::init(
+            dir,
+            &Passphrase::new("kiểm thử"),
+            &Agency {
+                name: name.into(),
+                code: code.into(),
+            },
+            kdf,
+        )
+        .unwrap();
+        let mut s = AxisSettings::new(&srv.endpoint(), code, sys, &format!("khóa-{sys}"));
+        s.retry_base_ms = 1;
+        s.retry_cap_ms = 5;
+        app.axis_configure(&s).unwrap();
+        app
+    };
+    let mut a = store(&tmp.path().join("a"), A, "UBND tỉnh Hòa Bình", "00.01.W00");
+    drop(store(&tmp.path().join("b"), B, "Sở Nội vụ", "00.02.W00"));
+    let pdf = tmp.path().join("cong-van.pdf");
+    std::fs::write(&pdf, b"%PDF-1.4\n%%EOF\n").unwrap();
+    let id = a
+        .create_outgoing(&OutgoingInput {
+            so_ky_hieu: "77/UBND-VP".into(),
+            trich_yeu: "Về việc kiểm tra công tác văn thư lưu trữ".into(),
+            files: vec![pdf],
+            ..Default::default()
+        })
+        .unwrap()
+        .id;
+    a.send_outgoing(&id, &[B.to_string()]).unwrap();
+    let c = a.axis_client().unwrap();
+    assert_eq!(a.sync_once(&c).unwrap().sent.len(), 1);
+
+    let location = StoreLocation {
+        dir: tmp.path().join("b"),
+        passphrase: Some(Passphrase::new("kiểm thử")),
+        demo: false,
+        extract_worker: None,
+    };
+    let desktop = Desktop::new(location).with_sync_interval(std::time::Duration::from_millis(200));
+    let app = app_builder(mock_builder().manage(desktop))
+        .build(tauri::generate_context!())
+        .expect("app builds");
+    let webview = WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .expect("window builds");
+    let ask = |cmd: &str, args: Value| -> Value {
+        get_ipc_response(&webview, invoke_with(cmd, args))
+            .map(|b| b.deserialize::<Value>().unwrap())
+            .unwrap_or_else(|e| panic!("{cmd}: {e}"))
+    };
+    // opening the register starts the exchange
+    let reg = ask("list_incoming", Value::Null);
+    assert!(reg["rows"].as_array().unwrap().is_empty());
+    let mut polls = 0;
+    let st = loop {
+        let st = ask("exchange_status", Value::Null);
+        if st["unread"].as_u64() == Some(1) {
+            break st;
+        }
+        polls += 1;
+        assert!(polls < 1500, "nothing arrived: {st}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(st["configured"], true, "{st}");
+    let n = &st["notifications"][0];
+    assert_eq!(n["kind"], "arrival");
+    assert!(
+        n["title"].as_str().unwrap().contains("UBND tỉnh Hòa Bình"),
+        "{n}"
+    );
+    let reg = ask("list_incoming", Value::Null);
+    let rows = reg["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["id"], n["document_id"]);
+    assert_eq!(rows[0]["so_ky_hieu"], "77/UBND-VP");
+
+    let marked = ask(
+        "mark_notifications_read",
+        serde_json::json!({ "ids": null }),
+    );
+    assert_eq!(marked, 1);
+    let st = ask("exchange_status", Value::Null);
+    assert_eq!(st["unread"], 0, "{st}");
+    assert!(st["notifications"].as_array().unwrap().is_empty());
+    assert_eq!(st["last_error"], Value::Null, "{st}");
+}
+
+#[test]
+fn without_an_axis_account_the_exchange_is_idle_and_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = app_builder(mock_builder().manage(Desktop::new(StoreLocation::demo_in(
+        tmp.path().join("demo"),
+    ))))
+    .build(tauri::generate_context!())
+    .expect("app builds");
+    let webview = WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .expect("window builds");
+    let st = get_ipc_response(&webview, invoke("exchange_status"))
+        .map(|b| b.deserialize::<Value>().unwrap())
+        .expect("exchange_status");
+    assert_eq!(st["configured"], false, "{st}");
+    assert_eq!(st["unread"], 0);
+    assert_eq!(st["running"], false);
+}

@@ -1,6 +1,7 @@
 //! Integration tests of the use-case layer (one test binary; modules per concern).
 
 mod axis;
+mod demo_exchange;
 mod exchange;
 mod numbering;
 

@@ -3,13 +3,15 @@
 //! partner agency with its own encrypted store exchanges documents with the demo agency both
 //! ways, so a newcomer sees an envelope arrive, get a *số đến* and its statuses travel back.
 //! The server and the partner live beside the demo store (`…/demo-lien-thong`); the printed
-//! commands start the server again to go on by hand.
+//! commands start the server again to go on by hand, and the desktop window starts it again
+//! by itself ([`resume`]) and has the partner send an invitation, so the newcomer watches a
+//! document arrive and be announced.
 
 use std::path::{Path, PathBuf};
 
-use vanthu_app::axis::{AxisSettings, OutgoingInput, SyncReport};
-use vanthu_app::{App, AppError};
-use vanthu_axis::server::{self, AgencyAccount, ServerConfig};
+use crate::axis::{AxisSettings, OutgoingInput, SyncReport};
+use crate::{App, AppError};
+use vanthu_axis::server::{self, AgencyAccount, RunningServer, ServerConfig};
 use vanthu_store::{Agency, KdfParams, Passphrase, StoreError};
 
 /// The partner agency of the demo.
@@ -204,4 +206,63 @@ pub fn run(demo: &mut App, demo_dir: &Path, pass: &Passphrase) -> Result<Option<
         endpoint,
         lines,
     }))
+}
+
+/// The invitation the partner sends when the desktop window first resumes the demo exchange.
+const INVITATION: &str = "52/GM-UBND";
+
+/// Starts the demo's local axis server again on the demo store's configured loopback endpoint
+/// (its queues and accounts are durable in `truc/`), and the first time, has the partner send
+/// an invitation for the window's own exchange to receive. `None` when this is not a demo store
+/// with an exchange folder, or the port is taken (another window already serves it).
+pub fn resume(
+    demo_dir: &Path,
+    demo: &App,
+    pass: &Passphrase,
+) -> Result<Option<RunningServer>, AppError> {
+    let dir = folder(demo_dir);
+    if !dir.join(MARKER).exists() {
+        return Ok(None);
+    }
+    let Some(settings) = demo.axis_settings()? else {
+        return Ok(None);
+    };
+    let Some(addr) = settings
+        .endpoint
+        .strip_prefix("http://")
+        .and_then(|a| a.parse::<std::net::SocketAddr>().ok())
+        .filter(|a| a.ip().is_loopback())
+    else {
+        return Ok(None);
+    };
+    let Ok(srv) = server::start(ServerConfig {
+        listen: addr,
+        data_dir: dir.join("truc"),
+        agencies: Vec::new(),
+        tls: None,
+    }) else {
+        return Ok(None);
+    };
+    let mut partner = App::open(&dir.join("doi-tac"), pass)?;
+    let already = partner
+        .list_outgoing()?
+        .iter()
+        .any(|o| format!("{}/{}", o.code_number, o.code_notation) == INVITATION);
+    if !already {
+        let here = demo.agency()?;
+        let inv =
+            partner.create_outgoing(&OutgoingInput {
+                so_ky_hieu: INVITATION.into(),
+                loai: Some("Giấy mời".into()),
+                trich_yeu:
+                    "Giấy mời dự hội nghị sơ kết liên thông văn bản điện tử 6 tháng đầu năm 2027"
+                        .into(),
+                nguoi_ky: Some("Đinh Công Sứ".into()),
+                chuc_vu: Some("Phó Chủ tịch".into()),
+                ..Default::default()
+            })?;
+        partner.send_outgoing(&inv.id, std::slice::from_ref(&here.code))?;
+        sync(&mut partner)?;
+    }
+    Ok(Some(srv))
 }
