@@ -103,8 +103,21 @@ pub struct OutgoingInput {
     pub files: Vec<std::path::PathBuf>,
 }
 
+/// Changes to a sent document's description, sent with the next update (None: unchanged).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct OutgoingEdit {
+    /// Trích yếu.
+    pub trich_yeu: Option<String>,
+    /// Độ khẩn code.
+    pub do_khan: Option<String>,
+    /// Người ký.
+    pub nguoi_ky: Option<String>,
+    /// Chức vụ.
+    pub chuc_vu: Option<String>,
+}
+
 /// A stored outgoing document.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutgoingRow {
     /// Id.
     pub id: String,
@@ -827,6 +840,88 @@ impl App {
         self.change_outgoing(id, reason, BusinessDocType::Update, files)
     }
 
+    /// Amends a sent document's description (trích yếu, độ khẩn, người ký, chức vụ) before an
+    /// update is sent: the next `update_outgoing` carries the new header, and recipients who
+    /// accept it (15) see their register entry amended. Audited with the old values.
+    pub fn amend_outgoing(
+        &mut self,
+        id: &str,
+        edit: &OutgoingEdit,
+    ) -> Result<OutgoingRow, AppError> {
+        let old = self.get_outgoing(id)?;
+        let mut new = old.clone();
+        if let Some(t) = edit
+            .trich_yeu
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            new.trich_yeu = t.to_string();
+        }
+        if let Some(k) = &edit.do_khan {
+            new.do_khan = k
+                .parse::<DoKhan>()
+                .map_err(|_| {
+                    AppError::BadInput(format!(
+                        "Độ khẩn {k} không hợp lệ: thuong, khan, thuong-khan hoặc hoa-toc (bad urgency)"
+                    ))
+                })?
+                .code()
+                .to_string();
+        }
+        if let Some(n) = edit
+            .nguoi_ky
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            new.nguoi_ky = Some(n.to_string());
+        }
+        if let Some(c) = edit
+            .chuc_vu
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            new.chuc_vu = Some(c.to_string());
+        }
+        if new.trich_yeu.chars().count() > 500 {
+            return Err(AppError::BadInput(
+                "Trích yếu quá 500 ký tự (subject over 500 characters)".into(),
+            ));
+        }
+        if new == old {
+            return Ok(old);
+        }
+        let actor = self.actor_name();
+        let n = new.clone();
+        self.store_mut().write(&actor, |tx| {
+            tx.execute_json(
+                "UPDATE outgoing SET trich_yeu = ?2, do_khan = ?3, nguoi_ky = ?4, chuc_vu = ?5
+                 WHERE id = ?1",
+                &[
+                    json!(n.id),
+                    json!(n.trich_yeu),
+                    json!(n.do_khan),
+                    json!(n.nguoi_ky),
+                    json!(n.chuc_vu),
+                ],
+            )?;
+            tx.audit(
+                "outgoing.amend",
+                &n.id,
+                json!({
+                    "old": {"trich_yeu": old.trich_yeu, "do_khan": old.do_khan,
+                            "nguoi_ky": old.nguoi_ky, "chuc_vu": old.chuc_vu},
+                    "new": {"trich_yeu": n.trich_yeu, "do_khan": n.do_khan,
+                            "nguoi_ky": n.nguoi_ky, "chuc_vu": n.chuc_vu},
+                }),
+            )?;
+            Ok::<_, AppError>(())
+        })?;
+        Ok(new)
+    }
+
     fn change_outgoing(
         &mut self,
         id: &str,
@@ -1098,6 +1193,8 @@ impl App {
         // An accepted update brings the package's files: decode them into blobs first.
         let mut new_files: Vec<Prepared> = Vec::new();
         let mut sink_blobs: Vec<String> = Vec::new();
+        // …and its header: the new version of the register's descriptive fields
+        let mut amended: Option<vanthu_core::incoming::IncomingDraft> = None;
         if accept && req.kind == "update" && req.incoming_id.is_some() {
             let raw: Vec<Value> = self.store().query_rows(
                 "SELECT raw_blob_id FROM axis_inbox WHERE axis_doc_id = ?1",
@@ -1113,6 +1210,17 @@ impl App {
                 );
                 match msg {
                     Ok(msg) => {
+                        let now = self.store().now();
+                        let draft =
+                            crate::exchange::input_from_header(&msg).and_then(|i| i.to_draft(now));
+                        match draft {
+                            Ok(d) if d.validate(now).is_ok() => amended = Some(d),
+                            // an update whose header does not validate still brings its
+                            // files; the register keeps the earlier description
+                            Ok(_) | Err(_) => {
+                                tracing::warn!(request = req.id, "gói cập nhật có tiêu đề không hợp lệ; giữ mô tả cũ (update header invalid)")
+                            }
+                        }
                         let inc = req.incoming_id.as_deref().unwrap_or_default();
                         let have: Vec<String> = self
                             .store()
@@ -1184,6 +1292,19 @@ impl App {
                                 let ct = ct.as_deref().or_else(|| content_type_of(name));
                                 tx.attach_file(inc, name, ct, info)?;
                             }
+                            let mut changed = Vec::new();
+                            if let Some(d) = &amended {
+                                let why = format!(
+                                    "Cập nhật theo yêu cầu của nơi gửi {} ({})",
+                                    req.sender,
+                                    req.reason.as_deref().unwrap_or("")
+                                );
+                                changed = tx
+                                    .amend_incoming(inc, &why, |row| apply_draft(row, d))?
+                                    .into_iter()
+                                    .map(|(k, _, _)| k)
+                                    .collect();
+                            }
                             tx.execute_json(
                                 "UPDATE axis_incoming SET updated_at = ?2, last_status = '15'
                                  WHERE incoming_id = ?1",
@@ -1192,7 +1313,7 @@ impl App {
                             tx.audit(
                                 "incoming.updated",
                                 inc,
-                                json!({"request": req.id, "files": new_files.len()}),
+                                json!({"request": req.id, "files": new_files.len(), "fields": changed}),
                             )?;
                         }
                         _ => {}
@@ -1789,6 +1910,28 @@ impl App {
             }
         }
     }
+}
+
+/// The sender's new version of a registered document's description (an accepted type-2
+/// update). Fields the update leaves out (page count, deadline) keep the clerk's values.
+fn apply_draft(row: &mut vanthu_store::IncomingRow, d: &vanthu_core::incoming::IncomingDraft) {
+    row.tac_gia = d.tac_gia.clone();
+    row.tac_gia_ma = d.tac_gia_ma.clone();
+    row.so_ky_hieu = d.so_ky_hieu.clone();
+    row.khong_so = d.khong_so;
+    row.ngay_van_ban = d.ngay_van_ban.to_string();
+    row.loai = d.loai.clone();
+    row.trich_yeu = d.trich_yeu.clone();
+    row.do_khan = d.do_khan.code().to_string();
+    row.nguoi_ky = d.nguoi_ky.clone();
+    row.chuc_vu = d.chuc_vu.clone();
+    if d.so_trang.is_some() {
+        row.so_trang = d.so_trang;
+    }
+    if let Some(h) = d.han_giai_quyet {
+        row.han_giai_quyet = Some(h.to_string());
+    }
+    row.dup_key = crate::register::dup_key_of(d);
 }
 
 /// The clerk's notification for what just arrived (same transaction: exactly once).

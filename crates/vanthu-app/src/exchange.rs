@@ -106,6 +106,18 @@ pub fn input_from_message(msg: &Message) -> Result<IncomingInput, AppError> {
             )));
         }
     }
+    input_from_header(msg)
+}
+
+/// The register's fields from a package's header, whatever its business type (an update's
+/// header is the new version of the original's description).
+pub(crate) fn input_from_header(msg: &Message) -> Result<IncomingInput, AppError> {
+    let h = msg.edoc().ok_or_else(|| {
+        AppError::BadInput(
+            "Gói tin là thông báo trạng thái, không phải văn bản (a status message is not a document)"
+                .into(),
+        )
+    })?;
     let number = h.code.code_number.trim();
     let notation = h.code.code_notation.trim();
     let so_ky_hieu = match (number.is_empty(), notation.is_empty()) {

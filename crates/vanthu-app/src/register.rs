@@ -384,6 +384,14 @@ fn put_file(blobs: &vanthu_store::BlobStore, path: &Path) -> Result<BlobInfo, Ap
 /// A file already streamed into an encrypted blob: (name, content type, blob).
 pub(crate) type Prepared = (String, Option<String>, BlobInfo);
 
+/// The duplicate key of a draft: year of the document, normalised number and issuer.
+pub(crate) fn dup_key_of(draft: &vanthu_core::incoming::IncomingDraft) -> Option<String> {
+    draft.so_ky_hieu.as_ref().map(|n| {
+        let issuer = draft.tac_gia_ma.as_deref().unwrap_or(&draft.tac_gia);
+        format!("{}|{}", draft.ngay_van_ban.year(), duplicate_key(n, issuer))
+    })
+}
+
 pub(crate) fn register_one(
     tx: &mut Tx<'_>,
     blobs: &vanthu_store::BlobStore,
@@ -398,10 +406,7 @@ pub(crate) fn register_one(
     let register = incoming_register(draft.do_mat).key();
     let year = numbering_year(now);
 
-    let dup_key = draft.so_ky_hieu.as_ref().map(|n| {
-        let issuer = draft.tac_gia_ma.as_deref().unwrap_or(&draft.tac_gia);
-        format!("{}|{}", draft.ngay_van_ban.year(), duplicate_key(n, issuer))
-    });
+    let dup_key = dup_key_of(&draft);
     let mut duplicate_of = Vec::new();
     if let Some(k) = &dup_key {
         duplicate_of = tx.find_duplicates(k)?;

@@ -108,13 +108,26 @@ pub enum AxisCmd {
         #[arg(long)]
         reason: String,
     },
-    /// Cập nhật văn bản đã gửi, có thể thêm tệp (update a sent document, optionally with files).
+    /// Cập nhật văn bản đã gửi: sửa trích yếu, độ khẩn, người ký và/hoặc thêm tệp (update a sent
+    /// document: new description and/or added files; the recipient's register follows on 15).
     Update {
         /// Mã văn bản đi (outgoing document id).
         id: String,
         /// Lý do cập nhật (reason).
         #[arg(long)]
         reason: String,
+        /// Trích yếu mới (new subject).
+        #[arg(long)]
+        subject: Option<String>,
+        /// Độ khẩn mới: thuong, khan, thuong-khan, hoa-toc (new urgency).
+        #[arg(long)]
+        urgency: Option<String>,
+        /// Người ký mới (new signer).
+        #[arg(long)]
+        signer: Option<String>,
+        /// Chức vụ người ký mới (new position).
+        #[arg(long)]
+        position: Option<String>,
         /// Tệp bổ sung (files to add).
         files: Vec<PathBuf>,
     },
@@ -327,8 +340,25 @@ pub fn run(cmd: Exchange, data: &Path, json: bool) -> Result<i32, AppError> {
             queued(&row, json, "thu hồi");
             Ok(0)
         }
-        Exchange::Axis(AxisCmd::Update { id, reason, files }) => {
+        Exchange::Axis(AxisCmd::Update {
+            id,
+            reason,
+            subject,
+            urgency,
+            signer,
+            position,
+            files,
+        }) => {
             let mut app = open(data)?;
+            app.amend_outgoing(
+                &id,
+                &vanthu_app::axis::OutgoingEdit {
+                    trich_yeu: subject,
+                    do_khan: urgency,
+                    nguoi_ky: signer,
+                    chuc_vu: position,
+                },
+            )?;
             let row = app.update_outgoing(&id, &reason, &files)?;
             queued(&row, json, "cập nhật");
             Ok(0)

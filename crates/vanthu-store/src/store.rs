@@ -725,6 +725,87 @@ impl Tx<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Amends a registered row's descriptive fields (an accepted update from the sender): the
+    /// number in the register, its date, register and channel never change. The row hash is
+    /// recomputed and audited with every changed field's old and new value, so the audit
+    /// trail keeps each version; the search index is told to re-read the row. Returns the
+    /// changes as (field, old, new); nothing is written when there are none.
+    pub fn amend_incoming(
+        &mut self,
+        id: &str,
+        reason: &str,
+        change: impl FnOnce(&mut IncomingRow),
+    ) -> Result<Vec<(String, serde_json::Value, serde_json::Value)>, StoreError> {
+        let old = get_incoming_conn(&self.tx, id)?;
+        let mut new = old.clone();
+        change(&mut new);
+        // what identifies the entry in the register is not the sender's to change
+        new.id = old.id.clone();
+        new.register = old.register.clone();
+        new.year = old.year;
+        new.so_den = old.so_den;
+        new.ngay_den = old.ngay_den.clone();
+        new.do_mat = old.do_mat.clone();
+        new.kenh = old.kenh.clone();
+        new.created_at = old.created_at.clone();
+        new.created_by = old.created_by.clone();
+        let (a, b) = (
+            serde_json::to_value(&old).map_err(|e| StoreError::CorruptDatabase(e.to_string()))?,
+            serde_json::to_value(&new).map_err(|e| StoreError::CorruptDatabase(e.to_string()))?,
+        );
+        let mut changes = Vec::new();
+        if let (Some(a), Some(b)) = (a.as_object(), b.as_object()) {
+            for (k, v) in b {
+                let before = a.get(k).cloned().unwrap_or(serde_json::Value::Null);
+                if before != *v {
+                    changes.push((k.clone(), before, v.clone()));
+                }
+            }
+        }
+        if changes.is_empty() {
+            return Ok(changes);
+        }
+        let hash = audit::row_hash(&new);
+        self.tx
+            .prepare_cached(
+                "UPDATE incoming SET tac_gia = ?2, tac_gia_ma = ?3, so_ky_hieu = ?4,
+                 khong_so = ?5, ngay_van_ban = ?6, loai = ?7, trich_yeu = ?8, do_khan = ?9,
+                 nguoi_ky = ?10, chuc_vu = ?11, so_trang = ?12, han_giai_quyet = ?13,
+                 ghi_chu = ?14, dup_key = ?15, row_hash = ?16 WHERE id = ?1",
+            )?
+            .execute(params![
+                new.id,
+                new.tac_gia,
+                new.tac_gia_ma,
+                new.so_ky_hieu,
+                new.khong_so,
+                new.ngay_van_ban,
+                new.loai,
+                new.trich_yeu,
+                new.do_khan,
+                new.nguoi_ky,
+                new.chuc_vu,
+                new.so_trang,
+                new.han_giai_quyet,
+                new.ghi_chu,
+                new.dup_key,
+                hash,
+            ])?;
+        self.tx
+            .prepare_cached("DELETE FROM search_indexed WHERE id = ?1")?
+            .execute([id])?;
+        let changed: serde_json::Map<String, serde_json::Value> = changes
+            .iter()
+            .map(|(k, a, b)| (k.clone(), serde_json::json!({"old": a, "new": b})))
+            .collect();
+        self.audit(
+            "incoming.amend",
+            id,
+            serde_json::json!({"row_hash": hash, "reason": reason, "changes": changed}),
+        )?;
+        Ok(changes)
+    }
+
     /// Inserts a register row and audits it with the row's hash.
     pub fn insert_incoming(&mut self, row: &IncomingRow) -> Result<(), StoreError> {
         let hash = audit::row_hash(row);

@@ -626,3 +626,92 @@ fn a_clock_far_from_the_axis_is_a_warning_audited_once_a_day() {
     assert_eq!(r.received.len(), 1);
     assert!(r.warnings[0].contains("nhanh hơn"), "{}", r.warnings[0]);
 }
+
+#[test]
+fn an_accepted_update_amends_the_register_entry_and_keeps_the_old_version_audited() {
+    use vanthu_app::axis::OutgoingEdit;
+    let mut w = world();
+    let id = outgoing(&mut w, "17");
+    w.a.send_outgoing(&id, &[B.to_string()]).unwrap();
+    sync(&mut w.a);
+    let inc = sync(&mut w.b).received[0].incoming_id.clone().unwrap();
+    let before = w.b.show(&inc).unwrap().row;
+    assert_eq!(
+        before.trich_yeu,
+        "Về việc triển khai liên thông văn bản điện tử"
+    );
+
+    // the sender corrects the subject and raises the urgency, then sends the update
+    let edited =
+        w.a.amend_outgoing(
+            &id,
+            &OutgoingEdit {
+                trich_yeu: Some(
+                    "Về việc triển khai liên thông văn bản điện tử bốn cấp chính quyền".into(),
+                ),
+                do_khan: Some("hoa-toc".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(edited.do_khan, "hoa-toc");
+    assert!(w
+        .a
+        .amend_outgoing(
+            &id,
+            &OutgoingEdit {
+                do_khan: Some("rất gấp".into()),
+                ..Default::default()
+            }
+        )
+        .is_err());
+    w.a.update_outgoing(&id, "Sửa trích yếu", &[]).unwrap();
+    sync(&mut w.a);
+    sync(&mut w.b);
+    let req = w.b.axis_requests().unwrap().pop().unwrap();
+    // nothing applied before the decision
+    assert_eq!(w.b.show(&inc).unwrap().row, before);
+    w.b.axis_decide(&req.id, true, None).unwrap();
+    let after = w.b.show(&inc).unwrap().row;
+    assert_eq!(
+        after.trich_yeu,
+        "Về việc triển khai liên thông văn bản điện tử bốn cấp chính quyền"
+    );
+    assert_eq!(after.do_khan, "hoa-toc");
+    // the register entry itself does not move
+    assert_eq!(
+        (
+            after.so_den,
+            &after.register,
+            &after.ngay_den,
+            &after.so_ky_hieu
+        ),
+        (
+            before.so_den,
+            &before.register,
+            &before.ngay_den,
+            &before.so_ky_hieu
+        )
+    );
+    // the old version stays in the audit trail, which still verifies
+    assert!(w.b.verify_audit().unwrap().ok());
+    let v: Vec<serde_json::Value> =
+        w.b.store()
+            .query_rows(
+                "SELECT data FROM audit WHERE action = 'incoming.amend' AND entity = ?1",
+                &[serde_json::json!(inc)],
+            )
+            .unwrap();
+    assert_eq!(v.len(), 1);
+    let data: serde_json::Value = serde_json::from_str(v[0]["data"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        data["changes"]["trich_yeu"]["old"],
+        "Về việc triển khai liên thông văn bản điện tử"
+    );
+    // search sees the new words
+    let hits =
+        w.b.search(&vanthu_search::SearchQuery::text("bon cap chinh quyen"))
+            .unwrap();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0].id, inc);
+}
