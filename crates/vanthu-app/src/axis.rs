@@ -103,6 +103,18 @@ pub struct OutgoingInput {
     pub files: Vec<std::path::PathBuf>,
 }
 
+/// How a sent document is taken back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TakeBackVia {
+    /// A type-1 (revoke) package.
+    Revoke,
+    /// A type-1 package and a status 13.
+    RevokeAnd13,
+    /// Only a status 13.
+    Status13,
+}
+
 /// Changes to a sent document's description, sent with the next update (None: unchanged).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct OutgoingEdit {
@@ -827,6 +839,69 @@ impl App {
     /// reason, to every recipient it was sent to. Recipients answer 15 (accepted) or 16.
     pub fn revoke_outgoing(&mut self, id: &str, reason: &str) -> Result<OutboxRow, AppError> {
         self.change_outgoing(id, reason, BusinessDocType::Revoke, &[])
+    }
+
+    /// Takes a sent document back the way the recipients' software expects (spec §5: the
+    /// samples show a type-1 package, a status 13 "yêu cầu lấy lại", or both). Status 13 goes
+    /// to each recipient separately, `From` us and `ResponseFor/OrganId` the recipient.
+    pub fn take_back_outgoing(
+        &mut self,
+        id: &str,
+        reason: &str,
+        via: TakeBackVia,
+    ) -> Result<Vec<OutboxRow>, AppError> {
+        let mut rows = Vec::new();
+        if via != TakeBackVia::Status13 {
+            rows.push(self.revoke_outgoing(id, reason)?);
+        }
+        if via == TakeBackVia::Revoke {
+            return Ok(rows);
+        }
+        if reason.trim().is_empty() {
+            return Err(AppError::BadInput(
+                "Yêu cầu lấy lại phải ghi lý do (a reason is required)".into(),
+            ));
+        }
+        let s = self.axis_settings()?.ok_or_else(config_missing)?;
+        let agency = self.agency()?;
+        let row = self.get_outgoing(id)?;
+        let recipients = self.sent_recipients(id)?;
+        if recipients.is_empty() {
+            return Err(AppError::BadInput(format!(
+                "Văn bản {} chưa gửi cho nơi nào (not sent yet)",
+                row.document_id
+            )));
+        }
+        let actor = self.actor_name();
+        for r in recipients {
+            let target = AxisIncoming {
+                last_status: None,
+                revoked_at: None,
+                sender: r.clone(),
+                document_id: row.document_id.clone(),
+                code: Some(format!("{}/{}", row.code_number, row.code_notation)),
+                promulgation_date: Some(vn_date(&row.ngay_van_ban)),
+            };
+            let info = write_status(
+                self.store().blobs(),
+                &s,
+                &agency.name,
+                &target,
+                &StatusCode::TakeBackRequested,
+                reason.trim(),
+                &actor,
+            )?;
+            rows.push(self.queue(
+                info,
+                "status",
+                "status",
+                id,
+                Some("13"),
+                std::slice::from_ref(&r),
+                "outgoing.take_back",
+            )?);
+        }
+        Ok(rows)
     }
 
     /// Updates (cập nhật) a sent document: adds `files` to it and sends a type-2 package with

@@ -107,6 +107,10 @@ pub enum AxisCmd {
         /// Lý do thu hồi (reason).
         #[arg(long)]
         reason: String,
+        /// Gửi kèm (add) hoặc chỉ gửi (only) trạng thái 13 "yêu cầu lấy lại", theo phần mềm
+        /// của nơi nhận (also or only send status 13, as the recipients' software expects).
+        #[arg(long, value_name = "add|only")]
+        status_13: Option<String>,
     },
     /// Cập nhật văn bản đã gửi: sửa trích yếu, độ khẩn, người ký và/hoặc thêm tệp (update a sent
     /// document: new description and/or added files; the recipient's register follows on 15).
@@ -334,10 +338,36 @@ pub fn run(cmd: Exchange, data: &Path, json: bool) -> Result<i32, AppError> {
             }
             Ok(0)
         }
-        Exchange::Axis(AxisCmd::Revoke { id, reason }) => {
+        Exchange::Axis(AxisCmd::Revoke {
+            id,
+            reason,
+            status_13,
+        }) => {
+            use vanthu_app::axis::TakeBackVia;
+            let via = match status_13.as_deref() {
+                None => TakeBackVia::Revoke,
+                Some("add") => TakeBackVia::RevokeAnd13,
+                Some("only") => TakeBackVia::Status13,
+                Some(o) => {
+                    return Err(AppError::BadInput(format!(
+                        "--status-13 nhận add hoặc only, không phải {o} (expected add or only)"
+                    )))
+                }
+            };
             let mut app = open(data)?;
-            let row = app.revoke_outgoing(&id, &reason)?;
-            queued(&row, json, "thu hồi");
+            let rows = app.take_back_outgoing(&id, &reason, via)?;
+            if json && rows.len() > 1 {
+                out_json(&rows);
+                return Ok(0);
+            }
+            for row in rows {
+                let what = if row.status_code.as_deref() == Some("13") {
+                    "yêu cầu lấy lại (13)"
+                } else {
+                    "thu hồi"
+                };
+                queued(&row, json, what);
+            }
             Ok(0)
         }
         Exchange::Axis(AxisCmd::Update {

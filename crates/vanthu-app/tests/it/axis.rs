@@ -715,3 +715,56 @@ fn an_accepted_update_amends_the_register_entry_and_keeps_the_old_version_audite
     assert_eq!(hits.len(), 1, "{hits:?}");
     assert_eq!(hits[0].id, inc);
 }
+
+#[test]
+fn a_status_13_take_back_is_a_request_like_a_revoke() {
+    use vanthu_app::axis::TakeBackVia;
+    let mut w = world();
+    let id = outgoing(&mut w, "18");
+    w.a.send_outgoing(&id, &[B.to_string()]).unwrap();
+    sync(&mut w.a);
+    let inc = sync(&mut w.b).received[0].incoming_id.clone().unwrap();
+
+    // both forms, as some agencies' software expects
+    let rows =
+        w.a.take_back_outgoing(&id, "Ban hành nhầm", TakeBackVia::RevokeAnd13)
+            .unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].business, "revoke");
+    assert_eq!(rows[1].status_code.as_deref(), Some("13"));
+    assert_eq!(rows[1].recipients, format!("[\"{B}\"]"));
+    sync(&mut w.a);
+    let r = sync(&mut w.b);
+    assert_eq!(
+        r.received.iter().filter(|a| a.outcome == "request").count(),
+        2,
+        "{r:?}"
+    );
+    let reqs = w.b.axis_requests().unwrap();
+    let kinds: Vec<_> = reqs.iter().map(|r| r.kind.as_str()).collect();
+    assert!(
+        kinds.contains(&"revoke") && kinds.contains(&"take_back"),
+        "{kinds:?}"
+    );
+    assert!(reqs
+        .iter()
+        .all(|r| r.incoming_id.as_deref() == Some(inc.as_str())));
+    let tb = reqs.iter().find(|r| r.kind == "take_back").unwrap();
+    assert_eq!(tb.reason.as_deref(), Some("Ban hành nhầm"));
+    // accepting the 13 takes the document back like a revoke
+    w.b.axis_decide(&tb.id, true, None).unwrap();
+    assert!(
+        w.b.axis_report(&inc, "03", None).is_err(),
+        "nothing after a take-back"
+    );
+    let rv = reqs.iter().find(|r| r.kind == "revoke").unwrap();
+    w.b.axis_decide(&rv.id, true, None).unwrap();
+    sync(&mut w.b);
+    sync(&mut w.a);
+    let h = w.a.exchange_status(&id).unwrap();
+    assert!(
+        h.recipients[0].statuses.iter().any(|s| s.code == "15"),
+        "{h:?}"
+    );
+    assert!(w.b.verify_audit().unwrap().ok());
+}
