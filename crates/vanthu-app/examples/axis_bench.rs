@@ -84,6 +84,7 @@ fn main() {
             account(d_code, "00.04.W00"),
         ],
         tls: None,
+        admin_token: None,
     })
     .expect("server");
     let mut a = app(&tmp.path().join("a"), a_code);

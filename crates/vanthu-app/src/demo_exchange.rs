@@ -99,6 +99,7 @@ pub fn run(demo: &mut App, demo_dir: &Path, pass: &Passphrase) -> Result<Option<
             data_dir: dir.join("truc"),
             agencies: accounts.clone(),
             tls: None,
+            admin_token: None,
         })
     };
     let srv = start(DEMO_PORT).or_else(|_| start(0)).map_err(|e| {
@@ -240,6 +241,7 @@ pub fn resume(
         data_dir: dir.join("truc"),
         agencies: Vec::new(),
         tls: None,
+        admin_token: None,
     }) else {
         return Ok(None);
     };

@@ -67,6 +67,10 @@ pub enum AxisCmd {
         /// Khóa riêng TLS, PEM PKCS#8 (the certificate's private key).
         #[arg(long, value_name = "PEM", requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// Biến môi trường chứa mã quản trị: các lệnh /admin phải gửi kèm trong tiêu đề
+        /// X-Vanthu-Admin (env var holding a token required by the /admin routes).
+        #[arg(long, value_name = "VAR")]
+        admin_token_env: Option<String>,
     },
     /// Cấu hình tài khoản trục (configure the axis account; the secret is stored encrypted).
     Config(Box<ConfigArgs>),
@@ -215,7 +219,18 @@ pub fn run(cmd: Exchange, data: &Path, json: bool) -> Result<i32, AppError> {
             agencies,
             tls_cert,
             tls_key,
+            admin_token_env,
         }) => {
+            let admin_token = match admin_token_env {
+                Some(var) => Some(std::env::var(&var).ok().filter(|t| !t.is_empty()).ok_or_else(
+                    || {
+                        AppError::BadInput(format!(
+                            "Biến môi trường {var} chưa có mã quản trị (admin token variable is empty)"
+                        ))
+                    },
+                )?),
+                None => None,
+            };
             let tls = match (tls_cert, tls_key) {
                 (Some(c), Some(k)) => Some(
                     server::TlsIdentity::from_files(&c, &k)
@@ -223,7 +238,7 @@ pub fn run(cmd: Exchange, data: &Path, json: bool) -> Result<i32, AppError> {
                 ),
                 _ => None,
             };
-            serve(listen, dir, agencies.as_deref(), tls, json)
+            serve(listen, dir, agencies.as_deref(), tls, admin_token, json)
         }
         Exchange::Axis(AxisCmd::Config(a)) => {
             let secret = std::env::var(&a.secret_env)
@@ -602,6 +617,7 @@ fn serve(
     dir: PathBuf,
     agencies: Option<&Path>,
     tls: Option<server::TlsIdentity>,
+    admin_token: Option<String>,
     json: bool,
 ) -> Result<i32, AppError> {
     let mut list: Vec<AgencyAccount> = Vec::new();
@@ -622,6 +638,7 @@ fn serve(
         data_dir: dir,
         agencies: list,
         tls,
+        admin_token,
     };
     server::run(cfg, |endpoint| {
         let mut so = std::io::stdout().lock();

@@ -272,6 +272,7 @@ fn the_background_exchange_receives_and_notifies() {
             acct(B, "Sở Nội vụ", "00.02.W00"),
         ],
         tls: None,
+        admin_token: None,
     })
     .unwrap();
     let kdf = KdfParams {

@@ -57,6 +57,7 @@ fn world() -> World {
             },
         ],
         tls: None,
+        admin_token: None,
     })
     .unwrap();
     let da = tempfile::tempdir().unwrap();

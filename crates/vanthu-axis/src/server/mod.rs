@@ -50,6 +50,9 @@ pub struct ServerConfig {
     pub agencies: Vec<AgencyAccount>,
     /// Serve HTTPS with this certificate and key instead of plain HTTP.
     pub tls: Option<TlsIdentity>,
+    /// When set, `/admin/...` requests must carry it in the `X-Vanthu-Admin` header (other
+    /// local users of the machine cannot then inject faults or add agencies).
+    pub admin_token: Option<String>,
 }
 
 /// The server's TLS certificate chain and private key, both PEM (PKCS#8 key).
@@ -119,6 +122,7 @@ impl TlsIdentity {
 }
 
 struct Shared {
+    admin_token: Option<String>,
     storage: Mutex<Storage>,
     faults: Mutex<faults::Faults>,
     requests: Mutex<BTreeMap<String, u64>>,
@@ -185,6 +189,7 @@ fn prepare(
     let tls = cfg.tls.as_ref().map(TlsIdentity::acceptor).transpose()?;
     Ok((
         Arc::new(Shared {
+            admin_token: cfg.admin_token.clone().filter(|t| !t.is_empty()),
             storage: Mutex::new(st),
             faults: Mutex::new(faults::Faults::default()),
             requests: Mutex::new(BTreeMap::new()),
@@ -984,7 +989,31 @@ fn not_found(id: &str) -> Resp {
     )
 }
 
+/// The admin token header.
+pub const ADMIN_HEADER: &str = "X-Vanthu-Admin";
+
 async fn admin(sh: &Arc<Shared>, rest: String, req: Request<Incoming>) -> Resp {
+    if let Some(want) = &sh.admin_token {
+        let given = req
+            .headers()
+            .get(ADMIN_HEADER)
+            .map(|v| v.as_bytes())
+            .unwrap_or_default();
+        // compare in constant time: the token guards fault injection and agency accounts
+        let same = given.len() == want.len()
+            && given
+                .iter()
+                .zip(want.as_bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
+        if !same {
+            return fail(
+                401,
+                codes::BAD_PARAM,
+                "Thiếu hoặc sai mã quản trị X-Vanthu-Admin (admin token missing or wrong)",
+            );
+        }
+    }
     let method = req.method().clone();
     let body = match Limited::new(req.into_body(), 1024 * 1024).collect().await {
         Ok(b) => b.to_bytes(),

@@ -27,6 +27,7 @@ fn start(dir: &std::path::Path) -> RunningServer {
             account(B, "00.02.W00", "secret-b"),
         ],
         tls: None,
+        admin_token: None,
     })
     .unwrap()
 }
@@ -318,4 +319,44 @@ fn endpoints_must_be_http_or_https() {
     // the secret never shows in Debug output
     let c = mk("http://127.0.0.1:1", None).unwrap();
     assert!(!format!("{c:?}").contains("\"x\""));
+}
+
+#[test]
+fn admin_routes_need_the_token_when_one_is_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = server::start(ServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_path_buf(),
+        agencies: vec![account(A, "00.01.W00", "bí-mật-a")],
+        tls: None,
+        admin_token: Some("mã-quản-trị-thử".into()),
+    })
+    .unwrap();
+    let c = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap();
+    let fault = r#"[{"op":"*","kind":"drop","times":0}]"#;
+    for token in [None, Some("sai"), Some("mã-quản-trị-thử-")] {
+        let mut r = c
+            .post(format!("{}/admin/faults", srv.endpoint()))
+            .body(fault);
+        if let Some(t) = token {
+            r = r.header(server::ADMIN_HEADER, t);
+        }
+        let r = r.send().unwrap();
+        assert_eq!(r.status().as_u16(), 401, "{token:?}");
+        let v: serde_json::Value = serde_json::from_slice(&r.bytes().unwrap()).unwrap();
+        assert_eq!(v["status"], "FAIL");
+        assert!(v["ErrorDesc"].as_str().unwrap().contains("X-Vanthu-Admin"));
+    }
+    // no fault was installed: the protocol still answers
+    let a = client(&srv, A, "00.01.W00", "bí-mật-a");
+    assert_eq!(a.directory().unwrap().len(), 1);
+    let r = c
+        .get(format!("{}/admin/stats", srv.endpoint()))
+        .header(server::ADMIN_HEADER, "mã-quản-trị-thử")
+        .send()
+        .unwrap();
+    assert!(r.status().is_success());
 }

@@ -37,6 +37,7 @@ fn start_tls(dir: &Path, certs: &Path, name: &str) -> RunningServer {
             account(B, "00.02.W00", "secret-b"),
         ],
         tls: Some(tls),
+        admin_token: None,
     })
     .unwrap()
 }
@@ -160,6 +161,7 @@ fn a_bad_server_key_is_a_clear_configuration_error() {
         data_dir: tmp.path().join("axis"),
         agencies: vec![],
         tls: Some(tls),
+        admin_token: None,
     })
     .err()
     .expect("mismatched key refused");
