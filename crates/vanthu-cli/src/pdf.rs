@@ -25,8 +25,14 @@ pub enum PdfCmd {
         /// Chứng thư gốc tin cậy, PEM (trust anchor; repeatable).
         #[arg(long, value_name = "PEM")]
         trust: Vec<PathBuf>,
-        /// Bắt buộc có dữ liệu thu hồi (OCSP/CRL); thiếu thì CHƯA XÁC ĐỊNH (fail closed).
+        /// Chấp nhận thiếu dữ liệu thu hồi (OCSP/CRL), chỉ cảnh báo; mặc định thiếu thì CHƯA
+        /// XÁC ĐỊNH (soft revocation check: missing revocation data is only a warning; by
+        /// default it fails closed). A revoked certificate is never accepted.
         #[arg(long)]
+        soft_revocation_check: bool,
+        /// Bắt buộc có dữ liệu thu hồi: nay là mặc định (kept for old scripts; fail closed is
+        /// the default).
+        #[arg(long, hide = true, conflicts_with = "soft_revocation_check")]
         require_revocation: bool,
     },
 }
@@ -321,7 +327,8 @@ pub fn run(cmd: PdfCmd, json: bool) -> i32 {
         PdfCmd::Verify {
             file,
             trust,
-            require_revocation,
+            soft_revocation_check,
+            require_revocation: _,
         } => {
             let rep = load_trust(&trust).and_then(|t| {
                 let data = read(&file)?;
@@ -341,7 +348,7 @@ pub fn run(cmd: PdfCmd, json: bool) -> i32 {
                         at: None,
                         online: true,
                         intermediates,
-                        require_revocation,
+                        soft_revocation: soft_revocation_check,
                     },
                 )
             });

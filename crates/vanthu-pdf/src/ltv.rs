@@ -152,6 +152,27 @@ pub fn add_dss(data: Vec<u8>, anchors: &[Vec<u8>]) -> Result<Vec<u8>, PdfError> 
             }
         }
     }
+    let cert_ders: Vec<Vec<u8>> = certs.iter().filter_map(|c| c.to_der().ok()).collect();
+    write_dss(doc, cert_ders, crls, ocsps)
+}
+
+/// Appends a `/DSS` revision with the given material (DER certificates, CRLs and OCSP
+/// responses obtained elsewhere), merged with the DSS already in the file.
+pub fn append_dss(
+    data: Vec<u8>,
+    certs: Vec<Vec<u8>>,
+    crls: Vec<Vec<u8>>,
+    ocsps: Vec<Vec<u8>>,
+) -> Result<Vec<u8>, PdfError> {
+    write_dss(Doc::parse(data)?, certs, crls, ocsps)
+}
+
+fn write_dss(
+    doc: Doc,
+    cert_ders: Vec<Vec<u8>>,
+    crls: Vec<Vec<u8>>,
+    ocsps: Vec<Vec<u8>>,
+) -> Result<Vec<u8>, PdfError> {
     let cat = doc.catalog()?;
     let old = cat
         .get("DSS")
@@ -185,7 +206,6 @@ pub fn add_dss(data: Vec<u8>, anchors: &[Vec<u8>]) -> Result<Vec<u8>, PdfError> 
         }
         Obj::Arr(refs)
     };
-    let cert_ders: Vec<Vec<u8>> = certs.iter().filter_map(|c| c.to_der().ok()).collect();
     let mut dss = Dict::new().with("Type", Obj::name("DSS"));
     dss.set("Certs", add(&mut up, "Certs", cert_ders));
     dss.set("CRLs", add(&mut up, "CRLs", crls));

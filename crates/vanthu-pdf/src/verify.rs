@@ -27,10 +27,11 @@ pub struct VerifyOptions {
     pub online: bool,
     /// Intermediate certificates (DER) that help build paths; never anchors.
     pub intermediates: Vec<Vec<u8>>,
-    /// No revocation data for a signer → CHƯA XÁC ĐỊNH instead of a warning (the
-    /// specification's fail-closed rule; off by default so files without revocation material
-    /// from other tools still validate).
-    pub require_revocation: bool,
+    /// Opt-out of the fail-closed revocation rule (§4.1 item 10): a certificate on the path
+    /// without usable revocation data (none, stale, or from an unauthorised responder) is only
+    /// a warning instead of CHƯA XÁC ĐỊNH. Off by default; for files known to carry no
+    /// revocation material. A revoked certificate is never softened.
+    pub soft_revocation: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -434,17 +435,26 @@ fn ess_v2_hash(der_bytes: &[u8]) -> Option<Vec<u8>> {
     sc.certs.first().map(|c| c.cert_hash.as_bytes().to_vec())
 }
 
-/// Verifies a certificate path with OpenSSL at `at` (unix seconds). Returns (ok, path, error).
+/// The outcome of path building: the path from the leaf to the anchor (subject names and
+/// certificates) and OpenSSL's error, if any.
+struct ChainCheck {
+    ok: bool,
+    names: Vec<String>,
+    certs: Vec<Certificate>,
+    error: Option<String>,
+}
+
+/// Verifies a certificate path with OpenSSL at `at` (unix seconds).
 fn check_chain(
     leaf: &Certificate,
     others: &[Certificate],
     trust: &[Vec<u8>],
     at: i64,
-) -> (bool, Vec<String>, Option<String>) {
+) -> ChainCheck {
     use openssl::stack::Stack;
     use openssl::x509::store::X509StoreBuilder;
     use openssl::x509::{X509StoreContext, X509};
-    let run = || -> Result<(bool, Vec<String>, Option<String>), openssl::error::ErrorStack> {
+    let run = || -> Result<ChainCheck, openssl::error::ErrorStack> {
         let mut b = X509StoreBuilder::new()?;
         for t in trust {
             if let Ok(x) = X509::from_der(t) {
@@ -482,11 +492,30 @@ fn check_chain(
                         .collect()
                 })
                 .unwrap_or_default();
-            let err = (!ok).then(|| c.error().error_string().to_string());
-            Ok((ok, path, err))
+            let certs = c
+                .chain()
+                .map(|s| {
+                    s.iter()
+                        .filter_map(|x| x.to_der().ok())
+                        .filter_map(|d| Certificate::from_der(&d).ok())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let error = (!ok).then(|| c.error().error_string().to_string());
+            Ok(ChainCheck {
+                ok,
+                names: path,
+                certs,
+                error,
+            })
         })
     };
-    run().unwrap_or_else(|e| (false, Vec::new(), Some(e.to_string())))
+    run().unwrap_or_else(|e| ChainCheck {
+        ok: false,
+        names: Vec::new(),
+        certs: Vec::new(),
+        error: Some(e.to_string()),
+    })
 }
 
 fn key_usage_ok(cert: &Certificate) -> bool {
@@ -592,7 +621,7 @@ pub(crate) fn check_timestamp(
         info.tsa = cn(&tsa.tbs_certificate.subject);
         let mut others = c.certs.clone();
         others.extend_from_slice(extra);
-        let (ok, _, err) = check_chain(tsa, &others, trust, g);
+        let ChainCheck { ok, error: err, .. } = check_chain(tsa, &others, trust, g);
         if !has_timestamping_eku(tsa) {
             info.errors.push(
                 "Chứng thư TSA thiếu EKU timeStamping bắt buộc (TSA lacks critical timeStamping EKU)"
@@ -702,17 +731,59 @@ enum Revocation {
     Good,
     Revoked(i64),
     NoData,
+    /// Data was found but cannot be relied on at the validation time (why).
+    Stale(String),
 }
 
-/// Looks `cert` up in the CRLs (signature checked with its issuer's key from `pool`).
-fn crl_status(cert: &Certificate, pool: &[Certificate], crls: &[Vec<u8>]) -> Revocation {
-    use openssl::x509::{CrlStatus, X509Crl, X509};
-    let Some(issuer) = pool
-        .iter()
-        .find(|c| c.tbs_certificate.subject == cert.tbs_certificate.issuer)
-    else {
-        return Revocation::NoData;
+/// Clock skew tolerated around thisUpdate/nextUpdate (seconds).
+const FRESHNESS_TOLERANCE: i64 = 300;
+
+/// "Dec  4 15:05:56 2026 GMT" (OpenSSL's ASN.1 time display) → unix seconds.
+fn asn1_text_unix(t: &str) -> Option<i64> {
+    let f = time::macros::format_description!(
+        "[month repr:short] [day padding:space] [hour]:[minute]:[second] [year] GMT"
+    );
+    time::PrimitiveDateTime::parse(t, &f)
+        .ok()
+        .map(|p| p.assume_utc().unix_timestamp())
+}
+
+/// Whether revocation data valid from `this` until `next` speaks for the validation time `at`
+/// (`now` is the wall clock): not issued in the future, and `at` not past nextUpdate (a
+/// response issued after `at` still proves the certificate was not revoked at `at`). Without
+/// nextUpdate the data must not predate `at`.
+fn freshness(this: Option<i64>, next: Option<i64>, at: i64, now: i64) -> Result<(), String> {
+    let Some(this) = this else {
+        return Err("thiếu thisUpdate (no thisUpdate)".into());
     };
+    if this > now.max(at) + FRESHNESS_TOLERANCE {
+        return Err(format!(
+            "phát hành trong tương lai {} (issued in the future)",
+            fmt_time(this)
+        ));
+    }
+    match next {
+        Some(n) if n + FRESHNESS_TOLERANCE < at => Err(format!(
+            "đã cũ, hết hạn lúc {} (stale: nextUpdate before the validation time)",
+            fmt_time(n)
+        )),
+        None if this + FRESHNESS_TOLERANCE < at => Err(format!(
+            "đã cũ, phát hành lúc {} không có nextUpdate (stale)",
+            fmt_time(this)
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Looks `cert` up in the CRLs issued and signed by `issuer`, fresh at `at`.
+fn crl_status(
+    cert: &Certificate,
+    issuer: &Certificate,
+    crls: &[Vec<u8>],
+    at: i64,
+    now: i64,
+) -> Revocation {
+    use openssl::x509::{CrlStatus, X509Crl, X509};
     let (Ok(leaf), Ok(iss)) = (
         X509::from_der(&cert.to_der().unwrap_or_default()),
         X509::from_der(&issuer.to_der().unwrap_or_default()),
@@ -722,7 +793,9 @@ fn crl_status(cert: &Certificate, pool: &[Certificate], crls: &[Vec<u8>]) -> Rev
     let Ok(key) = iss.public_key() else {
         return Revocation::NoData;
     };
+    let unix = |t: &openssl::asn1::Asn1TimeRef| asn1_text_unix(&t.to_string());
     let want = cert.tbs_certificate.issuer.to_der().unwrap_or_default();
+    let mut out = Revocation::NoData;
     for d in crls {
         let Ok(crl) = X509Crl::from_der(d) else {
             continue;
@@ -733,38 +806,39 @@ fn crl_status(cert: &Certificate, pool: &[Certificate], crls: &[Vec<u8>]) -> Rev
         if !crl.verify(&key).unwrap_or(false) {
             continue;
         }
-        return match crl.get_by_cert(&leaf) {
+        match crl.get_by_cert(&leaf) {
+            // A revocation is final: a stale CRL still proves it.
             CrlStatus::Revoked(r) => {
-                let t = r.revocation_date();
-                let epoch = openssl::asn1::Asn1Time::from_unix(0).ok();
-                let secs = epoch
-                    .and_then(|e| e.diff(t).ok())
-                    .map(|d| d.days as i64 * 86400 + d.secs as i64)
-                    .unwrap_or(0);
-                Revocation::Revoked(secs)
+                return Revocation::Revoked(unix(r.revocation_date()).unwrap_or(0));
             }
-            _ => Revocation::Good,
-        };
+            _ => match freshness(
+                unix(crl.last_update()),
+                crl.next_update().and_then(unix),
+                at,
+                now,
+            ) {
+                Ok(()) => return Revocation::Good,
+                Err(e) => out = Revocation::Stale(format!("CRL {e}")),
+            },
+        }
     }
-    Revocation::NoData
+    out
 }
 
-/// Looks `cert` up in OCSP responses (signed by the CA or a delegated responder that chains to
-/// `trust`).
+/// Looks `cert` up in OCSP responses signed by its CA or by a responder the CA delegated with
+/// the id-kp-OCSPSigning EKU (OpenSSL's `OCSP_basic_verify` checks both, and the responder's
+/// path to `trust`), fresh at `at`.
 fn ocsp_status(
     cert: &Certificate,
+    issuer: &Certificate,
     pool: &[Certificate],
     trust: &[Vec<u8>],
     responses: &[Vec<u8>],
+    at: i64,
+    now: i64,
 ) -> Revocation {
     use openssl::ocsp::{OcspCertId, OcspCertStatus, OcspFlag, OcspResponse};
     use openssl::x509::X509;
-    let Some(issuer) = pool
-        .iter()
-        .find(|c| c.tbs_certificate.subject == cert.tbs_certificate.issuer)
-    else {
-        return Revocation::NoData;
-    };
     let run = || -> Result<Revocation, openssl::error::ErrorStack> {
         let leaf = X509::from_der(&cert.to_der().unwrap_or_default())?;
         let iss = X509::from_der(&issuer.to_der().unwrap_or_default())?;
@@ -784,6 +858,7 @@ fn ocsp_status(
                 others.push(x)?;
             }
         }
+        let mut out = Revocation::NoData;
         for d in responses {
             let Ok(r) = OcspResponse::from_der(d) else {
                 continue;
@@ -797,32 +872,97 @@ fn ocsp_status(
                 openssl::hash::MessageDigest::sha256(),
             ] {
                 let id = OcspCertId::from_cert(md, &leaf, &iss)?;
-                if let Some(st) = basic.find_status(&id) {
-                    return Ok(match st.status {
-                        OcspCertStatus::GOOD => Revocation::Good,
-                        OcspCertStatus::REVOKED => {
-                            // "Dec  4 15:05:56 2026 GMT"; unknown → the epoch (revoked
-                            // before any signing time: the safe reading).
-                            let secs = st
-                                .revocation_time
-                                .and_then(|t| {
-                                    let f = time::macros::format_description!(
-                                        "[month repr:short] [day padding:space] [hour]:[minute]:[second] [year] GMT"
-                                    );
-                                    time::PrimitiveDateTime::parse(&t.to_string(), &f).ok()
-                                })
-                                .map(|p| p.assume_utc().unix_timestamp())
-                                .unwrap_or(0);
-                            Revocation::Revoked(secs)
-                        }
-                        _ => Revocation::NoData,
-                    });
+                let Some(st) = basic.find_status(&id) else {
+                    continue;
+                };
+                match st.status {
+                    // A revocation is final: unknown time → the epoch (revoked before any
+                    // signing time: the safe reading).
+                    OcspCertStatus::REVOKED => {
+                        let secs = st
+                            .revocation_time
+                            .and_then(|t| asn1_text_unix(&t.to_string()))
+                            .unwrap_or(0);
+                        return Ok(Revocation::Revoked(secs));
+                    }
+                    OcspCertStatus::GOOD => match freshness(
+                        asn1_text_unix(&st.this_update.to_string()),
+                        st.next_update()
+                            .and_then(|t| asn1_text_unix(&t.to_string())),
+                        at,
+                        now,
+                    ) {
+                        Ok(()) => return Ok(Revocation::Good),
+                        Err(e) => out = Revocation::Stale(format!("OCSP {e}")),
+                    },
+                    _ => {}
                 }
+                break;
             }
         }
-        Ok(Revocation::NoData)
+        Ok(out)
     };
     run().unwrap_or(Revocation::NoData)
+}
+
+const OCSP_DSS: &str = "OCSP trong tệp (DSS)";
+const CRL_DSS: &str = "CRL trong tệp (DSS)";
+const OCSP_ONLINE: &str = "OCSP trực tuyến (online)";
+const CRL_ONLINE: &str = "CRL trực tuyến (online)";
+
+/// Where revocation data comes from for one validation.
+struct RevocationSources<'a> {
+    pool: &'a [Certificate],
+    trust: &'a [Vec<u8>],
+    dss_ocsps: Vec<Vec<u8>>,
+    dss_crls: Vec<Vec<u8>>,
+    online: bool,
+    at: i64,
+    now: i64,
+}
+
+impl RevocationSources<'_> {
+    /// Status of `cert` issued by `issuer`: the DSS's OCSP then CRLs, then (online) the
+    /// certificate's OCSP responder and CRL distribution points. Returns the status and its
+    /// source.
+    fn status(&self, cert: &Certificate, issuer: &Certificate) -> (Revocation, &'static str) {
+        let mut stale = None;
+        let steps: &[&'static str] = if self.online {
+            &[OCSP_DSS, CRL_DSS, OCSP_ONLINE, CRL_ONLINE]
+        } else {
+            &[OCSP_DSS, CRL_DSS]
+        };
+        let ocsp = |responses: &[Vec<u8>]| {
+            ocsp_status(
+                cert, issuer, self.pool, self.trust, responses, self.at, self.now,
+            )
+        };
+        for &source in steps {
+            let found = match source {
+                OCSP_DSS => ocsp(&self.dss_ocsps),
+                CRL_DSS => crl_status(cert, issuer, &self.dss_crls, self.at, self.now),
+                OCSP_ONLINE => match crate::ltv::fetch_ocsp(cert, issuer) {
+                    Some(r) => ocsp(&[r]),
+                    None => Revocation::NoData,
+                },
+                _ => {
+                    let crls = crate::ltv::fetch_crls(std::slice::from_ref(cert));
+                    crl_status(cert, issuer, &crls, self.at, self.now)
+                }
+            };
+            match found {
+                Revocation::NoData => {}
+                Revocation::Stale(e) => {
+                    stale.get_or_insert((e, source));
+                }
+                found => return (found, source),
+            }
+        }
+        match stale {
+            Some((e, source)) => (Revocation::Stale(e), source),
+            None => (Revocation::NoData, ""),
+        }
+    }
 }
 
 /// Certificates stored in the DSS of the latest revision.
@@ -1115,9 +1255,9 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
                     .iter()
                     .filter_map(|d| Certificate::from_der(d).ok()),
             );
-            let (ok, path, err) = check_chain(signer, &others, &opts.trust, at);
-            r.chain = path;
-            if let Some(e) = err {
+            let chk = check_chain(signer, &others, &opts.trust, at);
+            r.chain = chk.names.clone();
+            if let Some(e) = &chk.error {
                 r.errors.push(format!(
                     "Chứng thư không tin cậy tại thời điểm kiểm tra: {e} (certificate not trusted)"
                 ));
@@ -1129,66 +1269,8 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
                         .into(),
                 );
             }
-            r.trusted = ok && ku;
-            // Revocation: CRLs in the DSS, else (online) from the distribution points.
-            let mut pool = others.clone();
-            for t in &opts.trust {
-                if let Ok(c) = Certificate::from_der(t) {
-                    pool.push(c);
-                }
-            }
-            let mut source = "OCSP trong tệp (DSS)";
-            let mut status = ocsp_status(signer, &pool, &opts.trust, &dss_streams(doc, "OCSPs"));
-            if matches!(status, Revocation::NoData) {
-                source = "CRL trong tệp (DSS)";
-                status = crl_status(signer, &pool, &dss_streams(doc, "CRLs"));
-            }
-            if matches!(status, Revocation::NoData) && opts.online {
-                let issuer = pool
-                    .iter()
-                    .find(|c| c.tbs_certificate.subject == signer.tbs_certificate.issuer);
-                if let Some(r) = issuer.and_then(|i| crate::ltv::fetch_ocsp(signer, i)) {
-                    source = "OCSP trực tuyến (online)";
-                    status = ocsp_status(signer, &pool, &opts.trust, &[r]);
-                }
-                if matches!(status, Revocation::NoData) {
-                    let crls = crate::ltv::fetch_crls(std::slice::from_ref(signer));
-                    source = "CRL trực tuyến (online)";
-                    status = crl_status(signer, &pool, &crls);
-                }
-            }
-            match status {
-                Revocation::Good => r.revocation = format!("tốt, chưa bị thu hồi ({source})"),
-                Revocation::Revoked(t) => {
-                    r.revocation = format!("BỊ THU HỒI lúc {} ({source})", fmt_time(t));
-                    if r.time_source == "timestamp" && t > at {
-                        r.warnings.push(
-                            "Chứng thư bị thu hồi sau thời điểm ký có dấu thời gian (revoked after the trusted signing time)"
-                                .into(),
-                        );
-                    } else {
-                        r.errors.push(
-                            "Chứng thư của người ký đã bị thu hồi (signer certificate revoked)"
-                                .into(),
-                        );
-                    }
-                }
-                Revocation::NoData => {
-                    r.revocation = "không có dữ liệu thu hồi (no revocation data)".into();
-                    if opts.require_revocation {
-                        // Fail closed: CHƯA XÁC ĐỊNH, never HỢP LỆ.
-                        r.errors.push(
-                            "Không có dữ liệu thu hồi cho chứng thư người ký, no revocation data (certificate not trusted)"
-                                .into(),
-                        );
-                        r.trusted = false;
-                    } else {
-                        r.warnings.push(
-                            "Chưa kiểm tra được tình trạng thu hồi (revocation not checked)".into(),
-                        );
-                    }
-                }
-            }
+            r.trusted = chk.ok && ku;
+            check_revocation(&mut r, doc, signer, &chk, &others, opts, at, now);
         }
         // DocMDP.
         if let Some(refs) = sd.get("Reference").and_then(Obj::as_arr) {
@@ -1234,6 +1316,133 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
         UNDETERMINED.into()
     };
     r
+}
+
+/// Revocation of every certificate on the signer's path below the trust anchor (§4.1 item
+/// 10): revoked before the trusted time, or with no trusted time → KHÔNG HỢP LỆ; revoked after a
+/// trusted timestamp → a note; no usable data (none, stale, unauthorised responder) → CHƯA XÁC
+/// ĐỊNH unless [`VerifyOptions::soft_revocation`].
+#[allow(clippy::too_many_arguments)]
+fn check_revocation(
+    r: &mut SigReport,
+    doc: &Doc,
+    signer: &Certificate,
+    chk: &ChainCheck,
+    others: &[Certificate],
+    opts: &VerifyOptions,
+    at: i64,
+    now: i64,
+) {
+    let anchors: Vec<Certificate> = opts
+        .trust
+        .iter()
+        .filter_map(|t| Certificate::from_der(t).ok())
+        .collect();
+    let mut pool = others.to_vec();
+    pool.extend(anchors.iter().cloned());
+    let path = if chk.certs.is_empty() {
+        vec![signer.clone()]
+    } else {
+        chk.certs.clone()
+    };
+    // (certificate, its issuer, role) for each certificate below the anchor.
+    let mut targets = Vec::new();
+    for (i, c) in path.iter().enumerate() {
+        if anchors.contains(c) || c.tbs_certificate.issuer == c.tbs_certificate.subject {
+            break;
+        }
+        let issuer = path.get(i + 1).cloned().or_else(|| {
+            pool.iter()
+                .find(|p| p.tbs_certificate.subject == c.tbs_certificate.issuer)
+                .cloned()
+        });
+        let role = if i == 0 {
+            "người ký (signer)".to_string()
+        } else {
+            format!(
+                "CA trung gian \"{}\" (intermediate CA)",
+                cn(&c.tbs_certificate.subject)
+            )
+        };
+        targets.push((c.clone(), issuer, role));
+    }
+    if targets.is_empty() {
+        r.revocation =
+            "chứng thư là điểm tin cậy, không cần kiểm tra (the signer is an anchor)".into();
+        return;
+    }
+    let src = RevocationSources {
+        pool: &pool,
+        trust: &opts.trust,
+        dss_ocsps: dss_streams(doc, "OCSPs"),
+        dss_crls: dss_streams(doc, "CRLs"),
+        online: opts.online,
+        at,
+        now,
+    };
+    let timed = r.time_source == "timestamp";
+    let (mut parts, mut missing, mut revoked) = (Vec::new(), Vec::new(), false);
+    for (k, (cert, issuer, role)) in targets.iter().enumerate() {
+        let (st, source) = match issuer {
+            Some(i) => src.status(cert, i),
+            None => (Revocation::NoData, ""),
+        };
+        match st {
+            Revocation::Good => parts.push(format!("{role}: tốt, chưa bị thu hồi ({source})")),
+            Revocation::Revoked(t) => {
+                revoked = true;
+                parts.push(format!("{role}: BỊ THU HỒI lúc {} ({source})", fmt_time(t)));
+                if timed && t > at {
+                    r.warnings.push(format!(
+                        "Chứng thư {role} bị thu hồi sau thời điểm ký có dấu thời gian (revoked after the trusted signing time)"
+                    ));
+                } else if k == 0 {
+                    r.errors.push(
+                        "Chứng thư của người ký đã bị thu hồi (signer certificate revoked)".into(),
+                    );
+                } else {
+                    r.errors.push(format!(
+                        "Chứng thư {role} đã bị thu hồi (CA certificate in the path revoked)"
+                    ));
+                }
+            }
+            Revocation::NoData => {
+                parts.push(format!(
+                    "{role}: không có dữ liệu thu hồi (no revocation data)"
+                ));
+                missing.push(role.clone());
+            }
+            Revocation::Stale(e) => {
+                parts.push(format!(
+                    "{role}: dữ liệu thu hồi không dùng được, {e} ({source})"
+                ));
+                missing.push(role.clone());
+            }
+        }
+    }
+    let head = if revoked {
+        "BỊ THU HỒI"
+    } else if missing.is_empty() {
+        "tốt, chưa bị thu hồi"
+    } else {
+        "chưa xác định"
+    };
+    r.revocation = format!("{head}: {}", parts.join("; "));
+    if !missing.is_empty() {
+        if opts.soft_revocation {
+            r.warnings.push(format!(
+                "Chưa kiểm tra được tình trạng thu hồi của {} (revocation not checked: soft revocation check requested)",
+                missing.join(", ")
+            ));
+        } else {
+            // Fail closed: CHƯA XÁC ĐỊNH, never HỢP LỆ.
+            r.errors.push(format!(
+                "Không có dữ liệu thu hồi dùng được cho {}, no usable revocation data (certificate not trusted)",
+                missing.join(", ")
+            ));
+            r.trusted = false;
+        }
+    }
 }
 
 /// Length of the DER TLV at the start of `b`.
