@@ -150,8 +150,8 @@ fn main() {
             secs(|| vanthu_pdf::sign_file(&input, &out, &key, &vanthu_pdf::SignOptions::default()));
         r.unwrap();
         let (t_ver, rep) = secs(|| {
-            vanthu_pdf::verify_bytes(
-                std::fs::read(&out).unwrap(),
+            vanthu_pdf::verify::verify_file(
+                &out,
                 &vanthu_pdf::verify::VerifyOptions {
                     trust: trust.clone(),
                     at: None,

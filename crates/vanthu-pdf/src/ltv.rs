@@ -250,7 +250,7 @@ fn write_dss(
     cat.set("DSS", Obj::Ref(dn, 0));
     up.put(doc.root_ref().0, Obj::Dict(cat));
     let w = up.write(None)?;
-    let mut out = doc.data;
+    let mut out = doc.into_vec();
     out.extend_from_slice(&w.buf);
     Ok(out)
 }

@@ -119,6 +119,13 @@ pub fn verify_bytes(data: Vec<u8>, opts: &VerifyOptions) -> Result<Report, PdfEr
     Ok(verify_doc(&doc, opts))
 }
 
+/// Validates a PDF file without reading it into memory: the file is mapped, parsed lazily,
+/// and each signature's ranges are hashed by streaming from the file.
+pub fn verify_file(path: &std::path::Path, opts: &VerifyOptions) -> Result<Report, PdfError> {
+    let doc = Doc::open(path)?;
+    Ok(verify_doc(&doc, opts))
+}
+
 /// Signature dictionaries reachable from the AcroForm (fields and their kids): (field name,
 /// signature object number).
 pub(crate) fn signature_fields(doc: &Doc) -> Vec<(String, u32)> {
@@ -171,7 +178,7 @@ pub fn verify_doc(doc: &Doc, opts: &VerifyOptions) -> Report {
     let mut warnings = Vec::new();
     let last = doc.sections.len() - 1;
     let sigs = signature_fields(doc);
-    let declared = count(&doc.data, b"/ByteRange");
+    let declared = doc.count(b"/ByteRange");
     if declared > sigs.len() {
         warnings.push(format!(
             "Có {} từ điển chữ ký không gắn với trường nào (orphan signature dictionaries)",
@@ -259,10 +266,6 @@ pub fn verify_doc(doc: &Doc, opts: &VerifyOptions) -> Report {
     }
 }
 
-fn count(hay: &[u8], needle: &[u8]) -> usize {
-    hay.windows(needle.len()).filter(|w| *w == needle).count()
-}
-
 pub(crate) fn cn(name: &x509_cert::name::Name) -> String {
     let s = name.to_string();
     s.split(',')
@@ -282,7 +285,12 @@ struct CmsCheck {
 }
 
 /// Checks one SignerInfo of `sd` against the signed content (given as byte slices).
-fn check_cms(sd: &SignedData, content: &[&[u8]], pades: bool) -> CmsCheck {
+/// `digest` hashes the signed content with the SignerInfo's algorithm (one streamed pass).
+fn check_cms(
+    sd: &SignedData,
+    digest: &dyn Fn(crate::keys::Sha2) -> Vec<u8>,
+    pades: bool,
+) -> CmsCheck {
     let mut c = CmsCheck {
         signer: None,
         certs: Vec::new(),
@@ -351,7 +359,7 @@ fn check_cms(sd: &SignedData, content: &[&[u8]], pades: bool) -> CmsCheck {
     for a in attrs.iter() {
         let v = a.values.iter().next();
         if a.oid == ID_MESSAGE_DIGEST {
-            let content_digest = hash.digest(content);
+            let content_digest = digest(hash);
             md_ok = v
                 .and_then(|v| v.decode_as::<OctetString>().ok())
                 .is_some_and(|o| o.as_bytes() == content_digest.as_slice());
@@ -589,7 +597,7 @@ pub(crate) fn check_timestamp(
         info.errors.push("TSTInfo hỏng (bad TSTInfo)".into());
         return (info, None);
     };
-    let c = check_cms(&sd, &[tst.as_bytes()], false);
+    let c = check_cms(&sd, &|h| h.digest(&[tst.as_bytes()]), false);
     info.errors.extend(c.errors);
     // TSTInfo: version, policy, messageImprint, serialNumber, genTime, …
     let Ok(parts) = Vec::<Any>::from_der(tst.as_bytes()) else {
@@ -1158,17 +1166,15 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
         );
     }
     let der_bytes = &hexed[..der_len];
-    // 5. Digest of the signed ranges.
-    let mut h = Sha256::new();
-    h.update(&doc.data[..b as usize]);
-    h.update(&doc.data[c as usize..end]);
-    let digest = h.finalize().to_vec();
+    // 5. The signed ranges, hashed once (streamed from the file when it is mapped).
+    let ranges = [(0, b as usize), (c as usize, end)];
     let dss = dss_certs(doc);
     let now = opts
         .at
         .unwrap_or_else(time::OffsetDateTime::now_utc)
         .unix_timestamp();
     if is_ts {
+        let digest = doc.digest_ranges(crate::keys::Sha2::S256, &ranges);
         let (info, gen) = check_timestamp(der_bytes, &digest, &opts.trust, &dss);
         r.intact = info.intact;
         r.trusted = info.trusted;
@@ -1193,11 +1199,7 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
             r.errors.push("eContentType khác id-data".into());
         }
         let pades = r.subfilter == "ETSI.CAdES.detached";
-        let ck = check_cms(
-            &sdata,
-            &[&doc.data[..b as usize], &doc.data[c as usize..end]],
-            pades,
-        );
+        let ck = check_cms(&sdata, &|h| doc.digest_ranges(h, &ranges), pades);
         r.errors.extend(ck.errors.iter().cloned());
         r.warnings.extend(ck.warnings.iter().cloned());
         r.intact = ck.intact && sdata.encap_content_info.econtent.is_none();
@@ -1443,6 +1445,48 @@ fn check_revocation(
             r.trusted = false;
         }
     }
+}
+
+/// The signing self-check without a second hash pass: the signature dictionary reached from
+/// the new file's AcroForm has exactly `br` as its ByteRange, around a `<…>` token holding
+/// `der` then zero padding, and the CMS verifies (message-digest and signature value) against
+/// `digest`, the SHA-256 of the bytes written.
+pub(crate) fn self_check(doc: &Doc, br: [usize; 4], der: &[u8], digest: &[u8]) -> bool {
+    let want: Vec<i64> = br.iter().map(|&x| x as i64).collect();
+    let Some(sd) = signature_fields(doc)
+        .into_iter()
+        .filter_map(|(_, n)| doc.get(n).ok())
+        .filter_map(|o| o.as_dict().cloned())
+        .find(|d| {
+            d.get("ByteRange")
+                .and_then(Obj::as_arr)
+                .map(|a| a.iter().filter_map(Obj::as_int).collect::<Vec<_>>())
+                == Some(want.clone())
+        })
+    else {
+        return false;
+    };
+    let (b, c) = (br[1], br[2]);
+    if doc.data.get(b) != Some(&b'<') || c == 0 || doc.data.get(c - 1) != Some(&b'>') {
+        return false;
+    }
+    if br[2] + br[3] != doc.data.len() {
+        return false;
+    }
+    let Some(contents) = sd.get("Contents").and_then(Obj::as_str) else {
+        return false;
+    };
+    if !contents.starts_with(der) || contents[der.len()..].iter().any(|&x| x != 0) {
+        return false;
+    }
+    let Ok(sdata) = parse_signed_data(der) else {
+        return false;
+    };
+    let digest_of = |h: crate::keys::Sha2| match h {
+        crate::keys::Sha2::S256 => digest.to_vec(),
+        _ => Vec::new(),
+    };
+    check_cms(&sdata, &digest_of, true).intact
 }
 
 /// Length of the DER TLV at the start of `b`.
