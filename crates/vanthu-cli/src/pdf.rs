@@ -331,7 +331,6 @@ pub fn run(cmd: PdfCmd, json: bool) -> i32 {
             require_revocation: _,
         } => {
             let rep = load_trust(&trust).and_then(|t| {
-                let data = read(&file)?;
                 // No --trust: the shipped Vietnamese roots (unverified copies, see certs/).
                 let (t, intermediates) = if t.is_empty() {
                     if !vanthu_pdf::trust::VIETNAM_VERIFIED {
@@ -341,8 +340,9 @@ pub fn run(cmd: PdfCmd, json: bool) -> i32 {
                 } else {
                     (t, Vec::new())
                 };
-                vanthu_pdf::verify_bytes(
-                    data,
+                // Streamed: the file is mapped and hashed in chunks, never read whole.
+                vanthu_pdf::verify::verify_file(
+                    &file,
                     &VerifyOptions {
                         trust: t,
                         at: None,
