@@ -87,6 +87,8 @@ pub struct SigReport {
     pub revocation: String,
     pub timestamp: Option<TimestampInfo>,
     pub certification: Option<i64>,
+    /// The signature's FieldMDP lock ("FieldMDP /Exclude [SoKyHieu, …]"), if any.
+    pub field_lock: Option<String>,
     /// 1-based revision the signature ends, and the number of revisions.
     pub revision: usize,
     pub revisions: usize,
@@ -129,6 +131,14 @@ pub fn verify_file(path: &std::path::Path, opts: &VerifyOptions) -> Result<Repor
 /// Signature dictionaries reachable from the AcroForm (fields and their kids): (field name,
 /// signature object number).
 pub(crate) fn signature_fields(doc: &Doc) -> Vec<(String, u32)> {
+    signature_field_objects(doc)
+        .into_iter()
+        .map(|(name, sig, _)| (name, sig))
+        .collect()
+}
+
+/// Like [`signature_fields`], with the field's own object number when it is indirect.
+fn signature_field_objects(doc: &Doc) -> Vec<(String, u32, Option<u32>)> {
     let mut out = Vec::new();
     let Ok(cat) = doc.catalog() else { return out };
     let Ok((_, af)) = crate::sign::acroform(doc, &cat) else {
@@ -167,11 +177,128 @@ pub(crate) fn signature_fields(doc: &Doc) -> Vec<(String, u32)> {
         }
         if d.name_is("FT", "Sig") {
             if let Some((v, _)) = d.get("V").and_then(Obj::as_ref) {
-                out.push((name, v));
+                out.push((name, v, f.as_ref().map(|r| r.0)));
             }
         }
     }
     out
+}
+
+/// A FieldMDP lock (ISO 32000 12.8.2.4): which fields the signature forbids to change.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct FieldLock {
+    /// "All", "Include" or "Exclude".
+    action: String,
+    fields: Vec<String>,
+}
+
+impl FieldLock {
+    fn from_dict(doc: &Doc, d: &Dict) -> Option<FieldLock> {
+        let action = String::from_utf8_lossy(d.get("Action")?.as_name()?).into_owned();
+        let fields = d
+            .get("Fields")
+            .and_then(|f| doc.resolve(f).ok())
+            .and_then(|f| {
+                f.as_arr().map(|a| {
+                    a.iter()
+                        .filter_map(Obj::as_str)
+                        .map(decode_text)
+                        .collect::<Vec<_>>()
+                })
+            })
+            .unwrap_or_default();
+        Some(FieldLock { action, fields })
+    }
+
+    /// Whether the field (fully qualified name) is locked; an unknown action locks everything.
+    fn locks(&self, name: &str) -> bool {
+        // A listed field also covers its descendants ("a" locks "a.b").
+        let listed = self
+            .fields
+            .iter()
+            .any(|f| name == f || name.starts_with(&format!("{f}.")));
+        match self.action.as_str() {
+            "Include" => listed,
+            "Exclude" => !listed,
+            _ => true,
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!("FieldMDP /{} [{}]", self.action, self.fields.join(", "))
+    }
+}
+
+/// The FieldMDP lock of signature `sig_num` (dictionary `sd`): its signed `/Reference`, else
+/// the `/Lock` of its field as it stood when the signature was made (revision `rev`).
+fn field_lock(doc: &Doc, sd: &Dict, sig_num: u32, rev: usize) -> Option<FieldLock> {
+    for rf in sd.get("Reference").and_then(Obj::as_arr).unwrap_or(&[]) {
+        let Ok(rf) = doc.resolve_in(rf, rev) else {
+            continue;
+        };
+        let Some(rd) = rf.as_dict() else { continue };
+        if rd.name_is("TransformMethod", "FieldMDP") {
+            if let Some(l) = rd
+                .get("TransformParams")
+                .and_then(|t| doc.resolve_in(t, rev).ok())
+                .and_then(|t| t.as_dict().and_then(|d| FieldLock::from_dict(doc, d)))
+            {
+                return Some(l);
+            }
+        }
+    }
+    let field = signature_field_objects(doc)
+        .into_iter()
+        .find(|(_, s, _)| *s == sig_num)
+        .and_then(|(_, _, f)| f)?;
+    let fd = doc.get_in(field, rev).ok()?;
+    let lock = doc.resolve_in(fd.as_dict()?.get("Lock")?, rev).ok()?;
+    FieldLock::from_dict(doc, lock.as_dict()?)
+}
+
+/// DocMDP level of the document's certification signature as of revision `rev` (catalog
+/// `/Perms /DocMDP`), if any.
+fn certified_level(doc: &Doc, rev: usize) -> Option<i64> {
+    let cat = doc.get_in(doc.root_ref().0, rev).ok()?;
+    let perms = doc.resolve_in(cat.as_dict()?.get("Perms")?, rev).ok()?;
+    let sig = doc.resolve_in(perms.as_dict()?.get("DocMDP")?, rev).ok()?;
+    for rf in sig.as_dict()?.get("Reference")?.as_arr()? {
+        let Ok(rf) = doc.resolve_in(rf, rev) else {
+            continue;
+        };
+        let Some(rd) = rf.as_dict() else { continue };
+        if rd.name_is("TransformMethod", "DocMDP") {
+            return Some(
+                rd.get("TransformParams")
+                    .and_then(|t| doc.resolve_in(t, rev).ok())
+                    .and_then(|t| t.as_dict().and_then(|d| d.get("P")).and_then(Obj::as_int))
+                    .unwrap_or(2),
+            );
+        }
+    }
+    None
+}
+
+/// Fully qualified name of a field object as of revision `rev` (partial names joined by ".").
+fn field_name_in(doc: &Doc, d: &Dict, rev: usize) -> String {
+    let mut parts = Vec::new();
+    let mut cur = Some(d.clone());
+    let mut depth = 0;
+    while let Some(c) = cur.take() {
+        if let Some(t) = c.get("T").and_then(Obj::as_str) {
+            parts.push(decode_text(t));
+        }
+        depth += 1;
+        if depth > 32 {
+            break;
+        }
+        cur = c
+            .get("Parent")
+            .and_then(|p| doc.resolve_in(p, rev).ok())
+            .and_then(|p| p.as_dict().cloned());
+    }
+    parts.reverse();
+    parts.join(".")
 }
 
 pub fn verify_doc(doc: &Doc, opts: &VerifyOptions) -> Report {
@@ -1018,6 +1145,7 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
         revocation: "chưa kiểm tra (not checked)".into(),
         timestamp: None,
         certification: None,
+        field_lock: None,
         revision: 0,
         revisions: doc.sections.len(),
         covers_final_revision: false,
@@ -1292,9 +1420,17 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
             }
         }
     }
-    // 6. Changes after this signature.
+    // 6. Changes after this signature: DocMDP (its own certification, or the document's as
+    // it stood when it was signed) and its FieldMDP lock.
+    let lock = if is_ts {
+        None
+    } else {
+        field_lock(doc, &sd, num, rev)
+    };
+    r.field_lock = lock.as_ref().map(FieldLock::describe);
+    let docmdp = r.certification.or_else(|| certified_level(doc, rev));
     r.covers_final_revision = rev == last;
-    r.modifications = diff_after(doc, rev, r.certification);
+    r.modifications = diff_after(doc, rev, docmdp, lock.as_ref());
     r.modifications_allowed = r
         .modifications
         .iter()
@@ -1544,7 +1680,7 @@ fn extends(old: &[Obj], new: &[Obj]) -> bool {
 }
 
 /// Classifies every object changed by the revisions after `rev` (§4.2 of the spec).
-fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>) -> Vec<Change> {
+fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>, lock: Option<&FieldLock>) -> Vec<Change> {
     let last = doc.sections.len() - 1;
     let mut out = Vec::new();
     if rev >= last {
@@ -1867,12 +2003,43 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>) -> Vec<Change> {
                 c,
                 format!("Điền trường chữ ký {n} (signature field filled)"),
             );
-        } else if od.get("FT").is_some() && only(&["V", "AP", "AS"]) {
-            let c = match docmdp {
-                Some(p) if p >= 2 => ChangeClass::FormFill,
-                _ => ChangeClass::Review,
+        } else if (od.get("FT").is_some()
+            || od.name_is("Subtype", "Widget") && od.get("Parent").is_some())
+            && !od.name_is("FT", "Sig")
+            && only(&["V", "AP", "AS"])
+        {
+            // A fill is allowed only when FieldMDP leaves the field open or DocMDP P≥2 allows
+            // form filling; otherwise it is "another field" (§4.2), and a fill whose appearance
+            // paints over signed content is the shadow "replace" attack.
+            let name = field_name_in(doc, od, rev);
+            let (c, why) = match (lock, docmdp) {
+                (Some(l), _) if l.locks(&name) => (
+                    ChangeClass::Forbidden,
+                    format!(
+                        "trường bị khóa bởi chữ ký ({}) (locked by FieldMDP)",
+                        l.describe()
+                    ),
+                ),
+                (Some(l), _) => (
+                    ChangeClass::FormFill,
+                    format!("được {} cho phép (allowed by FieldMDP)", l.describe()),
+                ),
+                (None, Some(p)) if p >= 2 => (
+                    ChangeClass::FormFill,
+                    format!("được DocMDP P={p} cho phép (allowed by DocMDP)"),
+                ),
+                _ => (
+                    ChangeClass::Forbidden,
+                    "không được FieldMDP hay DocMDP cho phép (not allowed by FieldMDP or DocMDP)"
+                        .into(),
+                ),
             };
-            push(c, format!("Điền trường biểu mẫu {n} (form field filled)"));
+            push(
+                c,
+                format!(
+                    "Điền trường biểu mẫu \"{name}\" (đối tượng {n}): {why} (form field filled)"
+                ),
+            );
         } else {
             push(
                 ChangeClass::Forbidden,

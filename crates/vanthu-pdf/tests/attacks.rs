@@ -316,3 +316,142 @@ fn annotation_after_certification_is_rejected_and_blocks_signing() {
     assert!(e.to_string().contains("forbidden changes"), "{e}");
     assert!(!o.exists());
 }
+
+/// `sample_pdf` plus a pre-created, empty text field "GhiChu" whose widget lies over the
+/// page's text (an incremental update made before anyone signs).
+fn with_text_field(text: &str) -> Vec<u8> {
+    let base = sample_pdf(1, text);
+    let page = "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents 5 0 R /Annots [6 0 R] >>";
+    let pdf = append_revision(
+        &base,
+        &[
+            (1, "<< /Type /Catalog /Pages 2 0 R /AcroForm 7 0 R >>".into()),
+            (4, page.into()),
+            (
+                6,
+                "<< /Type /Annot /Subtype /Widget /FT /Tx /T (GhiChu) /Rect [70 750 400 780] /P 4 0 R /F 4 /DA (/F1 14 Tf 0 g) >>".into(),
+            ),
+            (
+                7,
+                "<< /Fields [6 0 R] /DR << /Font << /F1 3 0 R >> >> /DA (/F1 12 Tf 0 g) >>".into(),
+            ),
+        ],
+        "table",
+    );
+    with_size(pdf, 8)
+}
+
+/// Sets the last trailer's (or xref stream's) /Size: `append_revision` keeps the old one, which
+/// is too small once the revision adds objects.
+fn with_size(data: Vec<u8>, size: u32) -> Vec<u8> {
+    let at = data.windows(6).rposition(|w| w == b"/Size ").unwrap();
+    let end = at + 6 + data[at + 6..].iter().position(|c| *c == b' ').unwrap();
+    let mut out = data[..at].to_vec();
+    out.extend_from_slice(format!("/Size {size}").as_bytes());
+    out.extend_from_slice(&data[end..]);
+    out
+}
+
+/// An appearance stream (form XObject): an opaque white box with `text` drawn on it.
+fn overlay_ap(text: &str) -> String {
+    let s = format!("1 g 0 0 330 30 re f BT /F1 14 Tf 0 g 2 10 Td ({text}) Tj ET");
+    format!(
+        "<< /Type /XObject /Subtype /Form /BBox [0 0 330 30] /Resources << /Font << /F1 3 0 R >> >> /Length {} >>\nstream\n{s}\nendstream",
+        s.len()
+    )
+}
+
+/// Shadow "replace" (spec §5): a pre-created empty text field lies over signed text; after an
+/// approval signature its fill paints an opaque box with other words there. No FieldMDP and no
+/// DocMDP allow the fill, so it is "another field": Không được phép. pyHanko (0.38, default
+/// policy) accepts this fill on an uncertified file, so only its opinion is logged here.
+#[test]
+fn shadow_replace_by_form_fill_over_signed_text_is_rejected() {
+    let input = with_text_field("So tien: 1.000.000 dong");
+    let signed = sign_bytes(input, &p12("leader"), &SignOptions::default()).unwrap();
+    let rep = verify_bytes(signed.clone(), &opts()).unwrap();
+    assert!(rep.all_valid, "{rep:#?}");
+    // After signing: the empty field gets a value and an appearance that paints an opaque box
+    // with other text exactly over the signed sentence.
+    let doc = vanthu_pdf::doc::Doc::parse(signed.clone()).unwrap();
+    let ap = doc.size();
+    let evil = append_revision(
+        &signed,
+        &[
+            (
+                6,
+                format!("<< /Type /Annot /Subtype /Widget /FT /Tx /T (GhiChu) /Rect [70 750 400 780] /P 4 0 R /F 4 /DA (/F1 14 Tf 0 g) /V (So tien: 9.000.000 dong) /AP << /N {ap} 0 R >> >>"),
+            ),
+            (ap, overlay_ap("So tien: 9.000.000 dong - page 1")),
+        ],
+        "table",
+    );
+    let evil = with_size(evil, ap + 1);
+    let rep = rejected_by_vanthu("shadow-replace-form-fill", evil);
+    let s = &rep.signatures[0];
+    assert_eq!(s.verdict, INVALID, "{s:#?}");
+    assert!(
+        s.modifications
+            .iter()
+            .any(|m| m.object == 6 && m.class == ChangeClass::Forbidden),
+        "{s:#?}"
+    );
+}
+
+/// Shadow "replace" by fonts: the signed page's font redefined so "1" draws "9", or the page's
+/// /Resources /Font pointed at a new font. Both validators reject both.
+#[test]
+fn shadow_replace_by_font_swap_is_rejected() {
+    let base = signed();
+    let doc = vanthu_pdf::doc::Doc::parse(base.clone()).unwrap();
+    let n = doc.size();
+    // 1. The font object itself redefined: every "1" now draws a "9".
+    let swapped = append_revision(
+        &base,
+        &[(
+            3,
+            "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding << /Type /Encoding /BaseEncoding /WinAnsiEncoding /Differences [49 /nine] >> >>".into(),
+        )],
+        "table",
+    );
+    let rep = rejected("shadow-replace-font-object", swapped);
+    assert!(rep.signatures[0]
+        .modifications
+        .iter()
+        .any(|m| m.object == 3 && m.class == ChangeClass::Forbidden));
+    // 2. A new font object under the page's /Resources /Font.
+    let page = "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 {n} 0 R >> >> /Contents 5 0 R >>".replace("{n}", &n.to_string());
+    let new_font = append_revision(
+        &base,
+        &[
+            (4, page),
+            (
+                n,
+                "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding << /Differences [49 /nine] >> >>".into(),
+            ),
+        ],
+        "stream",
+    );
+    let new_font = with_size(new_font, n + 2);
+    let rep = rejected("shadow-replace-resources-font", new_font);
+    assert!(rep.signatures[0]
+        .modifications
+        .iter()
+        .any(|m| m.object == 4 && m.class == ChangeClass::Forbidden));
+}
+
+/// vanthu rejects the sample (KHÔNG HỢP LỆ or not valid); pyHanko's opinion is logged.
+fn rejected_by_vanthu(name: &str, data: Vec<u8>) -> vanthu_pdf::Report {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join(format!("{name}.pdf"));
+    std::fs::write(&f, &data).unwrap();
+    let (ok, out) = pyhanko_validate(&f, &[]);
+    eprintln!(
+        "{name}: pyHanko {}: {out}",
+        if ok { "accepts" } else { "rejects" }
+    );
+    let rep = verify_bytes(data, &opts()).unwrap();
+    assert!(!rep.all_valid, "{name}: vanthu accepted it: {rep:#?}");
+    assert_ne!(rep.verdict, VALID, "{name}");
+    rep
+}
