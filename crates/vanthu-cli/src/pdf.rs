@@ -79,6 +79,14 @@ pub struct SignArgs {
     /// Chứng nhận tài liệu, DocMDP P=2 (certify; first signature only).
     #[arg(long)]
     certify: bool,
+    /// Mức DocMDP khi chứng nhận: 2 (điền biểu mẫu, ký) hoặc 3 (thêm chú thích)
+    /// (DocMDP level with --certify: 2, or 3 to allow annotations too).
+    #[arg(long, value_name = "P", requires = "certify", value_parser = ["2", "3"])]
+    docmdp: Option<String>,
+    /// Khóa mọi trường trừ trường này sau khi ký (FieldMDP /Exclude; repeatable), ví dụ
+    /// SoKyHieu, NgayBanHanh, ToChuc (lock every field but these).
+    #[arg(long, value_name = "FIELD")]
+    lock_except: Vec<String>,
     /// Chữ ký tổ chức trên tệp đính kèm: góc trên bên phải trang 1, không ảnh, thời gian ISO 8601
     /// (organisation signature, Decree 30: top right of page 1, no image).
     #[arg(long, conflicts_with_all = ["visible", "image"])]
@@ -144,6 +152,12 @@ fn sign(a: &SignArgs) -> Result<(), PdfError> {
         field_name: a.field.clone(),
         reason: a.reason.clone(),
         certify: a.certify,
+        docmdp: a
+            .docmdp
+            .as_deref()
+            .map_or(0, |p| if p == "3" { 3 } else { 2 }),
+        field_lock: (!a.lock_except.is_empty())
+            .then(|| vanthu_pdf::sign::FieldMdp::Exclude(a.lock_except.clone())),
         org_stamp: a.org,
         tsa_url: a.tsa.clone(),
         ..Default::default()

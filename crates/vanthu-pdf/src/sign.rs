@@ -71,6 +71,33 @@ impl std::str::FromStr for Level {
     }
 }
 
+/// A FieldMDP lock: `All` fields, the listed ones (`Include`), or all but the listed ones
+/// (`Exclude`), by fully qualified field name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldMdp {
+    All,
+    Include(Vec<String>),
+    Exclude(Vec<String>),
+}
+
+impl FieldMdp {
+    /// `/Action … /Fields […]` (plus `/Type`).
+    fn dict(&self, ty: &str) -> Dict {
+        let (action, fields) = match self {
+            FieldMdp::All => ("All", None),
+            FieldMdp::Include(f) => ("Include", Some(f)),
+            FieldMdp::Exclude(f) => ("Exclude", Some(f)),
+        };
+        let mut d = Dict::new()
+            .with("Type", Obj::name(ty))
+            .with("Action", Obj::name(action));
+        if let Some(f) = fields {
+            d.set("Fields", Obj::Arr(f.iter().map(|n| Obj::text(n)).collect()));
+        }
+        d
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct SignOptions {
     /// B-B, B-T (needs `tsa_url`), B-LT (adds a DSS revision), B-LTA (then a document
@@ -82,8 +109,15 @@ pub struct SignOptions {
     pub location: Option<String>,
     /// `/M`; defaults to now in Vietnam time (+07:00).
     pub signing_time: Option<OffsetDateTime>,
-    /// Certify with DocMDP P=2 (first signature only).
+    /// Certify with DocMDP (first signature only): P=2 (form filling and signing), or P=3
+    /// with `docmdp: 3` (annotations too).
     pub certify: bool,
+    /// DocMDP level when certifying: 0 (= 2), 2 or 3. P=1 is refused (spec §1.6).
+    pub docmdp: u8,
+    /// FieldMDP: the fields this signature locks, written as the field's `/Lock` and as a
+    /// FieldMDP entry of the signature's `/Reference` (spec §1.6: leaders exclude the number,
+    /// date and organisation fields).
+    pub field_lock: Option<FieldMdp>,
     pub visible: Option<Visible>,
     /// Organisation signature on a separate attachment (Decree 30, Appendix I): no image, text
     /// only, top right of page 1 (17 mm from the CropBox's right edge, 14 mm from its top, 80 mm
@@ -610,6 +644,9 @@ fn prepare(
         }
     };
     widget.set("V", Obj::Ref(sig_num, 0));
+    if let Some(l) = &opts.field_lock {
+        widget.set("Lock", Obj::Dict(l.dict("SigFieldLock")));
+    }
     if let Some(v) = &opts.visible {
         let r = v.rect;
         widget.set(
@@ -701,24 +738,47 @@ fn prepare(
     if let Some(l) = &opts.location {
         sig.set("Location", Obj::text(l));
     }
+    let mut refs = Vec::new();
     if opts.certify {
-        sig.set(
-            "Reference",
-            Obj::Arr(vec![Obj::Dict(
-                Dict::new()
-                    .with("Type", Obj::name("SigRef"))
-                    .with("TransformMethod", Obj::name("DocMDP"))
-                    .with(
-                        "TransformParams",
-                        Obj::Dict(
-                            Dict::new()
-                                .with("Type", Obj::name("TransformParams"))
-                                .with("P", Obj::Int(2))
-                                .with("V", Obj::name("1.2")),
-                        ),
+        let p = match opts.docmdp {
+            0 | 2 => 2,
+            3 => 3,
+            p => {
+                return Err(PdfError::Field(format!(
+                    "DocMDP P={p} không dùng được, chỉ 2 hoặc 3 (DocMDP level must be 2 or 3)"
+                )))
+            }
+        };
+        refs.push(Obj::Dict(
+            Dict::new()
+                .with("Type", Obj::name("SigRef"))
+                .with("TransformMethod", Obj::name("DocMDP"))
+                .with(
+                    "TransformParams",
+                    Obj::Dict(
+                        Dict::new()
+                            .with("Type", Obj::name("TransformParams"))
+                            .with("P", Obj::Int(p))
+                            .with("V", Obj::name("1.2")),
                     ),
-            )]),
-        );
+                ),
+        ));
+    }
+    if let Some(l) = &opts.field_lock {
+        refs.push(Obj::Dict(
+            Dict::new()
+                .with("Type", Obj::name("SigRef"))
+                .with("TransformMethod", Obj::name("FieldMDP"))
+                .with(
+                    "TransformParams",
+                    Obj::Dict(l.dict("TransformParams").with("V", Obj::name("1.2"))),
+                ),
+        ));
+    }
+    if !refs.is_empty() {
+        sig.set("Reference", Obj::Arr(refs));
+    }
+    if opts.certify {
         let mut perms = cat
             .get("Perms")
             .and_then(Obj::as_dict)

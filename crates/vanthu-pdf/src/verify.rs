@@ -1798,6 +1798,13 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>, lock: Option<&FieldLoc
                     })
             })
     };
+    // An annotation that is not a widget (no form field behind it).
+    let is_markup = |o: &Obj| -> bool {
+        doc.resolve(o)
+            .ok()
+            .and_then(|a| a.as_dict().cloned())
+            .is_some_and(|d| is_markup_dict(&d))
+    };
     let annots_added = |old: &[Obj], new: &[Obj]| -> ChangeClass {
         if !extends(old, new) {
             return ChangeClass::Forbidden;
@@ -1817,12 +1824,16 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>, lock: Option<&FieldLoc
                     r.len() == 4 && (r[2] - r[0]).abs() > 0.0 && (r[3] - r[1]).abs() > 0.0
                 })
         };
-        if new[old.len()..].iter().all(is_sig_widget) {
-            if docmdp.is_some() && new[old.len()..].iter().any(visible) {
+        let added = &new[old.len()..];
+        if added.iter().all(is_sig_widget) {
+            if docmdp.is_some() && added.iter().any(visible) {
                 ChangeClass::Forbidden
             } else {
                 ChangeClass::Allowed
             }
+        } else if docmdp == Some(3) && added.iter().all(|o| is_sig_widget(o) || is_markup(o)) {
+            // P=3: the certifier allowed annotations (not new form fields).
+            ChangeClass::Allowed
         } else if docmdp.is_some() {
             ChangeClass::Forbidden
         } else {
@@ -1993,6 +2004,19 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>, lock: Option<&FieldLoc
                     ),
                 );
             }
+        } else if docmdp == Some(3)
+            && is_markup(&Obj::Ref(n, 0))
+            && is_markup_dict(od)
+            && !ck.iter().any(|k| k == "Subtype" || k == "P")
+        {
+            push(
+                ChangeClass::Allowed,
+                format!(
+                    "Sửa chú thích {n} ({}): {} — DocMDP P=3 cho phép (annotation changed under P=3)",
+                    type_of(&old),
+                    ck.join(", ")
+                ),
+            );
         } else if od.name_is("FT", "Sig") && od.get("V").is_none() {
             let c = if only(&["V", "AP", "Lock", "MK", "SV", "F"]) {
                 ChangeClass::Allowed
@@ -2052,6 +2076,14 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>, lock: Option<&FieldLoc
         }
     }
     out
+}
+
+/// A markup annotation dictionary: an annotation other than a widget.
+fn is_markup_dict(d: &Dict) -> bool {
+    d.get("Subtype").is_some()
+        && !d.name_is("Subtype", "Widget")
+        && d.get("FT").is_none()
+        && d.get("Parent").is_none()
 }
 
 fn acroform_change(a: &Dict, b: &Dict, is_sig_widget: &dyn Fn(&Obj) -> bool) -> ChangeClass {

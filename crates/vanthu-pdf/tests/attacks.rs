@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use vanthu_pdf::sign::{sign_bytes, SignOptions};
+use vanthu_pdf::sign::{sign_bytes, FieldMdp, SignOptions};
 use vanthu_pdf::verify::{verify_bytes, ChangeClass, INVALID, VALID};
 
 fn signed() -> Vec<u8> {
@@ -276,32 +276,7 @@ fn annotation_after_certification_is_rejected_and_blocks_signing() {
     )
     .unwrap();
     // A FreeText annotation added to the page under DocMDP P=2.
-    let doc = vanthu_pdf::doc::Doc::parse(certified.clone()).unwrap();
-    let n = doc.size();
-    let page = String::from_utf8({
-        let mut v = Vec::new();
-        let mut d = doc.get(4).unwrap().as_dict().unwrap().clone();
-        let mut annots = d
-            .get("Annots")
-            .and_then(|a| a.as_arr().map(<[_]>::to_vec))
-            .unwrap_or_default();
-        annots.push(vanthu_pdf::object::Obj::Ref(n, 0));
-        d.set("Annots", vanthu_pdf::object::Obj::Arr(annots));
-        vanthu_pdf::object::write_dict(&mut v, &d);
-        v
-    })
-    .unwrap();
-    let evil = append_revision(
-        &certified,
-        &[
-            (4, page),
-            (
-                n,
-                "<< /Type /Annot /Subtype /FreeText /Rect [72 700 300 730] /Contents (Da huy) /DA (/Helv 12 Tf 0 g) /P 4 0 R >>".into(),
-            ),
-        ],
-        "table",
-    );
+    let evil = add_freetext(&certified);
     let rep = rejected("annot-under-p2", evil.clone());
     assert_eq!(rep.signatures[0].certification, Some(2));
     assert!(rep.signatures[0]
@@ -317,28 +292,86 @@ fn annotation_after_certification_is_rejected_and_blocks_signing() {
     assert!(!o.exists());
 }
 
-/// `sample_pdf` plus a pre-created, empty text field "GhiChu" whose widget lies over the
-/// page's text (an incremental update made before anyone signs).
-fn with_text_field(text: &str) -> Vec<u8> {
-    let base = sample_pdf(1, text);
-    let page = "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents 5 0 R /Annots [6 0 R] >>";
-    let pdf = append_revision(
-        &base,
+/// Appends a FreeText annotation to page 1 (object 4) of a signed sample.
+fn add_freetext(certified: &[u8]) -> Vec<u8> {
+    let doc = vanthu_pdf::doc::Doc::parse(certified.to_vec()).unwrap();
+    let n = doc.size();
+    let page = String::from_utf8({
+        let mut v = Vec::new();
+        let mut d = doc.get(4).unwrap().as_dict().unwrap().clone();
+        let mut annots = d
+            .get("Annots")
+            .and_then(|a| a.as_arr().map(<[_]>::to_vec))
+            .unwrap_or_default();
+        annots.push(vanthu_pdf::object::Obj::Ref(n, 0));
+        d.set("Annots", vanthu_pdf::object::Obj::Arr(annots));
+        vanthu_pdf::object::write_dict(&mut v, &d);
+        v
+    })
+    .unwrap();
+    let out = append_revision(
+        certified,
         &[
-            (1, "<< /Type /Catalog /Pages 2 0 R /AcroForm 7 0 R >>".into()),
-            (4, page.into()),
+            (4, page),
             (
-                6,
-                "<< /Type /Annot /Subtype /Widget /FT /Tx /T (GhiChu) /Rect [70 750 400 780] /P 4 0 R /F 4 /DA (/F1 14 Tf 0 g) >>".into(),
-            ),
-            (
-                7,
-                "<< /Fields [6 0 R] /DR << /Font << /F1 3 0 R >> >> /DA (/F1 12 Tf 0 g) >>".into(),
+                n,
+                "<< /Type /Annot /Subtype /FreeText /Rect [72 700 300 730] /Contents (Da huy) /DA (/Helv 12 Tf 0 g) /P 4 0 R >>".into(),
             ),
         ],
         "table",
     );
-    with_size(pdf, 8)
+    with_size(out, n + 1)
+}
+
+/// `sample_pdf` plus a pre-created, empty text field "GhiChu" whose widget lies over the
+/// page's text (an incremental update made before anyone signs).
+fn with_text_field(text: &str) -> Vec<u8> {
+    with_text_fields(text, &[("GhiChu", "[70 750 400 780]")])
+}
+
+/// `sample_pdf` plus pre-created empty text fields (objects 6, 7, … in order; the AcroForm
+/// follows them), added by an incremental update before anyone signs.
+fn with_text_fields(text: &str, fields: &[(&str, &str)]) -> Vec<u8> {
+    let base = sample_pdf(1, text);
+    let nums: Vec<u32> = (6..6 + fields.len() as u32).collect();
+    let af = 6 + fields.len() as u32;
+    let refs: Vec<String> = nums.iter().map(|n| format!("{n} 0 R")).collect();
+    let refs = refs.join(" ");
+    let mut objs = vec![
+        (1, format!("<< /Type /Catalog /Pages 2 0 R /AcroForm {af} 0 R >>")),
+        (4, format!("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents 5 0 R /Annots [{refs}] >>")),
+    ];
+    for (n, (name, rect)) in nums.iter().zip(fields) {
+        objs.push((*n, text_widget(name, rect, "")));
+    }
+    objs.push((
+        af,
+        format!("<< /Fields [{refs}] /DR << /Font << /F1 3 0 R >> >> /DA (/F1 12 Tf 0 g) >>"),
+    ));
+    with_size(append_revision(&base, &objs, "table"), af + 1)
+}
+
+/// A text field's widget on page 1; `extra` adds entries (a value, an appearance).
+fn text_widget(name: &str, rect: &str, extra: &str) -> String {
+    format!("<< /Type /Annot /Subtype /Widget /FT /Tx /T ({name}) /Rect {rect} /P 4 0 R /F 4 /DA (/F1 14 Tf 0 g){extra} >>")
+}
+
+/// Fills text field object `num` with `value` and an appearance, as a form filler would.
+fn fill(signed: &[u8], num: u32, name: &str, rect: &str, value: &str) -> Vec<u8> {
+    let doc = vanthu_pdf::doc::Doc::parse(signed.to_vec()).unwrap();
+    let ap = doc.size();
+    let out = append_revision(
+        signed,
+        &[
+            (
+                num,
+                text_widget(name, rect, &format!(" /V ({value}) /AP << /N {ap} 0 R >>")),
+            ),
+            (ap, overlay_ap(value)),
+        ],
+        "table",
+    );
+    with_size(out, ap + 1)
 }
 
 /// Sets the last trailer's (or xref stream's) /Size: `append_revision` keeps the old one, which
@@ -373,20 +406,13 @@ fn shadow_replace_by_form_fill_over_signed_text_is_rejected() {
     assert!(rep.all_valid, "{rep:#?}");
     // After signing: the empty field gets a value and an appearance that paints an opaque box
     // with other text exactly over the signed sentence.
-    let doc = vanthu_pdf::doc::Doc::parse(signed.clone()).unwrap();
-    let ap = doc.size();
-    let evil = append_revision(
+    let evil = fill(
         &signed,
-        &[
-            (
-                6,
-                format!("<< /Type /Annot /Subtype /Widget /FT /Tx /T (GhiChu) /Rect [70 750 400 780] /P 4 0 R /F 4 /DA (/F1 14 Tf 0 g) /V (So tien: 9.000.000 dong) /AP << /N {ap} 0 R >> >>"),
-            ),
-            (ap, overlay_ap("So tien: 9.000.000 dong - page 1")),
-        ],
-        "table",
+        6,
+        "GhiChu",
+        "[70 750 400 780]",
+        "So tien: 9.000.000 dong - page 1",
     );
-    let evil = with_size(evil, ap + 1);
     let rep = rejected_by_vanthu("shadow-replace-form-fill", evil);
     let s = &rep.signatures[0];
     assert_eq!(s.verdict, INVALID, "{s:#?}");
@@ -454,4 +480,124 @@ fn rejected_by_vanthu(name: &str, data: Vec<u8>) -> vanthu_pdf::Report {
     assert!(!rep.all_valid, "{name}: vanthu accepted it: {rep:#?}");
     assert_ne!(rep.verdict, VALID, "{name}");
     rep
+}
+
+/// pyHanko's verdict on a file (logged; returned for the cases where it is asserted).
+fn pyhanko_says(name: &str, data: &[u8]) -> bool {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join(format!("{name}.pdf"));
+    std::fs::write(&f, data).unwrap();
+    let (ok, out) = pyhanko_validate(&f, &[]);
+    eprintln!(
+        "{name}: pyHanko {}: {out}",
+        if ok { "accepts" } else { "rejects" }
+    );
+    ok
+}
+
+/// FieldMDP (spec §1.6, §4.2): the signature's lock decides which later fills are allowed;
+/// pyHanko agrees on the open fill and on the locked one.
+#[test]
+fn field_mdp_lock_allows_only_the_open_fields() {
+    let (so, ghi) = (
+        ("SoKyHieu", "[70 700 300 720]"),
+        ("GhiChu", "[70 750 400 780]"),
+    );
+    let input = with_text_fields("So tien: 1.000.000 dong", &[so, ghi]);
+    // An approval signature that leaves only the number open (spec §1.6: /Exclude).
+    let signed = sign_bytes(
+        input.clone(),
+        &p12("leader"),
+        &SignOptions {
+            field_lock: Some(FieldMdp::Exclude(vec!["SoKyHieu".into()])),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let rep = verify_bytes(signed.clone(), &opts()).unwrap();
+    assert!(rep.all_valid, "{rep:#?}");
+    assert_eq!(
+        rep.signatures[0].field_lock.as_deref(),
+        Some("FieldMDP /Exclude [SoKyHieu]")
+    );
+    assert!(pyhanko_says("fieldmdp-signed", &signed));
+    // Filling the open field: Được phép – điền biểu mẫu, still HỢP LỆ.
+    let ok = fill(&signed, 6, so.0, so.1, "123/QD-UBND");
+    let rep = verify_bytes(ok.clone(), &opts()).unwrap();
+    assert!(rep.all_valid, "{rep:#?}");
+    let m = &rep.signatures[0].modifications;
+    assert!(
+        m.iter()
+            .any(|m| m.object == 6 && m.class == ChangeClass::FormFill),
+        "{m:#?}"
+    );
+    assert!(pyhanko_says("fieldmdp-open-fill", &ok), "pyHanko agrees");
+    // Filling a locked field: Không được phép.
+    let bad = fill(&signed, 7, ghi.0, ghi.1, "So tien: 9.000.000 dong - page 1");
+    let rep = rejected("fieldmdp-locked-fill", bad);
+    let s = &rep.signatures[0];
+    assert_eq!(s.verdict, INVALID);
+    assert!(
+        s.modifications.iter().any(|m| m.object == 7
+            && m.class == ChangeClass::Forbidden
+            && m.what.contains("locked by FieldMDP")),
+        "{s:#?}"
+    );
+    // Under certification P=2 a fill is allowed, except of what FieldMDP /Include locks.
+    let certified = sign_bytes(
+        input,
+        &p12("leader"),
+        &SignOptions {
+            certify: true,
+            field_lock: Some(FieldMdp::Include(vec!["GhiChu".into()])),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let rep = verify_bytes(fill(&certified, 6, so.0, so.1, "123/QD-UBND"), &opts()).unwrap();
+    assert!(rep.all_valid, "{rep:#?}");
+    let rep = rejected(
+        "fieldmdp-include-p2",
+        fill(&certified, 7, ghi.0, ghi.1, "Khong dong y"),
+    );
+    assert_eq!(rep.signatures[0].certification, Some(2));
+}
+
+/// DocMDP P=3 lets later revisions add annotations (P=2 does not: see
+/// `annotation_after_certification_is_rejected_and_blocks_signing`).
+#[test]
+fn docmdp_p3_allows_annotations_unlike_p2() {
+    let certified = sign_bytes(
+        sample_pdf(1, "Hop dong"),
+        &p12("leader"),
+        &SignOptions {
+            certify: true,
+            docmdp: 3,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let annotated = add_freetext(&certified);
+    let rep = verify_bytes(annotated.clone(), &opts()).unwrap();
+    let s = &rep.signatures[0];
+    assert_eq!(s.certification, Some(3));
+    assert!(rep.all_valid, "{rep:#?}");
+    assert!(s
+        .modifications
+        .iter()
+        .all(|m| m.class == ChangeClass::Allowed));
+    // pyHanko 0.38's StandardDiffPolicy "was not designed to support DocMDP level 3" and
+    // rejects this file: logged only.
+    pyhanko_says("annot-under-p3", &annotated);
+    // P=1 is never written.
+    let e = sign_bytes(
+        sample_pdf(1, "x"),
+        &p12("leader"),
+        &SignOptions {
+            certify: true,
+            docmdp: 1,
+            ..Default::default()
+        },
+    );
+    assert!(e.is_err());
 }

@@ -459,6 +459,29 @@ fn pdf_verify_without_revocation_data_is_undetermined_unless_soft() {
     assert_eq!(o.status.code(), Some(9));
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("Kết luận:     CHƯA XÁC ĐỊNH"), "{text}");
+    // Certification P=3 and a FieldMDP lock are written and reported.
+    let locked = d.path().join("locked.pdf");
+    ok(pdf_cmd(d.path())
+        .arg("sign")
+        .arg(&input)
+        .arg(&locked)
+        .arg("--p12")
+        .arg(k.join("leader.p12"))
+        .args(["--pin-env", "PIN", "--certify", "--docmdp", "3"])
+        .args(["--lock-except", "SoKyHieu", "--lock-except", "NgayBanHanh"]));
+    let v = json(
+        pdf_cmd(d.path())
+            .arg("verify")
+            .arg(&locked)
+            .arg("--trust")
+            .arg(k.join("root.pem"))
+            .arg("--soft-revocation-check"),
+    );
+    assert_eq!(v["signatures"][0]["certification"], 3, "{v}");
+    assert_eq!(
+        v["signatures"][0]["field_lock"], "FieldMDP /Exclude [SoKyHieu, NgayBanHanh]",
+        "{v}"
+    );
     // The explicit opt-out: valid, with a warning; the old flag is still accepted.
     let v = json(verify().arg("--soft-revocation-check"));
     assert_eq!(v["all_valid"], true, "{v}");
