@@ -1514,7 +1514,8 @@ fn check_revocation(
         trust: &opts.trust,
         dss_ocsps: dss_streams(doc, "OCSPs"),
         dss_crls: dss_streams(doc, "CRLs"),
-        online: opts.online,
+        // Never fetch URLs named by certificates that do not chain to an anchor.
+        online: opts.online && chk.ok,
         at,
         now,
     };
