@@ -61,7 +61,10 @@ pub struct TimestampInfo {
     pub tsa: String,
     pub intact: bool,
     pub trusted: bool,
+    /// Revocation of the TSA's path (checked at the token's time).
+    pub revocation: String,
     pub errors: Vec<String>,
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -689,18 +692,23 @@ fn has_timestamping_eku(cert: &Certificate) -> bool {
 }
 
 /// Verifies an RFC 3161 token over `imprint` (SHA-256). Returns its info and genTime (unix).
+/// With `revocation` (the file, the options and the wall clock), the TSA's path is also checked
+/// for revocation at the token's time, fail closed like a signer's (§4.1 item 11).
 pub(crate) fn check_timestamp(
     token: &[u8],
     imprint: &[u8],
     trust: &[Vec<u8>],
     extra: &[Certificate],
+    revocation: Option<(&Doc, &VerifyOptions, i64)>,
 ) -> (TimestampInfo, Option<i64>) {
     let mut info = TimestampInfo {
         time: String::new(),
         tsa: String::new(),
         intact: false,
         trusted: false,
+        revocation: "chưa kiểm tra (not checked)".into(),
         errors: Vec::new(),
+        warnings: Vec::new(),
     };
     let sd = match parse_signed_data(token) {
         Ok(sd) => sd,
@@ -756,14 +764,24 @@ pub(crate) fn check_timestamp(
         info.tsa = cn(&tsa.tbs_certificate.subject);
         let mut others = c.certs.clone();
         others.extend_from_slice(extra);
-        let ChainCheck { ok, error: err, .. } = check_chain(tsa, &others, trust, g);
+        let chk = check_chain(tsa, &others, trust, g);
+        let (ok, err) = (chk.ok, chk.error.clone());
+        let mut revocation_ok = true;
+        if let (Some((doc, opts, now)), true) = (revocation, ok) {
+            let pr = path_revocation(doc, tsa, "TSA", &chk, &others, opts, g, now, true);
+            info.revocation = pr.summary;
+            info.warnings.extend(pr.warnings);
+            revocation_ok = pr.errors.is_empty() && pr.unknown.is_none();
+            info.errors.extend(pr.errors);
+            info.errors.extend(pr.unknown);
+        }
         if !has_timestamping_eku(tsa) {
             info.errors.push(
                 "Chứng thư TSA thiếu EKU timeStamping bắt buộc (TSA lacks critical timeStamping EKU)"
                     .into(),
             );
         }
-        info.trusted = ok && has_timestamping_eku(tsa);
+        info.trusted = ok && has_timestamping_eku(tsa) && revocation_ok;
         if let Some(e) = err {
             info.errors
                 .push(format!("TSA không tin cậy: {e} (TSA not trusted)"));
@@ -1303,12 +1321,20 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
         .unix_timestamp();
     if is_ts {
         let digest = doc.digest_ranges(crate::keys::Sha2::S256, &ranges);
-        let (info, gen) = check_timestamp(der_bytes, &digest, &opts.trust, &dss);
+        let (info, gen) = check_timestamp(
+            der_bytes,
+            &digest,
+            &opts.trust,
+            &dss,
+            Some((doc, opts, now)),
+        );
         r.intact = info.intact;
         r.trusted = info.trusted;
         r.signer = info.tsa.clone();
         r.errors.extend(info.errors.iter().cloned());
         r.level = "DocTimeStamp".into();
+        r.revocation = info.revocation.clone();
+        r.warnings.extend(info.warnings.iter().cloned());
         if let Some(g) = gen {
             r.trusted_time = Some(fmt_time(g));
             r.time_source = "timestamp".into();
@@ -1351,8 +1377,15 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
                     let imprint = Sha256::digest(&ck.signature_value);
                     let mut extra = dss.clone();
                     extra.extend(ck.certs.iter().cloned());
-                    let (info, gen) = check_timestamp(&tok, &imprint, &opts.trust, &extra);
+                    let (info, gen) = check_timestamp(
+                        &tok,
+                        &imprint,
+                        &opts.trust,
+                        &extra,
+                        Some((doc, opts, now)),
+                    );
                     if info.intact && info.trusted {
+                        r.warnings.extend(info.warnings.iter().cloned());
                         if let Some(g) = gen {
                             at = g;
                             r.trusted_time = Some(fmt_time(g));
@@ -1456,10 +1489,7 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
     r
 }
 
-/// Revocation of every certificate on the signer's path below the trust anchor (§4.1 item
-/// 10): revoked before the trusted time, or with no trusted time → KHÔNG HỢP LỆ; revoked after a
-/// trusted timestamp → a note; no usable data (none, stale, unauthorised responder) → CHƯA XÁC
-/// ĐỊNH unless [`VerifyOptions::soft_revocation`].
+/// Applies [`path_revocation`] of the signer's path to its report.
 #[allow(clippy::too_many_arguments)]
 fn check_revocation(
     r: &mut SigReport,
@@ -1471,6 +1501,60 @@ fn check_revocation(
     at: i64,
     now: i64,
 ) {
+    let timed = r.time_source == "timestamp";
+    let pr = path_revocation(
+        doc,
+        signer,
+        "người ký (signer)",
+        chk,
+        others,
+        opts,
+        at,
+        now,
+        timed,
+    );
+    r.revocation = pr.summary;
+    r.errors.extend(pr.errors);
+    r.warnings.extend(pr.warnings);
+    if let Some(e) = pr.unknown {
+        r.errors.push(e);
+        r.trusted = false;
+    }
+}
+
+/// What the revocation check of one certificate path found.
+struct PathRevocation {
+    summary: String,
+    /// A certificate revoked before the trusted time (or with none): not valid.
+    errors: Vec<String>,
+    warnings: Vec<String>,
+    /// No usable data for some certificate (fail closed): the path is not trusted.
+    unknown: Option<String>,
+}
+
+/// Revocation of every certificate on `leaf`'s path below the trust anchor (§4.1 items 10
+/// and 11): revoked before the trusted time `at` (or with no trusted time, `timed` false) →
+/// an error (KHÔNG HỢP LỆ); revoked after a trusted time → a note; no usable data (none, stale,
+/// unauthorised responder) → `unknown` (CHƯA XÁC ĐỊNH) unless
+/// [`VerifyOptions::soft_revocation`] makes it a warning.
+#[allow(clippy::too_many_arguments)]
+fn path_revocation(
+    doc: &Doc,
+    leaf: &Certificate,
+    leaf_role: &str,
+    chk: &ChainCheck,
+    others: &[Certificate],
+    opts: &VerifyOptions,
+    at: i64,
+    now: i64,
+    timed: bool,
+) -> PathRevocation {
+    let mut out = PathRevocation {
+        summary: String::new(),
+        errors: Vec::new(),
+        warnings: Vec::new(),
+        unknown: None,
+    };
     let anchors: Vec<Certificate> = opts
         .trust
         .iter()
@@ -1479,7 +1563,7 @@ fn check_revocation(
     let mut pool = others.to_vec();
     pool.extend(anchors.iter().cloned());
     let path = if chk.certs.is_empty() {
-        vec![signer.clone()]
+        vec![leaf.clone()]
     } else {
         chk.certs.clone()
     };
@@ -1495,7 +1579,7 @@ fn check_revocation(
                 .cloned()
         });
         let role = if i == 0 {
-            "người ký (signer)".to_string()
+            leaf_role.to_string()
         } else {
             format!(
                 "CA trung gian \"{}\" (intermediate CA)",
@@ -1505,9 +1589,9 @@ fn check_revocation(
         targets.push((c.clone(), issuer, role));
     }
     if targets.is_empty() {
-        r.revocation =
-            "chứng thư là điểm tin cậy, không cần kiểm tra (the signer is an anchor)".into();
-        return;
+        out.summary =
+            "chứng thư là điểm tin cậy, không cần kiểm tra (the certificate is an anchor)".into();
+        return out;
     }
     let src = RevocationSources {
         pool: &pool,
@@ -1519,7 +1603,6 @@ fn check_revocation(
         at,
         now,
     };
-    let timed = r.time_source == "timestamp";
     let (mut parts, mut missing, mut revoked) = (Vec::new(), Vec::new(), false);
     for (k, (cert, issuer, role)) in targets.iter().enumerate() {
         let (st, source) = match issuer {
@@ -1532,15 +1615,15 @@ fn check_revocation(
                 revoked = true;
                 parts.push(format!("{role}: BỊ THU HỒI lúc {} ({source})", fmt_time(t)));
                 if timed && t > at {
-                    r.warnings.push(format!(
+                    out.warnings.push(format!(
                         "Chứng thư {role} bị thu hồi sau thời điểm ký có dấu thời gian (revoked after the trusted signing time)"
                     ));
                 } else if k == 0 {
-                    r.errors.push(
-                        "Chứng thư của người ký đã bị thu hồi (signer certificate revoked)".into(),
-                    );
+                    out.errors.push(format!(
+                        "Chứng thư của {role} đã bị thu hồi (certificate revoked)"
+                    ));
                 } else {
-                    r.errors.push(format!(
+                    out.errors.push(format!(
                         "Chứng thư {role} đã bị thu hồi (CA certificate in the path revoked)"
                     ));
                 }
@@ -1566,22 +1649,22 @@ fn check_revocation(
     } else {
         "chưa xác định"
     };
-    r.revocation = format!("{head}: {}", parts.join("; "));
+    out.summary = format!("{head}: {}", parts.join("; "));
     if !missing.is_empty() {
         if opts.soft_revocation {
-            r.warnings.push(format!(
+            out.warnings.push(format!(
                 "Chưa kiểm tra được tình trạng thu hồi của {} (revocation not checked: soft revocation check requested)",
                 missing.join(", ")
             ));
         } else {
             // Fail closed: CHƯA XÁC ĐỊNH, never HỢP LỆ.
-            r.errors.push(format!(
+            out.unknown = Some(format!(
                 "Không có dữ liệu thu hồi dùng được cho {}, no usable revocation data (certificate not trusted)",
                 missing.join(", ")
             ));
-            r.trusted = false;
         }
     }
+    out
 }
 
 /// The signing self-check without a second hash pass: the signature dictionary reached from

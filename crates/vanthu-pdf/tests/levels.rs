@@ -386,3 +386,75 @@ fn ocsp_in_the_dss_both_directions() {
     );
     assert_eq!(rep.signatures[0].level, "B-LT");
 }
+
+#[test]
+fn timestamp_authority_revocation_is_checked_too() {
+    // B-T by `ocspok`; the file then carries the responder's answer for the signer and the
+    // root's CRL for the intermediate, but nothing for the TSA (its CRL is inter.crl).
+    let tsa = start_tsa();
+    let dir = tempfile::tempdir().unwrap();
+    let bt = sign_bytes(
+        sample_pdf(1, "x"),
+        &p12("ocspok"),
+        &SignOptions {
+            tsa_url: Some(tsa),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let root_crl = std::fs::read(pki().join("root.crl")).unwrap();
+    let inter_crl = std::fs::read(pki().join("inter.crl")).unwrap();
+    let certs = || {
+        vec![
+            pem_der(&pki().join("ocspok.pem")),
+            pem_der(&pki().join("inter.pem")),
+        ]
+    };
+    let ocsp = ocsp_response(dir.path(), "ocsp");
+    let partial = vanthu_pdf::ltv::append_dss(
+        bt.clone(),
+        certs(),
+        vec![root_crl.clone()],
+        vec![ocsp.clone()],
+    )
+    .unwrap();
+    // Offline: the timestamp cannot be trusted (fail closed), so the signature has no trusted
+    // time: it is judged now, at B-B, and says why.
+    let rep = verify_bytes(partial.clone(), &offline_opts()).unwrap();
+    let s = &rep.signatures[0];
+    let ts = s.timestamp.as_ref().unwrap();
+    assert!(ts.intact && !ts.trusted, "{ts:#?}");
+    assert!(
+        ts.errors
+            .iter()
+            .any(|e| e.contains("no usable revocation data")),
+        "{ts:#?}"
+    );
+    assert!(
+        ts.revocation.contains("TSA: không có dữ liệu"),
+        "{}",
+        ts.revocation
+    );
+    assert_eq!(s.time_source, "now");
+    assert_eq!(s.level, "B-B");
+    // With the soft check the timestamp counts, with a warning.
+    let soft = VerifyOptions {
+        soft_revocation: true,
+        ..offline_opts()
+    };
+    let rep = verify_bytes(partial, &soft).unwrap();
+    let s = &rep.signatures[0];
+    assert_eq!(s.time_source, "timestamp", "{s:#?}");
+    assert!(s.warnings.iter().any(|w| w.contains("TSA")), "{s:#?}");
+    // With the TSA's CRL in the DSS too: B-T with a trusted time, HỢP LỆ.
+    let full =
+        vanthu_pdf::ltv::append_dss(bt, certs(), vec![root_crl, inter_crl], vec![ocsp]).unwrap();
+    let rep = verify_bytes(full, &offline_opts()).unwrap();
+    let s = &rep.signatures[0];
+    assert!(rep.all_valid, "{rep:#?}");
+    assert_eq!(s.time_source, "timestamp");
+    assert!(
+        s.timestamp.as_ref().unwrap().revocation.starts_with("tốt"),
+        "{s:#?}"
+    );
+}
