@@ -106,7 +106,7 @@ impl Doc {
     /// Feeds the byte ranges `[start, end)` to `f` in order: from memory, or for a mapped file
     /// by reading it in chunks (the map's pages stay untouched, so the resident set does not
     /// grow with the file). `from_map` forces the map (the fallback after a read error).
-    fn feed(
+    pub(crate) fn feed(
         &self,
         ranges: &[(usize, usize)],
         from_map: bool,

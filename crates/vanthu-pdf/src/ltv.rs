@@ -125,7 +125,15 @@ pub fn fetch_crls(certs: &[Certificate]) -> Vec<Vec<u8>> {
 /// entries are kept.
 pub fn add_dss(data: Vec<u8>, anchors: &[Vec<u8>]) -> Result<Vec<u8>, PdfError> {
     let doc = Doc::parse(data)?;
-    let mut certs = crate::verify::embedded_certs(&doc);
+    let buf = dss_revision(&doc, anchors)?;
+    let mut out = doc.into_vec();
+    out.extend_from_slice(&buf);
+    Ok(out)
+}
+
+/// The bytes of the DSS revision [`add_dss`] appends to `doc` (fetches CRLs and OCSP answers).
+pub(crate) fn dss_revision(doc: &Doc, anchors: &[Vec<u8>]) -> Result<Vec<u8>, PdfError> {
+    let mut certs = crate::verify::embedded_certs(doc);
     for a in anchors {
         if let Ok(a) = Certificate::from_der(a) {
             if certs
@@ -164,11 +172,15 @@ pub fn append_dss(
     crls: Vec<Vec<u8>>,
     ocsps: Vec<Vec<u8>>,
 ) -> Result<Vec<u8>, PdfError> {
-    write_dss(Doc::parse(data)?, certs, crls, ocsps)
+    let doc = Doc::parse(data)?;
+    let buf = write_dss(&doc, certs, crls, ocsps)?;
+    let mut out = doc.into_vec();
+    out.extend_from_slice(&buf);
+    Ok(out)
 }
 
 fn write_dss(
-    doc: Doc,
+    doc: &Doc,
     cert_ders: Vec<Vec<u8>>,
     crls: Vec<Vec<u8>>,
     ocsps: Vec<Vec<u8>>,
@@ -192,7 +204,7 @@ fn write_dss(
             .filter_map(|s| doc.stream_data(&s).ok())
             .collect()
     };
-    let mut up = Update::new(&doc);
+    let mut up = Update::new(doc);
     let add = |up: &mut Update<'_>, key: &str, items: Vec<Vec<u8>>| -> Obj {
         let mut refs = existing(key);
         let have = existing_bytes(&refs);
@@ -220,7 +232,7 @@ fn write_dss(
         .and_then(|v| doc.resolve(v).ok())
         .and_then(|v| v.as_dict().cloned())
         .unwrap_or_default();
-    for (_, num) in crate::verify::signature_fields(&doc) {
+    for (_, num) in crate::verify::signature_fields(doc) {
         let Ok(o) = doc.get(num) else { continue };
         let Some(c) = o
             .as_dict()
@@ -249,8 +261,5 @@ fn write_dss(
     let mut cat = cat;
     cat.set("DSS", Obj::Ref(dn, 0));
     up.put(doc.root_ref().0, Obj::Dict(cat));
-    let w = up.write(None)?;
-    let mut out = doc.into_vec();
-    out.extend_from_slice(&w.buf);
-    Ok(out)
+    Ok(up.write(None)?.buf)
 }

@@ -838,12 +838,13 @@ fn check_validity(cert: &x509_cert::Certificate, now: OffsetDateTime) -> Result<
 /// Signs `input` into `output` atomically: the new file is written next to the output, checked,
 /// then renamed into place. A failure leaves no output file.
 ///
-/// B-B and B-T are streamed: the input is mapped and only its cross-reference chain and the
+/// Streamed at every level: the input is mapped and only its cross-reference chain and the
 /// objects the new revision touches are read; the original bytes are copied to the temporary
 /// file in one pass that also hashes them (the digest covers exactly the bytes written), the
 /// revision is appended, and the self-check re-parses the written file and verifies the new
-/// CMS against that digest. Memory stays flat with the file size. B-LT and B-LTA, which add
-/// revisions over the signed file, still work in memory.
+/// CMS against that digest. B-LT appends the DSS revision to the same temporary file; B-LTA
+/// then a document timestamp whose range is hashed by reading that file (self-checked the same
+/// way). Memory stays flat with the file size.
 pub fn sign_file(
     input: &Path,
     output: &Path,
@@ -852,9 +853,6 @@ pub fn sign_file(
 ) -> Result<(), PdfError> {
     let doc = Doc::open(input)?;
     refuse_broken(&doc)?;
-    if opts.level >= Level::BLT {
-        return sign_checked(doc.into_vec(), output, signer, opts);
-    }
     let o = level_options(opts)?;
     let mut w = prepare(&doc, Some(signer), &o)?;
     let base = doc.data.len();
@@ -863,21 +861,62 @@ pub fn sign_file(
         let (cs, ce) = w.contents.expect("placeholder written");
         [0, base + cs, base + ce, w.buf.len() - ce]
     };
+    let failed = || {
+        PdfError::Sign(
+            "tự kiểm tra chữ ký mới thất bại (self-check of the new signature failed)".into(),
+        )
+    };
     write_atomic_with(output, |f, tmp| {
+        let io = |e| PdfError::io(tmp, e);
         let (digest, der) = finish(&mut w, Some(signer), o.tsa_url.as_deref(), |h| {
             copy_hashing(input, base, f, h)
         })?;
-        f.write_all(&w.buf).map_err(|e| PdfError::io(tmp, e))?;
-        f.sync_all().map_err(|e| PdfError::io(tmp, e))?;
+        f.write_all(&w.buf).map_err(io)?;
         let check = Doc::open(tmp)?;
         if check.data.len() != base + w.buf.len()
-            || !crate::verify::self_check(&check, br, &der, &digest)
+            || !crate::verify::self_check(&check, br, &der, &digest, false)
         {
-            return Err(PdfError::Sign(
-                "tự kiểm tra chữ ký mới thất bại (self-check of the new signature failed)".into(),
-            ));
+            return Err(failed());
         }
-        Ok(())
+        // B-LT: the DSS revision, appended to the same temporary file.
+        if o.level >= Level::BLT {
+            let anchors: Vec<Vec<u8>> = signer
+                .roots()
+                .iter()
+                .filter_map(|c| der::Encode::to_der(c).ok())
+                .collect();
+            let dss = crate::ltv::dss_revision(&check, &anchors)?;
+            drop(check);
+            f.write_all(&dss).map_err(io)?;
+        } else {
+            drop(check);
+        }
+        // B-LTA: a document timestamp over everything so far, hashed from the file.
+        if o.level == Level::BLTA {
+            let check = Doc::open(tmp)?;
+            let ts_opts = SignOptions {
+                tsa_url: o.tsa_url.clone(),
+                ..Default::default()
+            };
+            let mut tw = prepare(&check, None, &ts_opts)?;
+            let len = check.data.len();
+            let tbr = {
+                let (cs, ce) = tw.contents.expect("placeholder written");
+                [0, len + cs, len + ce, tw.buf.len() - ce]
+            };
+            let (digest, token) = finish(&mut tw, None, o.tsa_url.as_deref(), |h| {
+                check
+                    .feed(&[(0, len)], false, &mut |c| h.update(c))
+                    .map_err(io)
+            })?;
+            drop(check);
+            f.write_all(&tw.buf).map_err(io)?;
+            let check = Doc::open(tmp)?;
+            if !crate::verify::self_check(&check, tbr, &token, &digest, true) {
+                return Err(failed());
+            }
+        }
+        f.sync_all().map_err(io)
     })
 }
 
@@ -937,29 +976,6 @@ fn refuse_broken(doc: &Doc) -> Result<(), PdfError> {
         )));
     }
     Ok(())
-}
-
-fn sign_checked(
-    data: Vec<u8>,
-    output: &Path,
-    signer: &dyn Signer,
-    opts: &SignOptions,
-) -> Result<(), PdfError> {
-    let orig_len = data.len();
-    let orig_hash = Sha256::digest(&data);
-    let out = sign_pades(data, signer, opts)?;
-    if Sha256::digest(&out[..orig_len]) != orig_hash {
-        return Err(PdfError::Sign("original bytes changed".into()));
-    }
-    // Self-check on the very bytes that will be written (no second copy in memory).
-    let check = Doc::parse(out)?;
-    let rep = crate::verify::verify_doc(&check, &crate::verify::VerifyOptions::default());
-    if !rep.signatures.last().is_some_and(|s| s.intact) {
-        return Err(PdfError::Sign(
-            "tự kiểm tra chữ ký mới thất bại (self-check of the new signature failed)".into(),
-        ));
-    }
-    write_atomic(output, &check.data)
 }
 
 /// Writes to a temporary file in the same folder, syncs it and renames it over `path`.

@@ -1670,8 +1670,15 @@ fn path_revocation(
 /// The signing self-check without a second hash pass: the signature dictionary reached from
 /// the new file's AcroForm has exactly `br` as its ByteRange, around a `<…>` token holding
 /// `der` then zero padding, and the CMS verifies (message-digest and signature value) against
-/// `digest`, the SHA-256 of the bytes written.
-pub(crate) fn self_check(doc: &Doc, br: [usize; 4], der: &[u8], digest: &[u8]) -> bool {
+/// `digest`, the SHA-256 of the bytes written; for a document timestamp (`is_ts`), the token's
+/// imprint is `digest` and its signature verifies.
+pub(crate) fn self_check(
+    doc: &Doc,
+    br: [usize; 4],
+    der: &[u8],
+    digest: &[u8],
+    is_ts: bool,
+) -> bool {
     let want: Vec<i64> = br.iter().map(|&x| x as i64).collect();
     let Some(sd) = signature_fields(doc)
         .into_iter()
@@ -1698,6 +1705,9 @@ pub(crate) fn self_check(doc: &Doc, br: [usize; 4], der: &[u8], digest: &[u8]) -
     };
     if !contents.starts_with(der) || contents[der.len()..].iter().any(|&x| x != 0) {
         return false;
+    }
+    if is_ts {
+        return check_timestamp(der, digest, &[], &[], None).0.intact;
     }
     let Ok(sdata) = parse_signed_data(der) else {
         return false;

@@ -458,3 +458,41 @@ fn timestamp_authority_revocation_is_checked_too() {
         "{s:#?}"
     );
 }
+
+#[test]
+fn sign_file_streams_b_lt_and_b_lta() {
+    let tsa = start_tsa();
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample_pdf(1, "Luu tru dai han");
+    let i = dir.path().join("in.pdf");
+    std::fs::write(&i, &input).unwrap();
+    for (level, want, revs) in [(Level::BLT, "B-LT", 3), (Level::BLTA, "B-LTA", 4)] {
+        let o = dir.path().join(format!("{want}.pdf"));
+        vanthu_pdf::sign_file(
+            &i,
+            &o,
+            &p12("leader"),
+            &SignOptions {
+                level,
+                tsa_url: Some(tsa.clone()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let out = std::fs::read(&o).unwrap();
+        assert_eq!(
+            &out[..input.len()],
+            &input[..],
+            "{want}: original bytes kept"
+        );
+        // Offline: the DSS alone must carry every chain's revocation data.
+        let rep = vanthu_pdf::verify::verify_file(&o, &offline_opts()).unwrap();
+        assert!(rep.all_valid, "{want}: {rep:#?}");
+        assert_eq!(rep.revisions, revs);
+        assert_eq!(rep.signatures[0].level, want, "{rep:#?}");
+        let (ok, txt) = pyhanko_validate(&o, &[]);
+        assert!(ok && !txt.contains("INVALID"), "{want}: pyHanko: {txt}");
+        let (ok, txt) = qpdf_check(&o);
+        assert!(ok, "{txt}");
+    }
+}
