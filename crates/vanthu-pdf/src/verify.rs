@@ -85,9 +85,15 @@ pub struct SigReport {
     pub intact: bool,
     /// Intact, and ByteRange, Contents and PAdES profile are as required.
     pub valid: bool,
+    /// The signer's certificate chains to an anchor at the validation time with a usable key
+    /// usage (revocation is reported separately).
     pub trusted: bool,
     pub chain: Vec<String>,
     pub revocation: String,
+    /// Every certificate on the path has usable revocation data showing it was not revoked
+    /// (or revoked only after a trusted time), or the soft check was asked for. HỢP LỆ needs
+    /// it: fail closed.
+    pub revocation_ok: bool,
     pub timestamp: Option<TimestampInfo>,
     pub certification: Option<i64>,
     /// The signature's FieldMDP lock ("FieldMDP /Exclude [SoKyHieu, …]"), if any.
@@ -1161,6 +1167,7 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
         trusted: false,
         chain: Vec::new(),
         revocation: "chưa kiểm tra (not checked)".into(),
+        revocation_ok: false,
         timestamp: None,
         certification: None,
         field_lock: None,
@@ -1329,7 +1336,9 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
             Some((doc, opts, now)),
         );
         r.intact = info.intact;
+        // The token's trust already includes its TSA path's revocation.
         r.trusted = info.trusted;
+        r.revocation_ok = info.trusted;
         r.signer = info.tsa.clone();
         r.errors.extend(info.errors.iter().cloned());
         r.level = "DocTimeStamp".into();
@@ -1481,7 +1490,7 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
     r.valid = r.intact && r.errors.iter().all(trust_only);
     r.verdict = if !r.valid || forbidden {
         INVALID.into()
-    } else if r.trusted && r.modifications_allowed {
+    } else if r.trusted && r.revocation_ok && r.modifications_allowed {
         VALID.into()
     } else {
         UNDETERMINED.into()
@@ -1514,12 +1523,12 @@ fn check_revocation(
         timed,
     );
     r.revocation = pr.summary;
+    r.revocation_ok = pr.errors.is_empty() && pr.unknown.is_none();
     r.errors.extend(pr.errors);
     r.warnings.extend(pr.warnings);
-    if let Some(e) = pr.unknown {
-        r.errors.push(e);
-        r.trusted = false;
-    }
+    // Fail closed: with no usable data the verdict is CHƯA XÁC ĐỊNH (the error marks it as a
+    // trust question, not a broken signature).
+    r.errors.extend(pr.unknown);
 }
 
 /// What the revocation check of one certificate path found.

@@ -171,6 +171,10 @@ fn missing_revocation_data_is_undetermined_by_default() {
     assert_eq!(rep.verdict, UNDETERMINED);
     assert!(s.intact && s.valid, "integrity is not in question: {s:#?}");
     assert!(
+        s.trusted && !s.revocation_ok,
+        "the path is trusted, revocation unknown: {s:#?}"
+    );
+    assert!(
         s.errors
             .iter()
             .any(|e| e.contains("no usable revocation data")),

@@ -6,7 +6,7 @@ use crate::*;
 
 /// A test PKI whose certificates name no CRL or OCSP service: its signatures carry no
 /// revocation data anywhere.
-fn pki(dir: &Path) -> std::path::PathBuf {
+pub(crate) fn pki(dir: &Path) -> std::path::PathBuf {
     make_pki(&dir.join("pki"), None)
 }
 
@@ -455,6 +455,8 @@ fn pdf_verify_without_revocation_data_is_undetermined_unless_soft() {
     assert_eq!(v["all_valid"], false, "{v}");
     assert_eq!(v["verdict"], "CHƯA XÁC ĐỊNH", "{v}");
     assert_eq!(v["signatures"][0]["intact"], true, "{v}");
+    assert_eq!(v["signatures"][0]["trusted"], true, "{v}");
+    assert_eq!(v["signatures"][0]["revocation_ok"], false, "{v}");
     let o = run(&mut verify());
     assert_eq!(o.status.code(), Some(9));
     let text = String::from_utf8_lossy(&o.stdout);
