@@ -601,3 +601,28 @@ fn docmdp_p3_allows_annotations_unlike_p2() {
     );
     assert!(e.is_err());
 }
+
+/// Hide-and-replace, "free" variant (spec §5): the update is only an xref that frees the
+/// signed page's content stream (the page then shows nothing, or what a viewer falls back
+/// to). Both validators reject it.
+#[test]
+fn xref_only_update_freeing_signed_content_is_rejected() {
+    let signed = signed();
+    let doc = vanthu_pdf::doc::Doc::parse(signed.clone()).unwrap();
+    let prev = doc.sections.last().unwrap().offset;
+    let size = doc.size();
+    let root = doc.root_ref().0;
+    let mut evil = signed.clone();
+    let x = evil.len();
+    evil.extend_from_slice(
+        format!("xref\n5 1\n0000000000 00001 f\r\ntrailer\n<< /Size {size} /Root {root} 0 R /Prev {prev} >>\nstartxref\n{x}\n%%EOF\n").as_bytes(),
+    );
+    let rep = rejected("xref-only-free", evil);
+    assert!(
+        rep.signatures[0]
+            .modifications
+            .iter()
+            .any(|m| m.object == 5 && m.class == ChangeClass::Forbidden),
+        "{rep:#?}"
+    );
+}
