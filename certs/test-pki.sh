@@ -7,7 +7,9 @@
 # chain.pem = intermediate + root. tsa.cnf drives `openssl ts -reply`.
 # With CRL_URL=http://127.0.0.1:PORT set, certificates carry CRL distribution points
 # ($CRL_URL/root.crl for the intermediate, $CRL_URL/inter.crl below it) and root.crl, inter.crl
-# (DER) are written; `revoked` is a signer whose certificate is on inter.crl.
+# (DER) are written; `revoked` is a signer whose certificate is on inter.crl, `badinter` an
+# intermediate on root.crl and `underbad` a signer below it. With OCSP_URL set, `ocspok` points
+# to the OCSP responder (`ocsp`, EKU OCSPSigning, delegated by the intermediate).
 # Usage: [CRL_URL=…] certs/test-pki.sh DIR
 set -euo pipefail
 dir="$1"
@@ -143,12 +145,22 @@ openssl crl -in inter.crl.pem -outform DER -out inter.crl
 # The root's CRL (empty).
 mkdir -p rootca && : > rootca/index.txt && echo 2000 > rootca/serial
 sed -e "s#$PWD/ca#$PWD/rootca#; s#$PWD/inter.pem#$PWD/root.pem#; s#$PWD/inter.key.pem#$PWD/root.key.pem#" ca.cnf > rootca.cnf
+# A second intermediate that the root has revoked, and a signer below it.
+rsa badinter
+openssl req -new -key badinter.key.pem -out badinter.csr -subj "/C=VN/O=vanthu test/CN=vanthu Revoked Intermediate CA" -config ext.cnf 2>/dev/null
+openssl ca -batch -config rootca.cnf -in badinter.csr -out badinter.pem -notext -days 3000 \
+  -extfile ext.cnf -extensions inter 2>/dev/null
+openssl ca -config rootca.cnf -revoke badinter.pem -crl_reason keyCompromise 2>/dev/null
+cat badinter.pem root.pem > badchain.pem
+rsa underbad
+issue underbad badinter signer "/C=VN/O=vanthu test/CN=Signer Below A Revoked CA"
 openssl ca -config rootca.cnf -gencrl -crldays 30 -out root.crl.pem 2>/dev/null
 openssl crl -in root.crl.pem -outform DER -out root.crl
 
-for n in leader clerk clerk384 expired nokeyusage evil revoked ocspok; do
+for n in leader clerk clerk384 expired nokeyusage evil revoked ocspok underbad; do
   issuer=chain.pem
   [ "$n" = evil ] && issuer=evil-root.pem
+  [ "$n" = underbad ] && issuer=badchain.pem
   openssl pkcs12 -export -inkey "$n.key.pem" -in "$n.pem" -certfile "$issuer" \
     -out "$n.p12" -passout pass:1234 -name "$n"
 done

@@ -25,8 +25,14 @@ pub enum PdfCmd {
         /// Chứng thư gốc tin cậy, PEM (trust anchor; repeatable).
         #[arg(long, value_name = "PEM")]
         trust: Vec<PathBuf>,
-        /// Bắt buộc có dữ liệu thu hồi (OCSP/CRL); thiếu thì CHƯA XÁC ĐỊNH (fail closed).
+        /// Chấp nhận thiếu dữ liệu thu hồi (OCSP/CRL), chỉ cảnh báo; mặc định thiếu thì CHƯA
+        /// XÁC ĐỊNH (soft revocation check: missing revocation data is only a warning; by
+        /// default it fails closed). A revoked certificate is never accepted.
         #[arg(long)]
+        soft_revocation_check: bool,
+        /// Bắt buộc có dữ liệu thu hồi: nay là mặc định (kept for old scripts; fail closed is
+        /// the default).
+        #[arg(long, hide = true, conflicts_with = "soft_revocation_check")]
         require_revocation: bool,
     },
 }
@@ -73,6 +79,14 @@ pub struct SignArgs {
     /// Chứng nhận tài liệu, DocMDP P=2 (certify; first signature only).
     #[arg(long)]
     certify: bool,
+    /// Mức DocMDP khi chứng nhận: 2 (điền biểu mẫu, ký) hoặc 3 (thêm chú thích)
+    /// (DocMDP level with --certify: 2, or 3 to allow annotations too).
+    #[arg(long, value_name = "P", requires = "certify", value_parser = ["2", "3"])]
+    docmdp: Option<String>,
+    /// Khóa mọi trường trừ trường này sau khi ký (FieldMDP /Exclude; repeatable), ví dụ
+    /// SoKyHieu, NgayBanHanh, ToChuc (lock every field but these).
+    #[arg(long, value_name = "FIELD")]
+    lock_except: Vec<String>,
     /// Chữ ký tổ chức trên tệp đính kèm: góc trên bên phải trang 1, không ảnh, thời gian ISO 8601
     /// (organisation signature, Decree 30: top right of page 1, no image).
     #[arg(long, conflicts_with_all = ["visible", "image"])]
@@ -138,6 +152,12 @@ fn sign(a: &SignArgs) -> Result<(), PdfError> {
         field_name: a.field.clone(),
         reason: a.reason.clone(),
         certify: a.certify,
+        docmdp: a
+            .docmdp
+            .as_deref()
+            .map_or(0, |p| if p == "3" { 3 } else { 2 }),
+        field_lock: (!a.lock_except.is_empty())
+            .then(|| vanthu_pdf::sign::FieldMdp::Exclude(a.lock_except.clone())),
         org_stamp: a.org,
         tsa_url: a.tsa.clone(),
         ..Default::default()
@@ -321,10 +341,10 @@ pub fn run(cmd: PdfCmd, json: bool) -> i32 {
         PdfCmd::Verify {
             file,
             trust,
-            require_revocation,
+            soft_revocation_check,
+            require_revocation: _,
         } => {
             let rep = load_trust(&trust).and_then(|t| {
-                let data = read(&file)?;
                 // No --trust: the shipped Vietnamese roots (unverified copies, see certs/).
                 let (t, intermediates) = if t.is_empty() {
                     if !vanthu_pdf::trust::VIETNAM_VERIFIED {
@@ -334,14 +354,15 @@ pub fn run(cmd: PdfCmd, json: bool) -> i32 {
                 } else {
                     (t, Vec::new())
                 };
-                vanthu_pdf::verify_bytes(
-                    data,
+                // Streamed: the file is mapped and hashed in chunks, never read whole.
+                vanthu_pdf::verify::verify_file(
+                    &file,
                     &VerifyOptions {
                         trust: t,
                         at: None,
                         online: true,
                         intermediates,
-                        require_revocation,
+                        soft_revocation: soft_revocation_check,
                     },
                 )
             });

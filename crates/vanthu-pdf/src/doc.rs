@@ -31,11 +31,34 @@ pub struct Section {
     pub end: usize,
 }
 
+/// The bytes of a PDF: held in memory, or a read-only map of a file (only the pages the parser
+/// touches are read, so a 100 MB scan costs little memory).
+pub enum Bytes {
+    Owned(Vec<u8>),
+    Mapped(memmap2::Mmap),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Owned(v) => v,
+            Bytes::Mapped(m) => m,
+        }
+    }
+}
+
 pub struct Doc {
-    pub data: Vec<u8>,
+    pub data: Bytes,
     /// Oldest first.
     pub sections: Vec<Section>,
+    /// The file behind a mapped `data`: long passes (hashing, scanning) read it in chunks
+    /// instead of touching every page of the map, so they do not grow the resident set.
+    file: Option<std::fs::File>,
 }
+
+/// Chunk size of the streamed passes.
+const CHUNK: usize = 1 << 20;
 
 const MAX_SECTIONS: usize = 4096;
 
@@ -55,6 +78,112 @@ fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 impl Doc {
     pub fn parse(data: Vec<u8>) -> Result<Doc, PdfError> {
+        Doc::parse_bytes(Bytes::Owned(data), None)
+    }
+
+    /// Maps `path` read-only and parses it lazily: the cross-reference chain and, later, only
+    /// the objects asked for. The file must not be changed while the `Doc` lives.
+    pub fn open(path: &std::path::Path) -> Result<Doc, PdfError> {
+        let f = std::fs::File::open(path).map_err(|e| PdfError::io(path, e))?;
+        let len = f.metadata().map_err(|e| PdfError::io(path, e))?.len();
+        if len == 0 {
+            return Err(PdfError::NotPdf);
+        }
+        // SAFETY: read-only map of a file that vanthu does not modify while mapped; the
+        // documented contract is that no other process truncates it meanwhile.
+        let map = unsafe { memmap2::Mmap::map(&f) }.map_err(|e| PdfError::io(path, e))?;
+        Doc::parse_bytes(Bytes::Mapped(map), Some(f))
+    }
+
+    /// The whole file as an owned buffer (copies a mapped file).
+    pub fn into_vec(self) -> Vec<u8> {
+        match self.data {
+            Bytes::Owned(v) => v,
+            Bytes::Mapped(m) => m.to_vec(),
+        }
+    }
+
+    /// Feeds the byte ranges `[start, end)` to `f` in order: from memory, or for a mapped file
+    /// by reading it in chunks (the map's pages stay untouched, so the resident set does not
+    /// grow with the file). `from_map` forces the map (the fallback after a read error).
+    pub(crate) fn feed(
+        &self,
+        ranges: &[(usize, usize)],
+        from_map: bool,
+        f: &mut dyn FnMut(&[u8]),
+    ) -> std::io::Result<()> {
+        use std::io::{Read, Seek, SeekFrom};
+        let len = self.data.len();
+        let clamp = |&(a, b): &(usize, usize)| (a.min(len), b.min(len).max(a.min(len)));
+        let Some(mut file) = self.file.as_ref().filter(|_| !from_map) else {
+            for r in ranges {
+                let (a, b) = clamp(r);
+                f(&self.data[a..b]);
+            }
+            return Ok(());
+        };
+        let mut buf = vec![0u8; CHUNK.min(len)];
+        for r in ranges {
+            let (a, b) = clamp(r);
+            file.seek(SeekFrom::Start(a as u64))?;
+            let mut left = b - a;
+            while left > 0 {
+                let n = left.min(buf.len());
+                file.read_exact(&mut buf[..n])?;
+                f(&buf[..n]);
+                left -= n;
+            }
+        }
+        Ok(())
+    }
+
+    /// Digest of the byte ranges, in one streamed pass.
+    pub fn digest_ranges(&self, alg: crate::keys::Sha2, ranges: &[(usize, usize)]) -> Vec<u8> {
+        use sha2::Digest;
+        fn run<D: Digest>(doc: &Doc, ranges: &[(usize, usize)]) -> Vec<u8> {
+            for from_map in [false, true] {
+                let mut h = D::new();
+                if doc.feed(ranges, from_map, &mut |c| h.update(c)).is_ok() {
+                    return h.finalize().to_vec();
+                }
+            }
+            unreachable!("feeding from memory cannot fail")
+        }
+        match alg {
+            crate::keys::Sha2::S256 => run::<sha2::Sha256>(self, ranges),
+            crate::keys::Sha2::S384 => run::<sha2::Sha384>(self, ranges),
+            crate::keys::Sha2::S512 => run::<sha2::Sha512>(self, ranges),
+        }
+    }
+
+    /// Occurrences of `needle` anywhere in the file, in one streamed pass.
+    pub fn count(&self, needle: &[u8]) -> usize {
+        let finder = memchr::memmem::Finder::new(needle);
+        if self.file.is_none() {
+            return finder.find_iter(&self.data).count();
+        }
+        // Chunks overlap by len-1 bytes, which cannot hold a whole match: each match is
+        // counted once, in the first chunk that contains all of it.
+        let keep = needle.len().saturating_sub(1);
+        for from_map in [false, true] {
+            let mut carry: Vec<u8> = Vec::new();
+            let mut n = 0;
+            let ok = self
+                .feed(&[(0, self.data.len())], from_map, &mut |c| {
+                    carry.extend_from_slice(c);
+                    n += finder.find_iter(&carry).count();
+                    let cut = carry.len().saturating_sub(keep);
+                    carry.drain(..cut);
+                })
+                .is_ok();
+            if ok {
+                return n;
+            }
+        }
+        unreachable!("feeding from memory cannot fail")
+    }
+
+    fn parse_bytes(data: Bytes, file: Option<std::fs::File>) -> Result<Doc, PdfError> {
         if !data.starts_with(b"%PDF-") && find(&data[..data.len().min(1024)], b"%PDF-", 0).is_none()
         {
             return Err(PdfError::NotPdf);
@@ -71,6 +200,7 @@ impl Doc {
         let mut doc = Doc {
             data,
             sections: Vec::new(),
+            file,
         };
         let mut seen = Vec::new();
         loop {

@@ -125,7 +125,15 @@ pub fn fetch_crls(certs: &[Certificate]) -> Vec<Vec<u8>> {
 /// entries are kept.
 pub fn add_dss(data: Vec<u8>, anchors: &[Vec<u8>]) -> Result<Vec<u8>, PdfError> {
     let doc = Doc::parse(data)?;
-    let mut certs = crate::verify::embedded_certs(&doc);
+    let buf = dss_revision(&doc, anchors)?;
+    let mut out = doc.into_vec();
+    out.extend_from_slice(&buf);
+    Ok(out)
+}
+
+/// The bytes of the DSS revision [`add_dss`] appends to `doc` (fetches CRLs and OCSP answers).
+pub(crate) fn dss_revision(doc: &Doc, anchors: &[Vec<u8>]) -> Result<Vec<u8>, PdfError> {
+    let mut certs = crate::verify::embedded_certs(doc);
     for a in anchors {
         if let Ok(a) = Certificate::from_der(a) {
             if certs
@@ -152,6 +160,31 @@ pub fn add_dss(data: Vec<u8>, anchors: &[Vec<u8>]) -> Result<Vec<u8>, PdfError> 
             }
         }
     }
+    let cert_ders: Vec<Vec<u8>> = certs.iter().filter_map(|c| c.to_der().ok()).collect();
+    write_dss(doc, cert_ders, crls, ocsps)
+}
+
+/// Appends a `/DSS` revision with the given material (DER certificates, CRLs and OCSP
+/// responses obtained elsewhere), merged with the DSS already in the file.
+pub fn append_dss(
+    data: Vec<u8>,
+    certs: Vec<Vec<u8>>,
+    crls: Vec<Vec<u8>>,
+    ocsps: Vec<Vec<u8>>,
+) -> Result<Vec<u8>, PdfError> {
+    let doc = Doc::parse(data)?;
+    let buf = write_dss(&doc, certs, crls, ocsps)?;
+    let mut out = doc.into_vec();
+    out.extend_from_slice(&buf);
+    Ok(out)
+}
+
+fn write_dss(
+    doc: &Doc,
+    cert_ders: Vec<Vec<u8>>,
+    crls: Vec<Vec<u8>>,
+    ocsps: Vec<Vec<u8>>,
+) -> Result<Vec<u8>, PdfError> {
     let cat = doc.catalog()?;
     let old = cat
         .get("DSS")
@@ -171,7 +204,7 @@ pub fn add_dss(data: Vec<u8>, anchors: &[Vec<u8>]) -> Result<Vec<u8>, PdfError> 
             .filter_map(|s| doc.stream_data(&s).ok())
             .collect()
     };
-    let mut up = Update::new(&doc);
+    let mut up = Update::new(doc);
     let add = |up: &mut Update<'_>, key: &str, items: Vec<Vec<u8>>| -> Obj {
         let mut refs = existing(key);
         let have = existing_bytes(&refs);
@@ -185,7 +218,6 @@ pub fn add_dss(data: Vec<u8>, anchors: &[Vec<u8>]) -> Result<Vec<u8>, PdfError> 
         }
         Obj::Arr(refs)
     };
-    let cert_ders: Vec<Vec<u8>> = certs.iter().filter_map(|c| c.to_der().ok()).collect();
     let mut dss = Dict::new().with("Type", Obj::name("DSS"));
     dss.set("Certs", add(&mut up, "Certs", cert_ders));
     dss.set("CRLs", add(&mut up, "CRLs", crls));
@@ -200,7 +232,7 @@ pub fn add_dss(data: Vec<u8>, anchors: &[Vec<u8>]) -> Result<Vec<u8>, PdfError> 
         .and_then(|v| doc.resolve(v).ok())
         .and_then(|v| v.as_dict().cloned())
         .unwrap_or_default();
-    for (_, num) in crate::verify::signature_fields(&doc) {
+    for (_, num) in crate::verify::signature_fields(doc) {
         let Ok(o) = doc.get(num) else { continue };
         let Some(c) = o
             .as_dict()
@@ -229,8 +261,5 @@ pub fn add_dss(data: Vec<u8>, anchors: &[Vec<u8>]) -> Result<Vec<u8>, PdfError> 
     let mut cat = cat;
     cat.set("DSS", Obj::Ref(dn, 0));
     up.put(doc.root_ref().0, Obj::Dict(cat));
-    let w = up.write(None)?;
-    let mut out = doc.data;
-    out.extend_from_slice(&w.buf);
-    Ok(out)
+    Ok(up.write(None)?.buf)
 }

@@ -71,6 +71,33 @@ impl std::str::FromStr for Level {
     }
 }
 
+/// A FieldMDP lock: `All` fields, the listed ones (`Include`), or all but the listed ones
+/// (`Exclude`), by fully qualified field name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldMdp {
+    All,
+    Include(Vec<String>),
+    Exclude(Vec<String>),
+}
+
+impl FieldMdp {
+    /// `/Action … /Fields […]` (plus `/Type`).
+    fn dict(&self, ty: &str) -> Dict {
+        let (action, fields) = match self {
+            FieldMdp::All => ("All", None),
+            FieldMdp::Include(f) => ("Include", Some(f)),
+            FieldMdp::Exclude(f) => ("Exclude", Some(f)),
+        };
+        let mut d = Dict::new()
+            .with("Type", Obj::name(ty))
+            .with("Action", Obj::name(action));
+        if let Some(f) = fields {
+            d.set("Fields", Obj::Arr(f.iter().map(|n| Obj::text(n)).collect()));
+        }
+        d
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct SignOptions {
     /// B-B, B-T (needs `tsa_url`), B-LT (adds a DSS revision), B-LTA (then a document
@@ -82,8 +109,15 @@ pub struct SignOptions {
     pub location: Option<String>,
     /// `/M`; defaults to now in Vietnam time (+07:00).
     pub signing_time: Option<OffsetDateTime>,
-    /// Certify with DocMDP P=2 (first signature only).
+    /// Certify with DocMDP (first signature only): P=2 (form filling and signing), or P=3
+    /// with `docmdp: 3` (annotations too).
     pub certify: bool,
+    /// DocMDP level when certifying: 0 (= 2), 2 or 3. P=1 is refused (spec §1.6).
+    pub docmdp: u8,
+    /// FieldMDP: the fields this signature locks, written as the field's `/Lock` and as a
+    /// FieldMDP entry of the signature's `/Reference` (spec §1.6: leaders exclude the number,
+    /// date and organisation fields).
+    pub field_lock: Option<FieldMdp>,
     pub visible: Option<Visible>,
     /// Organisation signature on a separate attachment (Decree 30, Appendix I): no image, text
     /// only, top right of page 1 (17 mm from the CropBox's right edge, 14 mm from its top, 80 mm
@@ -284,14 +318,10 @@ impl<'a> Update<'a> {
     }
 }
 
-/// Fills the ByteRange, hashes the covered bytes and returns the digest.
-pub(crate) fn patch_byterange(
-    original: &[u8],
-    w: &mut Written,
-) -> Result<(Vec<u8>, [usize; 4]), PdfError> {
+/// Fills the ByteRange of an update appended to `base` bytes.
+pub(crate) fn set_byterange(base: usize, w: &mut Written) -> Result<[usize; 4], PdfError> {
     let (bp, blen) = w.br.expect("placeholder written");
     let (cs, ce) = w.contents.expect("placeholder written");
-    let base = original.len();
     let total = base + w.buf.len();
     let b = base + cs;
     let c = base + ce;
@@ -304,11 +334,37 @@ pub(crate) fn patch_byterange(
         s.push(' ');
     }
     w.buf[bp..bp + blen].copy_from_slice(s.as_bytes());
+    Ok([0, b, c, d])
+}
+
+/// Hashes the signed bytes (`prefix` feeds the original file, then the update without its
+/// Contents gap), obtains the CMS (or the timestamp token for a document timestamp) and writes
+/// it into the gap. Returns the digest and the DER.
+fn finish(
+    w: &mut Written,
+    signer: Option<&dyn Signer>,
+    tsa_url: Option<&str>,
+    prefix: impl FnOnce(&mut Sha256) -> Result<(), PdfError>,
+) -> Result<(Vec<u8>, Vec<u8>), PdfError> {
+    let (cs, ce) = w.contents.expect("placeholder written");
     let mut h = Sha256::new();
-    h.update(original);
+    prefix(&mut h)?;
     h.update(&w.buf[..cs]);
     h.update(&w.buf[ce..]);
-    Ok((h.finalize().to_vec(), [0, b, c, d]))
+    let digest = h.finalize().to_vec();
+    let der = match signer {
+        None => crate::tsa::timestamp(tsa_url.unwrap_or_default(), &digest)?,
+        Some(signer) => {
+            let mut si = cms_build::signer_info(signer, &digest)?;
+            if let Some(url) = tsa_url {
+                let tst = crate::tsa::timestamp(url, &Sha256::digest(si.signature.as_bytes()))?;
+                cms_build::add_timestamp(&mut si, &tst)?;
+            }
+            cms_build::content_info(si, signer.chain())?
+        }
+    };
+    fill_contents(w, &der)?;
+    Ok((digest, der))
 }
 
 /// Writes the DER into the Contents gap (hex, zero padded).
@@ -414,14 +470,7 @@ pub fn sign_pades(
     signer: &dyn Signer,
     opts: &SignOptions,
 ) -> Result<Vec<u8>, PdfError> {
-    let mut o = opts.clone();
-    if opts.level == Level::BB {
-        o.tsa_url = None;
-    } else if opts.tsa_url.is_none() {
-        return Err(PdfError::Field(
-            "mức B-T trở lên cần máy chủ dấu thời gian --tsa (B-T and above need a TSA URL)".into(),
-        ));
-    }
+    let o = level_options(opts)?;
     let mut out = sign_bytes(data, signer, &o)?;
     if opts.level >= Level::BLT {
         let anchors: Vec<Vec<u8>> = signer
@@ -452,6 +501,24 @@ fn sign_inner(
     signer: Option<&dyn Signer>,
     opts: &SignOptions,
 ) -> Result<Vec<u8>, PdfError> {
+    let doc = Doc::parse(data)?;
+    let mut w = prepare(&doc, signer, opts)?;
+    finish(&mut w, signer, opts.tsa_url.as_deref(), |h| {
+        h.update(&doc.data[..]);
+        Ok(())
+    })?;
+    let mut out = doc.into_vec();
+    out.reserve_exact(w.buf.len());
+    out.extend_from_slice(&w.buf);
+    Ok(out)
+}
+
+/// Builds the signature revision for `doc` with a zeroed Contents gap and its ByteRange set.
+fn prepare(
+    doc: &Doc,
+    signer: Option<&dyn Signer>,
+    opts: &SignOptions,
+) -> Result<Written, PdfError> {
     let now = opts
         .signing_time
         .unwrap_or_else(|| OffsetDateTime::now_utc().to_offset(vn_offset()));
@@ -462,7 +529,6 @@ fn sign_inner(
             .ok_or_else(|| PdfError::Key("no certificate".into()))?;
         check_validity(cert, now)?;
     }
-    let doc = Doc::parse(data)?;
     let pages = doc.pages()?;
     if pages.is_empty() {
         return Err(PdfError::Damaged("no pages".into()));
@@ -506,16 +572,16 @@ fn sign_inner(
     let root = doc.root_ref().0;
     let mut cat = doc.catalog()?;
     if opts.certify {
-        let existing = existing_signatures(&doc)?;
+        let existing = existing_signatures(doc)?;
         if existing > 0 {
             return Err(PdfError::Field(
                 "chỉ chữ ký đầu tiên được chứng nhận (only the first signature may certify)".into(),
             ));
         }
     }
-    let (af_num, mut af) = acroform(&doc, &cat)?;
-    let (fields_num, mut fields) = fields_of(&doc, &af)?;
-    let names = field_names(&doc, &fields);
+    let (af_num, mut af) = acroform(doc, &cat)?;
+    let (fields_num, mut fields) = fields_of(doc, &af)?;
+    let names = field_names(doc, &fields);
     let prefix = if signer.is_some() {
         "LanhDao"
     } else {
@@ -533,9 +599,9 @@ fn sign_inner(
             "tên trường phải là ASCII, không có dấu chấm: {name:?} (field names are ASCII without dots)"
         )));
     }
-    let mut up = Update::new(&doc);
+    let mut up = Update::new(doc);
     let sig_num = up.alloc();
-    let existing = find_field(&doc, &fields, &name)?;
+    let existing = find_field(doc, &fields, &name)?;
     let (widget_num, mut widget, new_widget) = match existing {
         Some((n, d)) => {
             if !d.name_is("FT", "Sig") {
@@ -578,6 +644,9 @@ fn sign_inner(
         }
     };
     widget.set("V", Obj::Ref(sig_num, 0));
+    if let Some(l) = &opts.field_lock {
+        widget.set("Lock", Obj::Dict(l.dict("SigFieldLock")));
+    }
     if let Some(v) = &opts.visible {
         let r = v.rect;
         widget.set(
@@ -669,24 +738,47 @@ fn sign_inner(
     if let Some(l) = &opts.location {
         sig.set("Location", Obj::text(l));
     }
+    let mut refs = Vec::new();
     if opts.certify {
-        sig.set(
-            "Reference",
-            Obj::Arr(vec![Obj::Dict(
-                Dict::new()
-                    .with("Type", Obj::name("SigRef"))
-                    .with("TransformMethod", Obj::name("DocMDP"))
-                    .with(
-                        "TransformParams",
-                        Obj::Dict(
-                            Dict::new()
-                                .with("Type", Obj::name("TransformParams"))
-                                .with("P", Obj::Int(2))
-                                .with("V", Obj::name("1.2")),
-                        ),
+        let p = match opts.docmdp {
+            0 | 2 => 2,
+            3 => 3,
+            p => {
+                return Err(PdfError::Field(format!(
+                    "DocMDP P={p} không dùng được, chỉ 2 hoặc 3 (DocMDP level must be 2 or 3)"
+                )))
+            }
+        };
+        refs.push(Obj::Dict(
+            Dict::new()
+                .with("Type", Obj::name("SigRef"))
+                .with("TransformMethod", Obj::name("DocMDP"))
+                .with(
+                    "TransformParams",
+                    Obj::Dict(
+                        Dict::new()
+                            .with("Type", Obj::name("TransformParams"))
+                            .with("P", Obj::Int(p))
+                            .with("V", Obj::name("1.2")),
                     ),
-            )]),
-        );
+                ),
+        ));
+    }
+    if let Some(l) = &opts.field_lock {
+        refs.push(Obj::Dict(
+            Dict::new()
+                .with("Type", Obj::name("SigRef"))
+                .with("TransformMethod", Obj::name("FieldMDP"))
+                .with(
+                    "TransformParams",
+                    Obj::Dict(l.dict("TransformParams").with("V", Obj::name("1.2"))),
+                ),
+        ));
+    }
+    if !refs.is_empty() {
+        sig.set("Reference", Obj::Arr(refs));
+    }
+    if opts.certify {
         let mut perms = cat
             .get("Perms")
             .and_then(Obj::as_dict)
@@ -709,27 +801,8 @@ fn sign_inner(
         dict: sig,
         size,
     }))?;
-    let (digest, _) = patch_byterange(&doc.data, &mut w)?;
-    let Some(signer) = signer else {
-        let url = opts.tsa_url.as_deref().unwrap_or_default();
-        let tst = crate::tsa::timestamp(url, &digest)?;
-        fill_contents(&mut w, &tst)?;
-        let mut out = doc.data;
-        out.reserve_exact(w.buf.len());
-        out.extend_from_slice(&w.buf);
-        return Ok(out);
-    };
-    let mut si = cms_build::signer_info(signer, &digest)?;
-    if let Some(url) = &opts.tsa_url {
-        let tst = crate::tsa::timestamp(url, &Sha256::digest(si.signature.as_bytes()))?;
-        cms_build::add_timestamp(&mut si, &tst)?;
-    }
-    let der = cms_build::content_info(si, signer.chain())?;
-    fill_contents(&mut w, &der)?;
-    let mut out = doc.data;
-    out.reserve_exact(w.buf.len());
-    out.extend_from_slice(&w.buf);
-    Ok(out)
+    set_byterange(doc.data.len(), &mut w)?;
+    Ok(w)
 }
 
 /// Counts signature fields that carry a value.
@@ -762,65 +835,163 @@ fn check_validity(cert: &x509_cert::Certificate, now: OffsetDateTime) -> Result<
     Ok(())
 }
 
-/// Signs `input` into `output` atomically: the new file is written next to the output, checked
-/// (it re-parses, keeps the original bytes as a prefix, and its new signature verifies), then
-/// renamed into place. A failure leaves no output file.
+/// Signs `input` into `output` atomically: the new file is written next to the output, checked,
+/// then renamed into place. A failure leaves no output file.
+///
+/// Streamed at every level: the input is mapped and only its cross-reference chain and the
+/// objects the new revision touches are read; the original bytes are copied to the temporary
+/// file in one pass that also hashes them (the digest covers exactly the bytes written), the
+/// revision is appended, and the self-check re-parses the written file and verifies the new
+/// CMS against that digest. B-LT appends the DSS revision to the same temporary file; B-LTA
+/// then a document timestamp whose range is hashed by reading that file (self-checked the same
+/// way). Memory stays flat with the file size.
 pub fn sign_file(
     input: &Path,
     output: &Path,
     signer: &dyn Signer,
     opts: &SignOptions,
 ) -> Result<(), PdfError> {
-    let data = std::fs::read(input).map_err(|e| PdfError::io(input, e))?;
-    // Never add a signature on top of a broken one (integrity only: trust is the reader's).
-    {
-        let doc = Doc::parse(data)?;
-        let rep = crate::verify::verify_doc(&doc, &crate::verify::VerifyOptions::default());
-        if let Some(bad) = rep.signatures.iter().find(|s| !s.intact) {
-            return Err(PdfError::Field(format!(
-                "chữ ký có sẵn \"{}\" không toàn vẹn, không ký tiếp (existing signature is broken)",
-                bad.field
-            )));
+    let doc = Doc::open(input)?;
+    refuse_broken(&doc)?;
+    let o = level_options(opts)?;
+    let mut w = prepare(&doc, Some(signer), &o)?;
+    let base = doc.data.len();
+    drop(doc);
+    let br = {
+        let (cs, ce) = w.contents.expect("placeholder written");
+        [0, base + cs, base + ce, w.buf.len() - ce]
+    };
+    let failed = || {
+        PdfError::Sign(
+            "tự kiểm tra chữ ký mới thất bại (self-check of the new signature failed)".into(),
+        )
+    };
+    write_atomic_with(output, |f, tmp| {
+        let io = |e| PdfError::io(tmp, e);
+        let (digest, der) = finish(&mut w, Some(signer), o.tsa_url.as_deref(), |h| {
+            copy_hashing(input, base, f, h)
+        })?;
+        f.write_all(&w.buf).map_err(io)?;
+        let check = Doc::open(tmp)?;
+        if check.data.len() != base + w.buf.len()
+            || !crate::verify::self_check(&check, br, &der, &digest, false)
+        {
+            return Err(failed());
         }
-        if let Some(bad) = rep.signatures.iter().find(|s| {
-            s.modifications
+        // B-LT: the DSS revision, appended to the same temporary file.
+        if o.level >= Level::BLT {
+            let anchors: Vec<Vec<u8>> = signer
+                .roots()
                 .iter()
-                .any(|m| m.class == crate::verify::ChangeClass::Forbidden)
-        }) {
-            return Err(PdfError::Field(format!(
-                "tệp đã bị sửa không được phép sau chữ ký \"{}\" (forbidden changes after an existing signature)",
-                bad.field
-            )));
+                .filter_map(|c| der::Encode::to_der(c).ok())
+                .collect();
+            let dss = crate::ltv::dss_revision(&check, &anchors)?;
+            drop(check);
+            f.write_all(&dss).map_err(io)?;
+        } else {
+            drop(check);
         }
-        sign_checked(doc.data, output, signer, opts)
-    }
+        // B-LTA: a document timestamp over everything so far, hashed from the file.
+        if o.level == Level::BLTA {
+            let check = Doc::open(tmp)?;
+            let ts_opts = SignOptions {
+                tsa_url: o.tsa_url.clone(),
+                ..Default::default()
+            };
+            let mut tw = prepare(&check, None, &ts_opts)?;
+            let len = check.data.len();
+            let tbr = {
+                let (cs, ce) = tw.contents.expect("placeholder written");
+                [0, len + cs, len + ce, tw.buf.len() - ce]
+            };
+            let (digest, token) = finish(&mut tw, None, o.tsa_url.as_deref(), |h| {
+                check
+                    .feed(&[(0, len)], false, &mut |c| h.update(c))
+                    .map_err(io)
+            })?;
+            drop(check);
+            f.write_all(&tw.buf).map_err(io)?;
+            let check = Doc::open(tmp)?;
+            if !crate::verify::self_check(&check, tbr, &token, &digest, true) {
+                return Err(failed());
+            }
+        }
+        f.sync_all().map_err(io)
+    })
 }
 
-fn sign_checked(
-    data: Vec<u8>,
-    output: &Path,
-    signer: &dyn Signer,
-    opts: &SignOptions,
+/// Copies the first `len` bytes of `input` to `out` and hashes them in the same pass.
+fn copy_hashing(
+    input: &Path,
+    len: usize,
+    out: &mut std::fs::File,
+    h: &mut Sha256,
 ) -> Result<(), PdfError> {
-    let orig_len = data.len();
-    let orig_hash = Sha256::digest(&data);
-    let out = sign_pades(data, signer, opts)?;
-    if Sha256::digest(&out[..orig_len]) != orig_hash {
-        return Err(PdfError::Sign("original bytes changed".into()));
+    use std::io::Read;
+    let mut src = std::fs::File::open(input).map_err(|e| PdfError::io(input, e))?;
+    let mut buf = vec![0u8; (1 << 20).min(len.max(1))];
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(buf.len());
+        src.read_exact(&mut buf[..n])
+            .map_err(|e| PdfError::io(input, e))?;
+        h.update(&buf[..n]);
+        out.write_all(&buf[..n])
+            .map_err(|e| PdfError::io(input, e))?;
+        left -= n;
     }
-    // Self-check on the very bytes that will be written (no second copy in memory).
-    let check = Doc::parse(out)?;
-    let rep = crate::verify::verify_doc(&check, &crate::verify::VerifyOptions::default());
-    if !rep.signatures.last().is_some_and(|s| s.intact) {
-        return Err(PdfError::Sign(
-            "tự kiểm tra chữ ký mới thất bại (self-check of the new signature failed)".into(),
+    Ok(())
+}
+
+/// B-B drops the TSA; B-T and above need one.
+fn level_options(opts: &SignOptions) -> Result<SignOptions, PdfError> {
+    let mut o = opts.clone();
+    if opts.level == Level::BB {
+        o.tsa_url = None;
+    } else if opts.tsa_url.is_none() {
+        return Err(PdfError::Field(
+            "mức B-T trở lên cần máy chủ dấu thời gian --tsa (B-T and above need a TSA URL)".into(),
         ));
     }
-    write_atomic(output, &check.data)
+    Ok(o)
+}
+
+/// Never add a signature on top of a broken one (integrity only: trust is the reader's).
+fn refuse_broken(doc: &Doc) -> Result<(), PdfError> {
+    let rep = crate::verify::verify_doc(doc, &crate::verify::VerifyOptions::default());
+    if let Some(bad) = rep.signatures.iter().find(|s| !s.intact) {
+        return Err(PdfError::Field(format!(
+            "chữ ký có sẵn \"{}\" không toàn vẹn, không ký tiếp (existing signature is broken)",
+            bad.field
+        )));
+    }
+    if let Some(bad) = rep.signatures.iter().find(|s| {
+        s.modifications
+            .iter()
+            .any(|m| m.class == crate::verify::ChangeClass::Forbidden)
+    }) {
+        return Err(PdfError::Field(format!(
+            "tệp đã bị sửa không được phép sau chữ ký \"{}\" (forbidden changes after an existing signature)",
+            bad.field
+        )));
+    }
+    Ok(())
 }
 
 /// Writes to a temporary file in the same folder, syncs it and renames it over `path`.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PdfError> {
+    write_atomic_with(path, |f, tmp| {
+        f.write_all(bytes).map_err(|e| PdfError::io(tmp, e))?;
+        f.sync_all().map_err(|e| PdfError::io(tmp, e))
+    })
+}
+
+/// Creates a temporary file in `path`'s folder, lets `fill` write, sync and check it, then
+/// renames it over `path`; on any error the temporary file is removed and `path` untouched.
+fn write_atomic_with(
+    path: &Path,
+    fill: impl FnOnce(&mut std::fs::File, &Path) -> Result<(), PdfError>,
+) -> Result<(), PdfError> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -831,14 +1002,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PdfError> {
         .unwrap_or_else(|| "out.pdf".into());
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let res = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
+        let mut f = std::fs::File::create(&tmp).map_err(|e| PdfError::io(&tmp, e))?;
+        fill(&mut f, &tmp)?;
+        drop(f);
+        std::fs::rename(&tmp, path).map_err(|e| PdfError::io(path, e))
     })();
-    if let Err(e) = res {
+    if res.is_err() {
         let _ = std::fs::remove_file(&tmp);
-        return Err(PdfError::io(path, e));
     }
-    Ok(())
+    res
 }

@@ -27,10 +27,11 @@ pub struct VerifyOptions {
     pub online: bool,
     /// Intermediate certificates (DER) that help build paths; never anchors.
     pub intermediates: Vec<Vec<u8>>,
-    /// No revocation data for a signer → CHƯA XÁC ĐỊNH instead of a warning (the
-    /// specification's fail-closed rule; off by default so files without revocation material
-    /// from other tools still validate).
-    pub require_revocation: bool,
+    /// Opt-out of the fail-closed revocation rule (§4.1 item 10): a certificate on the path
+    /// without usable revocation data (none, stale, or from an unauthorised responder) is only
+    /// a warning instead of CHƯA XÁC ĐỊNH. Off by default; for files known to carry no
+    /// revocation material. A revoked certificate is never softened.
+    pub soft_revocation: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -60,7 +61,10 @@ pub struct TimestampInfo {
     pub tsa: String,
     pub intact: bool,
     pub trusted: bool,
+    /// Revocation of the TSA's path (checked at the token's time).
+    pub revocation: String,
     pub errors: Vec<String>,
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -81,11 +85,19 @@ pub struct SigReport {
     pub intact: bool,
     /// Intact, and ByteRange, Contents and PAdES profile are as required.
     pub valid: bool,
+    /// The signer's certificate chains to an anchor at the validation time with a usable key
+    /// usage (revocation is reported separately).
     pub trusted: bool,
     pub chain: Vec<String>,
     pub revocation: String,
+    /// Every certificate on the path has usable revocation data showing it was not revoked
+    /// (or revoked only after a trusted time), or the soft check was asked for. HỢP LỆ needs
+    /// it: fail closed.
+    pub revocation_ok: bool,
     pub timestamp: Option<TimestampInfo>,
     pub certification: Option<i64>,
+    /// The signature's FieldMDP lock ("FieldMDP /Exclude [SoKyHieu, …]"), if any.
+    pub field_lock: Option<String>,
     /// 1-based revision the signature ends, and the number of revisions.
     pub revision: usize,
     pub revisions: usize,
@@ -118,9 +130,24 @@ pub fn verify_bytes(data: Vec<u8>, opts: &VerifyOptions) -> Result<Report, PdfEr
     Ok(verify_doc(&doc, opts))
 }
 
+/// Validates a PDF file without reading it into memory: the file is mapped, parsed lazily,
+/// and each signature's ranges are hashed by streaming from the file.
+pub fn verify_file(path: &std::path::Path, opts: &VerifyOptions) -> Result<Report, PdfError> {
+    let doc = Doc::open(path)?;
+    Ok(verify_doc(&doc, opts))
+}
+
 /// Signature dictionaries reachable from the AcroForm (fields and their kids): (field name,
 /// signature object number).
 pub(crate) fn signature_fields(doc: &Doc) -> Vec<(String, u32)> {
+    signature_field_objects(doc)
+        .into_iter()
+        .map(|(name, sig, _)| (name, sig))
+        .collect()
+}
+
+/// Like [`signature_fields`], with the field's own object number when it is indirect.
+fn signature_field_objects(doc: &Doc) -> Vec<(String, u32, Option<u32>)> {
     let mut out = Vec::new();
     let Ok(cat) = doc.catalog() else { return out };
     let Ok((_, af)) = crate::sign::acroform(doc, &cat) else {
@@ -159,18 +186,135 @@ pub(crate) fn signature_fields(doc: &Doc) -> Vec<(String, u32)> {
         }
         if d.name_is("FT", "Sig") {
             if let Some((v, _)) = d.get("V").and_then(Obj::as_ref) {
-                out.push((name, v));
+                out.push((name, v, f.as_ref().map(|r| r.0)));
             }
         }
     }
     out
 }
 
+/// A FieldMDP lock (ISO 32000 12.8.2.4): which fields the signature forbids to change.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct FieldLock {
+    /// "All", "Include" or "Exclude".
+    action: String,
+    fields: Vec<String>,
+}
+
+impl FieldLock {
+    fn from_dict(doc: &Doc, d: &Dict) -> Option<FieldLock> {
+        let action = String::from_utf8_lossy(d.get("Action")?.as_name()?).into_owned();
+        let fields = d
+            .get("Fields")
+            .and_then(|f| doc.resolve(f).ok())
+            .and_then(|f| {
+                f.as_arr().map(|a| {
+                    a.iter()
+                        .filter_map(Obj::as_str)
+                        .map(decode_text)
+                        .collect::<Vec<_>>()
+                })
+            })
+            .unwrap_or_default();
+        Some(FieldLock { action, fields })
+    }
+
+    /// Whether the field (fully qualified name) is locked; an unknown action locks everything.
+    fn locks(&self, name: &str) -> bool {
+        // A listed field also covers its descendants ("a" locks "a.b").
+        let listed = self
+            .fields
+            .iter()
+            .any(|f| name == f || name.starts_with(&format!("{f}.")));
+        match self.action.as_str() {
+            "Include" => listed,
+            "Exclude" => !listed,
+            _ => true,
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!("FieldMDP /{} [{}]", self.action, self.fields.join(", "))
+    }
+}
+
+/// The FieldMDP lock of signature `sig_num` (dictionary `sd`): its signed `/Reference`, else
+/// the `/Lock` of its field as it stood when the signature was made (revision `rev`).
+fn field_lock(doc: &Doc, sd: &Dict, sig_num: u32, rev: usize) -> Option<FieldLock> {
+    for rf in sd.get("Reference").and_then(Obj::as_arr).unwrap_or(&[]) {
+        let Ok(rf) = doc.resolve_in(rf, rev) else {
+            continue;
+        };
+        let Some(rd) = rf.as_dict() else { continue };
+        if rd.name_is("TransformMethod", "FieldMDP") {
+            if let Some(l) = rd
+                .get("TransformParams")
+                .and_then(|t| doc.resolve_in(t, rev).ok())
+                .and_then(|t| t.as_dict().and_then(|d| FieldLock::from_dict(doc, d)))
+            {
+                return Some(l);
+            }
+        }
+    }
+    let field = signature_field_objects(doc)
+        .into_iter()
+        .find(|(_, s, _)| *s == sig_num)
+        .and_then(|(_, _, f)| f)?;
+    let fd = doc.get_in(field, rev).ok()?;
+    let lock = doc.resolve_in(fd.as_dict()?.get("Lock")?, rev).ok()?;
+    FieldLock::from_dict(doc, lock.as_dict()?)
+}
+
+/// DocMDP level of the document's certification signature as of revision `rev` (catalog
+/// `/Perms /DocMDP`), if any.
+fn certified_level(doc: &Doc, rev: usize) -> Option<i64> {
+    let cat = doc.get_in(doc.root_ref().0, rev).ok()?;
+    let perms = doc.resolve_in(cat.as_dict()?.get("Perms")?, rev).ok()?;
+    let sig = doc.resolve_in(perms.as_dict()?.get("DocMDP")?, rev).ok()?;
+    for rf in sig.as_dict()?.get("Reference")?.as_arr()? {
+        let Ok(rf) = doc.resolve_in(rf, rev) else {
+            continue;
+        };
+        let Some(rd) = rf.as_dict() else { continue };
+        if rd.name_is("TransformMethod", "DocMDP") {
+            return Some(
+                rd.get("TransformParams")
+                    .and_then(|t| doc.resolve_in(t, rev).ok())
+                    .and_then(|t| t.as_dict().and_then(|d| d.get("P")).and_then(Obj::as_int))
+                    .unwrap_or(2),
+            );
+        }
+    }
+    None
+}
+
+/// Fully qualified name of a field object as of revision `rev` (partial names joined by ".").
+fn field_name_in(doc: &Doc, d: &Dict, rev: usize) -> String {
+    let mut parts = Vec::new();
+    let mut cur = Some(d.clone());
+    let mut depth = 0;
+    while let Some(c) = cur.take() {
+        if let Some(t) = c.get("T").and_then(Obj::as_str) {
+            parts.push(decode_text(t));
+        }
+        depth += 1;
+        if depth > 32 {
+            break;
+        }
+        cur = c
+            .get("Parent")
+            .and_then(|p| doc.resolve_in(p, rev).ok())
+            .and_then(|p| p.as_dict().cloned());
+    }
+    parts.reverse();
+    parts.join(".")
+}
+
 pub fn verify_doc(doc: &Doc, opts: &VerifyOptions) -> Report {
     let mut warnings = Vec::new();
     let last = doc.sections.len() - 1;
     let sigs = signature_fields(doc);
-    let declared = count(&doc.data, b"/ByteRange");
+    let declared = doc.count(b"/ByteRange");
     if declared > sigs.len() {
         warnings.push(format!(
             "Có {} từ điển chữ ký không gắn với trường nào (orphan signature dictionaries)",
@@ -258,10 +402,6 @@ pub fn verify_doc(doc: &Doc, opts: &VerifyOptions) -> Report {
     }
 }
 
-fn count(hay: &[u8], needle: &[u8]) -> usize {
-    hay.windows(needle.len()).filter(|w| *w == needle).count()
-}
-
 pub(crate) fn cn(name: &x509_cert::name::Name) -> String {
     let s = name.to_string();
     s.split(',')
@@ -281,7 +421,12 @@ struct CmsCheck {
 }
 
 /// Checks one SignerInfo of `sd` against the signed content (given as byte slices).
-fn check_cms(sd: &SignedData, content: &[&[u8]], pades: bool) -> CmsCheck {
+/// `digest` hashes the signed content with the SignerInfo's algorithm (one streamed pass).
+fn check_cms(
+    sd: &SignedData,
+    digest: &dyn Fn(crate::keys::Sha2) -> Vec<u8>,
+    pades: bool,
+) -> CmsCheck {
     let mut c = CmsCheck {
         signer: None,
         certs: Vec::new(),
@@ -350,7 +495,7 @@ fn check_cms(sd: &SignedData, content: &[&[u8]], pades: bool) -> CmsCheck {
     for a in attrs.iter() {
         let v = a.values.iter().next();
         if a.oid == ID_MESSAGE_DIGEST {
-            let content_digest = hash.digest(content);
+            let content_digest = digest(hash);
             md_ok = v
                 .and_then(|v| v.decode_as::<OctetString>().ok())
                 .is_some_and(|o| o.as_bytes() == content_digest.as_slice());
@@ -434,17 +579,26 @@ fn ess_v2_hash(der_bytes: &[u8]) -> Option<Vec<u8>> {
     sc.certs.first().map(|c| c.cert_hash.as_bytes().to_vec())
 }
 
-/// Verifies a certificate path with OpenSSL at `at` (unix seconds). Returns (ok, path, error).
+/// The outcome of path building: the path from the leaf to the anchor (subject names and
+/// certificates) and OpenSSL's error, if any.
+struct ChainCheck {
+    ok: bool,
+    names: Vec<String>,
+    certs: Vec<Certificate>,
+    error: Option<String>,
+}
+
+/// Verifies a certificate path with OpenSSL at `at` (unix seconds).
 fn check_chain(
     leaf: &Certificate,
     others: &[Certificate],
     trust: &[Vec<u8>],
     at: i64,
-) -> (bool, Vec<String>, Option<String>) {
+) -> ChainCheck {
     use openssl::stack::Stack;
     use openssl::x509::store::X509StoreBuilder;
     use openssl::x509::{X509StoreContext, X509};
-    let run = || -> Result<(bool, Vec<String>, Option<String>), openssl::error::ErrorStack> {
+    let run = || -> Result<ChainCheck, openssl::error::ErrorStack> {
         let mut b = X509StoreBuilder::new()?;
         for t in trust {
             if let Ok(x) = X509::from_der(t) {
@@ -482,11 +636,30 @@ fn check_chain(
                         .collect()
                 })
                 .unwrap_or_default();
-            let err = (!ok).then(|| c.error().error_string().to_string());
-            Ok((ok, path, err))
+            let certs = c
+                .chain()
+                .map(|s| {
+                    s.iter()
+                        .filter_map(|x| x.to_der().ok())
+                        .filter_map(|d| Certificate::from_der(&d).ok())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let error = (!ok).then(|| c.error().error_string().to_string());
+            Ok(ChainCheck {
+                ok,
+                names: path,
+                certs,
+                error,
+            })
         })
     };
-    run().unwrap_or_else(|e| (false, Vec::new(), Some(e.to_string())))
+    run().unwrap_or_else(|e| ChainCheck {
+        ok: false,
+        names: Vec::new(),
+        certs: Vec::new(),
+        error: Some(e.to_string()),
+    })
 }
 
 fn key_usage_ok(cert: &Certificate) -> bool {
@@ -525,18 +698,23 @@ fn has_timestamping_eku(cert: &Certificate) -> bool {
 }
 
 /// Verifies an RFC 3161 token over `imprint` (SHA-256). Returns its info and genTime (unix).
+/// With `revocation` (the file, the options and the wall clock), the TSA's path is also checked
+/// for revocation at the token's time, fail closed like a signer's (§4.1 item 11).
 pub(crate) fn check_timestamp(
     token: &[u8],
     imprint: &[u8],
     trust: &[Vec<u8>],
     extra: &[Certificate],
+    revocation: Option<(&Doc, &VerifyOptions, i64)>,
 ) -> (TimestampInfo, Option<i64>) {
     let mut info = TimestampInfo {
         time: String::new(),
         tsa: String::new(),
         intact: false,
         trusted: false,
+        revocation: "chưa kiểm tra (not checked)".into(),
         errors: Vec::new(),
+        warnings: Vec::new(),
     };
     let sd = match parse_signed_data(token) {
         Ok(sd) => sd,
@@ -560,7 +738,7 @@ pub(crate) fn check_timestamp(
         info.errors.push("TSTInfo hỏng (bad TSTInfo)".into());
         return (info, None);
     };
-    let c = check_cms(&sd, &[tst.as_bytes()], false);
+    let c = check_cms(&sd, &|h| h.digest(&[tst.as_bytes()]), false);
     info.errors.extend(c.errors);
     // TSTInfo: version, policy, messageImprint, serialNumber, genTime, …
     let Ok(parts) = Vec::<Any>::from_der(tst.as_bytes()) else {
@@ -592,14 +770,24 @@ pub(crate) fn check_timestamp(
         info.tsa = cn(&tsa.tbs_certificate.subject);
         let mut others = c.certs.clone();
         others.extend_from_slice(extra);
-        let (ok, _, err) = check_chain(tsa, &others, trust, g);
+        let chk = check_chain(tsa, &others, trust, g);
+        let (ok, err) = (chk.ok, chk.error.clone());
+        let mut revocation_ok = true;
+        if let (Some((doc, opts, now)), true) = (revocation, ok) {
+            let pr = path_revocation(doc, tsa, "TSA", &chk, &others, opts, g, now, true);
+            info.revocation = pr.summary;
+            info.warnings.extend(pr.warnings);
+            revocation_ok = pr.errors.is_empty() && pr.unknown.is_none();
+            info.errors.extend(pr.errors);
+            info.errors.extend(pr.unknown);
+        }
         if !has_timestamping_eku(tsa) {
             info.errors.push(
                 "Chứng thư TSA thiếu EKU timeStamping bắt buộc (TSA lacks critical timeStamping EKU)"
                     .into(),
             );
         }
-        info.trusted = ok && has_timestamping_eku(tsa);
+        info.trusted = ok && has_timestamping_eku(tsa) && revocation_ok;
         if let Some(e) = err {
             info.errors
                 .push(format!("TSA không tin cậy: {e} (TSA not trusted)"));
@@ -702,17 +890,59 @@ enum Revocation {
     Good,
     Revoked(i64),
     NoData,
+    /// Data was found but cannot be relied on at the validation time (why).
+    Stale(String),
 }
 
-/// Looks `cert` up in the CRLs (signature checked with its issuer's key from `pool`).
-fn crl_status(cert: &Certificate, pool: &[Certificate], crls: &[Vec<u8>]) -> Revocation {
-    use openssl::x509::{CrlStatus, X509Crl, X509};
-    let Some(issuer) = pool
-        .iter()
-        .find(|c| c.tbs_certificate.subject == cert.tbs_certificate.issuer)
-    else {
-        return Revocation::NoData;
+/// Clock skew tolerated around thisUpdate/nextUpdate (seconds).
+const FRESHNESS_TOLERANCE: i64 = 300;
+
+/// "Dec  4 15:05:56 2026 GMT" (OpenSSL's ASN.1 time display) → unix seconds.
+fn asn1_text_unix(t: &str) -> Option<i64> {
+    let f = time::macros::format_description!(
+        "[month repr:short] [day padding:space] [hour]:[minute]:[second] [year] GMT"
+    );
+    time::PrimitiveDateTime::parse(t, &f)
+        .ok()
+        .map(|p| p.assume_utc().unix_timestamp())
+}
+
+/// Whether revocation data valid from `this` until `next` speaks for the validation time `at`
+/// (`now` is the wall clock): not issued in the future, and `at` not past nextUpdate (a
+/// response issued after `at` still proves the certificate was not revoked at `at`). Without
+/// nextUpdate the data must not predate `at`.
+fn freshness(this: Option<i64>, next: Option<i64>, at: i64, now: i64) -> Result<(), String> {
+    let Some(this) = this else {
+        return Err("thiếu thisUpdate (no thisUpdate)".into());
     };
+    if this > now.max(at) + FRESHNESS_TOLERANCE {
+        return Err(format!(
+            "phát hành trong tương lai {} (issued in the future)",
+            fmt_time(this)
+        ));
+    }
+    match next {
+        Some(n) if n + FRESHNESS_TOLERANCE < at => Err(format!(
+            "đã cũ, hết hạn lúc {} (stale: nextUpdate before the validation time)",
+            fmt_time(n)
+        )),
+        None if this + FRESHNESS_TOLERANCE < at => Err(format!(
+            "đã cũ, phát hành lúc {} không có nextUpdate (stale)",
+            fmt_time(this)
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Looks `cert` up in the CRLs issued and signed by `issuer`, fresh at `at`.
+fn crl_status(
+    cert: &Certificate,
+    issuer: &Certificate,
+    crls: &[Vec<u8>],
+    at: i64,
+    now: i64,
+) -> Revocation {
+    use openssl::x509::{CrlStatus, X509Crl, X509};
     let (Ok(leaf), Ok(iss)) = (
         X509::from_der(&cert.to_der().unwrap_or_default()),
         X509::from_der(&issuer.to_der().unwrap_or_default()),
@@ -722,7 +952,9 @@ fn crl_status(cert: &Certificate, pool: &[Certificate], crls: &[Vec<u8>]) -> Rev
     let Ok(key) = iss.public_key() else {
         return Revocation::NoData;
     };
+    let unix = |t: &openssl::asn1::Asn1TimeRef| asn1_text_unix(&t.to_string());
     let want = cert.tbs_certificate.issuer.to_der().unwrap_or_default();
+    let mut out = Revocation::NoData;
     for d in crls {
         let Ok(crl) = X509Crl::from_der(d) else {
             continue;
@@ -733,38 +965,39 @@ fn crl_status(cert: &Certificate, pool: &[Certificate], crls: &[Vec<u8>]) -> Rev
         if !crl.verify(&key).unwrap_or(false) {
             continue;
         }
-        return match crl.get_by_cert(&leaf) {
+        match crl.get_by_cert(&leaf) {
+            // A revocation is final: a stale CRL still proves it.
             CrlStatus::Revoked(r) => {
-                let t = r.revocation_date();
-                let epoch = openssl::asn1::Asn1Time::from_unix(0).ok();
-                let secs = epoch
-                    .and_then(|e| e.diff(t).ok())
-                    .map(|d| d.days as i64 * 86400 + d.secs as i64)
-                    .unwrap_or(0);
-                Revocation::Revoked(secs)
+                return Revocation::Revoked(unix(r.revocation_date()).unwrap_or(0));
             }
-            _ => Revocation::Good,
-        };
+            _ => match freshness(
+                unix(crl.last_update()),
+                crl.next_update().and_then(unix),
+                at,
+                now,
+            ) {
+                Ok(()) => return Revocation::Good,
+                Err(e) => out = Revocation::Stale(format!("CRL {e}")),
+            },
+        }
     }
-    Revocation::NoData
+    out
 }
 
-/// Looks `cert` up in OCSP responses (signed by the CA or a delegated responder that chains to
-/// `trust`).
+/// Looks `cert` up in OCSP responses signed by its CA or by a responder the CA delegated with
+/// the id-kp-OCSPSigning EKU (OpenSSL's `OCSP_basic_verify` checks both, and the responder's
+/// path to `trust`), fresh at `at`.
 fn ocsp_status(
     cert: &Certificate,
+    issuer: &Certificate,
     pool: &[Certificate],
     trust: &[Vec<u8>],
     responses: &[Vec<u8>],
+    at: i64,
+    now: i64,
 ) -> Revocation {
     use openssl::ocsp::{OcspCertId, OcspCertStatus, OcspFlag, OcspResponse};
     use openssl::x509::X509;
-    let Some(issuer) = pool
-        .iter()
-        .find(|c| c.tbs_certificate.subject == cert.tbs_certificate.issuer)
-    else {
-        return Revocation::NoData;
-    };
     let run = || -> Result<Revocation, openssl::error::ErrorStack> {
         let leaf = X509::from_der(&cert.to_der().unwrap_or_default())?;
         let iss = X509::from_der(&issuer.to_der().unwrap_or_default())?;
@@ -784,6 +1017,7 @@ fn ocsp_status(
                 others.push(x)?;
             }
         }
+        let mut out = Revocation::NoData;
         for d in responses {
             let Ok(r) = OcspResponse::from_der(d) else {
                 continue;
@@ -797,32 +1031,97 @@ fn ocsp_status(
                 openssl::hash::MessageDigest::sha256(),
             ] {
                 let id = OcspCertId::from_cert(md, &leaf, &iss)?;
-                if let Some(st) = basic.find_status(&id) {
-                    return Ok(match st.status {
-                        OcspCertStatus::GOOD => Revocation::Good,
-                        OcspCertStatus::REVOKED => {
-                            // "Dec  4 15:05:56 2026 GMT"; unknown → the epoch (revoked
-                            // before any signing time: the safe reading).
-                            let secs = st
-                                .revocation_time
-                                .and_then(|t| {
-                                    let f = time::macros::format_description!(
-                                        "[month repr:short] [day padding:space] [hour]:[minute]:[second] [year] GMT"
-                                    );
-                                    time::PrimitiveDateTime::parse(&t.to_string(), &f).ok()
-                                })
-                                .map(|p| p.assume_utc().unix_timestamp())
-                                .unwrap_or(0);
-                            Revocation::Revoked(secs)
-                        }
-                        _ => Revocation::NoData,
-                    });
+                let Some(st) = basic.find_status(&id) else {
+                    continue;
+                };
+                match st.status {
+                    // A revocation is final: unknown time → the epoch (revoked before any
+                    // signing time: the safe reading).
+                    OcspCertStatus::REVOKED => {
+                        let secs = st
+                            .revocation_time
+                            .and_then(|t| asn1_text_unix(&t.to_string()))
+                            .unwrap_or(0);
+                        return Ok(Revocation::Revoked(secs));
+                    }
+                    OcspCertStatus::GOOD => match freshness(
+                        asn1_text_unix(&st.this_update.to_string()),
+                        st.next_update()
+                            .and_then(|t| asn1_text_unix(&t.to_string())),
+                        at,
+                        now,
+                    ) {
+                        Ok(()) => return Ok(Revocation::Good),
+                        Err(e) => out = Revocation::Stale(format!("OCSP {e}")),
+                    },
+                    _ => {}
                 }
+                break;
             }
         }
-        Ok(Revocation::NoData)
+        Ok(out)
     };
     run().unwrap_or(Revocation::NoData)
+}
+
+const OCSP_DSS: &str = "OCSP trong tệp (DSS)";
+const CRL_DSS: &str = "CRL trong tệp (DSS)";
+const OCSP_ONLINE: &str = "OCSP trực tuyến (online)";
+const CRL_ONLINE: &str = "CRL trực tuyến (online)";
+
+/// Where revocation data comes from for one validation.
+struct RevocationSources<'a> {
+    pool: &'a [Certificate],
+    trust: &'a [Vec<u8>],
+    dss_ocsps: Vec<Vec<u8>>,
+    dss_crls: Vec<Vec<u8>>,
+    online: bool,
+    at: i64,
+    now: i64,
+}
+
+impl RevocationSources<'_> {
+    /// Status of `cert` issued by `issuer`: the DSS's OCSP then CRLs, then (online) the
+    /// certificate's OCSP responder and CRL distribution points. Returns the status and its
+    /// source.
+    fn status(&self, cert: &Certificate, issuer: &Certificate) -> (Revocation, &'static str) {
+        let mut stale = None;
+        let steps: &[&'static str] = if self.online {
+            &[OCSP_DSS, CRL_DSS, OCSP_ONLINE, CRL_ONLINE]
+        } else {
+            &[OCSP_DSS, CRL_DSS]
+        };
+        let ocsp = |responses: &[Vec<u8>]| {
+            ocsp_status(
+                cert, issuer, self.pool, self.trust, responses, self.at, self.now,
+            )
+        };
+        for &source in steps {
+            let found = match source {
+                OCSP_DSS => ocsp(&self.dss_ocsps),
+                CRL_DSS => crl_status(cert, issuer, &self.dss_crls, self.at, self.now),
+                OCSP_ONLINE => match crate::ltv::fetch_ocsp(cert, issuer) {
+                    Some(r) => ocsp(&[r]),
+                    None => Revocation::NoData,
+                },
+                _ => {
+                    let crls = crate::ltv::fetch_crls(std::slice::from_ref(cert));
+                    crl_status(cert, issuer, &crls, self.at, self.now)
+                }
+            };
+            match found {
+                Revocation::NoData => {}
+                Revocation::Stale(e) => {
+                    stale.get_or_insert((e, source));
+                }
+                found => return (found, source),
+            }
+        }
+        match stale {
+            Some((e, source)) => (Revocation::Stale(e), source),
+            None => (Revocation::NoData, ""),
+        }
+    }
 }
 
 /// Certificates stored in the DSS of the latest revision.
@@ -868,8 +1167,10 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
         trusted: false,
         chain: Vec::new(),
         revocation: "chưa kiểm tra (not checked)".into(),
+        revocation_ok: false,
         timestamp: None,
         certification: None,
+        field_lock: None,
         revision: 0,
         revisions: doc.sections.len(),
         covers_final_revision: false,
@@ -1018,23 +1319,31 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
         );
     }
     let der_bytes = &hexed[..der_len];
-    // 5. Digest of the signed ranges.
-    let mut h = Sha256::new();
-    h.update(&doc.data[..b as usize]);
-    h.update(&doc.data[c as usize..end]);
-    let digest = h.finalize().to_vec();
+    // 5. The signed ranges, hashed once (streamed from the file when it is mapped).
+    let ranges = [(0, b as usize), (c as usize, end)];
     let dss = dss_certs(doc);
     let now = opts
         .at
         .unwrap_or_else(time::OffsetDateTime::now_utc)
         .unix_timestamp();
     if is_ts {
-        let (info, gen) = check_timestamp(der_bytes, &digest, &opts.trust, &dss);
+        let digest = doc.digest_ranges(crate::keys::Sha2::S256, &ranges);
+        let (info, gen) = check_timestamp(
+            der_bytes,
+            &digest,
+            &opts.trust,
+            &dss,
+            Some((doc, opts, now)),
+        );
         r.intact = info.intact;
+        // The token's trust already includes its TSA path's revocation.
         r.trusted = info.trusted;
+        r.revocation_ok = info.trusted;
         r.signer = info.tsa.clone();
         r.errors.extend(info.errors.iter().cloned());
         r.level = "DocTimeStamp".into();
+        r.revocation = info.revocation.clone();
+        r.warnings.extend(info.warnings.iter().cloned());
         if let Some(g) = gen {
             r.trusted_time = Some(fmt_time(g));
             r.time_source = "timestamp".into();
@@ -1053,11 +1362,7 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
             r.errors.push("eContentType khác id-data".into());
         }
         let pades = r.subfilter == "ETSI.CAdES.detached";
-        let ck = check_cms(
-            &sdata,
-            &[&doc.data[..b as usize], &doc.data[c as usize..end]],
-            pades,
-        );
+        let ck = check_cms(&sdata, &|h| doc.digest_ranges(h, &ranges), pades);
         r.errors.extend(ck.errors.iter().cloned());
         r.warnings.extend(ck.warnings.iter().cloned());
         r.intact = ck.intact && sdata.encap_content_info.econtent.is_none();
@@ -1081,8 +1386,15 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
                     let imprint = Sha256::digest(&ck.signature_value);
                     let mut extra = dss.clone();
                     extra.extend(ck.certs.iter().cloned());
-                    let (info, gen) = check_timestamp(&tok, &imprint, &opts.trust, &extra);
+                    let (info, gen) = check_timestamp(
+                        &tok,
+                        &imprint,
+                        &opts.trust,
+                        &extra,
+                        Some((doc, opts, now)),
+                    );
                     if info.intact && info.trusted {
+                        r.warnings.extend(info.warnings.iter().cloned());
                         if let Some(g) = gen {
                             at = g;
                             r.trusted_time = Some(fmt_time(g));
@@ -1115,9 +1427,9 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
                     .iter()
                     .filter_map(|d| Certificate::from_der(d).ok()),
             );
-            let (ok, path, err) = check_chain(signer, &others, &opts.trust, at);
-            r.chain = path;
-            if let Some(e) = err {
+            let chk = check_chain(signer, &others, &opts.trust, at);
+            r.chain = chk.names.clone();
+            if let Some(e) = &chk.error {
                 r.errors.push(format!(
                     "Chứng thư không tin cậy tại thời điểm kiểm tra: {e} (certificate not trusted)"
                 ));
@@ -1129,66 +1441,8 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
                         .into(),
                 );
             }
-            r.trusted = ok && ku;
-            // Revocation: CRLs in the DSS, else (online) from the distribution points.
-            let mut pool = others.clone();
-            for t in &opts.trust {
-                if let Ok(c) = Certificate::from_der(t) {
-                    pool.push(c);
-                }
-            }
-            let mut source = "OCSP trong tệp (DSS)";
-            let mut status = ocsp_status(signer, &pool, &opts.trust, &dss_streams(doc, "OCSPs"));
-            if matches!(status, Revocation::NoData) {
-                source = "CRL trong tệp (DSS)";
-                status = crl_status(signer, &pool, &dss_streams(doc, "CRLs"));
-            }
-            if matches!(status, Revocation::NoData) && opts.online {
-                let issuer = pool
-                    .iter()
-                    .find(|c| c.tbs_certificate.subject == signer.tbs_certificate.issuer);
-                if let Some(r) = issuer.and_then(|i| crate::ltv::fetch_ocsp(signer, i)) {
-                    source = "OCSP trực tuyến (online)";
-                    status = ocsp_status(signer, &pool, &opts.trust, &[r]);
-                }
-                if matches!(status, Revocation::NoData) {
-                    let crls = crate::ltv::fetch_crls(std::slice::from_ref(signer));
-                    source = "CRL trực tuyến (online)";
-                    status = crl_status(signer, &pool, &crls);
-                }
-            }
-            match status {
-                Revocation::Good => r.revocation = format!("tốt, chưa bị thu hồi ({source})"),
-                Revocation::Revoked(t) => {
-                    r.revocation = format!("BỊ THU HỒI lúc {} ({source})", fmt_time(t));
-                    if r.time_source == "timestamp" && t > at {
-                        r.warnings.push(
-                            "Chứng thư bị thu hồi sau thời điểm ký có dấu thời gian (revoked after the trusted signing time)"
-                                .into(),
-                        );
-                    } else {
-                        r.errors.push(
-                            "Chứng thư của người ký đã bị thu hồi (signer certificate revoked)"
-                                .into(),
-                        );
-                    }
-                }
-                Revocation::NoData => {
-                    r.revocation = "không có dữ liệu thu hồi (no revocation data)".into();
-                    if opts.require_revocation {
-                        // Fail closed: CHƯA XÁC ĐỊNH, never HỢP LỆ.
-                        r.errors.push(
-                            "Không có dữ liệu thu hồi cho chứng thư người ký, no revocation data (certificate not trusted)"
-                                .into(),
-                        );
-                        r.trusted = false;
-                    } else {
-                        r.warnings.push(
-                            "Chưa kiểm tra được tình trạng thu hồi (revocation not checked)".into(),
-                        );
-                    }
-                }
-            }
+            r.trusted = chk.ok && ku;
+            check_revocation(&mut r, doc, signer, &chk, &others, opts, at, now);
         }
         // DocMDP.
         if let Some(refs) = sd.get("Reference").and_then(Obj::as_arr) {
@@ -1208,9 +1462,17 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
             }
         }
     }
-    // 6. Changes after this signature.
+    // 6. Changes after this signature: DocMDP (its own certification, or the document's as
+    // it stood when it was signed) and its FieldMDP lock.
+    let lock = if is_ts {
+        None
+    } else {
+        field_lock(doc, &sd, num, rev)
+    };
+    r.field_lock = lock.as_ref().map(FieldLock::describe);
+    let docmdp = r.certification.or_else(|| certified_level(doc, rev));
     r.covers_final_revision = rev == last;
-    r.modifications = diff_after(doc, rev, r.certification);
+    r.modifications = diff_after(doc, rev, docmdp, lock.as_ref());
     r.modifications_allowed = r
         .modifications
         .iter()
@@ -1228,12 +1490,242 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
     r.valid = r.intact && r.errors.iter().all(trust_only);
     r.verdict = if !r.valid || forbidden {
         INVALID.into()
-    } else if r.trusted && r.modifications_allowed {
+    } else if r.trusted && r.revocation_ok && r.modifications_allowed {
         VALID.into()
     } else {
         UNDETERMINED.into()
     };
     r
+}
+
+/// Applies [`path_revocation`] of the signer's path to its report.
+#[allow(clippy::too_many_arguments)]
+fn check_revocation(
+    r: &mut SigReport,
+    doc: &Doc,
+    signer: &Certificate,
+    chk: &ChainCheck,
+    others: &[Certificate],
+    opts: &VerifyOptions,
+    at: i64,
+    now: i64,
+) {
+    let timed = r.time_source == "timestamp";
+    let pr = path_revocation(
+        doc,
+        signer,
+        "người ký (signer)",
+        chk,
+        others,
+        opts,
+        at,
+        now,
+        timed,
+    );
+    r.revocation = pr.summary;
+    r.revocation_ok = pr.errors.is_empty() && pr.unknown.is_none();
+    r.errors.extend(pr.errors);
+    r.warnings.extend(pr.warnings);
+    // Fail closed: with no usable data the verdict is CHƯA XÁC ĐỊNH (the error marks it as a
+    // trust question, not a broken signature).
+    r.errors.extend(pr.unknown);
+}
+
+/// What the revocation check of one certificate path found.
+struct PathRevocation {
+    summary: String,
+    /// A certificate revoked before the trusted time (or with none): not valid.
+    errors: Vec<String>,
+    warnings: Vec<String>,
+    /// No usable data for some certificate (fail closed): the path is not trusted.
+    unknown: Option<String>,
+}
+
+/// Revocation of every certificate on `leaf`'s path below the trust anchor (§4.1 items 10
+/// and 11): revoked before the trusted time `at` (or with no trusted time, `timed` false) →
+/// an error (KHÔNG HỢP LỆ); revoked after a trusted time → a note; no usable data (none, stale,
+/// unauthorised responder) → `unknown` (CHƯA XÁC ĐỊNH) unless
+/// [`VerifyOptions::soft_revocation`] makes it a warning.
+#[allow(clippy::too_many_arguments)]
+fn path_revocation(
+    doc: &Doc,
+    leaf: &Certificate,
+    leaf_role: &str,
+    chk: &ChainCheck,
+    others: &[Certificate],
+    opts: &VerifyOptions,
+    at: i64,
+    now: i64,
+    timed: bool,
+) -> PathRevocation {
+    let mut out = PathRevocation {
+        summary: String::new(),
+        errors: Vec::new(),
+        warnings: Vec::new(),
+        unknown: None,
+    };
+    let anchors: Vec<Certificate> = opts
+        .trust
+        .iter()
+        .filter_map(|t| Certificate::from_der(t).ok())
+        .collect();
+    let mut pool = others.to_vec();
+    pool.extend(anchors.iter().cloned());
+    let path = if chk.certs.is_empty() {
+        vec![leaf.clone()]
+    } else {
+        chk.certs.clone()
+    };
+    // (certificate, its issuer, role) for each certificate below the anchor.
+    let mut targets = Vec::new();
+    for (i, c) in path.iter().enumerate() {
+        if anchors.contains(c) || c.tbs_certificate.issuer == c.tbs_certificate.subject {
+            break;
+        }
+        let issuer = path.get(i + 1).cloned().or_else(|| {
+            pool.iter()
+                .find(|p| p.tbs_certificate.subject == c.tbs_certificate.issuer)
+                .cloned()
+        });
+        let role = if i == 0 {
+            leaf_role.to_string()
+        } else {
+            format!(
+                "CA trung gian \"{}\" (intermediate CA)",
+                cn(&c.tbs_certificate.subject)
+            )
+        };
+        targets.push((c.clone(), issuer, role));
+    }
+    if targets.is_empty() {
+        out.summary =
+            "chứng thư là điểm tin cậy, không cần kiểm tra (the certificate is an anchor)".into();
+        return out;
+    }
+    let src = RevocationSources {
+        pool: &pool,
+        trust: &opts.trust,
+        dss_ocsps: dss_streams(doc, "OCSPs"),
+        dss_crls: dss_streams(doc, "CRLs"),
+        // Never fetch URLs named by certificates that do not chain to an anchor.
+        online: opts.online && chk.ok,
+        at,
+        now,
+    };
+    let (mut parts, mut missing, mut revoked) = (Vec::new(), Vec::new(), false);
+    for (k, (cert, issuer, role)) in targets.iter().enumerate() {
+        let (st, source) = match issuer {
+            Some(i) => src.status(cert, i),
+            None => (Revocation::NoData, ""),
+        };
+        match st {
+            Revocation::Good => parts.push(format!("{role}: tốt, chưa bị thu hồi ({source})")),
+            Revocation::Revoked(t) => {
+                revoked = true;
+                parts.push(format!("{role}: BỊ THU HỒI lúc {} ({source})", fmt_time(t)));
+                if timed && t > at {
+                    out.warnings.push(format!(
+                        "Chứng thư {role} bị thu hồi sau thời điểm ký có dấu thời gian (revoked after the trusted signing time)"
+                    ));
+                } else if k == 0 {
+                    out.errors.push(format!(
+                        "Chứng thư của {role} đã bị thu hồi (certificate revoked)"
+                    ));
+                } else {
+                    out.errors.push(format!(
+                        "Chứng thư {role} đã bị thu hồi (CA certificate in the path revoked)"
+                    ));
+                }
+            }
+            Revocation::NoData => {
+                parts.push(format!(
+                    "{role}: không có dữ liệu thu hồi (no revocation data)"
+                ));
+                missing.push(role.clone());
+            }
+            Revocation::Stale(e) => {
+                parts.push(format!(
+                    "{role}: dữ liệu thu hồi không dùng được, {e} ({source})"
+                ));
+                missing.push(role.clone());
+            }
+        }
+    }
+    let head = if revoked {
+        "BỊ THU HỒI"
+    } else if missing.is_empty() {
+        "tốt, chưa bị thu hồi"
+    } else {
+        "chưa xác định"
+    };
+    out.summary = format!("{head}: {}", parts.join("; "));
+    if !missing.is_empty() {
+        if opts.soft_revocation {
+            out.warnings.push(format!(
+                "Chưa kiểm tra được tình trạng thu hồi của {} (revocation not checked: soft revocation check requested)",
+                missing.join(", ")
+            ));
+        } else {
+            // Fail closed: CHƯA XÁC ĐỊNH, never HỢP LỆ.
+            out.unknown = Some(format!(
+                "Không có dữ liệu thu hồi dùng được cho {}, no usable revocation data (certificate not trusted)",
+                missing.join(", ")
+            ));
+        }
+    }
+    out
+}
+
+/// The signing self-check without a second hash pass: the signature dictionary reached from
+/// the new file's AcroForm has exactly `br` as its ByteRange, around a `<…>` token holding
+/// `der` then zero padding, and the CMS verifies (message-digest and signature value) against
+/// `digest`, the SHA-256 of the bytes written; for a document timestamp (`is_ts`), the token's
+/// imprint is `digest` and its signature verifies.
+pub(crate) fn self_check(
+    doc: &Doc,
+    br: [usize; 4],
+    der: &[u8],
+    digest: &[u8],
+    is_ts: bool,
+) -> bool {
+    let want: Vec<i64> = br.iter().map(|&x| x as i64).collect();
+    let Some(sd) = signature_fields(doc)
+        .into_iter()
+        .filter_map(|(_, n)| doc.get(n).ok())
+        .filter_map(|o| o.as_dict().cloned())
+        .find(|d| {
+            d.get("ByteRange")
+                .and_then(Obj::as_arr)
+                .map(|a| a.iter().filter_map(Obj::as_int).collect::<Vec<_>>())
+                == Some(want.clone())
+        })
+    else {
+        return false;
+    };
+    let (b, c) = (br[1], br[2]);
+    if doc.data.get(b) != Some(&b'<') || c == 0 || doc.data.get(c - 1) != Some(&b'>') {
+        return false;
+    }
+    if br[2] + br[3] != doc.data.len() {
+        return false;
+    }
+    let Some(contents) = sd.get("Contents").and_then(Obj::as_str) else {
+        return false;
+    };
+    if !contents.starts_with(der) || contents[der.len()..].iter().any(|&x| x != 0) {
+        return false;
+    }
+    if is_ts {
+        return check_timestamp(der, digest, &[], &[], None).0.intact;
+    }
+    let Ok(sdata) = parse_signed_data(der) else {
+        return false;
+    };
+    let digest_of = |h: crate::keys::Sha2| match h {
+        crate::keys::Sha2::S256 => digest.to_vec(),
+        _ => Vec::new(),
+    };
+    check_cms(&sdata, &digest_of, true).intact
 }
 
 /// Length of the DER TLV at the start of `b`.
@@ -1291,7 +1783,7 @@ fn extends(old: &[Obj], new: &[Obj]) -> bool {
 }
 
 /// Classifies every object changed by the revisions after `rev` (§4.2 of the spec).
-fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>) -> Vec<Change> {
+fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>, lock: Option<&FieldLock>) -> Vec<Change> {
     let last = doc.sections.len() - 1;
     let mut out = Vec::new();
     if rev >= last {
@@ -1409,6 +1901,13 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>) -> Vec<Change> {
                     })
             })
     };
+    // An annotation that is not a widget (no form field behind it).
+    let is_markup = |o: &Obj| -> bool {
+        doc.resolve(o)
+            .ok()
+            .and_then(|a| a.as_dict().cloned())
+            .is_some_and(|d| is_markup_dict(&d))
+    };
     let annots_added = |old: &[Obj], new: &[Obj]| -> ChangeClass {
         if !extends(old, new) {
             return ChangeClass::Forbidden;
@@ -1428,12 +1927,16 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>) -> Vec<Change> {
                     r.len() == 4 && (r[2] - r[0]).abs() > 0.0 && (r[3] - r[1]).abs() > 0.0
                 })
         };
-        if new[old.len()..].iter().all(is_sig_widget) {
-            if docmdp.is_some() && new[old.len()..].iter().any(visible) {
+        let added = &new[old.len()..];
+        if added.iter().all(is_sig_widget) {
+            if docmdp.is_some() && added.iter().any(visible) {
                 ChangeClass::Forbidden
             } else {
                 ChangeClass::Allowed
             }
+        } else if docmdp == Some(3) && added.iter().all(|o| is_sig_widget(o) || is_markup(o)) {
+            // P=3: the certifier allowed annotations (not new form fields).
+            ChangeClass::Allowed
         } else if docmdp.is_some() {
             ChangeClass::Forbidden
         } else {
@@ -1604,6 +2107,19 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>) -> Vec<Change> {
                     ),
                 );
             }
+        } else if docmdp == Some(3)
+            && is_markup(&Obj::Ref(n, 0))
+            && is_markup_dict(od)
+            && !ck.iter().any(|k| k == "Subtype" || k == "P")
+        {
+            push(
+                ChangeClass::Allowed,
+                format!(
+                    "Sửa chú thích {n} ({}): {} — DocMDP P=3 cho phép (annotation changed under P=3)",
+                    type_of(&old),
+                    ck.join(", ")
+                ),
+            );
         } else if od.name_is("FT", "Sig") && od.get("V").is_none() {
             let c = if only(&["V", "AP", "Lock", "MK", "SV", "F"]) {
                 ChangeClass::Allowed
@@ -1614,12 +2130,43 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>) -> Vec<Change> {
                 c,
                 format!("Điền trường chữ ký {n} (signature field filled)"),
             );
-        } else if od.get("FT").is_some() && only(&["V", "AP", "AS"]) {
-            let c = match docmdp {
-                Some(p) if p >= 2 => ChangeClass::FormFill,
-                _ => ChangeClass::Review,
+        } else if (od.get("FT").is_some()
+            || od.name_is("Subtype", "Widget") && od.get("Parent").is_some())
+            && !od.name_is("FT", "Sig")
+            && only(&["V", "AP", "AS"])
+        {
+            // A fill is allowed only when FieldMDP leaves the field open or DocMDP P≥2 allows
+            // form filling; otherwise it is "another field" (§4.2), and a fill whose appearance
+            // paints over signed content is the shadow "replace" attack.
+            let name = field_name_in(doc, od, rev);
+            let (c, why) = match (lock, docmdp) {
+                (Some(l), _) if l.locks(&name) => (
+                    ChangeClass::Forbidden,
+                    format!(
+                        "trường bị khóa bởi chữ ký ({}) (locked by FieldMDP)",
+                        l.describe()
+                    ),
+                ),
+                (Some(l), _) => (
+                    ChangeClass::FormFill,
+                    format!("được {} cho phép (allowed by FieldMDP)", l.describe()),
+                ),
+                (None, Some(p)) if p >= 2 => (
+                    ChangeClass::FormFill,
+                    format!("được DocMDP P={p} cho phép (allowed by DocMDP)"),
+                ),
+                _ => (
+                    ChangeClass::Forbidden,
+                    "không được FieldMDP hay DocMDP cho phép (not allowed by FieldMDP or DocMDP)"
+                        .into(),
+                ),
             };
-            push(c, format!("Điền trường biểu mẫu {n} (form field filled)"));
+            push(
+                c,
+                format!(
+                    "Điền trường biểu mẫu \"{name}\" (đối tượng {n}): {why} (form field filled)"
+                ),
+            );
         } else {
             push(
                 ChangeClass::Forbidden,
@@ -1632,6 +2179,14 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>) -> Vec<Change> {
         }
     }
     out
+}
+
+/// A markup annotation dictionary: an annotation other than a widget.
+fn is_markup_dict(d: &Dict) -> bool {
+    d.get("Subtype").is_some()
+        && !d.name_is("Subtype", "Widget")
+        && d.get("FT").is_none()
+        && d.get("Parent").is_none()
 }
 
 fn acroform_change(a: &Dict, b: &Dict, is_sig_widget: &dyn Fn(&Obj) -> bool) -> ChangeClass {

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use vanthu_pdf::sign::{sign_bytes, SignOptions};
+use vanthu_pdf::sign::{sign_bytes, FieldMdp, SignOptions};
 use vanthu_pdf::verify::{verify_bytes, ChangeClass, INVALID, VALID};
 
 fn signed() -> Vec<u8> {
@@ -276,7 +276,25 @@ fn annotation_after_certification_is_rejected_and_blocks_signing() {
     )
     .unwrap();
     // A FreeText annotation added to the page under DocMDP P=2.
-    let doc = vanthu_pdf::doc::Doc::parse(certified.clone()).unwrap();
+    let evil = add_freetext(&certified);
+    let rep = rejected("annot-under-p2", evil.clone());
+    assert_eq!(rep.signatures[0].certification, Some(2));
+    assert!(rep.signatures[0]
+        .modifications
+        .iter()
+        .any(|m| m.class == ChangeClass::Forbidden));
+    // vanthu refuses to add a signature on top.
+    let dir = tempfile::tempdir().unwrap();
+    let (i, o) = (dir.path().join("in.pdf"), dir.path().join("out.pdf"));
+    std::fs::write(&i, evil).unwrap();
+    let e = vanthu_pdf::sign_file(&i, &o, &p12("clerk"), &SignOptions::default()).unwrap_err();
+    assert!(e.to_string().contains("forbidden changes"), "{e}");
+    assert!(!o.exists());
+}
+
+/// Appends a FreeText annotation to page 1 (object 4) of a signed sample.
+fn add_freetext(certified: &[u8]) -> Vec<u8> {
+    let doc = vanthu_pdf::doc::Doc::parse(certified.to_vec()).unwrap();
     let n = doc.size();
     let page = String::from_utf8({
         let mut v = Vec::new();
@@ -291,8 +309,8 @@ fn annotation_after_certification_is_rejected_and_blocks_signing() {
         v
     })
     .unwrap();
-    let evil = append_revision(
-        &certified,
+    let out = append_revision(
+        certified,
         &[
             (4, page),
             (
@@ -302,17 +320,309 @@ fn annotation_after_certification_is_rejected_and_blocks_signing() {
         ],
         "table",
     );
-    let rep = rejected("annot-under-p2", evil.clone());
-    assert_eq!(rep.signatures[0].certification, Some(2));
+    with_size(out, n + 1)
+}
+
+/// `sample_pdf` plus a pre-created, empty text field "GhiChu" whose widget lies over the
+/// page's text (an incremental update made before anyone signs).
+fn with_text_field(text: &str) -> Vec<u8> {
+    with_text_fields(text, &[("GhiChu", "[70 750 400 780]")])
+}
+
+/// `sample_pdf` plus pre-created empty text fields (objects 6, 7, … in order; the AcroForm
+/// follows them), added by an incremental update before anyone signs.
+fn with_text_fields(text: &str, fields: &[(&str, &str)]) -> Vec<u8> {
+    let base = sample_pdf(1, text);
+    let nums: Vec<u32> = (6..6 + fields.len() as u32).collect();
+    let af = 6 + fields.len() as u32;
+    let refs: Vec<String> = nums.iter().map(|n| format!("{n} 0 R")).collect();
+    let refs = refs.join(" ");
+    let mut objs = vec![
+        (1, format!("<< /Type /Catalog /Pages 2 0 R /AcroForm {af} 0 R >>")),
+        (4, format!("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents 5 0 R /Annots [{refs}] >>")),
+    ];
+    for (n, (name, rect)) in nums.iter().zip(fields) {
+        objs.push((*n, text_widget(name, rect, "")));
+    }
+    objs.push((
+        af,
+        format!("<< /Fields [{refs}] /DR << /Font << /F1 3 0 R >> >> /DA (/F1 12 Tf 0 g) >>"),
+    ));
+    with_size(append_revision(&base, &objs, "table"), af + 1)
+}
+
+/// A text field's widget on page 1; `extra` adds entries (a value, an appearance).
+fn text_widget(name: &str, rect: &str, extra: &str) -> String {
+    format!("<< /Type /Annot /Subtype /Widget /FT /Tx /T ({name}) /Rect {rect} /P 4 0 R /F 4 /DA (/F1 14 Tf 0 g){extra} >>")
+}
+
+/// Fills text field object `num` with `value` and an appearance, as a form filler would.
+fn fill(signed: &[u8], num: u32, name: &str, rect: &str, value: &str) -> Vec<u8> {
+    let doc = vanthu_pdf::doc::Doc::parse(signed.to_vec()).unwrap();
+    let ap = doc.size();
+    let out = append_revision(
+        signed,
+        &[
+            (
+                num,
+                text_widget(name, rect, &format!(" /V ({value}) /AP << /N {ap} 0 R >>")),
+            ),
+            (ap, overlay_ap(value)),
+        ],
+        "table",
+    );
+    with_size(out, ap + 1)
+}
+
+/// Sets the last trailer's (or xref stream's) /Size: `append_revision` keeps the old one, which
+/// is too small once the revision adds objects.
+fn with_size(data: Vec<u8>, size: u32) -> Vec<u8> {
+    let at = data.windows(6).rposition(|w| w == b"/Size ").unwrap();
+    let end = at + 6 + data[at + 6..].iter().position(|c| *c == b' ').unwrap();
+    let mut out = data[..at].to_vec();
+    out.extend_from_slice(format!("/Size {size}").as_bytes());
+    out.extend_from_slice(&data[end..]);
+    out
+}
+
+/// An appearance stream (form XObject): an opaque white box with `text` drawn on it.
+fn overlay_ap(text: &str) -> String {
+    let s = format!("1 g 0 0 330 30 re f BT /F1 14 Tf 0 g 2 10 Td ({text}) Tj ET");
+    format!(
+        "<< /Type /XObject /Subtype /Form /BBox [0 0 330 30] /Resources << /Font << /F1 3 0 R >> >> /Length {} >>\nstream\n{s}\nendstream",
+        s.len()
+    )
+}
+
+/// Shadow "replace" (spec §5): a pre-created empty text field lies over signed text; after an
+/// approval signature its fill paints an opaque box with other words there. No FieldMDP and no
+/// DocMDP allow the fill, so it is "another field": Không được phép. pyHanko (0.38, default
+/// policy) accepts this fill on an uncertified file, so only its opinion is logged here.
+#[test]
+fn shadow_replace_by_form_fill_over_signed_text_is_rejected() {
+    let input = with_text_field("So tien: 1.000.000 dong");
+    let signed = sign_bytes(input, &p12("leader"), &SignOptions::default()).unwrap();
+    let rep = verify_bytes(signed.clone(), &opts()).unwrap();
+    assert!(rep.all_valid, "{rep:#?}");
+    // After signing: the empty field gets a value and an appearance that paints an opaque box
+    // with other text exactly over the signed sentence.
+    let evil = fill(
+        &signed,
+        6,
+        "GhiChu",
+        "[70 750 400 780]",
+        "So tien: 9.000.000 dong - page 1",
+    );
+    let rep = rejected_by_vanthu("shadow-replace-form-fill", evil);
+    let s = &rep.signatures[0];
+    assert_eq!(s.verdict, INVALID, "{s:#?}");
+    assert!(
+        s.modifications
+            .iter()
+            .any(|m| m.object == 6 && m.class == ChangeClass::Forbidden),
+        "{s:#?}"
+    );
+}
+
+/// Shadow "replace" by fonts: the signed page's font redefined so "1" draws "9", or the page's
+/// /Resources /Font pointed at a new font. Both validators reject both.
+#[test]
+fn shadow_replace_by_font_swap_is_rejected() {
+    let base = signed();
+    let doc = vanthu_pdf::doc::Doc::parse(base.clone()).unwrap();
+    let n = doc.size();
+    // 1. The font object itself redefined: every "1" now draws a "9".
+    let swapped = append_revision(
+        &base,
+        &[(
+            3,
+            "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding << /Type /Encoding /BaseEncoding /WinAnsiEncoding /Differences [49 /nine] >> >>".into(),
+        )],
+        "table",
+    );
+    let rep = rejected("shadow-replace-font-object", swapped);
     assert!(rep.signatures[0]
         .modifications
         .iter()
-        .any(|m| m.class == ChangeClass::Forbidden));
-    // vanthu refuses to add a signature on top.
+        .any(|m| m.object == 3 && m.class == ChangeClass::Forbidden));
+    // 2. A new font object under the page's /Resources /Font.
+    let page = "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 {n} 0 R >> >> /Contents 5 0 R >>".replace("{n}", &n.to_string());
+    let new_font = append_revision(
+        &base,
+        &[
+            (4, page),
+            (
+                n,
+                "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding << /Differences [49 /nine] >> >>".into(),
+            ),
+        ],
+        "stream",
+    );
+    let new_font = with_size(new_font, n + 2);
+    let rep = rejected("shadow-replace-resources-font", new_font);
+    assert!(rep.signatures[0]
+        .modifications
+        .iter()
+        .any(|m| m.object == 4 && m.class == ChangeClass::Forbidden));
+}
+
+/// vanthu rejects the sample (KHÔNG HỢP LỆ or not valid); pyHanko's opinion is logged.
+fn rejected_by_vanthu(name: &str, data: Vec<u8>) -> vanthu_pdf::Report {
     let dir = tempfile::tempdir().unwrap();
-    let (i, o) = (dir.path().join("in.pdf"), dir.path().join("out.pdf"));
-    std::fs::write(&i, evil).unwrap();
-    let e = vanthu_pdf::sign_file(&i, &o, &p12("clerk"), &SignOptions::default()).unwrap_err();
-    assert!(e.to_string().contains("forbidden changes"), "{e}");
-    assert!(!o.exists());
+    let f = dir.path().join(format!("{name}.pdf"));
+    std::fs::write(&f, &data).unwrap();
+    let (ok, out) = pyhanko_validate(&f, &[]);
+    eprintln!(
+        "{name}: pyHanko {}: {out}",
+        if ok { "accepts" } else { "rejects" }
+    );
+    let rep = verify_bytes(data, &opts()).unwrap();
+    assert!(!rep.all_valid, "{name}: vanthu accepted it: {rep:#?}");
+    assert_ne!(rep.verdict, VALID, "{name}");
+    rep
+}
+
+/// pyHanko's verdict on a file (logged; returned for the cases where it is asserted).
+fn pyhanko_says(name: &str, data: &[u8]) -> bool {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join(format!("{name}.pdf"));
+    std::fs::write(&f, data).unwrap();
+    let (ok, out) = pyhanko_validate(&f, &[]);
+    eprintln!(
+        "{name}: pyHanko {}: {out}",
+        if ok { "accepts" } else { "rejects" }
+    );
+    ok
+}
+
+/// FieldMDP (spec §1.6, §4.2): the signature's lock decides which later fills are allowed;
+/// pyHanko agrees on the open fill and on the locked one.
+#[test]
+fn field_mdp_lock_allows_only_the_open_fields() {
+    let (so, ghi) = (
+        ("SoKyHieu", "[70 700 300 720]"),
+        ("GhiChu", "[70 750 400 780]"),
+    );
+    let input = with_text_fields("So tien: 1.000.000 dong", &[so, ghi]);
+    // An approval signature that leaves only the number open (spec §1.6: /Exclude).
+    let signed = sign_bytes(
+        input.clone(),
+        &p12("leader"),
+        &SignOptions {
+            field_lock: Some(FieldMdp::Exclude(vec!["SoKyHieu".into()])),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let rep = verify_bytes(signed.clone(), &opts()).unwrap();
+    assert!(rep.all_valid, "{rep:#?}");
+    assert_eq!(
+        rep.signatures[0].field_lock.as_deref(),
+        Some("FieldMDP /Exclude [SoKyHieu]")
+    );
+    assert!(pyhanko_says("fieldmdp-signed", &signed));
+    // Filling the open field: Được phép – điền biểu mẫu, still HỢP LỆ.
+    let ok = fill(&signed, 6, so.0, so.1, "123/QD-UBND");
+    let rep = verify_bytes(ok.clone(), &opts()).unwrap();
+    assert!(rep.all_valid, "{rep:#?}");
+    let m = &rep.signatures[0].modifications;
+    assert!(
+        m.iter()
+            .any(|m| m.object == 6 && m.class == ChangeClass::FormFill),
+        "{m:#?}"
+    );
+    assert!(pyhanko_says("fieldmdp-open-fill", &ok), "pyHanko agrees");
+    // Filling a locked field: Không được phép.
+    let bad = fill(&signed, 7, ghi.0, ghi.1, "So tien: 9.000.000 dong - page 1");
+    let rep = rejected("fieldmdp-locked-fill", bad);
+    let s = &rep.signatures[0];
+    assert_eq!(s.verdict, INVALID);
+    assert!(
+        s.modifications.iter().any(|m| m.object == 7
+            && m.class == ChangeClass::Forbidden
+            && m.what.contains("locked by FieldMDP")),
+        "{s:#?}"
+    );
+    // Under certification P=2 a fill is allowed, except of what FieldMDP /Include locks.
+    let certified = sign_bytes(
+        input,
+        &p12("leader"),
+        &SignOptions {
+            certify: true,
+            field_lock: Some(FieldMdp::Include(vec!["GhiChu".into()])),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let rep = verify_bytes(fill(&certified, 6, so.0, so.1, "123/QD-UBND"), &opts()).unwrap();
+    assert!(rep.all_valid, "{rep:#?}");
+    let rep = rejected(
+        "fieldmdp-include-p2",
+        fill(&certified, 7, ghi.0, ghi.1, "Khong dong y"),
+    );
+    assert_eq!(rep.signatures[0].certification, Some(2));
+}
+
+/// DocMDP P=3 lets later revisions add annotations (P=2 does not: see
+/// `annotation_after_certification_is_rejected_and_blocks_signing`).
+#[test]
+fn docmdp_p3_allows_annotations_unlike_p2() {
+    let certified = sign_bytes(
+        sample_pdf(1, "Hop dong"),
+        &p12("leader"),
+        &SignOptions {
+            certify: true,
+            docmdp: 3,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let annotated = add_freetext(&certified);
+    let rep = verify_bytes(annotated.clone(), &opts()).unwrap();
+    let s = &rep.signatures[0];
+    assert_eq!(s.certification, Some(3));
+    assert!(rep.all_valid, "{rep:#?}");
+    assert!(s
+        .modifications
+        .iter()
+        .all(|m| m.class == ChangeClass::Allowed));
+    // pyHanko 0.38's StandardDiffPolicy "was not designed to support DocMDP level 3" and
+    // rejects this file: logged only.
+    pyhanko_says("annot-under-p3", &annotated);
+    // P=1 is never written.
+    let e = sign_bytes(
+        sample_pdf(1, "x"),
+        &p12("leader"),
+        &SignOptions {
+            certify: true,
+            docmdp: 1,
+            ..Default::default()
+        },
+    );
+    assert!(e.is_err());
+}
+
+/// Hide-and-replace, "free" variant (spec §5): the update is only an xref that frees the
+/// signed page's content stream (the page then shows nothing, or what a viewer falls back
+/// to). Both validators reject it.
+#[test]
+fn xref_only_update_freeing_signed_content_is_rejected() {
+    let signed = signed();
+    let doc = vanthu_pdf::doc::Doc::parse(signed.clone()).unwrap();
+    let prev = doc.sections.last().unwrap().offset;
+    let size = doc.size();
+    let root = doc.root_ref().0;
+    let mut evil = signed.clone();
+    let x = evil.len();
+    evil.extend_from_slice(
+        format!("xref\n5 1\n0000000000 00001 f\r\ntrailer\n<< /Size {size} /Root {root} 0 R /Prev {prev} >>\nstartxref\n{x}\n%%EOF\n").as_bytes(),
+    );
+    let rep = rejected("xref-only-free", evil);
+    assert!(
+        rep.signatures[0]
+            .modifications
+            .iter()
+            .any(|m| m.object == 5 && m.class == ChangeClass::Forbidden),
+        "{rep:#?}"
+    );
 }

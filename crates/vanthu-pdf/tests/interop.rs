@@ -487,3 +487,114 @@ fn an_intermediate_can_be_the_trust_anchor() {
     };
     assert!(!verify_bytes(out, &o).unwrap().all_valid);
 }
+
+/// A PDF of about `mb` MiB: `sample_pdf`'s page plus an unused incompressible stream, so the
+/// streamed passes cross many chunk boundaries.
+fn padded_pdf(mb: usize) -> Vec<u8> {
+    let base = sample_pdf(1, "Tep lon");
+    let doc = vanthu_pdf::doc::Doc::parse(base.clone()).unwrap();
+    let n = doc.size();
+    let mut blob = Vec::with_capacity(mb << 20);
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    while blob.len() < mb << 20 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        blob.extend_from_slice(&x.to_le_bytes());
+    }
+    // Plant a "/ByteRange" across the 1 MiB chunk boundary of the streamed scan (an orphan
+    // signature-like token inside unused data, which the validator must count).
+    let at = (1 << 20) - base.len() - 40;
+    blob[at..at + 10].copy_from_slice(b"/ByteRange");
+    let body = format!("<< /Length {} >>\nstream\n", blob.len());
+    let mut obj = body.into_bytes();
+    obj.extend_from_slice(&blob);
+    obj.extend_from_slice(b"\nendstream");
+    // Written as bytes (the blob is not UTF-8), then the trailer's /Size fixed to cover it.
+    let mut out = base.clone();
+    let prev = doc.sections.last().unwrap().offset;
+    let off = out.len();
+    out.extend_from_slice(format!("{n} 0 obj\n").as_bytes());
+    out.extend_from_slice(&obj);
+    out.extend_from_slice(b"\nendobj\n");
+    let x = out.len();
+    out.extend_from_slice(
+        format!(
+            "xref\n{n} 1\n{off:010} 00000 n\r\ntrailer\n<< /Size {} /Root 1 0 R /Prev {prev} >>\nstartxref\n{x}\n%%EOF\n",
+            n + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+#[test]
+fn sign_file_streams_and_keeps_the_original_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, input) in [
+        ("classic", padded_pdf(3)),
+        ("xref-stream", xref_stream_pdf(dir.path(), 1, "Luong xref")),
+    ] {
+        let i = dir.path().join(format!("{name}.pdf"));
+        let o = dir.path().join(format!("{name}-signed.pdf"));
+        std::fs::write(&i, &input).unwrap();
+        vanthu_pdf::sign_file(&i, &o, &p12("leader"), &SignOptions::default()).unwrap();
+        let out = std::fs::read(&o).unwrap();
+        assert_eq!(
+            &out[..input.len()],
+            &input[..],
+            "{name}: original bytes kept"
+        );
+        let rep = vanthu_pdf::verify::verify_file(&o, &opts()).unwrap();
+        assert!(rep.all_valid, "{name}: {rep:#?}");
+        let mem = verify_bytes(out, &opts()).unwrap();
+        assert_eq!(rep.verdict, mem.verdict);
+        assert_eq!(
+            rep.warnings, mem.warnings,
+            "{name}: streamed scan = in-memory scan"
+        );
+        assert_pyhanko_valid(&o, 1);
+        // Signing the signed file again: a second revision, both signatures valid.
+        let o2 = dir.path().join(format!("{name}-signed2.pdf"));
+        vanthu_pdf::sign_file(
+            &o,
+            &o2,
+            &p12("clerk"),
+            &SignOptions {
+                field_name: Some("ToChuc".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let rep = vanthu_pdf::verify::verify_file(&o2, &opts()).unwrap();
+        assert_eq!(rep.signatures.len(), 2);
+        assert!(rep.all_valid, "{name}: {rep:#?}");
+    }
+    // The planted token across the chunk boundary is found by the streamed scan too.
+    let rep =
+        vanthu_pdf::verify::verify_file(&dir.path().join("classic-signed.pdf"), &opts()).unwrap();
+    assert!(
+        rep.warnings.iter().any(|w| w.contains("orphan")),
+        "{rep:#?}"
+    );
+    // B-T without a TSA fails before anything is written.
+    let i = dir.path().join("classic.pdf");
+    let never = dir.path().join("never.pdf");
+    let e = vanthu_pdf::sign_file(
+        &i,
+        &never,
+        &p12("leader"),
+        &SignOptions {
+            level: vanthu_pdf::sign::Level::BT,
+            ..Default::default()
+        },
+    );
+    assert!(e.is_err());
+    assert!(!never.exists());
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "no temporary file left");
+}

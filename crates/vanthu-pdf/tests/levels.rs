@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use vanthu_pdf::sign::{sign_bytes, sign_pades, Level, SignOptions};
-use vanthu_pdf::verify::verify_bytes;
+use vanthu_pdf::verify::{verify_bytes, VerifyOptions, INVALID, UNDETERMINED, VALID};
 
 #[test]
 fn b_t_signature_with_loopback_tsa() {
@@ -156,23 +156,176 @@ fn revoked_signer_is_invalid_with_dss_crl() {
 }
 
 #[test]
-fn missing_revocation_data_fails_closed_on_request() {
-    // B-B by a signer whose certificate has no revocation pointers reachable from the file.
+fn missing_revocation_data_is_undetermined_by_default() {
+    // B-B: the file carries no revocation data; offline, nothing else can be asked.
     let out = sign_bytes(
         sample_pdf(1, "x"),
         &p12("clerk384"),
         &SignOptions::default(),
     )
     .unwrap();
-    let rep = verify_bytes(out.clone(), &opts()).unwrap();
-    assert!(rep.all_valid, "soft by default: {rep:#?}");
-    let strict = vanthu_pdf::verify::VerifyOptions {
-        require_revocation: true,
-        ..opts()
+    let rep = verify_bytes(out.clone(), &offline_opts()).unwrap();
+    let s = &rep.signatures[0];
+    assert!(!rep.all_valid, "{rep:#?}");
+    assert_eq!(s.verdict, UNDETERMINED, "{s:#?}");
+    assert_eq!(rep.verdict, UNDETERMINED);
+    assert!(s.intact && s.valid, "integrity is not in question: {s:#?}");
+    assert!(
+        s.trusted && !s.revocation_ok,
+        "the path is trusted, revocation unknown: {s:#?}"
+    );
+    assert!(
+        s.errors
+            .iter()
+            .any(|e| e.contains("no usable revocation data")),
+        "{s:#?}"
+    );
+    // The explicit opt-out: valid, with a warning.
+    let soft = VerifyOptions {
+        soft_revocation: true,
+        ..offline_opts()
     };
-    let rep = verify_bytes(out, &strict).unwrap();
+    let rep = verify_bytes(out.clone(), &soft).unwrap();
+    let s = &rep.signatures[0];
+    assert!(rep.all_valid, "{rep:#?}");
+    assert_eq!(s.verdict, VALID);
+    assert!(
+        s.warnings
+            .iter()
+            .any(|w| w.contains("revocation not checked")),
+        "{s:#?}"
+    );
+    // Online, the test PKI's CRLs answer for the signer and for the intermediate CA.
+    let rep = verify_bytes(out, &opts()).unwrap();
+    let s = &rep.signatures[0];
+    assert!(rep.all_valid, "{rep:#?}");
+    assert!(s.revocation.starts_with("tốt"), "{}", s.revocation);
+    assert!(
+        s.revocation.contains("CA trung gian") && s.revocation.contains("CRL trực tuyến"),
+        "{}",
+        s.revocation
+    );
+}
+
+#[test]
+fn revoked_intermediate_is_invalid() {
+    // `underbad` is valid itself, but the root has revoked its issuing CA.
+    let out = sign_bytes(
+        sample_pdf(1, "x"),
+        &p12("underbad"),
+        &SignOptions::default(),
+    )
+    .unwrap();
+    let rep = verify_bytes(out.clone(), &opts()).unwrap();
+    let s = &rep.signatures[0];
     assert!(!rep.all_valid);
-    assert_eq!(rep.signatures[0].verdict, vanthu_pdf::verify::UNDETERMINED);
+    assert_eq!(s.verdict, INVALID, "{s:#?}");
+    assert!(s.revocation.starts_with("BỊ THU HỒI"), "{}", s.revocation);
+    assert!(
+        s.errors
+            .iter()
+            .any(|e| e.contains("CA certificate in the path revoked")),
+        "{s:#?}"
+    );
+    // Offline, with the root's CRL in the DSS: the same verdict.
+    let crl = std::fs::read(pki().join("root.crl")).unwrap();
+    let certs = ["badinter.pem", "underbad.pem"]
+        .iter()
+        .map(|n| pem_der(&pki().join(n)))
+        .collect();
+    let lt = vanthu_pdf::ltv::append_dss(out, certs, vec![crl], Vec::new()).unwrap();
+    let rep = verify_bytes(lt, &offline_opts()).unwrap();
+    assert_eq!(rep.signatures[0].verdict, INVALID, "{rep:#?}");
+    assert!(rep.signatures[0].revocation.contains("CRL trong tệp"));
+}
+
+/// An OCSP response for `ocspok` made by `openssl ocsp`, signed by `signer` (a PKI file stem).
+fn ocsp_response(dir: &std::path::Path, signer: &str) -> Vec<u8> {
+    let k = pki();
+    let req = dir.join(format!("{signer}.req"));
+    let resp = dir.join(format!("{signer}.resp"));
+    let run = |c: &mut std::process::Command| {
+        let o = c.current_dir(k).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    run(std::process::Command::new("openssl")
+        .args([
+            "ocsp",
+            "-no_nonce",
+            "-issuer",
+            "inter.pem",
+            "-cert",
+            "ocspok.pem",
+            "-reqout",
+        ])
+        .arg(&req));
+    run(std::process::Command::new("openssl")
+        .args([
+            "ocsp",
+            "-index",
+            "ca/index.txt",
+            "-CA",
+            "inter.pem",
+            "-ndays",
+            "1",
+        ])
+        .args(["-rsigner", &format!("{signer}.pem")])
+        .args(["-rkey", &format!("{signer}.key.pem"), "-reqin"])
+        .arg(&req)
+        .arg("-respout")
+        .arg(&resp));
+    std::fs::read(resp).unwrap()
+}
+
+fn pem_der(p: &std::path::Path) -> Vec<u8> {
+    openssl::x509::X509::from_pem(&std::fs::read(p).unwrap())
+        .unwrap()
+        .to_der()
+        .unwrap()
+}
+
+#[test]
+fn ocsp_freshness_and_responder_authority_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let signed = sign_bytes(sample_pdf(1, "x"), &p12("ocspok"), &SignOptions::default()).unwrap();
+    let root_crl = std::fs::read(pki().join("root.crl")).unwrap();
+    let certs = || {
+        vec![
+            pem_der(&pki().join("ocspok.pem")),
+            pem_der(&pki().join("inter.pem")),
+        ]
+    };
+    // The delegated responder (EKU OCSPSigning, issued by the CA): good, now.
+    let good = ocsp_response(dir.path(), "ocsp");
+    let lt =
+        vanthu_pdf::ltv::append_dss(signed.clone(), certs(), vec![root_crl.clone()], vec![good])
+            .unwrap();
+    let rep = verify_bytes(lt.clone(), &offline_opts()).unwrap();
+    let s = &rep.signatures[0];
+    assert!(rep.all_valid, "{rep:#?}");
+    assert!(s.revocation.contains("OCSP trong tệp"), "{}", s.revocation);
+    // Three days later the response (nextUpdate = +1 day) is stale, and without a timestamp
+    // nothing proves the signature older: not good, CHƯA XÁC ĐỊNH.
+    let later = VerifyOptions {
+        at: Some(time::OffsetDateTime::now_utc() + time::Duration::days(3)),
+        ..offline_opts()
+    };
+    let rep = verify_bytes(lt, &later).unwrap();
+    let s = &rep.signatures[0];
+    assert_eq!(s.verdict, UNDETERMINED, "{s:#?}");
+    assert!(s.revocation.contains("stale"), "{}", s.revocation);
+    // A response signed by a certificate the CA issued without the OCSPSigning EKU (the
+    // leader's): ignored, so no revocation data for the signer.
+    let rogue = ocsp_response(dir.path(), "leader");
+    let lt = vanthu_pdf::ltv::append_dss(signed, certs(), vec![root_crl], vec![rogue]).unwrap();
+    let rep = verify_bytes(lt, &offline_opts()).unwrap();
+    let s = &rep.signatures[0];
+    assert_eq!(s.verdict, UNDETERMINED, "{s:#?}");
+    assert!(
+        s.revocation.contains("người ký (signer): không có dữ liệu"),
+        "{}",
+        s.revocation
+    );
 }
 
 #[test]
@@ -236,4 +389,114 @@ fn ocsp_in_the_dss_both_directions() {
         rep.signatures[0].revocation
     );
     assert_eq!(rep.signatures[0].level, "B-LT");
+}
+
+#[test]
+fn timestamp_authority_revocation_is_checked_too() {
+    // B-T by `ocspok`; the file then carries the responder's answer for the signer and the
+    // root's CRL for the intermediate, but nothing for the TSA (its CRL is inter.crl).
+    let tsa = start_tsa();
+    let dir = tempfile::tempdir().unwrap();
+    let bt = sign_bytes(
+        sample_pdf(1, "x"),
+        &p12("ocspok"),
+        &SignOptions {
+            tsa_url: Some(tsa),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let root_crl = std::fs::read(pki().join("root.crl")).unwrap();
+    let inter_crl = std::fs::read(pki().join("inter.crl")).unwrap();
+    let certs = || {
+        vec![
+            pem_der(&pki().join("ocspok.pem")),
+            pem_der(&pki().join("inter.pem")),
+        ]
+    };
+    let ocsp = ocsp_response(dir.path(), "ocsp");
+    let partial = vanthu_pdf::ltv::append_dss(
+        bt.clone(),
+        certs(),
+        vec![root_crl.clone()],
+        vec![ocsp.clone()],
+    )
+    .unwrap();
+    // Offline: the timestamp cannot be trusted (fail closed), so the signature has no trusted
+    // time: it is judged now, at B-B, and says why.
+    let rep = verify_bytes(partial.clone(), &offline_opts()).unwrap();
+    let s = &rep.signatures[0];
+    let ts = s.timestamp.as_ref().unwrap();
+    assert!(ts.intact && !ts.trusted, "{ts:#?}");
+    assert!(
+        ts.errors
+            .iter()
+            .any(|e| e.contains("no usable revocation data")),
+        "{ts:#?}"
+    );
+    assert!(
+        ts.revocation.contains("TSA: không có dữ liệu"),
+        "{}",
+        ts.revocation
+    );
+    assert_eq!(s.time_source, "now");
+    assert_eq!(s.level, "B-B");
+    // With the soft check the timestamp counts, with a warning.
+    let soft = VerifyOptions {
+        soft_revocation: true,
+        ..offline_opts()
+    };
+    let rep = verify_bytes(partial, &soft).unwrap();
+    let s = &rep.signatures[0];
+    assert_eq!(s.time_source, "timestamp", "{s:#?}");
+    assert!(s.warnings.iter().any(|w| w.contains("TSA")), "{s:#?}");
+    // With the TSA's CRL in the DSS too: B-T with a trusted time, HỢP LỆ.
+    let full =
+        vanthu_pdf::ltv::append_dss(bt, certs(), vec![root_crl, inter_crl], vec![ocsp]).unwrap();
+    let rep = verify_bytes(full, &offline_opts()).unwrap();
+    let s = &rep.signatures[0];
+    assert!(rep.all_valid, "{rep:#?}");
+    assert_eq!(s.time_source, "timestamp");
+    assert!(
+        s.timestamp.as_ref().unwrap().revocation.starts_with("tốt"),
+        "{s:#?}"
+    );
+}
+
+#[test]
+fn sign_file_streams_b_lt_and_b_lta() {
+    let tsa = start_tsa();
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample_pdf(1, "Luu tru dai han");
+    let i = dir.path().join("in.pdf");
+    std::fs::write(&i, &input).unwrap();
+    for (level, want, revs) in [(Level::BLT, "B-LT", 3), (Level::BLTA, "B-LTA", 4)] {
+        let o = dir.path().join(format!("{want}.pdf"));
+        vanthu_pdf::sign_file(
+            &i,
+            &o,
+            &p12("leader"),
+            &SignOptions {
+                level,
+                tsa_url: Some(tsa.clone()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let out = std::fs::read(&o).unwrap();
+        assert_eq!(
+            &out[..input.len()],
+            &input[..],
+            "{want}: original bytes kept"
+        );
+        // Offline: the DSS alone must carry every chain's revocation data.
+        let rep = vanthu_pdf::verify::verify_file(&o, &offline_opts()).unwrap();
+        assert!(rep.all_valid, "{want}: {rep:#?}");
+        assert_eq!(rep.revisions, revs);
+        assert_eq!(rep.signatures[0].level, want, "{rep:#?}");
+        let (ok, txt) = pyhanko_validate(&o, &[]);
+        assert!(ok && !txt.contains("INVALID"), "{want}: pyHanko: {txt}");
+        let (ok, txt) = qpdf_check(&o);
+        assert!(ok, "{txt}");
+    }
 }

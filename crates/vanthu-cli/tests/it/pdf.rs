@@ -4,15 +4,34 @@ use std::process::Command;
 
 use crate::*;
 
+/// A test PKI whose certificates name no CRL or OCSP service: its signatures carry no
+/// revocation data anywhere.
 pub(crate) fn pki(dir: &Path) -> std::path::PathBuf {
-    let p = dir.join("pki");
-    let st = Command::new("bash")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../certs/test-pki.sh"))
-        .arg(&p)
+    make_pki(&dir.join("pki"), None)
+}
+
+fn make_pki(p: &Path, crl_url: Option<&str>) -> std::path::PathBuf {
+    let mut c = Command::new("bash");
+    c.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../certs/test-pki.sh"))
+        .arg(p);
+    if let Some(u) = crl_url {
+        c.env("CRL_URL", u);
+    }
+    assert!(c
         .status()
-        .expect("bash and openssl are installed");
-    assert!(st.success());
-    p
+        .expect("bash and openssl are installed")
+        .success());
+    p.to_path_buf()
+}
+
+/// A test PKI whose CRLs are published by a loopback server (which is also its TSA, see
+/// [`start_server`]): (PKI folder, TSA URL).
+fn served_pki(dir: &Path) -> (std::path::PathBuf, String) {
+    let p = dir.join("served-pki");
+    std::fs::create_dir_all(&p).unwrap();
+    let url = start_server(&p);
+    make_pki(&p, Some(url.trim_end_matches('/')));
+    (p, url)
 }
 
 pub(crate) fn sample_pdf() -> Vec<u8> {
@@ -48,7 +67,8 @@ fn pdf_cmd(dir: &Path) -> Command {
 #[test]
 fn pdf_sign_then_verify_exit_codes() {
     let d = tempfile::tempdir().unwrap();
-    let k = pki(d.path());
+    // The CRLs are reachable on 127.0.0.1: `verify` checks them online by default.
+    let (k, _) = served_pki(d.path());
     let input = d.path().join("in.pdf");
     std::fs::write(&input, sample_pdf()).unwrap();
     let out = d.path().join("out.pdf");
@@ -69,6 +89,11 @@ fn pdf_sign_then_verify_exit_codes() {
     assert_eq!(v["all_valid"], true, "{v}");
     assert_eq!(v["signatures"][0]["signer"], "Nguyễn Văn An");
     assert_eq!(v["signatures"][0]["level"], "B-B");
+    let rev = v["signatures"][0]["revocation"].as_str().unwrap();
+    assert!(
+        rev.starts_with("tốt") && rev.contains("CA trung gian"),
+        "{rev}"
+    );
     // Human report in Vietnamese.
     let text = ok(pdf_cmd(d.path())
         .arg("verify")
@@ -147,7 +172,7 @@ fn pdf_sign_bad_input_gives_clear_error_and_no_output() {
 #[test]
 fn pdf_sign_with_softhsm_token() {
     let d = tempfile::tempdir().unwrap();
-    let k = pki(d.path());
+    let (k, _) = served_pki(d.path());
     let module = [
         "/usr/lib/softhsm/libsofthsm2.so",
         "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
@@ -260,8 +285,9 @@ fn pdf_sign_with_softhsm_token() {
     assert!(!d.path().join("never.pdf").exists());
 }
 
-/// A loopback RFC 3161 TSA: each POST goes through `openssl ts -reply` with the PKI's TSA.
-fn start_tsa(pki: &Path) -> String {
+/// A loopback server for a PKI folder: GET serves its files (the CRLs), each POST goes
+/// through `openssl ts -reply` with the PKI's TSA.
+fn start_server(pki: &Path) -> String {
     use std::io::{BufRead, BufReader, Read, Write};
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/", l.local_addr().unwrap());
@@ -271,6 +297,8 @@ fn start_tsa(pki: &Path) -> String {
             let Ok(mut s) = s else { continue };
             let mut r = BufReader::new(s.try_clone().unwrap());
             let mut len = 0;
+            let mut first = String::new();
+            let _ = r.read_line(&mut first);
             loop {
                 let mut line = String::new();
                 if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
@@ -279,6 +307,24 @@ fn start_tsa(pki: &Path) -> String {
                 if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
                     len = v.trim().parse().unwrap();
                 }
+            }
+            if first.starts_with("GET") {
+                let name = first.split_whitespace().nth(1).unwrap_or("/");
+                let name = name.trim_start_matches('/');
+                let file = (!name.contains('/') && !name.contains(".."))
+                    .then(|| std::fs::read(dir.join(name)).ok())
+                    .flatten();
+                let (status, body) = match file {
+                    Some(b) => ("200 OK", b),
+                    None => ("404 Not Found", Vec::new()),
+                };
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 {status}\r\nContent-Type: application/pkix-crl\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = s.write_all(&body);
+                continue;
             }
             let mut body = vec![0; len];
             r.read_exact(&mut body).unwrap();
@@ -312,8 +358,7 @@ fn start_tsa(pki: &Path) -> String {
 #[test]
 fn pdf_sign_levels_and_organisation_stamp() {
     let d = tempfile::tempdir().unwrap();
-    let k = pki(d.path());
-    let tsa = start_tsa(&k);
+    let (k, tsa) = served_pki(d.path());
     let input = d.path().join("in.pdf");
     std::fs::write(&input, sample_pdf()).unwrap();
     let lta = d.path().join("lta.pdf");
@@ -373,4 +418,77 @@ fn pdf_sign_levels_and_organisation_stamp() {
         .args(["--pin-env", "PIN", "--level", "B-T"]));
     assert_eq!(o.status.code(), Some(3));
     assert!(!d.path().join("never.pdf").exists());
+}
+
+#[test]
+fn pdf_verify_without_revocation_data_is_undetermined_unless_soft() {
+    let d = tempfile::tempdir().unwrap();
+    // Certificates without CRL or OCSP pointers: no revocation data, online or in the file.
+    let k = pki(d.path());
+    let input = d.path().join("in.pdf");
+    std::fs::write(&input, sample_pdf()).unwrap();
+    let out = d.path().join("out.pdf");
+    ok(pdf_cmd(d.path())
+        .arg("sign")
+        .arg(&input)
+        .arg(&out)
+        .arg("--p12")
+        .arg(k.join("leader.p12"))
+        .args(["--pin-env", "PIN"]));
+    let verify = || {
+        let mut c = pdf_cmd(d.path());
+        c.arg("verify")
+            .arg(&out)
+            .arg("--trust")
+            .arg(k.join("root.pem"));
+        c
+    };
+    // Fail closed by default: CHƯA XÁC ĐỊNH, exit 9.
+    let o = run(verify().arg("--json"));
+    assert_eq!(
+        o.status.code(),
+        Some(9),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["all_valid"], false, "{v}");
+    assert_eq!(v["verdict"], "CHƯA XÁC ĐỊNH", "{v}");
+    assert_eq!(v["signatures"][0]["intact"], true, "{v}");
+    assert_eq!(v["signatures"][0]["trusted"], true, "{v}");
+    assert_eq!(v["signatures"][0]["revocation_ok"], false, "{v}");
+    let o = run(&mut verify());
+    assert_eq!(o.status.code(), Some(9));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("Kết luận:     CHƯA XÁC ĐỊNH"), "{text}");
+    // Certification P=3 and a FieldMDP lock are written and reported.
+    let locked = d.path().join("locked.pdf");
+    ok(pdf_cmd(d.path())
+        .arg("sign")
+        .arg(&input)
+        .arg(&locked)
+        .arg("--p12")
+        .arg(k.join("leader.p12"))
+        .args(["--pin-env", "PIN", "--certify", "--docmdp", "3"])
+        .args(["--lock-except", "SoKyHieu", "--lock-except", "NgayBanHanh"]));
+    let v = json(
+        pdf_cmd(d.path())
+            .arg("verify")
+            .arg(&locked)
+            .arg("--trust")
+            .arg(k.join("root.pem"))
+            .arg("--soft-revocation-check"),
+    );
+    assert_eq!(v["signatures"][0]["certification"], 3, "{v}");
+    assert_eq!(
+        v["signatures"][0]["field_lock"], "FieldMDP /Exclude [SoKyHieu, NgayBanHanh]",
+        "{v}"
+    );
+    // The explicit opt-out: valid, with a warning; the old flag is still accepted.
+    let v = json(verify().arg("--soft-revocation-check"));
+    assert_eq!(v["all_valid"], true, "{v}");
+    let w = v["signatures"][0]["warnings"].to_string();
+    assert!(w.contains("revocation not checked"), "{v}");
+    let o = run(verify().arg("--require-revocation"));
+    assert_eq!(o.status.code(), Some(9));
 }

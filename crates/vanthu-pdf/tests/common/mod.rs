@@ -167,13 +167,23 @@ pub fn qpdf_check(file: &Path) -> (bool, String) {
     )
 }
 
+/// Validation as the application does it: against the test root, fail-closed revocation,
+/// online (the test PKI's CRLs and OCSP responder answer on 127.0.0.1).
 pub fn opts() -> vanthu_pdf::verify::VerifyOptions {
     vanthu_pdf::verify::VerifyOptions {
         trust: vec![root_der()],
         at: None,
-        online: false,
+        online: true,
         intermediates: Vec::new(),
-        require_revocation: false,
+        soft_revocation: false,
+    }
+}
+
+/// Offline validation: only what the file carries (DSS) counts for revocation.
+pub fn offline_opts() -> vanthu_pdf::verify::VerifyOptions {
+    vanthu_pdf::verify::VerifyOptions {
+        online: false,
+        ..opts()
     }
 }
 
