@@ -609,6 +609,11 @@ fn prepare(
                     "trường {name} không phải trường chữ ký (not a signature field)"
                 )));
             }
+            if let Some(by) = crate::verify::locked_by(doc, &name) {
+                return Err(PdfError::Field(format!(
+                    "trường {name} bị chữ ký \"{by}\" khóa (FieldMDP), không ký được (field locked by an earlier signature)"
+                )));
+            }
             if d.get("V").is_some() {
                 return Err(PdfError::Field(format!(
                     "trường {name} đã được ký (field already signed)"

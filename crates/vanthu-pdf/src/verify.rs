@@ -265,6 +265,22 @@ fn field_lock(doc: &Doc, sd: &Dict, sig_num: u32, rev: usize) -> Option<FieldLoc
     FieldLock::from_dict(doc, lock.as_dict()?)
 }
 
+/// Whether a signature already in the file locks the field `name` with FieldMDP (the signer
+/// must then not fill it). Returns the locking signature's field name.
+pub(crate) fn locked_by(doc: &Doc, name: &str) -> Option<String> {
+    let last = doc.sections.len().checked_sub(1)?;
+    signature_field_objects(doc)
+        .into_iter()
+        .find(|(_, sig, _)| {
+            let Ok(sd) = doc.get(*sig) else { return false };
+            let Some(sd) = sd.as_dict() else { return false };
+            // The lock as the signature saw it: its own revision is not known here, the latest
+            // view is used (a later change to a lock is itself a forbidden modification).
+            field_lock(doc, sd, *sig, last).is_some_and(|l| l.locks(name))
+        })
+        .map(|(f, _, _)| f)
+}
+
 /// DocMDP level of the document's certification signature as of revision `rev` (catalog
 /// `/Perms /DocMDP`), if any.
 fn certified_level(doc: &Doc, rev: usize) -> Option<i64> {
@@ -2203,14 +2219,25 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>, lock: Option<&FieldLoc
                 ),
             );
         } else if od.name_is("FT", "Sig") && od.get("V").is_none() {
-            let c = if only(&["V", "AP", "Lock", "MK", "SV", "F"]) {
-                ChangeClass::Allowed
-            } else {
-                ChangeClass::Forbidden
+            let name = field_name_in(doc, od, rev);
+            let (c, why) = match lock {
+                Some(l) if l.locks(&name) => (
+                    ChangeClass::Forbidden,
+                    format!(
+                        ": trường bị khóa bởi chữ ký ({}) (locked by FieldMDP)",
+                        l.describe()
+                    ),
+                ),
+                _ if only(&["V", "AP", "Lock", "MK", "SV", "F"]) => {
+                    (ChangeClass::Allowed, String::new())
+                }
+                _ => (ChangeClass::Forbidden, String::new()),
             };
             push(
                 c,
-                format!("Điền trường chữ ký {n} (signature field filled)"),
+                format!(
+                    "Điền trường chữ ký \"{name}\" (đối tượng {n}){why} (signature field filled)"
+                ),
             );
         } else if (od.get("FT").is_some()
             || od.name_is("Subtype", "Widget") && od.get("Parent").is_some())
