@@ -609,6 +609,11 @@ fn prepare(
                     "trường {name} không phải trường chữ ký (not a signature field)"
                 )));
             }
+            if let Some(by) = crate::verify::locked_by(doc, &name) {
+                return Err(PdfError::Field(format!(
+                    "trường {name} bị chữ ký \"{by}\" khóa (FieldMDP), không ký được (field locked by an earlier signature)"
+                )));
+            }
             if d.get("V").is_some() {
                 return Err(PdfError::Field(format!(
                     "trường {name} đã được ký (field already signed)"
@@ -869,7 +874,7 @@ pub fn sign_file(
     write_atomic_with(output, |f, tmp| {
         let io = |e| PdfError::io(tmp, e);
         let (digest, der) = finish(&mut w, Some(signer), o.tsa_url.as_deref(), |h| {
-            copy_hashing(input, base, f, h)
+            copy_hashing(input, base, f, tmp, h)
         })?;
         f.write_all(&w.buf).map_err(io)?;
         let check = Doc::open(tmp)?;
@@ -920,11 +925,13 @@ pub fn sign_file(
     })
 }
 
-/// Copies the first `len` bytes of `input` to `out` and hashes them in the same pass.
+/// Copies the first `len` bytes of `input` to `out` (the file at `out_path`) and hashes them
+/// in the same pass.
 fn copy_hashing(
     input: &Path,
     len: usize,
     out: &mut std::fs::File,
+    out_path: &Path,
     h: &mut Sha256,
 ) -> Result<(), PdfError> {
     use std::io::Read;
@@ -937,7 +944,7 @@ fn copy_hashing(
             .map_err(|e| PdfError::io(input, e))?;
         h.update(&buf[..n]);
         out.write_all(&buf[..n])
-            .map_err(|e| PdfError::io(input, e))?;
+            .map_err(|e| PdfError::io(out_path, e))?;
         left -= n;
     }
     Ok(())

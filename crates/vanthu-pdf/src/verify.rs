@@ -265,6 +265,22 @@ fn field_lock(doc: &Doc, sd: &Dict, sig_num: u32, rev: usize) -> Option<FieldLoc
     FieldLock::from_dict(doc, lock.as_dict()?)
 }
 
+/// Whether a signature already in the file locks the field `name` with FieldMDP (the signer
+/// must then not fill it). Returns the locking signature's field name.
+pub(crate) fn locked_by(doc: &Doc, name: &str) -> Option<String> {
+    let last = doc.sections.len().checked_sub(1)?;
+    signature_field_objects(doc)
+        .into_iter()
+        .find(|(_, sig, _)| {
+            let Ok(sd) = doc.get(*sig) else { return false };
+            let Some(sd) = sd.as_dict() else { return false };
+            // The lock as the signature saw it: its own revision is not known here, the latest
+            // view is used (a later change to a lock is itself a forbidden modification).
+            field_lock(doc, sd, *sig, last).is_some_and(|l| l.locks(name))
+        })
+        .map(|(f, _, _)| f)
+}
+
 /// DocMDP level of the document's certification signature as of revision `rev` (catalog
 /// `/Perms /DocMDP`), if any.
 fn certified_level(doc: &Doc, rev: usize) -> Option<i64> {
@@ -418,6 +434,55 @@ struct CmsCheck {
     warnings: Vec<String>,
     signature_value: Vec<u8>,
     unsigned: Vec<(ObjectIdentifier, Vec<Any>)>,
+    /// CRLs and OCSP responses from Adobe's signed revocation archival attribute
+    /// (adbe-revocationInfoArchival, 1.2.840.113583.1.1.8), as other tools embed them.
+    archival: (Vec<Vec<u8>>, Vec<Vec<u8>>),
+}
+
+/// Adobe's revocation archival attribute.
+const ID_ADBE_REVOCATION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113583.1.1.8");
+
+/// The top-level TLVs of DER content: (tag, whole TLV, contents).
+fn tlvs(mut b: &[u8]) -> Vec<(u8, &[u8], &[u8])> {
+    let mut out = Vec::new();
+    while !b.is_empty() {
+        let Some(total) = der_total_len(b) else { break };
+        if total > b.len() || total < 2 {
+            break;
+        }
+        let hdr = if b[1] & 0x80 == 0 {
+            2
+        } else {
+            2 + (b[1] & 0x7f) as usize
+        };
+        if hdr > total {
+            break;
+        }
+        out.push((b[0], &b[..total], &b[hdr..total]));
+        b = &b[total..];
+    }
+    out
+}
+
+/// RevocationInfoArchival ::= SEQUENCE { crl [0] EXPLICIT SEQUENCE OF CertificateList
+/// OPTIONAL, ocsp [1] EXPLICIT SEQUENCE OF OCSPResponse OPTIONAL, otherRevInfo [2] … }.
+fn parse_revocation_archival(value: &[u8]) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    let (mut crls, mut ocsps) = (Vec::new(), Vec::new());
+    let Some(&(0x30, _, body)) = tlvs(value).first() else {
+        return (crls, ocsps);
+    };
+    for (tag, _, inner) in tlvs(body) {
+        let Some(&(0x30, _, list)) = tlvs(inner).first() else {
+            continue;
+        };
+        let items = tlvs(list).into_iter().map(|(_, whole, _)| whole.to_vec());
+        match tag {
+            0xA0 => crls.extend(items),
+            0xA1 => ocsps.extend(items),
+            _ => {}
+        }
+    }
+    (crls, ocsps)
 }
 
 /// Checks one SignerInfo of `sd` against the signed content (given as byte slices).
@@ -435,6 +500,7 @@ fn check_cms(
         warnings: Vec::new(),
         signature_value: Vec::new(),
         unsigned: Vec::new(),
+        archival: (Vec::new(), Vec::new()),
     };
     if let Some(cs) = &sd.certificates {
         for ch in cs.0.iter() {
@@ -494,7 +560,11 @@ fn check_cms(
     let mut ess_ok = false;
     for a in attrs.iter() {
         let v = a.values.iter().next();
-        if a.oid == ID_MESSAGE_DIGEST {
+        if a.oid == ID_ADBE_REVOCATION {
+            if let Some(d) = v.and_then(|v| v.to_der().ok()) {
+                c.archival = parse_revocation_archival(&d);
+            }
+        } else if a.oid == ID_MESSAGE_DIGEST {
             let content_digest = digest(hash);
             md_ok = v
                 .and_then(|v| v.decode_as::<OctetString>().ok())
@@ -774,7 +844,8 @@ pub(crate) fn check_timestamp(
         let (ok, err) = (chk.ok, chk.error.clone());
         let mut revocation_ok = true;
         if let (Some((doc, opts, now)), true) = (revocation, ok) {
-            let pr = path_revocation(doc, tsa, "TSA", &chk, &others, opts, g, now, true);
+            let none = (Vec::new(), Vec::new());
+            let pr = path_revocation(doc, &none, tsa, "TSA", &chk, &others, opts, g, now, true);
             info.revocation = pr.summary;
             info.warnings.extend(pr.warnings);
             revocation_ok = pr.errors.is_empty() && pr.unknown.is_none();
@@ -1066,6 +1137,8 @@ fn ocsp_status(
 
 const OCSP_DSS: &str = "OCSP trong tệp (DSS)";
 const CRL_DSS: &str = "CRL trong tệp (DSS)";
+const OCSP_ARCHIVE: &str = "OCSP trong chữ ký (adbe-revocationInfoArchival)";
+const CRL_ARCHIVE: &str = "CRL trong chữ ký (adbe-revocationInfoArchival)";
 const OCSP_ONLINE: &str = "OCSP trực tuyến (online)";
 const CRL_ONLINE: &str = "CRL trực tuyến (online)";
 
@@ -1075,6 +1148,8 @@ struct RevocationSources<'a> {
     trust: &'a [Vec<u8>],
     dss_ocsps: Vec<Vec<u8>>,
     dss_crls: Vec<Vec<u8>>,
+    /// From the signature's adbe-revocationInfoArchival attribute: (CRLs, OCSP responses).
+    archival: &'a (Vec<Vec<u8>>, Vec<Vec<u8>>),
     online: bool,
     at: i64,
     now: i64,
@@ -1087,9 +1162,16 @@ impl RevocationSources<'_> {
     fn status(&self, cert: &Certificate, issuer: &Certificate) -> (Revocation, &'static str) {
         let mut stale = None;
         let steps: &[&'static str] = if self.online {
-            &[OCSP_DSS, CRL_DSS, OCSP_ONLINE, CRL_ONLINE]
+            &[
+                OCSP_DSS,
+                CRL_DSS,
+                OCSP_ARCHIVE,
+                CRL_ARCHIVE,
+                OCSP_ONLINE,
+                CRL_ONLINE,
+            ]
         } else {
-            &[OCSP_DSS, CRL_DSS]
+            &[OCSP_DSS, CRL_DSS, OCSP_ARCHIVE, CRL_ARCHIVE]
         };
         let ocsp = |responses: &[Vec<u8>]| {
             ocsp_status(
@@ -1100,6 +1182,8 @@ impl RevocationSources<'_> {
             let found = match source {
                 OCSP_DSS => ocsp(&self.dss_ocsps),
                 CRL_DSS => crl_status(cert, issuer, &self.dss_crls, self.at, self.now),
+                OCSP_ARCHIVE => ocsp(&self.archival.1),
+                CRL_ARCHIVE => crl_status(cert, issuer, &self.archival.0, self.at, self.now),
                 OCSP_ONLINE => match crate::ltv::fetch_ocsp(cert, issuer) {
                     Some(r) => ocsp(&[r]),
                     None => Revocation::NoData,
@@ -1442,7 +1526,17 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
                 );
             }
             r.trusted = chk.ok && ku;
-            check_revocation(&mut r, doc, signer, &chk, &others, opts, at, now);
+            check_revocation(
+                &mut r,
+                doc,
+                &ck.archival,
+                signer,
+                &chk,
+                &others,
+                opts,
+                at,
+                now,
+            );
         }
         // DocMDP.
         if let Some(refs) = sd.get("Reference").and_then(Obj::as_arr) {
@@ -1503,6 +1597,7 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
 fn check_revocation(
     r: &mut SigReport,
     doc: &Doc,
+    archival: &(Vec<Vec<u8>>, Vec<Vec<u8>>),
     signer: &Certificate,
     chk: &ChainCheck,
     others: &[Certificate],
@@ -1513,6 +1608,7 @@ fn check_revocation(
     let timed = r.time_source == "timestamp";
     let pr = path_revocation(
         doc,
+        archival,
         signer,
         "người ký (signer)",
         chk,
@@ -1549,6 +1645,7 @@ struct PathRevocation {
 #[allow(clippy::too_many_arguments)]
 fn path_revocation(
     doc: &Doc,
+    archival: &(Vec<Vec<u8>>, Vec<Vec<u8>>),
     leaf: &Certificate,
     leaf_role: &str,
     chk: &ChainCheck,
@@ -1607,6 +1704,7 @@ fn path_revocation(
         trust: &opts.trust,
         dss_ocsps: dss_streams(doc, "OCSPs"),
         dss_crls: dss_streams(doc, "CRLs"),
+        archival,
         // Never fetch URLs named by certificates that do not chain to an anchor.
         online: opts.online && chk.ok,
         at,
@@ -2121,14 +2219,25 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>, lock: Option<&FieldLoc
                 ),
             );
         } else if od.name_is("FT", "Sig") && od.get("V").is_none() {
-            let c = if only(&["V", "AP", "Lock", "MK", "SV", "F"]) {
-                ChangeClass::Allowed
-            } else {
-                ChangeClass::Forbidden
+            let name = field_name_in(doc, od, rev);
+            let (c, why) = match lock {
+                Some(l) if l.locks(&name) => (
+                    ChangeClass::Forbidden,
+                    format!(
+                        ": trường bị khóa bởi chữ ký ({}) (locked by FieldMDP)",
+                        l.describe()
+                    ),
+                ),
+                _ if only(&["V", "AP", "Lock", "MK", "SV", "F"]) => {
+                    (ChangeClass::Allowed, String::new())
+                }
+                _ => (ChangeClass::Forbidden, String::new()),
             };
             push(
                 c,
-                format!("Điền trường chữ ký {n} (signature field filled)"),
+                format!(
+                    "Điền trường chữ ký \"{name}\" (đối tượng {n}){why} (signature field filled)"
+                ),
             );
         } else if (od.get("FT").is_some()
             || od.name_is("Subtype", "Widget") && od.get("Parent").is_some())

@@ -351,9 +351,13 @@ fn with_text_fields(text: &str, fields: &[(&str, &str)]) -> Vec<u8> {
     with_size(append_revision(&base, &objs, "table"), af + 1)
 }
 
-/// A text field's widget on page 1; `extra` adds entries (a value, an appearance).
+/// A text field's widget on page 1; `extra` adds entries (a value, an appearance). A name
+/// starting "sig:" makes an empty signature field instead.
 fn text_widget(name: &str, rect: &str, extra: &str) -> String {
-    format!("<< /Type /Annot /Subtype /Widget /FT /Tx /T ({name}) /Rect {rect} /P 4 0 R /F 4 /DA (/F1 14 Tf 0 g){extra} >>")
+    match name.strip_prefix("sig:") {
+        Some(n) => format!("<< /Type /Annot /Subtype /Widget /FT /Sig /T ({n}) /Rect {rect} /P 4 0 R /F 132{extra} >>"),
+        None => format!("<< /Type /Annot /Subtype /Widget /FT /Tx /T ({name}) /Rect {rect} /P 4 0 R /F 4 /DA (/F1 14 Tf 0 g){extra} >>"),
+    }
 }
 
 /// Fills text field object `num` with `value` and an appearance, as a form filler would.
@@ -625,4 +629,84 @@ fn xref_only_update_freeing_signed_content_is_rejected() {
             .any(|m| m.object == 5 && m.class == ChangeClass::Forbidden),
         "{rep:#?}"
     );
+}
+
+/// A signature field locked by an earlier signature's FieldMDP cannot be signed: vanthu
+/// refuses to, and a signature put there by another tool is a forbidden change.
+#[test]
+fn locked_signature_field_cannot_be_signed() {
+    let input = with_text_fields("Quyet dinh", &[("sig:ToChuc", "[0 0 0 0]")]);
+    let leader = sign_bytes(
+        input,
+        &p12("leader"),
+        &SignOptions {
+            field_name: Some("LanhDao1".into()),
+            field_lock: Some(FieldMdp::All),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(verify_bytes(leader.clone(), &opts()).unwrap().all_valid);
+    let clerk = SignOptions {
+        field_name: Some("ToChuc".into()),
+        ..Default::default()
+    };
+    let e = sign_bytes(leader.clone(), &p12("clerk"), &clerk).unwrap_err();
+    assert!(e.to_string().contains("FieldMDP"), "{e}");
+    // pyHanko signs it anyway (it does not check locks when signing): vanthu's validator
+    // then calls the fill of the locked field forbidden for the leader's signature.
+    let dir = tempfile::tempdir().unwrap();
+    let (i, o) = (dir.path().join("locked.pdf"), dir.path().join("py.pdf"));
+    std::fs::write(&i, &leader).unwrap();
+    let k = pki();
+    let out = pyhanko()
+        .args([
+            "sign",
+            "addsig",
+            "--field",
+            "ToChuc",
+            "pemder",
+            "--no-pass",
+            "--key",
+        ])
+        .arg(k.join("clerk.key.pem"))
+        .arg("--cert")
+        .arg(k.join("clerk.pem"))
+        .arg("--chain")
+        .arg(k.join("chain.pem"))
+        .arg(&i)
+        .arg(&o)
+        .output()
+        .unwrap();
+    eprintln!(
+        "pyHanko addsig on a locked field: {} {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success());
+    let rep = rejected("locked-field-signed", std::fs::read(&o).unwrap());
+    let s = &rep.signatures[0];
+    assert_eq!(s.field, "LanhDao1");
+    assert_eq!(s.verdict, INVALID, "{s:#?}");
+    assert!(
+        s.modifications
+            .iter()
+            .any(|m| m.what.contains("locked by FieldMDP")),
+        "{s:#?}"
+    );
+    // Control: a leader signature that leaves ToChuc open (/Exclude [ToChuc]) lets the clerk
+    // sign it, and both signatures are HỢP LỆ.
+    let open = sign_bytes(
+        with_text_fields("Quyet dinh", &[("sig:ToChuc", "[0 0 0 0]")]),
+        &p12("leader"),
+        &SignOptions {
+            field_name: Some("LanhDao1".into()),
+            field_lock: Some(FieldMdp::Exclude(vec!["ToChuc".into()])),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let both = sign_bytes(open, &p12("clerk"), &clerk).unwrap();
+    let rep = verify_bytes(both, &opts()).unwrap();
+    assert!(rep.all_valid, "{rep:#?}");
 }

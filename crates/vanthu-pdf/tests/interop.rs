@@ -577,6 +577,18 @@ fn sign_file_streams_and_keeps_the_original_prefix() {
         rep.warnings.iter().any(|w| w.contains("orphan")),
         "{rep:#?}"
     );
+    // In place (output = input): the original is read through before the rename.
+    let inplace = dir.path().join("inplace.pdf");
+    let original = sample_pdf(1, "Tai cho");
+    std::fs::write(&inplace, &original).unwrap();
+    vanthu_pdf::sign_file(&inplace, &inplace, &p12("leader"), &SignOptions::default()).unwrap();
+    let out = std::fs::read(&inplace).unwrap();
+    assert_eq!(&out[..original.len()], &original[..]);
+    assert!(
+        vanthu_pdf::verify::verify_file(&inplace, &opts())
+            .unwrap()
+            .all_valid
+    );
     // B-T without a TSA fails before anything is written.
     let i = dir.path().join("classic.pdf");
     let never = dir.path().join("never.pdf");

@@ -500,3 +500,45 @@ fn sign_file_streams_b_lt_and_b_lta() {
         assert!(ok, "{txt}");
     }
 }
+
+/// Files from other tools (adbe.pkcs7.detached) carry revocation data in Adobe's signed
+/// revocation archival attribute rather than a DSS: offline, it is the source after the DSS.
+#[test]
+fn adobe_revocation_archival_attribute_is_an_offline_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("in.pdf");
+    std::fs::write(&src, sample_pdf(1, "Cong van")).unwrap();
+    let out = dir.path().join("adbe.pdf");
+    let k = pki();
+    let o = pyhanko()
+        .args([
+            "sign",
+            "addsig",
+            "--field",
+            "Sig1",
+            "--with-validation-info",
+            "--trust",
+        ])
+        .arg(k.join("root.pem"))
+        .args(["--trust-replace", "pemder", "--no-pass", "--key"])
+        .arg(k.join("leader.key.pem"))
+        .arg("--cert")
+        .arg(k.join("leader.pem"))
+        .arg("--chain")
+        .arg(k.join("chain.pem"))
+        .arg(&src)
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let data = std::fs::read(&out).unwrap();
+    let rep = verify_bytes(data, &offline_opts()).unwrap();
+    let s = &rep.signatures[0];
+    assert_eq!(s.subfilter, "adbe.pkcs7.detached");
+    assert!(rep.all_valid, "{rep:#?}");
+    assert!(
+        s.revocation.contains("adbe-revocationInfoArchival"),
+        "{}",
+        s.revocation
+    );
+}
