@@ -855,6 +855,8 @@ fn cmd_demo(data: &Path, explicit: bool, reset: bool, json: bool) -> Result<i32,
     );
     println!("  vanthu show <ID>");
     println!("  vanthu export <ID> ./ra-ngoai.txt");
+    println!("  vanthu notifications                 # văn bản mới đến, trạng thái, yêu cầu (what arrived)");
+    println!("  vanthu signatures <ID>               # kiểm tra chữ ký số các tệp PDF (signature report)");
     println!("  vanthu audit verify");
     Ok(0)
 }
