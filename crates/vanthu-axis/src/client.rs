@@ -270,9 +270,28 @@ fn transport_error(path: &str, e: &dyn std::error::Error) -> AxisError {
     }
 }
 
+/// Whether an error chain is a refused TLS handshake. URLs are left out first: a host name
+/// such as `ssl-gw.example` must not make a refused connection look like a TLS failure.
 fn is_tls_failure(chain: &str) -> bool {
-    let low = chain.to_lowercase();
-    low.contains("certificate") || low.contains("handshake") || low.contains("ssl")
+    let mut text = String::with_capacity(chain.len());
+    for word in chain.split_whitespace() {
+        if !word.trim_start_matches('(').contains("://") {
+            text.push_str(word);
+            text.push(' ');
+        }
+    }
+    let low = text.to_lowercase();
+    [
+        "certificate",
+        "handshake",
+        "ssl routines",
+        "self signed",
+        "self-signed",
+        "unknown ca",
+        "wrong version number",
+    ]
+    .iter()
+    .any(|k| low.contains(k))
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -407,5 +426,25 @@ impl Transport for VxpClient {
     fn directory(&self) -> Result<Vec<AgencyEntry>, AxisError> {
         let v = self.call(proto::GET_AGENCIES, &[], "application/json", Vec::new())?;
         data_array(&v, proto::GET_AGENCIES)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_tls_failure;
+
+    #[test]
+    fn tls_failures_are_told_apart_from_other_transport_errors() {
+        assert!(is_tls_failure(
+            "error sending request for url (https://127.0.0.1:1/x): client error (Connect): error:0A000086:SSL routines:tls_post_process_server_certificate:certificate verify failed"
+        ));
+        assert!(is_tls_failure(
+            "The certificate chain was issued by an authority that is not trusted"
+        ));
+        // a host name that merely contains the letters is not a TLS failure
+        assert!(!is_tls_failure(
+            "error sending request for url (https://ssl-handshake-certificate.example/adapter): tcp connect error: Connection refused (os error 111)"
+        ));
+        assert!(!is_tls_failure("operation timed out"));
     }
 }
