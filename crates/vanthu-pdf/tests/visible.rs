@@ -8,7 +8,7 @@ use std::process::Command;
 use common::*;
 use vanthu_pdf::doc::Doc;
 use vanthu_pdf::object::Obj;
-use vanthu_pdf::sign::{sign_bytes, Seal, SignOptions, Visible};
+use vanthu_pdf::sign::{sign_bytes, vn_time, CopyStamp, Seal, SignOptions, Visible};
 use vanthu_pdf::verify::verify_bytes;
 
 /// A 60×30 transparent PNG with a red stroke (a seal-like image).
@@ -210,7 +210,17 @@ fn seal_png() -> Vec<u8> {
 fn render(f: &std::path::Path, dir: &std::path::Path) -> (Vec<u8>, usize, usize) {
     let prefix = dir.join(format!("r-{}", f.file_stem().unwrap().to_string_lossy()));
     let st = Command::new("pdftoppm")
-        .args(["-r", "72", "-png", "-f", "1", "-l", "1", "-singlefile"])
+        .args([
+            "-r",
+            "72",
+            "-png",
+            "-cropbox",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-singlefile",
+        ])
         .arg(f)
         .arg(&prefix)
         .status()
@@ -375,4 +385,283 @@ fn seal_at_real_size_over_left_third_of_leader_signature() {
     let (s2, _) = widget_rect(&auto, "ToChuc2");
     // The last visible signed field is now the first seal (ToChuc).
     assert!(close(s2[2], s[0] + (s[2] - s[0]) / 3.0), "{s2:?} {s:?}");
+}
+
+/// Now in Vietnam time, whole seconds (so the drawn time can be compared with `/M`).
+fn vn_now() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc()
+        .to_offset(time::UtcOffset::from_hms(7, 0, 0).unwrap())
+        .replace_nanosecond(0)
+        .unwrap()
+}
+
+/// `pdftotext -bbox` words of page 1: (word, xMin, yMin, xMax, yMax), y from the top.
+fn words(f: &std::path::Path) -> Vec<(String, f64, f64, f64, f64)> {
+    let html = tool("pdftotext", &["-bbox", "-cropbox", "-f", "1", "-l", "1"], f);
+    let html = if html.contains("<word") {
+        html
+    } else {
+        std::fs::read_to_string(f.with_extension("html")).unwrap_or(html)
+    };
+    let attr = |l: &str, k: &str| -> f64 {
+        let i = l.find(&format!("{k}=\"")).unwrap() + k.len() + 2;
+        l[i..].split('"').next().unwrap().parse().unwrap()
+    };
+    html.lines()
+        .filter(|l| l.trim_start().starts_with("<word"))
+        .map(|l| {
+            let w = l.split('>').nth(1).unwrap().split('<').next().unwrap();
+            let w = w.replace("&amp;", "&");
+            (
+                w,
+                attr(l, "xMin"),
+                attr(l, "yMin"),
+                attr(l, "xMax"),
+                attr(l, "yMax"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn attachment_stamp_shows_number_and_time_equal_to_m() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = vn_now();
+    let sign = |o: SignOptions| {
+        sign_bytes(
+            sample_pdf(2, "Phu luc"),
+            &p12("clerk"),
+            &SignOptions {
+                org_stamp: true,
+                field_name: Some("ToChuc".into()),
+                signing_time: Some(t),
+                ..o
+            },
+        )
+        .unwrap()
+    };
+    let out = sign(SignOptions {
+        stamp_number: Some("12/QĐ-UBND".into()),
+        ..Default::default()
+    });
+    let f = dir.path().join("att.pdf");
+    std::fs::write(&f, &out).unwrap();
+    let rep = verify_bytes(out.clone(), &opts()).unwrap();
+    assert!(rep.all_valid, "{rep:#?}");
+    let (ok, txt) = pyhanko_validate(&f, &[]);
+    assert!(ok && txt.contains(":VALID"), "pyHanko: {txt}");
+    // /M is the drawn time.
+    let m = vanthu_pdf::sign::pdf_date(t);
+    assert!(
+        String::from_utf8_lossy(&out).contains(&format!("/M ({m})")),
+        "/M {m}"
+    );
+    let want = format!("Số: 12/QĐ-UBND; {}", vn_time(t));
+    assert!(want.ends_with("+07:00") && want.contains("; "), "{want}");
+    // Top right of page 1 (crop), the whole line.
+    let o = Command::new("pdftotext")
+        .args([
+            "-f", "1", "-l", "1", "-x", "300", "-y", "0", "-W", "295", "-H", "120",
+        ])
+        .arg(&f)
+        .arg("-")
+        .output()
+        .expect("pdftotext");
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains(&want), "{want:?} in {text:?}");
+    // 10 pt upright text, 14–30 mm from the top, right part of the page, no image.
+    let ws = words(&f);
+    let w = ws
+        .iter()
+        .find(|w| w.0 == "12/QĐ-UBND;")
+        .unwrap_or_else(|| panic!("{ws:?}"));
+    let (wd, ht) = (w.3 - w.1, w.4 - w.2);
+    assert!(
+        wd > 2.0 * ht && (8.0..14.0).contains(&ht),
+        "10 pt upright: {w:?}"
+    );
+    assert!(w.1 > 300.0 && w.2 > 35.0 && w.4 < 90.0, "top right: {w:?}");
+    assert_eq!(tool("pdfimages", &["-list"], &f).lines().count(), 2);
+    // The e-copy stamp: form; agency; time.
+    let out = sign(SignOptions {
+        stamp_copy: Some(CopyStamp {
+            kind: "SAO Y".into(),
+            agency: Some("Ủy ban nhân dân tỉnh Bắc Ninh".into()),
+        }),
+        ..Default::default()
+    });
+    let f = dir.path().join("copy.pdf");
+    std::fs::write(&f, &out).unwrap();
+    assert!(verify_bytes(out, &opts()).unwrap().all_valid);
+    let text = tool("pdftotext", &["-f", "1", "-l", "1", "-layout"], &f);
+    let text = std::fs::read_to_string(f.with_extension("txt")).unwrap_or(text);
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let want = format!("SAO Y; Ủy ban nhân dân tỉnh Bắc Ninh; {}", vn_time(t));
+    assert!(flat.contains(&want), "{want:?} in {flat:?}");
+}
+
+/// One empty page: MediaBox [0 0 700 900], CropBox [50 60 650 860] (600×800), `/Rotate rot`.
+fn rotated_pdf(rot: i64) -> Vec<u8> {
+    let objs = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 700 900] /CropBox [50 60 650 860] /Rotate {rot} /Resources << >> /Contents 4 0 R >>"
+        ),
+        "<< /Length 0 >>\nstream\n\nendstream".to_string(),
+    ];
+    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offs = Vec::new();
+    for (i, o) in objs.iter().enumerate() {
+        offs.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let x = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objs.len() + 1).as_bytes());
+    for o in offs {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R /ID [<0123456789ABCDEF0123456789ABCDEF> <0123456789ABCDEF0123456789ABCDEF>] >>\nstartxref\n{x}\n%%EOF\n",
+            objs.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+#[test]
+fn rotated_pages_and_cropbox_offsets_render_upright_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    // Blue only in the image's left half: a mirrored or turned image would show it elsewhere.
+    let half = png_of(200, 100, |x, _| (x < 100).then_some([20, 40, 200]));
+    for rot in [0, 90, 180, 270] {
+        // The leader's image at displayed (60, 100), 200×100.
+        let led = sign_bytes(
+            rotated_pdf(rot),
+            &p12("leader"),
+            &SignOptions {
+                field_name: Some("LanhDao1".into()),
+                visible: Some(Visible {
+                    page: 1,
+                    rect: [60.0, 100.0, 200.0, 100.0],
+                    image_png: Some(half.clone()),
+                    text: vec!["Nguyễn Văn An".into()],
+                    font: None,
+                }),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let f = dir.path().join(format!("led{rot}.pdf"));
+        std::fs::write(&f, &led).unwrap();
+        let img = render(&f, dir.path());
+        let (dw, dh) = if rot % 180 == 0 {
+            (600, 800)
+        } else {
+            (800, 600)
+        };
+        assert_eq!((img.1, img.2), (dw, dh), "displayed size, /Rotate {rot}");
+        // The box holds text below the image: the image area is its upper part.
+        let left = count(&img, [62.0, 100.0, 160.0, 200.0], is_blue);
+        let right = count(&img, [162.0, 100.0, 260.0, 200.0], is_blue);
+        let outside = count(&img, [0.0, 0.0, dw as f64, 95.0], is_blue)
+            + count(&img, [265.0, 0.0, dw as f64, dh as f64], is_blue);
+        assert!(
+            left > 1000 && right == 0 && outside == 0,
+            "/Rotate {rot}: blue left {left}, right {right}, outside {outside}"
+        );
+        // The name reads upright, under the image, inside the box.
+        let ws = words(&f);
+        let w = ws
+            .iter()
+            .find(|w| w.0 == "Nguyễn")
+            .unwrap_or_else(|| panic!("/Rotate {rot}: {ws:?}"));
+        assert!(
+            w.3 - w.1 > w.4 - w.2,
+            "/Rotate {rot}: horizontal word {w:?}"
+        );
+        let y_top = dh as f64 - 200.0;
+        assert!(
+            w.1 >= 60.0 && w.3 <= 260.0 && w.2 >= y_top && w.4 <= dh as f64 - 100.0,
+            "/Rotate {rot}: inside the box {w:?}"
+        );
+        // The clerk's attachment stamp: top right of the displayed CropBox, upright.
+        let out = sign_bytes(
+            led,
+            &p12("clerk"),
+            &SignOptions {
+                org_stamp: true,
+                stamp_number: Some("7/BC-UBND".into()),
+                field_name: Some("ToChuc".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let f = dir.path().join(format!("org{rot}.pdf"));
+        std::fs::write(&f, &out).unwrap();
+        let rep = verify_bytes(out, &opts()).unwrap();
+        assert!(rep.all_valid, "/Rotate {rot}: {rep:#?}");
+        if rot == 90 {
+            let (ok, txt) = pyhanko_validate(&f, &[]);
+            assert!(ok && txt.matches(":VALID").count() == 2, "pyHanko: {txt}");
+        }
+        let ws = words(&f);
+        let w = ws
+            .iter()
+            .find(|w| w.0 == "7/BC-UBND;")
+            .unwrap_or_else(|| panic!("/Rotate {rot}: {ws:?}"));
+        let mm = 72.0 / 25.4;
+        assert!(
+            w.3 - w.1 > 2.0 * (w.4 - w.2),
+            "/Rotate {rot}: upright stamp {w:?}"
+        );
+        assert!(
+            w.1 >= dw as f64 - 97.0 * mm - 1.0
+                && w.3 <= dw as f64 - 17.0 * mm + 1.0
+                && w.2 >= 14.0 * mm - 1.0
+                && w.4 <= 28.0 * mm + 1.0,
+            "/Rotate {rot}: stamp at the top right of {dw}×{dh}: {w:?}"
+        );
+    }
+}
+
+#[test]
+fn nfd_text_renders_and_extracts_as_nfc() {
+    use unicode_normalization::UnicodeNormalization;
+    let dir = tempfile::tempdir().unwrap();
+    let t = vn_now();
+    let nfc = "Nguyễn Thị Hường, Văn thư Ủy ban";
+    let nfd: String = nfc.nfd().collect();
+    assert_ne!(nfd, nfc);
+    let sign = |text: &str, name: &str| {
+        let out = sign_bytes(
+            sample_pdf(1, "Van ban"),
+            &p12("leader"),
+            &SignOptions {
+                signing_time: Some(t),
+                visible: Some(Visible {
+                    page: 1,
+                    rect: [300.0, 100.0, 250.0, 40.0],
+                    image_png: None,
+                    text: vec![text.into()],
+                    font: None,
+                }),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let f = dir.path().join(name);
+        std::fs::write(&f, &out).unwrap();
+        f
+    };
+    let a = sign(nfc, "nfc.pdf");
+    let b = sign(&nfd, "nfd.pdf");
+    let text = tool("pdftotext", &["-f", "1", "-l", "1"], &b);
+    let text = std::fs::read_to_string(b.with_extension("txt")).unwrap_or(text);
+    assert!(text.contains(nfc), "NFC extracted: {text:?}");
+    assert!(!text.contains(&nfd), "no NFD: {text:?}");
+    let (ra, rb) = (render(&a, dir.path()), render(&b, dir.path()));
+    assert!(ra.0 == rb.0, "NFD renders the same as NFC");
 }
