@@ -387,9 +387,10 @@ fn seal_at_real_size_over_left_third_of_leader_signature() {
     assert!(close(s2[2], s[0] + (s[2] - s[0]) / 3.0), "{s2:?} {s:?}");
 }
 
-/// Now in Vietnam time, whole seconds (so the drawn time can be compared with `/M`).
+/// Now in Vietnam time, rounded up to whole seconds (so the drawn time can be compared with
+/// `/M`; rounding down could fall before the notBefore of a test certificate made just now).
 fn vn_now() -> time::OffsetDateTime {
-    time::OffsetDateTime::now_utc()
+    (time::OffsetDateTime::now_utc() + time::Duration::seconds(1))
         .to_offset(time::UtcOffset::from_hms(7, 0, 0).unwrap())
         .replace_nanosecond(0)
         .unwrap()
