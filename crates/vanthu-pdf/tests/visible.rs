@@ -503,12 +503,17 @@ fn attachment_stamp_shows_number_and_time_equal_to_m() {
 
 /// One empty page: MediaBox [0 0 700 900], CropBox [50 60 650 860] (600×800), `/Rotate rot`.
 fn rotated_pdf(rot: i64) -> Vec<u8> {
+    page_pdf(&format!(
+        "/MediaBox [0 0 700 900] /CropBox [50 60 650 860] /Rotate {rot}"
+    ))
+}
+
+/// One empty page with these page dictionary entries.
+fn page_pdf(entries: &str) -> Vec<u8> {
     let objs = [
         "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
         "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
-        format!(
-            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 700 900] /CropBox [50 60 650 860] /Rotate {rot} /Resources << >> /Contents 4 0 R >>"
-        ),
+        format!("<< /Type /Page /Parent 2 0 R {entries} /Resources << >> /Contents 4 0 R >>"),
         "<< /Length 0 >>\nstream\n\nendstream".to_string(),
     ];
     let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
@@ -665,4 +670,74 @@ fn nfd_text_renders_and_extracts_as_nfc() {
     assert!(!text.contains(&nfd), "no NFD: {text:?}");
     let (ra, rb) = (render(&a, dir.path()), render(&b, dir.path()));
     assert!(ra.0 == rb.0, "NFD renders the same as NFC");
+}
+
+#[test]
+fn seal_on_a_rotated_page_goes_left_as_displayed_and_honours_user_unit() {
+    let dir = tempfile::tempdir().unwrap();
+    let leader_box = [300.0, 200.0, 180.0, 90.0];
+    let sealed = |pdf: Vec<u8>, name: &str| {
+        let led = sign_bytes(
+            pdf,
+            &p12("leader"),
+            &SignOptions {
+                field_name: Some("LanhDao1".into()),
+                visible: Some(Visible {
+                    page: 1,
+                    rect: leader_box,
+                    image_png: Some(blue_png()),
+                    text: vec!["Nguyễn Văn An".into()],
+                    font: None,
+                }),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let out = sign_bytes(
+            led,
+            &p12("clerk"),
+            &SignOptions {
+                field_name: Some("ToChuc".into()),
+                seal: Some(Seal {
+                    png: seal_png(),
+                    diameter_mm: 36.0,
+                    next_to: None,
+                }),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!(verify_bytes(out.clone(), &opts()).unwrap().all_valid);
+        let f = dir.path().join(name);
+        std::fs::write(&f, &out).unwrap();
+        (f, out)
+    };
+    // /Rotate 90 with a CropBox offset: in the rendered (displayed) page the seal is left of
+    // the leader's box, over its left third, centred vertically.
+    let (f, _) = sealed(rotated_pdf(90), "rot90.pdf");
+    let (ok, txt) = pyhanko_validate(&f, &[]);
+    assert!(ok && txt.matches(":VALID").count() == 2, "pyHanko: {txt}");
+    let img = render(&f, dir.path());
+    let [x, y, w, h] = leader_box;
+    let d = 36.0 * 72.0 / 25.4;
+    let third = x + w / 3.0;
+    let red_third = count(&img, [x, y, third, y + h], is_red);
+    let red_left = count(
+        &img,
+        [third - d, y + h / 2.0 - d / 2.0, x, y + h / 2.0 + d / 2.0],
+        is_red,
+    );
+    let red_right = count(&img, [third + 1.0, 0.0, 800.0, 600.0], is_red);
+    let red_far = count(&img, [0.0, 0.0, third - d - 1.0, 600.0], is_red);
+    assert!(
+        red_third > 150 && red_left > 300 && red_right == 0 && red_far == 0,
+        "seal on /Rotate 90: third {red_third}, left {red_left}, right {red_right}, far {red_far}"
+    );
+    assert!(count(&img, [third + 1.0, y, x + w, y + h], is_blue) > 200);
+    // /UserUnit 2: the real diameter takes half as many units.
+    let (_, out) = sealed(page_pdf("/MediaBox [0 0 595 842] /UserUnit 2"), "uu.pdf");
+    let (s, last) = widget_rect(&out, "ToChuc");
+    assert!(last);
+    assert!(((s[2] - s[0]) - d / 2.0).abs() < 0.01, "{s:?}");
+    assert!((s[2] - (x + w / 3.0)).abs() < 0.01, "{s:?}");
 }
