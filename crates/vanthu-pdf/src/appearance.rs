@@ -237,8 +237,10 @@ fn embed_font(
     Ok((font, encoded, line_w))
 }
 
-/// Decodes a PNG into an RGB image XObject with an alpha `/SMask`; returns (object, w, h).
-fn embed_png(up: &mut Update<'_>, png_bytes: &[u8]) -> Result<(u32, u32, u32), PdfError> {
+/// A decoded PNG: width, height, RGB samples, alpha samples.
+type Decoded = (u32, u32, Vec<u8>, Vec<u8>);
+
+fn decode_png(png_bytes: &[u8]) -> Result<Decoded, PdfError> {
     let bad = |e: &dyn std::fmt::Display| PdfError::Field(format!("ảnh PNG hỏng ({e}) (bad PNG)"));
     let mut dec = png::Decoder::new(png_bytes);
     dec.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
@@ -275,6 +277,69 @@ fn embed_png(up: &mut Update<'_>, png_bytes: &[u8]) -> Result<(u32, u32, u32), P
         }
         png::ColorType::Indexed => return Err(bad(&"indexed colour after expansion")),
     }
+    Ok((w, h, rgb, alpha))
+}
+
+/// Share of the visible ink (opaque, not near-white pixels) whose colour `is(r, g, b)`, and
+/// whether the image has any transparency.
+fn ink_share(d: &Decoded, is: impl Fn(i32, i32, i32) -> bool) -> (f64, bool) {
+    let (_, _, rgb, alpha) = d;
+    let (mut ink, mut hit) = (0usize, 0usize);
+    for (p, &a) in rgb.chunks(3).zip(alpha) {
+        let (r, g, b) = (p[0] as i32, p[1] as i32, p[2] as i32);
+        if a < 128 || (r > 230 && g > 230 && b > 230) {
+            continue;
+        }
+        ink += 1;
+        if is(r, g, b) {
+            hit += 1;
+        }
+    }
+    let share = if ink == 0 {
+        0.0
+    } else {
+        hit as f64 / ink as f64
+    };
+    (share, alpha.iter().any(|&a| a < 128))
+}
+
+/// The seal upload (spec §3.2, "check uploads for alpha and hue"): a transparent background
+/// (an opaque seal would hide the leader's signature it overlaps) and red ink.
+pub(crate) fn check_seal(png_bytes: &[u8]) -> Result<(), PdfError> {
+    let d = decode_png(png_bytes)?;
+    let (red, transparent) = ink_share(&d, |r, g, b| r > g + 60 && r > b + 60);
+    if !transparent {
+        return Err(PdfError::Field(
+            "ảnh con dấu phải có nền trong suốt (PNG có kênh alpha) (the seal PNG needs a transparent background)".into(),
+        ));
+    }
+    if red < 0.6 {
+        return Err(PdfError::Field(format!(
+            "ảnh con dấu phải màu đỏ ({:.0}% điểm ảnh đỏ) (the seal must be red)",
+            red * 100.0
+        )));
+    }
+    Ok(())
+}
+
+/// The leader's handwritten signature should be blue on a transparent background: only a
+/// warning (the image is the signer's own choice).
+pub(crate) fn check_signature_image(png_bytes: &[u8]) {
+    if let Ok(d) = decode_png(png_bytes) {
+        let (blue, transparent) = ink_share(&d, |r, g, b| b > r + 40 && b > g + 20);
+        if !transparent || blue < 0.6 {
+            tracing::warn!(
+                transparent,
+                blue_share = blue,
+                "signature image should be blue on a transparent background (Decree 30)"
+            );
+        }
+    }
+}
+
+/// Decodes a PNG into an RGB image XObject with an alpha `/SMask`; returns (object, w, h).
+fn embed_png(up: &mut Update<'_>, png_bytes: &[u8]) -> Result<(u32, u32, u32), PdfError> {
+    let (w, h, rgb, alpha) = decode_png(png_bytes)?;
     let img_dict = |cs: &str| {
         Dict::new()
             .with("Type", Obj::name("XObject"))

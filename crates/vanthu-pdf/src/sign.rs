@@ -953,6 +953,7 @@ fn placement(
             .unwrap_or_default()
     };
     if let Some(seal) = &opts.seal {
+        crate::appearance::check_seal(&seal.png)?;
         let cat = doc.catalog()?;
         let (_, af) = acroform(doc, &cat)?;
         let (_, fields) = fields_of(doc, &af)?;
@@ -1016,6 +1017,9 @@ fn placement(
         ));
     }
     if !opts.org_stamp {
+        if let Some(png) = opts.visible.as_ref().and_then(|v| v.image_png.as_ref()) {
+            crate::appearance::check_signature_image(png);
+        }
         return Ok((opts.visible.clone(), true));
     }
     let geom = PageGeom::of(doc, pages[0].0)?;

@@ -741,3 +741,70 @@ fn seal_on_a_rotated_page_goes_left_as_displayed_and_honours_user_unit() {
     assert!(((s[2] - s[0]) - d / 2.0).abs() < 0.01, "{s:?}");
     assert!((s[2] - (x + w / 3.0)).abs() < 0.01, "{s:?}");
 }
+
+#[test]
+fn seal_upload_must_be_transparent_and_red() {
+    let led = sign_bytes(
+        sample_pdf(1, "Quyet dinh"),
+        &p12("leader"),
+        &SignOptions {
+            field_name: Some("LanhDao1".into()),
+            visible: Some(Visible {
+                page: 1,
+                rect: [330.0, 150.0, 180.0, 90.0],
+                image_png: Some(blue_png()),
+                text: Vec::new(),
+                font: None,
+            }),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let seal = |png: Vec<u8>, next_to: Option<&str>| {
+        sign_bytes(
+            led.clone(),
+            &p12("clerk"),
+            &SignOptions {
+                seal: Some(Seal {
+                    png,
+                    diameter_mm: 36.0,
+                    next_to: next_to.map(Into::into),
+                }),
+                ..Default::default()
+            },
+        )
+    };
+    // Red on an opaque white background would hide the leader's signature.
+    let opaque = png_of(100, 100, |x, y| {
+        Some(if (x as i32 - 50).pow(2) + (y as i32 - 50).pow(2) < 1600 {
+            [220, 0, 0]
+        } else {
+            [255, 255, 255]
+        })
+    });
+    let e = seal(opaque, None).unwrap_err().to_string();
+    assert!(e.contains("transparent"), "{e}");
+    // A blue "seal" is not a seal.
+    let e = seal(blue_png(), None).unwrap_err().to_string();
+    assert!(e.contains("red"), "{e}");
+    // No such leader field.
+    let e = seal(seal_png(), Some("Khong")).unwrap_err().to_string();
+    assert!(e.contains("Khong"), "{e}");
+    // No visible signature at all.
+    let e = sign_bytes(
+        sample_pdf(1, "x"),
+        &p12("clerk"),
+        &SignOptions {
+            seal: Some(Seal {
+                png: seal_png(),
+                diameter_mm: 36.0,
+                next_to: None,
+            }),
+            ..Default::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("leader"), "{e}");
+    assert!(seal(seal_png(), None).is_ok());
+}
