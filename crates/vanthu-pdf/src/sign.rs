@@ -735,6 +735,13 @@ fn prepare(
     let mut up = Update::new(doc);
     let sig_num = up.alloc();
     let existing = find_field(doc, &fields, &name)?;
+    let existing_rect = existing
+        .as_ref()
+        .and_then(|(_, d)| d.get("Rect").and_then(|r| doc.resolve(r).ok()));
+    let existing_rect_raw = existing.as_ref().and_then(|(_, d)| d.get("Rect").cloned());
+    let existing_page = existing
+        .as_ref()
+        .and_then(|(_, d)| d.get("P").and_then(Obj::as_ref).map(|p| p.0));
     let (widget_num, mut widget, new_widget) = match existing {
         Some((n, d)) => {
             if !d.name_is("FT", "Sig") {
@@ -801,6 +808,42 @@ fn prepare(
         }
         let ap = crate::appearance::build(&mut up, &v, geom.rotate)?;
         widget.set("AP", Obj::Dict(Dict::new().with("N", Obj::Ref(ap, 0))));
+    }
+    if !new_widget && opts.seal.is_some() {
+        // A pre-created seal field cannot move once the leader has signed (a changed /Rect or
+        // a reordered /Annots is a forbidden change, spec §4.2): it must already be where the
+        // seal goes, on the leader's page.
+        let want = opts
+            .visible
+            .as_ref()
+            .map(|v| PageGeom::of(doc, page.0).map(|g| g.rect_to_user(v.rect)))
+            .transpose()?
+            .unwrap_or_default();
+        let was: Vec<f64> = existing_rect
+            .as_ref()
+            .and_then(Obj::as_arr)
+            .map(|r| r.iter().filter_map(Obj::as_num).collect())
+            .unwrap_or_default();
+        let same = was.len() == 4
+            && [
+                was[0].min(was[2]),
+                was[1].min(was[3]),
+                was[0].max(was[2]),
+                was[1].max(was[3]),
+            ]
+            .iter()
+            .zip(want)
+            .all(|(a, b)| (a - b).abs() < 0.5);
+        if !same || existing_page != Some(page.0) {
+            return Err(PdfError::Field(format!(
+                "trường {name} có sẵn không nằm đúng chỗ đóng dấu [{:.1} {:.1} {:.1} {:.1}] trên trang {}; bỏ --field để tạo trường mới (a pre-created seal field must already sit where the seal goes)",
+                want[0], want[1], want[2], want[3], page_no
+            )));
+        }
+        // Unchanged, to the digit: the field is filled, not moved.
+        if let Some(r) = existing_rect_raw {
+            widget.set("Rect", r);
+        }
     }
     up.put(widget_num, Obj::Dict(widget));
     if new_widget {

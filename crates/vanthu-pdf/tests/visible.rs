@@ -808,3 +808,79 @@ fn seal_upload_must_be_transparent_and_red() {
     assert!(e.contains("leader"), "{e}");
     assert!(seal(seal_png(), None).is_ok());
 }
+
+/// A template with pre-created LanhDao1 and ToChuc signature fields (pyHanko `addfields`).
+fn template(dir: &std::path::Path, fields: &[&str]) -> Vec<u8> {
+    let src = dir.join("in.pdf");
+    std::fs::write(&src, sample_pdf(1, "Quyet dinh")).unwrap();
+    let tpl = dir.join("tpl.pdf");
+    let mut c = pyhanko();
+    c.args(["sign", "addfields"]);
+    for f in fields {
+        c.args(["--field", f]);
+    }
+    assert!(c.arg(&src).arg(&tpl).status().unwrap().success());
+    std::fs::read(&tpl).unwrap()
+}
+
+#[test]
+fn precreated_seal_field_must_sit_where_the_seal_goes() {
+    let dir = tempfile::tempdir().unwrap();
+    let lead = |tpl: Vec<u8>| {
+        sign_bytes(
+            tpl,
+            &p12("leader"),
+            &SignOptions {
+                field_name: Some("LanhDao1".into()),
+                visible: Some(Visible {
+                    page: 1,
+                    rect: [330.0, 150.0, 180.0, 90.0],
+                    image_png: Some(blue_png()),
+                    text: Vec::new(),
+                    font: None,
+                }),
+                field_lock: Some(vanthu_pdf::sign::FieldMdp::Exclude(vec!["ToChuc".into()])),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    };
+    let seal = |led: Vec<u8>| {
+        sign_bytes(
+            led,
+            &p12("clerk"),
+            &SignOptions {
+                field_name: Some("ToChuc".into()),
+                seal: Some(Seal {
+                    png: seal_png(),
+                    diameter_mm: 36.0,
+                    next_to: Some("LanhDao1".into()),
+                }),
+                ..Default::default()
+            },
+        )
+    };
+    // Elsewhere: moving it after the leader signed would break the leader's signature.
+    let led = lead(template(
+        dir.path(),
+        &["1/330,150,510,240/LanhDao1", "1/20,20,60,60/ToChuc"],
+    ));
+    let e = seal(led).unwrap_err().to_string();
+    assert!(e.contains("pre-created seal field"), "{e}");
+    // Where the seal goes (36 mm square, right edge at 390, centred at 195): filled in place.
+    let led = lead(template(
+        dir.path(),
+        &["1/330,150,510,240/LanhDao1", "1/288,144,390,246/ToChuc"],
+    ));
+    let out = seal(led).unwrap();
+    let f = dir.path().join("sealed.pdf");
+    std::fs::write(&f, &out).unwrap();
+    let (s, last) = widget_rect(&out, "ToChuc");
+    assert!(last && (s[2] - 390.0).abs() < 0.5, "{s:?}");
+    let rep = verify_bytes(out, &opts()).unwrap();
+    assert!(rep.all_valid && rep.signatures.len() == 2, "{rep:#?}");
+    let (ok, txt) = pyhanko_validate(&f, &[]);
+    assert!(ok && txt.matches(":VALID").count() == 2, "pyHanko: {txt}");
+    let img = render(&f, dir.path());
+    assert!(count(&img, [330.0, 150.0, 390.0, 240.0], is_red) > 150);
+}
