@@ -499,6 +499,27 @@ fn attachment_stamp_shows_number_and_time_equal_to_m() {
     let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
     let want = format!("SAO Y; Ủy ban nhân dân tỉnh Bắc Ninh; {}", vn_time(t));
     assert!(flat.contains(&want), "{want:?} in {flat:?}");
+    // Too long for 80 mm at 10 pt: wrapped after a "; ", still 10 pt, inside the 80 mm box.
+    let ws = words(&f);
+    let (sao, ninh) = (
+        ws.iter().find(|w| w.0 == "SAO").unwrap(),
+        ws.iter().find(|w| w.0 == "Ninh;").unwrap(),
+    );
+    let time_word = ws.iter().find(|w| w.0 == "+07:00").unwrap();
+    assert!(
+        (sao.4 - sao.2 - (time_word.4 - time_word.2)).abs() < 0.5,
+        "same size: {sao:?} {time_word:?}"
+    );
+    assert!(time_word.2 > ninh.4 - 1.0, "time on the next line: {ws:?}");
+    let mm = 72.0 / 25.4;
+    // (The page's own text is at the left, x < 200.)
+    let stamp = ws.iter().filter(|w| w.1 > 200.0);
+    let x0 = stamp.clone().map(|w| w.1).fold(f64::MAX, f64::min);
+    let x1 = stamp.map(|w| w.3).fold(0.0, f64::max);
+    assert!(
+        x1 - x0 <= 80.0 * mm && x1 <= 595.0 - 17.0 * mm + 0.5,
+        "{x0} {x1}"
+    );
 }
 
 /// One empty page: MediaBox [0 0 700 900], CropBox [50 60 650 860] (600×800), `/Rotate rot`.
