@@ -905,3 +905,21 @@ fn precreated_seal_field_must_sit_where_the_seal_goes() {
     let img = render(&f, dir.path());
     assert!(count(&img, [330.0, 150.0, 390.0, 240.0], is_red) > 150);
 }
+
+#[test]
+fn stamp_time_default_form_and_seal_geometry() {
+    let t = time::Date::from_calendar_date(2026, time::Month::March, 5)
+        .unwrap()
+        .with_hms(14, 22, 10)
+        .unwrap()
+        .assume_offset(time::UtcOffset::from_hms(7, 0, 0).unwrap());
+    assert_eq!(vn_time(t), "05/03/2026; 14:22:10 +07:00");
+    assert_eq!(vanthu_pdf::sign::iso_time(t), "2026-03-05T14:22:10+07:00");
+    // 36 mm = 102.05 pt; right edge a third into [300, 100, 150, 60]; centred at y = 130.
+    let r = Visible::seal_next_to([300.0, 100.0, 150.0, 60.0], 36.0, 1.0);
+    let d = 36.0 * 72.0 / 25.4;
+    assert!((r[0] + r[2] - 350.0).abs() < 1e-9 && (r[2] - d).abs() < 1e-9);
+    assert!((r[1] + r[3] / 2.0 - 130.0).abs() < 1e-9 && (r[3] - d).abs() < 1e-9);
+    let r2 = Visible::seal_next_to([300.0, 100.0, 150.0, 60.0], 36.0, 2.0);
+    assert!((r2[2] - d / 2.0).abs() < 1e-9 && (r2[0] + r2[2] - 350.0).abs() < 1e-9);
+}

@@ -591,4 +591,32 @@ fn pdf_sign_leader_image_then_seal_and_attachment_stamp() {
         .expect("pdftotext");
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("Số: 12/QĐ-UBND;"), "{text}");
+    // The e-copy stamp.
+    let copy = d.path().join("copy.pdf");
+    ok(pdf_cmd(d.path())
+        .arg("sign")
+        .arg(&input)
+        .arg(&copy)
+        .arg("--p12")
+        .arg(k.join("clerk.p12"))
+        .args(["--pin-env", "PIN", "--org", "--copy", "SAO LỤC"])
+        .args(["--agency", "Sở Nội vụ"]));
+    let o = Command::new("pdftotext")
+        .args(["-f", "1", "-l", "1"])
+        .arg(&copy)
+        .arg("-")
+        .output()
+        .expect("pdftotext");
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("SAO LỤC; Sở Nội vụ; "), "{text}");
+    // A copy stamp without --org is a usage error.
+    let o = run(pdf_cmd(d.path())
+        .arg("sign")
+        .arg(&input)
+        .arg(d.path().join("never.pdf"))
+        .arg("--p12")
+        .arg(k.join("clerk.p12"))
+        .args(["--pin-env", "PIN", "--copy", "SAO Y"]));
+    assert_ne!(o.status.code(), Some(0));
+    assert!(!d.path().join("never.pdf").exists());
 }
