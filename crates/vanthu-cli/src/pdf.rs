@@ -91,6 +91,28 @@ pub struct SignArgs {
     /// (organisation signature, Decree 30: top right of page 1, no image).
     #[arg(long, conflicts_with_all = ["visible", "image"])]
     org: bool,
+    /// Số, ký hiệu văn bản cho dấu của tệp đính kèm: "Số: <số>; <thời gian>" (with --org:
+    /// the attachment stamp's document number, e.g. 12/QĐ-UBND).
+    #[arg(long, value_name = "SỐ", requires = "org", conflicts_with = "copy")]
+    stamp_number: Option<String>,
+    /// Bản sao điện tử: SAO Y, SAO LỤC hoặc TRÍCH SAO; dấu "<hình thức>; <cơ quan>; <thời gian>"
+    /// (with --org: the e-copy stamp; the agency is --agency or the certificate's CN).
+    #[arg(long, value_name = "HÌNH THỨC", requires = "org", value_parser = ["SAO Y", "SAO LỤC", "TRÍCH SAO"])]
+    copy: Option<String>,
+    /// Tên cơ quan trên dấu bản sao (agency name on the copy stamp).
+    #[arg(long, value_name = "TÊN", requires = "copy")]
+    agency: Option<String>,
+    /// Ảnh con dấu PNG, đóng đè 1/3 bên trái chữ ký lãnh đạo, kích thước thật (the seal image:
+    /// real size, over the left third of the leader's signature, on top).
+    #[arg(long, value_name = "PNG", conflicts_with_all = ["visible", "image", "org"], requires = "seal_mm")]
+    seal: Option<PathBuf>,
+    /// Đường kính thật của con dấu, mm (the seal's real diameter in millimetres, e.g. 36).
+    #[arg(long, value_name = "MM", requires = "seal")]
+    seal_mm: Option<f64>,
+    /// Trường chữ ký lãnh đạo cạnh con dấu; mặc định chữ ký hiện cuối cùng (the leader's
+    /// signature field; default: the last visible signature).
+    #[arg(long, value_name = "FIELD", requires = "seal")]
+    next_to: Option<String>,
     /// Dòng chữ hiển thị thay cho tên người ký (text line to draw; repeatable).
     #[arg(long = "text", value_name = "TEXT")]
     text: Vec<String>,
@@ -159,6 +181,11 @@ fn sign(a: &SignArgs) -> Result<(), PdfError> {
         field_lock: (!a.lock_except.is_empty())
             .then(|| vanthu_pdf::sign::FieldMdp::Exclude(a.lock_except.clone())),
         org_stamp: a.org,
+        stamp_number: a.stamp_number.clone(),
+        stamp_copy: a.copy.clone().map(|kind| vanthu_pdf::sign::CopyStamp {
+            kind,
+            agency: a.agency.clone(),
+        }),
         tsa_url: a.tsa.clone(),
         ..Default::default()
     };
@@ -167,6 +194,19 @@ fn sign(a: &SignArgs) -> Result<(), PdfError> {
         return Err(PdfError::Field(
             "mức B-T trở lên cần --tsa URL (B-T and above need a timestamp authority)".into(),
         ));
+    }
+    if let Some(seal) = &a.seal {
+        let diameter_mm = a.seal_mm.unwrap_or_default();
+        if !(5.0..=100.0).contains(&diameter_mm) {
+            return Err(PdfError::Field(format!(
+                "--seal-mm {diameter_mm}: đường kính con dấu 5–100 mm (seal diameter in mm)"
+            )));
+        }
+        opts.seal = Some(vanthu_pdf::sign::Seal {
+            png: read(seal)?,
+            diameter_mm,
+            next_to: a.next_to.clone(),
+        });
     }
     if let Some(v) = &a.visible {
         let (page, rect) = parse_visible(v)?;

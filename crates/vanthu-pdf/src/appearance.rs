@@ -237,8 +237,10 @@ fn embed_font(
     Ok((font, encoded, line_w))
 }
 
-/// Decodes a PNG into an RGB image XObject with an alpha `/SMask`; returns (object, w, h).
-fn embed_png(up: &mut Update<'_>, png_bytes: &[u8]) -> Result<(u32, u32, u32), PdfError> {
+/// A decoded PNG: width, height, RGB samples, alpha samples.
+type Decoded = (u32, u32, Vec<u8>, Vec<u8>);
+
+fn decode_png(png_bytes: &[u8]) -> Result<Decoded, PdfError> {
     let bad = |e: &dyn std::fmt::Display| PdfError::Field(format!("ảnh PNG hỏng ({e}) (bad PNG)"));
     let mut dec = png::Decoder::new(png_bytes);
     dec.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
@@ -275,6 +277,69 @@ fn embed_png(up: &mut Update<'_>, png_bytes: &[u8]) -> Result<(u32, u32, u32), P
         }
         png::ColorType::Indexed => return Err(bad(&"indexed colour after expansion")),
     }
+    Ok((w, h, rgb, alpha))
+}
+
+/// Share of the visible ink (opaque, not near-white pixels) whose colour `is(r, g, b)`, and
+/// whether the image has any transparency.
+fn ink_share(d: &Decoded, is: impl Fn(i32, i32, i32) -> bool) -> (f64, bool) {
+    let (_, _, rgb, alpha) = d;
+    let (mut ink, mut hit) = (0usize, 0usize);
+    for (p, &a) in rgb.chunks(3).zip(alpha) {
+        let (r, g, b) = (p[0] as i32, p[1] as i32, p[2] as i32);
+        if a < 128 || (r > 230 && g > 230 && b > 230) {
+            continue;
+        }
+        ink += 1;
+        if is(r, g, b) {
+            hit += 1;
+        }
+    }
+    let share = if ink == 0 {
+        0.0
+    } else {
+        hit as f64 / ink as f64
+    };
+    (share, alpha.iter().any(|&a| a < 128))
+}
+
+/// The seal upload (spec §3.2, "check uploads for alpha and hue"): a transparent background
+/// (an opaque seal would hide the leader's signature it overlaps) and red ink.
+pub(crate) fn check_seal(png_bytes: &[u8]) -> Result<(), PdfError> {
+    let d = decode_png(png_bytes)?;
+    let (red, transparent) = ink_share(&d, |r, g, b| r > g + 60 && r > b + 60);
+    if !transparent {
+        return Err(PdfError::Field(
+            "ảnh con dấu phải có nền trong suốt (PNG có kênh alpha) (the seal PNG needs a transparent background)".into(),
+        ));
+    }
+    if red < 0.6 {
+        return Err(PdfError::Field(format!(
+            "ảnh con dấu phải màu đỏ ({:.0}% điểm ảnh đỏ) (the seal must be red)",
+            red * 100.0
+        )));
+    }
+    Ok(())
+}
+
+/// The leader's handwritten signature should be blue on a transparent background: only a
+/// warning (the image is the signer's own choice).
+pub(crate) fn check_signature_image(png_bytes: &[u8]) {
+    if let Ok(d) = decode_png(png_bytes) {
+        let (blue, transparent) = ink_share(&d, |r, g, b| b > r + 40 && b > g + 20);
+        if !transparent || blue < 0.6 {
+            tracing::warn!(
+                transparent,
+                blue_share = blue,
+                "signature image should be blue on a transparent background (Decree 30)"
+            );
+        }
+    }
+}
+
+/// Decodes a PNG into an RGB image XObject with an alpha `/SMask`; returns (object, w, h).
+fn embed_png(up: &mut Update<'_>, png_bytes: &[u8]) -> Result<(u32, u32, u32), PdfError> {
+    let (w, h, rgb, alpha) = decode_png(png_bytes)?;
     let img_dict = |cs: &str| {
         Dict::new()
             .with("Type", Obj::name("XObject"))
@@ -300,17 +365,72 @@ fn hex(b: &[u8]) -> String {
     format!("<{}>", hex::encode_upper(b))
 }
 
-/// Builds the normal appearance of a visible signature and returns its object number.
-pub(crate) fn build(up: &mut Update<'_>, v: &Visible) -> Result<u32, PdfError> {
+/// Width of `s` (NFC) at 1 pt in the font.
+fn text_width(face: &ttf_parser::Face<'_>, s: &str) -> f64 {
+    let upem = face.units_per_em() as f64;
+    s.nfc()
+        .map(|ch| {
+            let gid = face.glyph_index(ch).map(|g| g.0).unwrap_or(0);
+            face.glyph_hor_advance(ttf_parser::GlyphId(gid))
+                .unwrap_or(0) as f64
+                / upem
+        })
+        .sum()
+}
+
+/// Lines normalised to NFC; a line wider than `max_w` at 10 pt is wrapped after its `"; "`
+/// separators (the stamp wraps at 80 mm).
+fn wrap_lines(
+    lines: &[String],
+    max_w: f64,
+    font_path: Option<&std::path::Path>,
+) -> Result<Vec<String>, PdfError> {
+    let (data, _) = load_font(font_path)?;
+    let face = ttf_parser::Face::parse(&data, 0).map_err(font_err)?;
+    let mut out = Vec::new();
+    for line in lines {
+        let line: String = line.nfc().collect();
+        if text_width(&face, &line) * 10.0 <= max_w || !line.contains("; ") {
+            out.push(line);
+            continue;
+        }
+        let mut cur = String::new();
+        for part in line.split_inclusive("; ") {
+            let cand = format!("{cur}{part}");
+            if !cur.is_empty() && text_width(&face, cand.trim_end()) * 10.0 > max_w {
+                out.push(cur.trim_end().to_string());
+                cur = part.to_string();
+            } else {
+                cur = cand;
+            }
+        }
+        if !cur.is_empty() {
+            out.push(cur.trim_end().to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// Builds the normal appearance of a visible signature and returns its object number. `v.rect`
+/// is in displayed coordinates; on a page with `/Rotate` the form's `/Matrix` counter-rotates
+/// the drawing so it shows upright.
+pub(crate) fn build(up: &mut Update<'_>, v: &Visible, rotate: i64) -> Result<u32, PdfError> {
     let (w, h) = (v.rect[2], v.rect[3]);
     let mut content = String::from("q\n");
     let mut res_font = Dict::new();
     let mut res_xobj = Dict::new();
-    let pad = 2.0;
+    // An image alone (the seal) fills its box exactly: real size.
+    let pad = if v.text.is_empty() { 0.0 } else { 2.0 };
     let mut text_h = 0.0;
     let mut font_size = 10.0f64;
     let mut lines_enc = Vec::new();
     let mut line_w = Vec::new();
+    let text = if v.text.is_empty() {
+        Vec::new()
+    } else {
+        wrap_lines(&v.text, w - 2.0 * pad, v.font.as_deref())?
+    };
+    let v = &Visible { text, ..v.clone() };
     if !v.text.is_empty() {
         let (font, enc, lw) = embed_font(up, &v.text, v.font.as_deref())?;
         res_font.set("F1", Obj::Ref(font, 0));
@@ -365,7 +485,7 @@ pub(crate) fn build(up: &mut Update<'_>, v: &Visible) -> Result<u32, PdfError> {
         res.set("XObject", Obj::Dict(res_xobj));
     }
     let n = up.alloc();
-    let d = Dict::new()
+    let mut d = Dict::new()
         .with("Type", Obj::name("XObject"))
         .with("Subtype", Obj::name("Form"))
         .with(
@@ -373,6 +493,25 @@ pub(crate) fn build(up: &mut Update<'_>, v: &Visible) -> Result<u32, PdfError> {
             Obj::Arr(vec![Obj::Int(0), Obj::Int(0), Obj::Real(w), Obj::Real(h)]),
         )
         .with("Resources", Obj::Dict(res));
+    // The page turns clockwise by `rotate` when shown: turn the form the other way (the
+    // transformed BBox is then fitted to the widget's /Rect, so no translation is needed).
+    let m = match rotate {
+        90 => Some([0, 1, -1, 0]),
+        180 => Some([-1, 0, 0, -1]),
+        270 => Some([0, -1, 1, 0]),
+        _ => None,
+    };
+    if let Some(m) = m {
+        d.set(
+            "Matrix",
+            Obj::Arr(
+                m.iter()
+                    .chain(&[0, 0])
+                    .map(|c| Obj::Int(*c as i64))
+                    .collect(),
+            ),
+        );
+    }
     up.put(n, Obj::Stream(d, content.into_bytes()));
     Ok(n)
 }

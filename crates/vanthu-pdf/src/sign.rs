@@ -27,6 +27,138 @@ pub struct Visible {
     pub font: Option<std::path::PathBuf>,
 }
 
+/// The organisation's seal on the main document (Decree 30/2020, Appendix I): the red seal PNG
+/// at its real size, its right edge ⅓ into the leader's signature image, vertically centred on
+/// it, drawn on top (its widget is appended last to the page's `/Annots`); no text.
+#[derive(Debug, Clone)]
+pub struct Seal {
+    /// Transparent PNG of the seal (square: the diameter is its width and height).
+    pub png: Vec<u8>,
+    /// Real diameter in millimetres (e.g. 36).
+    pub diameter_mm: f64,
+    /// The leader's signature field; None = the last signed, visible signature field.
+    pub next_to: Option<String>,
+}
+
+impl Visible {
+    /// The seal's rectangle `[x, y, w, h]` next to the leader's image rectangle `leader`
+    /// (`[x, y, w, h]`, same space): `seal_mm` × 72/25.4 ÷ `user_unit` points square, its right
+    /// edge at `leader.x + leader.w / 3`, its vertical centre equal to the leader's.
+    pub fn seal_next_to(leader: [f64; 4], seal_mm: f64, user_unit: f64) -> [f64; 4] {
+        let d = seal_mm * 72.0 / 25.4 / user_unit;
+        let right = leader[0] + leader[2] / 3.0;
+        let cy = leader[1] + leader[3] / 2.0;
+        [right - d, cy - d / 2.0, d, d]
+    }
+}
+
+/// Copy stamp on an e-copy (Decree 30, Appendix I): `<kind>; <agency>; <time>`.
+#[derive(Debug, Clone)]
+pub struct CopyStamp {
+    /// `SAO Y`, `SAO LỤC` or `TRÍCH SAO`.
+    pub kind: String,
+    /// The copying agency; None = the signer certificate's CN.
+    pub agency: Option<String>,
+}
+
+/// The page as displayed: its CropBox (else MediaBox), `/Rotate` (0, 90, 180, 270) and
+/// `/UserUnit`. Visible rectangles are given in displayed coordinates: points from the lower-left
+/// corner of the CropBox as the page is shown (after rotation).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PageGeom {
+    pub crop: [f64; 4],
+    pub rotate: i64,
+    pub user_unit: f64,
+}
+
+impl PageGeom {
+    pub fn of(doc: &Doc, page: u32) -> Result<PageGeom, PdfError> {
+        let bx = |k: &str| -> Result<Option<Vec<f64>>, PdfError> {
+            Ok(doc
+                .page_attr(page, k)?
+                .and_then(|b| {
+                    b.as_arr()
+                        .map(|a| a.iter().filter_map(Obj::as_num).collect::<Vec<_>>())
+                })
+                .filter(|a| a.len() == 4))
+        };
+        let b = bx("CropBox")?
+            .or(bx("MediaBox")?)
+            .unwrap_or(vec![0.0, 0.0, 595.0, 842.0]);
+        let crop = [
+            b[0].min(b[2]),
+            b[1].min(b[3]),
+            b[0].max(b[2]),
+            b[1].max(b[3]),
+        ];
+        let rotate = doc
+            .page_attr(page, "Rotate")?
+            .and_then(|r| r.as_int())
+            .unwrap_or(0)
+            .rem_euclid(360);
+        let rotate = if rotate % 90 == 0 { rotate } else { 0 };
+        let user_unit = doc
+            .get(page)?
+            .as_dict()
+            .and_then(|d| d.get("UserUnit"))
+            .and_then(Obj::as_num)
+            .filter(|u| *u > 0.0)
+            .unwrap_or(1.0);
+        Ok(PageGeom {
+            crop,
+            rotate,
+            user_unit,
+        })
+    }
+
+    /// Displayed width and height.
+    pub fn size(&self) -> (f64, f64) {
+        let (w, h) = (self.crop[2] - self.crop[0], self.crop[3] - self.crop[1]);
+        if self.rotate % 180 == 0 {
+            (w, h)
+        } else {
+            (h, w)
+        }
+    }
+
+    /// A displayed point to default user space.
+    fn pt_to_user(&self, x: f64, y: f64) -> (f64, f64) {
+        let [x0, y0, x1, y1] = self.crop;
+        match self.rotate {
+            90 => (x1 - y, y0 + x),
+            180 => (x1 - x, y1 - y),
+            270 => (x0 + y, y1 - x),
+            _ => (x0 + x, y0 + y),
+        }
+    }
+
+    /// A user-space point to displayed coordinates.
+    fn pt_to_disp(&self, u: f64, v: f64) -> (f64, f64) {
+        let [x0, y0, x1, y1] = self.crop;
+        match self.rotate {
+            90 => (v - y0, x1 - u),
+            180 => (x1 - u, y1 - v),
+            270 => (y1 - v, u - x0),
+            _ => (u - x0, v - y0),
+        }
+    }
+
+    /// A displayed `[x, y, w, h]` to a user-space `[x0, y0, x1, y1]`.
+    pub fn rect_to_user(&self, r: [f64; 4]) -> [f64; 4] {
+        let a = self.pt_to_user(r[0], r[1]);
+        let b = self.pt_to_user(r[0] + r[2], r[1] + r[3]);
+        [a.0.min(b.0), a.1.min(b.1), a.0.max(b.0), a.1.max(b.1)]
+    }
+
+    /// A user-space `[x0, y0, x1, y1]` to a displayed `[x, y, w, h]`.
+    pub fn rect_to_disp(&self, r: [f64; 4]) -> [f64; 4] {
+        let a = self.pt_to_disp(r[0], r[1]);
+        let b = self.pt_to_disp(r[2], r[3]);
+        let (x, y) = (a.0.min(b.0), a.1.min(b.1));
+        [x, y, a.0.max(b.0) - x, a.1.max(b.1) - y]
+    }
+}
+
 /// `2026-03-05T14:22:10+07:00`.
 pub fn iso_time(t: OffsetDateTime) -> String {
     let (h, m, _) = t.offset().as_hms();
@@ -35,6 +167,23 @@ pub fn iso_time(t: OffsetDateTime) -> String {
         t.year(),
         t.month() as u8,
         t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        if t.offset().is_negative() { '-' } else { '+' },
+        h.unsigned_abs(),
+        m.unsigned_abs()
+    )
+}
+
+/// The stamp time, Decree 30 default form: `05/03/2026; 14:22:10 +07:00`.
+pub fn vn_time(t: OffsetDateTime) -> String {
+    let (h, m, _) = t.offset().as_hms();
+    format!(
+        "{:02}/{:02}/{:04}; {:02}:{:02}:{:02} {}{:02}:{:02}",
+        t.day(),
+        t.month() as u8,
+        t.year(),
         t.hour(),
         t.minute(),
         t.second(),
@@ -123,6 +272,14 @@ pub struct SignOptions {
     /// only, top right of page 1 (17 mm from the CropBox's right edge, 14 mm from its top, 80 mm
     /// wide). Overrides `visible`'s position; its text lines (if any) are kept.
     pub org_stamp: bool,
+    /// With `org_stamp`: the document's number and symbol; the stamp reads
+    /// `Số: <number>; <time>` (time as [`vn_time`], equal to `/M`).
+    pub stamp_number: Option<String>,
+    /// With `org_stamp`: an e-copy stamp `<SAO Y|SAO LỤC|TRÍCH SAO>; <agency>; <time>`.
+    pub stamp_copy: Option<CopyStamp>,
+    /// The organisation's seal next to the leader's signature (main document). Overrides
+    /// `visible`.
+    pub seal: Option<Seal>,
     /// Bytes reserved for the DER CMS; 0 = estimate.
     pub contents_size: usize,
     /// RFC 3161 timestamp authority (http://) for B-T and above.
@@ -533,31 +690,7 @@ fn prepare(
     if pages.is_empty() {
         return Err(PdfError::Damaged("no pages".into()));
     }
-    let mut visible = opts.visible.clone();
-    if opts.org_stamp {
-        let first = pages[0].0;
-        let bx = doc
-            .page_attr(first, "CropBox")?
-            .or(doc.page_attr(first, "MediaBox")?)
-            .and_then(|b| {
-                b.as_arr()
-                    .map(|a| a.iter().filter_map(Obj::as_num).collect::<Vec<_>>())
-            })
-            .filter(|a| a.len() == 4)
-            .unwrap_or(vec![0.0, 0.0, 595.0, 842.0]);
-        let mm = 72.0 / 25.4;
-        let (w, h) = (80.0 * mm, 14.0 * mm);
-        let right = bx[0].max(bx[2]);
-        let top = bx[1].max(bx[3]);
-        let text = visible.map(|v| v.text).unwrap_or_default();
-        visible = Some(Visible {
-            page: 1,
-            rect: [right - 17.0 * mm - w, top - 14.0 * mm - h, w, h],
-            image_png: None,
-            text,
-            font: None,
-        });
-    }
+    let (visible, default_text) = placement(doc, &pages, signer, opts, now)?;
     let opts = &SignOptions {
         visible,
         ..opts.clone()
@@ -602,6 +735,13 @@ fn prepare(
     let mut up = Update::new(doc);
     let sig_num = up.alloc();
     let existing = find_field(doc, &fields, &name)?;
+    let existing_rect = existing
+        .as_ref()
+        .and_then(|(_, d)| d.get("Rect").and_then(|r| doc.resolve(r).ok()));
+    let existing_rect_raw = existing.as_ref().and_then(|(_, d)| d.get("Rect").cloned());
+    let existing_page = existing
+        .as_ref()
+        .and_then(|(_, d)| d.get("P").and_then(Obj::as_ref).map(|p| p.0));
     let (widget_num, mut widget, new_widget) = match existing {
         Some((n, d)) => {
             if !d.name_is("FT", "Sig") {
@@ -653,28 +793,57 @@ fn prepare(
         widget.set("Lock", Obj::Dict(l.dict("SigFieldLock")));
     }
     if let Some(v) = &opts.visible {
-        let r = v.rect;
-        widget.set(
-            "Rect",
-            Obj::Arr(vec![
-                Obj::Real(r[0]),
-                Obj::Real(r[1]),
-                Obj::Real(r[0] + r[2]),
-                Obj::Real(r[1] + r[3]),
-            ]),
-        );
+        let geom = PageGeom::of(doc, page.0)?;
+        let r = geom.rect_to_user(v.rect);
+        widget.set("Rect", Obj::Arr(r.iter().map(|c| Obj::Real(*c)).collect()));
         if new_widget {
             widget.set("P", Obj::Ref(page.0, page.1));
         }
         let mut v = v.clone();
-        if v.text.is_empty() {
+        if v.text.is_empty() && default_text {
             if let Some(signer) = signer {
                 let cn = crate::verify::cn(&signer.chain()[0].tbs_certificate.subject);
                 v.text = vec![cn, iso_time(now)];
             }
         }
-        let ap = crate::appearance::build(&mut up, &v)?;
+        let ap = crate::appearance::build(&mut up, &v, geom.rotate)?;
         widget.set("AP", Obj::Dict(Dict::new().with("N", Obj::Ref(ap, 0))));
+    }
+    if !new_widget && opts.seal.is_some() {
+        // A pre-created seal field cannot move once the leader has signed (a changed /Rect or
+        // a reordered /Annots is a forbidden change, spec §4.2): it must already be where the
+        // seal goes, on the leader's page.
+        let want = opts
+            .visible
+            .as_ref()
+            .map(|v| PageGeom::of(doc, page.0).map(|g| g.rect_to_user(v.rect)))
+            .transpose()?
+            .unwrap_or_default();
+        let was: Vec<f64> = existing_rect
+            .as_ref()
+            .and_then(Obj::as_arr)
+            .map(|r| r.iter().filter_map(Obj::as_num).collect())
+            .unwrap_or_default();
+        let same = was.len() == 4
+            && [
+                was[0].min(was[2]),
+                was[1].min(was[3]),
+                was[0].max(was[2]),
+                was[1].max(was[3]),
+            ]
+            .iter()
+            .zip(want)
+            .all(|(a, b)| (a - b).abs() < 0.5);
+        if !same || existing_page != Some(page.0) {
+            return Err(PdfError::Field(format!(
+                "trường {name} có sẵn không nằm đúng chỗ đóng dấu [{:.1} {:.1} {:.1} {:.1}] trên trang {}; bỏ --field để tạo trường mới (a pre-created seal field must already sit where the seal goes)",
+                want[0], want[1], want[2], want[3], page_no
+            )));
+        }
+        // Unchanged, to the digit: the field is filled, not moved.
+        if let Some(r) = existing_rect_raw {
+            widget.set("Rect", r);
+        }
     }
     up.put(widget_num, Obj::Dict(widget));
     if new_widget {
@@ -808,6 +977,119 @@ fn prepare(
     }))?;
     set_byterange(doc.data.len(), &mut w)?;
     Ok(w)
+}
+
+/// Where the visible signature goes (displayed coordinates, see [`PageGeom`]) and whether an
+/// empty text means "the signer's name and the time": the organisation stamp (top right of
+/// page 1), the seal next to the leader's signature, or `opts.visible` as given.
+fn placement(
+    doc: &Doc,
+    pages: &[(u32, u16)],
+    signer: Option<&dyn Signer>,
+    opts: &SignOptions,
+    now: OffsetDateTime,
+) -> Result<(Option<Visible>, bool), PdfError> {
+    let cn = || {
+        signer
+            .and_then(|s| s.chain().first().cloned())
+            .map(|c| crate::verify::cn(&c.tbs_certificate.subject))
+            .unwrap_or_default()
+    };
+    if let Some(seal) = &opts.seal {
+        crate::appearance::check_seal(&seal.png)?;
+        let cat = doc.catalog()?;
+        let (_, af) = acroform(doc, &cat)?;
+        let (_, fields) = fields_of(doc, &af)?;
+        let mut leader = None;
+        for f in &fields {
+            let Ok(o) = doc.resolve(f) else { continue };
+            let Some(d) = o.as_dict() else { continue };
+            let name = d
+                .get("T")
+                .and_then(Obj::as_str)
+                .map(crate::object::decode_text)
+                .unwrap_or_default();
+            let r: Vec<f64> = d
+                .get("Rect")
+                .and_then(|r| doc.resolve(r).ok())
+                .and_then(|r| {
+                    r.as_arr()
+                        .map(|a| a.iter().filter_map(Obj::as_num).collect())
+                })
+                .unwrap_or_default();
+            let Some(p) = d.get("P").and_then(Obj::as_ref) else {
+                continue;
+            };
+            let visible = r.len() == 4 && (r[2] - r[0]).abs() > 0.0 && (r[3] - r[1]).abs() > 0.0;
+            let wanted = match &seal.next_to {
+                Some(n) => *n == name,
+                None => d.name_is("FT", "Sig") && d.get("V").is_some(),
+            };
+            if wanted && visible {
+                leader = Some((p, [r[0], r[1], r[2], r[3]]));
+            }
+        }
+        let (p, r) = leader.ok_or_else(|| {
+            PdfError::Field(match &seal.next_to {
+                Some(n) => format!(
+                    "không thấy chữ ký hiện {n} để đóng dấu bên cạnh (no visible signature field {n} for the seal)"
+                ),
+                None => "không có chữ ký hiện của lãnh đạo để đóng dấu bên cạnh (no visible leader signature for the seal)".into(),
+            })
+        })?;
+        let page_no = pages.iter().position(|q| q.0 == p.0).ok_or_else(|| {
+            PdfError::Field("trang của chữ ký lãnh đạo không có (leader's page not found)".into())
+        })?;
+        let geom = PageGeom::of(doc, p.0)?;
+        let r = [
+            r[0].min(r[2]),
+            r[1].min(r[3]),
+            r[0].max(r[2]),
+            r[1].max(r[3]),
+        ];
+        let leader_rect = geom.rect_to_disp(r);
+        return Ok((
+            Some(Visible {
+                page: page_no + 1,
+                rect: Visible::seal_next_to(leader_rect, seal.diameter_mm, geom.user_unit),
+                image_png: Some(seal.png.clone()),
+                text: Vec::new(),
+                font: opts.visible.as_ref().and_then(|v| v.font.clone()),
+            }),
+            false,
+        ));
+    }
+    if !opts.org_stamp {
+        if let Some(png) = opts.visible.as_ref().and_then(|v| v.image_png.as_ref()) {
+            crate::appearance::check_signature_image(png);
+        }
+        return Ok((opts.visible.clone(), true));
+    }
+    let geom = PageGeom::of(doc, pages[0].0)?;
+    let (pw, ph) = geom.size();
+    let mm = 72.0 / 25.4 / geom.user_unit;
+    let (w, h) = (80.0 * mm, 14.0 * mm);
+    let text = if let Some(c) = &opts.stamp_copy {
+        let agency = c.agency.clone().unwrap_or_else(cn);
+        vec![format!("{}; {agency}; {}", c.kind, vn_time(now))]
+    } else if let Some(n) = &opts.stamp_number {
+        vec![format!("Số: {n}; {}", vn_time(now))]
+    } else {
+        opts.visible
+            .as_ref()
+            .map(|v| v.text.clone())
+            .unwrap_or_default()
+    };
+    Ok((
+        Some(Visible {
+            page: 1,
+            rect: [pw - 17.0 * mm - w, ph - 14.0 * mm - h, w, h],
+            image_png: None,
+            text,
+            font: opts.visible.as_ref().and_then(|v| v.font.clone()),
+        }),
+        true,
+    ))
 }
 
 /// Counts signature fields that carry a value.

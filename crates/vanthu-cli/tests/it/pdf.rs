@@ -492,3 +492,131 @@ fn pdf_verify_without_revocation_data_is_undetermined_unless_soft() {
     let o = run(verify().arg("--require-revocation"));
     assert_eq!(o.status.code(), Some(9));
 }
+
+/// A transparent `w`×`h` PNG with one colour where `ink` says so.
+fn test_png(path: &Path, w: u32, h: u32, rgb: [u8; 3], ink: impl Fn(u32, u32) -> bool) {
+    let mut px = vec![0u8; (w * h * 4) as usize];
+    for y in 0..h {
+        for x in 0..w {
+            if ink(x, y) {
+                let i = ((y * w + x) * 4) as usize;
+                px[i..i + 3].copy_from_slice(&rgb);
+                px[i + 3] = 255;
+            }
+        }
+    }
+    let mut out = Vec::new();
+    {
+        let mut e = png::Encoder::new(&mut out, w, h);
+        e.set_color(png::ColorType::Rgba);
+        e.set_depth(png::BitDepth::Eight);
+        e.write_header().unwrap().write_image_data(&px).unwrap();
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+#[test]
+fn pdf_sign_leader_image_then_seal_and_attachment_stamp() {
+    let d = tempfile::tempdir().unwrap();
+    let k = pki(d.path());
+    let input = d.path().join("in.pdf");
+    std::fs::write(&input, sample_pdf()).unwrap();
+    let blue = d.path().join("chu-ky.png");
+    test_png(&blue, 200, 100, [20, 40, 200], |x, y| (x + y) % 17 < 4);
+    let seal = d.path().join("dau.png");
+    test_png(&seal, 200, 200, [220, 0, 0], |x, y| {
+        let (dx, dy) = (x as f64 - 99.5, y as f64 - 99.5);
+        (80.0..99.0).contains(&(dx * dx + dy * dy).sqrt())
+    });
+    let led = d.path().join("led.pdf");
+    ok(pdf_cmd(d.path())
+        .arg("sign")
+        .arg(&input)
+        .arg(&led)
+        .arg("--p12")
+        .arg(k.join("leader.p12"))
+        .args(["--pin-env", "PIN", "--field", "LanhDao1"])
+        .args(["--visible", "1,330,150,180,90", "--image"])
+        .arg(&blue));
+    let sealed = d.path().join("sealed.pdf");
+    ok(pdf_cmd(d.path())
+        .arg("sign")
+        .arg(&led)
+        .arg(&sealed)
+        .arg("--p12")
+        .arg(k.join("clerk.p12"))
+        .args(["--pin-env", "PIN", "--field", "ToChuc", "--seal"])
+        .arg(&seal)
+        .args(["--seal-mm", "36", "--next-to", "LanhDao1"]));
+    let v = json(
+        pdf_cmd(d.path())
+            .arg("verify")
+            .arg(&sealed)
+            .arg("--trust")
+            .arg(k.join("root.pem"))
+            .arg("--soft-revocation-check"),
+    );
+    assert_eq!(v["signatures"].as_array().map(Vec::len), Some(2), "{v}");
+    for s in v["signatures"].as_array().unwrap() {
+        assert_eq!(s["intact"], true, "{v}");
+    }
+    let raw = String::from_utf8_lossy(&std::fs::read(&sealed).unwrap()).into_owned();
+    assert!(raw.contains("/T (ToChuc)"), "seal field written");
+    // A seal next to a field that does not exist is a usage error, nothing written.
+    let o = run(pdf_cmd(d.path())
+        .arg("sign")
+        .arg(&led)
+        .arg(d.path().join("never.pdf"))
+        .arg("--p12")
+        .arg(k.join("clerk.p12"))
+        .args(["--pin-env", "PIN", "--seal"])
+        .arg(&seal)
+        .args(["--seal-mm", "36", "--next-to", "Khong"]));
+    assert_eq!(o.status.code(), Some(3));
+    assert!(!d.path().join("never.pdf").exists());
+    // The attachment stamp with its document number.
+    let att = d.path().join("att.pdf");
+    ok(pdf_cmd(d.path())
+        .arg("sign")
+        .arg(&input)
+        .arg(&att)
+        .arg("--p12")
+        .arg(k.join("clerk.p12"))
+        .args(["--pin-env", "PIN", "--org", "--stamp-number", "12/QĐ-UBND"]));
+    let o = Command::new("pdftotext")
+        .args(["-f", "1", "-l", "1"])
+        .arg(&att)
+        .arg("-")
+        .output()
+        .expect("pdftotext");
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("Số: 12/QĐ-UBND;"), "{text}");
+    // The e-copy stamp.
+    let copy = d.path().join("copy.pdf");
+    ok(pdf_cmd(d.path())
+        .arg("sign")
+        .arg(&input)
+        .arg(&copy)
+        .arg("--p12")
+        .arg(k.join("clerk.p12"))
+        .args(["--pin-env", "PIN", "--org", "--copy", "SAO LỤC"])
+        .args(["--agency", "Sở Nội vụ"]));
+    let o = Command::new("pdftotext")
+        .args(["-f", "1", "-l", "1"])
+        .arg(&copy)
+        .arg("-")
+        .output()
+        .expect("pdftotext");
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("SAO LỤC; Sở Nội vụ; "), "{text}");
+    // A copy stamp without --org is a usage error.
+    let o = run(pdf_cmd(d.path())
+        .arg("sign")
+        .arg(&input)
+        .arg(d.path().join("never.pdf"))
+        .arg("--p12")
+        .arg(k.join("clerk.p12"))
+        .args(["--pin-env", "PIN", "--copy", "SAO Y"]));
+    assert_ne!(o.status.code(), Some(0));
+    assert!(!d.path().join("never.pdf").exists());
+}
