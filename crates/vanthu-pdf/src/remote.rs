@@ -164,17 +164,29 @@ impl Signer for RemoteSigner {
                     let sig = B64
                         .decode(s["signature"].as_str().unwrap_or_default())
                         .map_err(unavailable)?;
-                    return match self.alg {
-                        KeyAlg::RsaSha256 => Ok(sig),
+                    let sig = match self.alg {
+                        KeyAlg::RsaSha256 => sig,
                         // Services return r‖s or DER; normalise to DER.
                         KeyAlg::EcdsaP256Sha256 | KeyAlg::EcdsaP384Sha256 => {
                             if sig.first() == Some(&0x30) && sig.len() != 64 && sig.len() != 96 {
-                                Ok(sig)
+                                sig
                             } else {
-                                crate::pkcs11::ecdsa_rs_to_der(&sig)
+                                // Malformed: refused below as not matching.
+                                crate::pkcs11::ecdsa_rs_to_der(&sig).unwrap_or_default()
                             }
                         }
                     };
+                    // Never trust the service: the signature must verify with the key of the
+                    // credential's certificate (a wrong key, a wrong hash or garbage is refused).
+                    if !crate::keys::verify_with_cert(&self.chain[0], tbs, &sig) {
+                        return Err(PdfError::Sign(format!(
+                            "dịch vụ ký từ xa trả về chữ ký không khớp chứng thư của tài khoản ký {} \
+                             (giao dịch {tx}); không ghi tệp (the remote service returned a signature \
+                             that does not verify with the credential's certificate)",
+                            self.credential
+                        )));
+                    }
+                    return Ok(sig);
                 }
                 Some("rejected") => return Err(PdfError::Rejected),
                 Some("expired") => return Err(PdfError::Expired),
