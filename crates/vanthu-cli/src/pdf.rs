@@ -1,8 +1,9 @@
 //! `vanthu pdf sign` and `vanthu pdf verify` (PAdES, crate `vanthu-pdf`).
 //!
 //! Exit codes: 0 success (verify: every signature intact, valid and trusted), 3 bad input
-//! (corrupt or encrypted PDF, expired certificate, bad arguments), 5 wrong PIN or key password,
-//! 9 a signature is not valid or not trusted.
+//! (corrupt or encrypted PDF, expired certificate, bad arguments; remote signing rejected,
+//! timed out or unavailable), 5 wrong PIN or key password, 9 a signature is not valid or not
+//! trusted, 130 remote signing cancelled with Ctrl-C.
 
 use std::path::{Path, PathBuf};
 
@@ -44,8 +45,26 @@ pub struct SignArgs {
     /// Tệp PDF đã ký (output; written to a temporary file, then renamed).
     output: PathBuf,
     /// Khóa và chứng thư dạng PKCS#12 (.p12/.pfx).
-    #[arg(long, value_name = "FILE", conflicts_with = "pkcs11_module")]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["pkcs11_module", "remote"])]
     p12: Option<PathBuf>,
+    /// Dịch vụ ký từ xa, người ký xác nhận trên điện thoại (remote signing service URL,
+    /// SmartCA-style; only the hash leaves the machine).
+    #[arg(
+        long,
+        value_name = "URL",
+        conflicts_with = "pkcs11_module",
+        requires = "credential"
+    )]
+    remote: Option<String>,
+    /// Mã tài khoản ký trên dịch vụ ký từ xa (the remote credential ID).
+    #[arg(long, value_name = "ID", requires = "remote")]
+    credential: Option<String>,
+    /// Thời gian chờ xác nhận trên điện thoại, giây (approval timeout in seconds).
+    #[arg(long, value_name = "SECS", default_value_t = 120, requires = "remote")]
+    remote_timeout: u64,
+    /// Chu kỳ hỏi trạng thái, mili giây (status polling interval; for tests).
+    #[arg(long, value_name = "MS", default_value_t = 2000, hide = true)]
+    remote_poll_ms: u64,
     /// Thư viện PKCS#11 của token (token module).
     #[arg(long, value_name = "LIB", requires_all = ["token", "key"])]
     pkcs11_module: Option<PathBuf>,
@@ -122,6 +141,7 @@ fn fail(e: &PdfError, json: bool) -> i32 {
     eprintln!("Lỗi: {e}");
     let code = match e {
         PdfError::WrongPin => 5,
+        PdfError::Cancelled => 130,
         _ => 3,
     };
     if json {
@@ -239,13 +259,83 @@ fn sign(a: &SignArgs) -> Result<(), PdfError> {
             a.key.as_deref().unwrap_or_default(),
             &pw,
         )?)
+    } else if let Some(url) = &a.remote {
+        Box::new(remote_signer(a, url)?)
     } else {
         return Err(PdfError::Field(
-            "cần --p12 FILE hoặc --pkcs11-module LIB --token LABEL --key LABEL (a key source is required)"
+            "cần --p12 FILE, --pkcs11-module LIB --token LABEL --key LABEL hoặc --remote URL \
+             --credential ID (a key source is required)"
                 .into(),
         ));
     };
     vanthu_pdf::sign_file(&a.input, &a.output, signer.as_ref(), &opts)
+}
+
+/// The remote signer for `--remote`: progress on stderr, Ctrl-C cancels the request.
+fn remote_signer(a: &SignArgs, url: &str) -> Result<vanthu_pdf::remote::RemoteSigner, PdfError> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use vanthu_pdf::remote::{RemoteSigner, RemoteState};
+    let mut r = RemoteSigner::connect(url, a.credential.as_deref().unwrap_or_default())?;
+    r.timeout = std::time::Duration::from_secs(a.remote_timeout.max(1));
+    r.poll = std::time::Duration::from_millis(a.remote_poll_ms.max(10));
+    let name = a
+        .input
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    r.display = match &a.reason {
+        Some(reason) => format!("Ký tệp {name}: {reason}"),
+        None => format!("Ký tệp {name}"),
+    };
+    interrupt::on_ctrl_c(r.cancel.clone());
+    let shown = AtomicBool::new(false);
+    r.on_state = Some(Box::new(move |s: &RemoteState| {
+        match s {
+        RemoteState::AwaitingApproval {
+            transaction,
+            remaining,
+        } if !shown.swap(true, Ordering::SeqCst) => eprintln!(
+            "Đang chờ xác nhận trên điện thoại… (giao dịch {transaction}, tối đa {} giây; Ctrl-C để hủy)",
+            remaining.as_secs_f64().round()
+        ),
+        RemoteState::Approved => eprintln!("Đã xác nhận trên điện thoại, đang hoàn tất chữ ký…"),
+        _ => {}
+    }
+    }));
+    Ok(r)
+}
+
+/// Ctrl-C while waiting for a remote approval sets the signer's cancel flag: the request is
+/// cancelled at the service and the temporary file removed. A second Ctrl-C ends the process.
+mod interrupt {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, OnceLock};
+
+    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+
+    #[cfg(unix)]
+    extern "C" fn handler(_: libc::c_int) {
+        if let Some(f) = FLAG.get() {
+            f.store(true, Ordering::SeqCst);
+        }
+    }
+
+    pub fn on_ctrl_c(flag: Arc<AtomicBool>) {
+        if FLAG.set(flag).is_err() {
+            return;
+        }
+        #[cfg(unix)]
+        // SAFETY: the handler only stores to an atomic; SA_RESETHAND restores the default
+        // action, so a second Ctrl-C ends the process.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = handler as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            sa.sa_flags = libc::SA_RESETHAND;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(libc::SIGINT, &sa, std::ptr::null_mut());
+            libc::sigaction(libc::SIGTERM, &sa, std::ptr::null_mut());
+        }
+    }
 }
 
 fn load_trust(paths: &[PathBuf]) -> Result<Vec<Vec<u8>>, PdfError> {
