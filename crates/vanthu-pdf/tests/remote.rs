@@ -123,3 +123,99 @@ fn remote_signer_refuses_signature_from_wrong_key() {
         assert_eq!(left, vec![std::ffi::OsString::from("in.pdf")], "{cred}");
     }
 }
+
+/// The process dies while waiting for the approval; a second run with the same resume file
+/// reuses the prepared revision byte for byte and the pending transaction (no second request),
+/// and completes once the signer approves.
+#[test]
+fn remote_signer_resumes_after_restart() {
+    use vanthu_pdf::remote::PendingTx;
+    let svc = start_remote_standin(pki());
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.pdf");
+    std::fs::write(&input, sample_pdf(1, "Remote")).unwrap();
+    let out = dir.path().join("out.pdf");
+    let rf = dir.path().join("pending.json");
+    let sopts = SignOptions {
+        resume_file: Some(rf.clone()),
+        ..Default::default()
+    };
+    // First run: the request is sent and persisted, then the process "dies" while waiting
+    // (a panic unwinds through the signing without any cleanup, like a kill).
+    let (url, rf1, input1, out1, opts1) = (
+        svc.url.clone(),
+        rf.clone(),
+        input.clone(),
+        out.clone(),
+        sopts.clone(),
+    );
+    let crashed = std::thread::spawn(move || {
+        let mut r = remote(&url, "leader-hold");
+        let rf2 = rf1.clone();
+        r.on_submit = Some(Box::new(move |p: &PendingTx| {
+            let mut m = vanthu_pdf::sign::read_json_file(&rf2)?;
+            m.insert("transaction".into(), p.transaction.clone().into());
+            m.insert("hash".into(), hex::encode(&p.hash).into());
+            vanthu_pdf::sign::write_json_file(&rf2, &m)
+        }));
+        r.on_state = Some(Box::new(|s: &RemoteState| {
+            if matches!(s, RemoteState::AwaitingApproval { .. }) {
+                panic!("killed while waiting");
+            }
+        }));
+        let _ = vanthu_pdf::sign_file(&input1, &out1, &r, &opts1);
+    })
+    .join();
+    assert!(crashed.is_err());
+    assert!(!out.exists());
+    let saved = vanthu_pdf::sign::read_json_file(&rf).unwrap();
+    let revision = saved["revision"]["buf"].as_str().unwrap().to_string();
+    let pending = PendingTx {
+        transaction: saved["transaction"].as_str().unwrap().into(),
+        hash: hex::decode(saved["hash"].as_str().unwrap()).unwrap(),
+    };
+    // A resume on another input is refused.
+    let other = dir.path().join("other.pdf");
+    std::fs::write(&other, sample_pdf(1, "Other")).unwrap();
+    let mut r = remote(&svc.url, "leader-hold");
+    r.resume = Some(pending.clone());
+    let e = vanthu_pdf::sign_file(&other, &out, &r, &sopts).unwrap_err();
+    assert!(e.to_string().contains("tệp tiếp tục"), "{e}");
+    // The signer approves on the phone; the second run completes the same transaction.
+    svc.approve_held();
+    let mut r = remote(&svc.url, "leader-hold");
+    r.resume = Some(pending.clone());
+    vanthu_pdf::sign_file(&input, &out, &r, &sopts).unwrap();
+    let st = svc.state.lock().unwrap();
+    assert_eq!(st.txs.len(), 1, "one request only");
+    assert_eq!(st.txs[&pending.transaction].hash, pending.hash);
+    drop(st);
+    let signed = std::fs::read(&out).unwrap();
+    let base = std::fs::read(&input).unwrap();
+    assert_eq!(&signed[..base.len()], &base[..]);
+    // The revision is the persisted one (same /M, same bytes but the Contents).
+    use base64::Engine as _;
+    let rev = base64::engine::general_purpose::STANDARD
+        .decode(revision)
+        .unwrap();
+    assert_eq!(signed.len(), base.len() + rev.len());
+    let diff = signed[base.len()..]
+        .iter()
+        .zip(&rev)
+        .filter(|(a, b)| a != b)
+        .count();
+    assert!(diff > 0 && diff < 2 * 32 * 1024, "{diff}");
+    assert!(verify_bytes(signed, &opts()).unwrap().all_valid);
+    let (ok, txt) = pyhanko_validate(&out, &[]);
+    assert!(ok && txt.contains(":VALID"), "pyHanko: {txt}");
+    // A pending request for another hash is refused.
+    let mut r = remote(&svc.url, "leader-hold");
+    r.resume = Some(PendingTx {
+        transaction: pending.transaction,
+        hash: vec![0; 32],
+    });
+    let out2 = dir.path().join("out2.pdf");
+    let e = vanthu_pdf::sign_file(&input, &out2, &r, &sopts).unwrap_err();
+    assert!(e.to_string().contains("không khớp tài liệu"), "{e}");
+    assert!(!out2.exists());
+}
