@@ -62,6 +62,13 @@ pub struct SignArgs {
     /// Thời gian chờ xác nhận trên điện thoại, giây (approval timeout in seconds).
     #[arg(long, value_name = "SECS", default_value_t = 120, requires = "remote")]
     remote_timeout: u64,
+    /// Lưu yêu cầu ký đang chờ vào tệp này để tiếp tục sau khi chương trình bị tắt (keep the
+    /// pending remote request and the prepared revision here; removed once finished).
+    #[arg(long, value_name = "PATH", requires = "remote")]
+    resume_file: Option<PathBuf>,
+    /// Tiếp tục yêu cầu ký đang chờ trong --resume-file (resume the pending request).
+    #[arg(long, requires = "resume_file")]
+    resume: bool,
     /// Chu kỳ hỏi trạng thái, mili giây (status polling interval; for tests).
     #[arg(long, value_name = "MS", default_value_t = 2000, hide = true)]
     remote_poll_ms: u64,
@@ -260,6 +267,7 @@ fn sign(a: &SignArgs) -> Result<(), PdfError> {
             &pw,
         )?)
     } else if let Some(url) = &a.remote {
+        opts.resume_file = a.resume_file.clone();
         Box::new(remote_signer(a, url)?)
     } else {
         return Err(PdfError::Field(
@@ -268,7 +276,98 @@ fn sign(a: &SignArgs) -> Result<(), PdfError> {
                 .into(),
         ));
     };
-    vanthu_pdf::sign_file(&a.input, &a.output, signer.as_ref(), &opts)
+    let res = vanthu_pdf::sign_file(&a.input, &a.output, signer.as_ref(), &opts);
+    if let Some(rf) = &opts.resume_file {
+        match &res {
+            // Finished, or the request is over at the service: nothing left to resume.
+            Ok(())
+            | Err(
+                PdfError::Rejected | PdfError::Expired | PdfError::Cancelled | PdfError::Sign(_),
+            ) => {
+                let _ = std::fs::remove_file(rf);
+            }
+            Err(_) if rf.exists() => eprintln!(
+                "Yêu cầu ký còn lưu trong {}: chạy lại lệnh với --resume để tiếp tục (run again \
+                 with --resume)",
+                rf.display()
+            ),
+            Err(_) => {}
+        }
+    }
+    res
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// `--resume-file`: refuses to start over a pending request without `--resume`, and with it
+/// returns the pending transaction (none when the process died before sending it).
+fn pending_request(
+    a: &SignArgs,
+    rf: &Path,
+    url: &str,
+) -> Result<Option<vanthu_pdf::remote::PendingTx>, PdfError> {
+    let exists = rf.exists();
+    if exists && !a.resume {
+        return Err(PdfError::Field(format!(
+            "{} đã có một yêu cầu ký đang chờ: chạy lại với --resume để tiếp tục, hoặc xóa tệp \
+             để ký lại từ đầu (a request is pending: use --resume)",
+            rf.display()
+        )));
+    }
+    if !exists {
+        return if a.resume {
+            Err(PdfError::Field(format!(
+                "không có yêu cầu ký đang chờ trong {} (nothing to resume)",
+                rf.display()
+            )))
+        } else {
+            Ok(None)
+        };
+    }
+    let state = vanthu_pdf::sign::read_json_file(rf)?;
+    let r = &state.get("remote").cloned().unwrap_or_default();
+    if r.is_null() {
+        return Ok(None);
+    }
+    if r["url"].as_str() != Some(url.trim_end_matches('/'))
+        || r["credential"].as_str() != a.credential.as_deref()
+    {
+        return Err(PdfError::Field(format!(
+            "{}: yêu cầu đang chờ thuộc dịch vụ {} với tài khoản {}, không phải tài khoản này \
+             (the pending request is for another service or credential)",
+            rf.display(),
+            r["url"].as_str().unwrap_or("?"),
+            r["credential"].as_str().unwrap_or("?")
+        )));
+    }
+    // The process that died left its temporary output file: remove it.
+    if let (Some(pid), Some(name)) = (r["pid"].as_u64(), a.output.file_name()) {
+        let dir = a
+            .output
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let _ = std::fs::remove_file(dir.join(format!(".{}.{pid}.tmp", name.to_string_lossy())));
+    }
+    let damaged = || {
+        PdfError::Field(format!(
+            "{}: tệp tiếp tục hỏng (damaged resume file)",
+            rf.display()
+        ))
+    };
+    Ok(Some(vanthu_pdf::remote::PendingTx {
+        transaction: r["transaction"].as_str().ok_or_else(damaged)?.to_string(),
+        hash: unhex(r["hash"].as_str().unwrap_or_default()).ok_or_else(damaged)?,
+    }))
 }
 
 /// The remote signer for `--remote`: progress on stderr, Ctrl-C cancels the request.
@@ -287,6 +386,34 @@ fn remote_signer(a: &SignArgs, url: &str) -> Result<vanthu_pdf::remote::RemoteSi
         Some(reason) => format!("Ký tệp {name}: {reason}"),
         None => format!("Ký tệp {name}"),
     };
+    if let Some(rf) = &a.resume_file {
+        r.resume = pending_request(a, rf, url)?;
+        if let Some(p) = &r.resume {
+            eprintln!(
+                "Tiếp tục yêu cầu ký đang chờ (giao dịch {}) (resuming the pending request)",
+                p.transaction
+            );
+        }
+        let (rf, url, credential) = (
+            rf.clone(),
+            url.trim_end_matches('/').to_string(),
+            a.credential.clone(),
+        );
+        r.on_submit = Some(Box::new(move |p| {
+            let mut state = vanthu_pdf::sign::read_json_file(&rf)?;
+            state.insert(
+                "remote".into(),
+                serde_json::json!({
+                    "url": url,
+                    "credential": credential,
+                    "transaction": p.transaction,
+                    "hash": hex(&p.hash),
+                    "pid": std::process::id(),
+                }),
+            );
+            vanthu_pdf::sign::write_json_file(&rf, &state)
+        }));
+    }
     interrupt::on_ctrl_c(r.cancel.clone());
     let shown = AtomicBool::new(false);
     r.on_state = Some(Box::new(move |s: &RemoteState| {
