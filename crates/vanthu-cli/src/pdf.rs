@@ -1,8 +1,9 @@
 //! `vanthu pdf sign` and `vanthu pdf verify` (PAdES, crate `vanthu-pdf`).
 //!
 //! Exit codes: 0 success (verify: every signature intact, valid and trusted), 3 bad input
-//! (corrupt or encrypted PDF, expired certificate, bad arguments), 5 wrong PIN or key password,
-//! 9 a signature is not valid or not trusted.
+//! (corrupt or encrypted PDF, expired certificate, bad arguments; remote signing rejected,
+//! timed out or unavailable), 5 wrong PIN or key password, 9 a signature is not valid or not
+//! trusted, 130 remote signing cancelled with Ctrl-C.
 
 use std::path::{Path, PathBuf};
 
@@ -44,8 +45,33 @@ pub struct SignArgs {
     /// Tệp PDF đã ký (output; written to a temporary file, then renamed).
     output: PathBuf,
     /// Khóa và chứng thư dạng PKCS#12 (.p12/.pfx).
-    #[arg(long, value_name = "FILE", conflicts_with = "pkcs11_module")]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["pkcs11_module", "remote"])]
     p12: Option<PathBuf>,
+    /// Dịch vụ ký từ xa, người ký xác nhận trên điện thoại (remote signing service URL,
+    /// SmartCA-style; only the hash leaves the machine).
+    #[arg(
+        long,
+        value_name = "URL",
+        conflicts_with = "pkcs11_module",
+        requires = "credential"
+    )]
+    remote: Option<String>,
+    /// Mã tài khoản ký trên dịch vụ ký từ xa (the remote credential ID).
+    #[arg(long, value_name = "ID", requires = "remote")]
+    credential: Option<String>,
+    /// Thời gian chờ xác nhận trên điện thoại, giây (approval timeout in seconds).
+    #[arg(long, value_name = "SECS", default_value_t = 120, requires = "remote")]
+    remote_timeout: u64,
+    /// Lưu yêu cầu ký đang chờ vào tệp này để tiếp tục sau khi chương trình bị tắt (keep the
+    /// pending remote request and the prepared revision here; removed once finished).
+    #[arg(long, value_name = "PATH", requires = "remote")]
+    resume_file: Option<PathBuf>,
+    /// Tiếp tục yêu cầu ký đang chờ trong --resume-file (resume the pending request).
+    #[arg(long, requires = "resume_file")]
+    resume: bool,
+    /// Chu kỳ hỏi trạng thái, mili giây (status polling interval; for tests).
+    #[arg(long, value_name = "MS", default_value_t = 2000, hide = true)]
+    remote_poll_ms: u64,
     /// Thư viện PKCS#11 của token (token module).
     #[arg(long, value_name = "LIB", requires_all = ["token", "key"])]
     pkcs11_module: Option<PathBuf>,
@@ -122,6 +148,7 @@ fn fail(e: &PdfError, json: bool) -> i32 {
     eprintln!("Lỗi: {e}");
     let code = match e {
         PdfError::WrongPin => 5,
+        PdfError::Cancelled => 130,
         _ => 3,
     };
     if json {
@@ -239,13 +266,203 @@ fn sign(a: &SignArgs) -> Result<(), PdfError> {
             a.key.as_deref().unwrap_or_default(),
             &pw,
         )?)
+    } else if let Some(url) = &a.remote {
+        opts.resume_file = a.resume_file.clone();
+        Box::new(remote_signer(a, url)?)
     } else {
         return Err(PdfError::Field(
-            "cần --p12 FILE hoặc --pkcs11-module LIB --token LABEL --key LABEL (a key source is required)"
+            "cần --p12 FILE, --pkcs11-module LIB --token LABEL --key LABEL hoặc --remote URL \
+             --credential ID (a key source is required)"
                 .into(),
         ));
     };
-    vanthu_pdf::sign_file(&a.input, &a.output, signer.as_ref(), &opts)
+    let res = vanthu_pdf::sign_file(&a.input, &a.output, signer.as_ref(), &opts);
+    if let Some(rf) = &opts.resume_file {
+        match &res {
+            // Finished, or the request is over at the service: nothing left to resume.
+            Ok(())
+            | Err(
+                PdfError::Rejected | PdfError::Expired | PdfError::Cancelled | PdfError::Sign(_),
+            ) => {
+                let _ = std::fs::remove_file(rf);
+            }
+            Err(_) if rf.exists() => eprintln!(
+                "Yêu cầu ký còn lưu trong {}: chạy lại lệnh với --resume để tiếp tục (run again \
+                 with --resume)",
+                rf.display()
+            ),
+            Err(_) => {}
+        }
+    }
+    res
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// `--resume-file`: refuses to start over a pending request without `--resume`, and with it
+/// returns the pending transaction (none when the process died before sending it).
+fn pending_request(
+    a: &SignArgs,
+    rf: &Path,
+    url: &str,
+) -> Result<Option<vanthu_pdf::remote::PendingTx>, PdfError> {
+    let exists = rf.exists();
+    if exists && !a.resume {
+        return Err(PdfError::Field(format!(
+            "{} đã có một yêu cầu ký đang chờ: chạy lại với --resume để tiếp tục, hoặc xóa tệp \
+             để ký lại từ đầu (a request is pending: use --resume)",
+            rf.display()
+        )));
+    }
+    if !exists {
+        return if a.resume {
+            Err(PdfError::Field(format!(
+                "không có yêu cầu ký đang chờ trong {} (nothing to resume)",
+                rf.display()
+            )))
+        } else {
+            Ok(None)
+        };
+    }
+    let state = vanthu_pdf::sign::read_json_file(rf)?;
+    let r = &state.get("remote").cloned().unwrap_or_default();
+    if r.is_null() {
+        return Ok(None);
+    }
+    if r["url"].as_str() != Some(url.trim_end_matches('/'))
+        || r["credential"].as_str() != a.credential.as_deref()
+    {
+        return Err(PdfError::Field(format!(
+            "{}: yêu cầu đang chờ thuộc dịch vụ {} với tài khoản {}, không phải tài khoản này \
+             (the pending request is for another service or credential)",
+            rf.display(),
+            r["url"].as_str().unwrap_or("?"),
+            r["credential"].as_str().unwrap_or("?")
+        )));
+    }
+    // The process that died left its temporary output file: remove it.
+    if let (Some(pid), Some(name)) = (r["pid"].as_u64(), a.output.file_name()) {
+        let dir = a
+            .output
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let _ = std::fs::remove_file(dir.join(format!(".{}.{pid}.tmp", name.to_string_lossy())));
+    }
+    let damaged = || {
+        PdfError::Field(format!(
+            "{}: tệp tiếp tục hỏng (damaged resume file)",
+            rf.display()
+        ))
+    };
+    Ok(Some(vanthu_pdf::remote::PendingTx {
+        transaction: r["transaction"].as_str().ok_or_else(damaged)?.to_string(),
+        hash: unhex(r["hash"].as_str().unwrap_or_default()).ok_or_else(damaged)?,
+    }))
+}
+
+/// The remote signer for `--remote`: progress on stderr, Ctrl-C cancels the request.
+fn remote_signer(a: &SignArgs, url: &str) -> Result<vanthu_pdf::remote::RemoteSigner, PdfError> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use vanthu_pdf::remote::{RemoteSigner, RemoteState};
+    let mut r = RemoteSigner::connect(url, a.credential.as_deref().unwrap_or_default())?;
+    r.timeout = std::time::Duration::from_secs(a.remote_timeout.max(1));
+    r.poll = std::time::Duration::from_millis(a.remote_poll_ms.max(10));
+    let name = a
+        .input
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    r.display = match &a.reason {
+        Some(reason) => format!("Ký tệp {name}: {reason}"),
+        None => format!("Ký tệp {name}"),
+    };
+    if let Some(rf) = &a.resume_file {
+        r.resume = pending_request(a, rf, url)?;
+        if let Some(p) = &r.resume {
+            eprintln!(
+                "Tiếp tục yêu cầu ký đang chờ (giao dịch {}) (resuming the pending request)",
+                p.transaction
+            );
+        }
+        let (rf, url, credential) = (
+            rf.clone(),
+            url.trim_end_matches('/').to_string(),
+            a.credential.clone(),
+        );
+        r.on_submit = Some(Box::new(move |p| {
+            let mut state = vanthu_pdf::sign::read_json_file(&rf)?;
+            state.insert(
+                "remote".into(),
+                serde_json::json!({
+                    "url": url,
+                    "credential": credential,
+                    "transaction": p.transaction,
+                    "hash": hex(&p.hash),
+                    "pid": std::process::id(),
+                }),
+            );
+            vanthu_pdf::sign::write_json_file(&rf, &state)
+        }));
+    }
+    interrupt::on_ctrl_c(r.cancel.clone());
+    let shown = AtomicBool::new(false);
+    r.on_state = Some(Box::new(move |s: &RemoteState| {
+        match s {
+        RemoteState::AwaitingApproval {
+            transaction,
+            remaining,
+        } if !shown.swap(true, Ordering::SeqCst) => eprintln!(
+            "Đang chờ xác nhận trên điện thoại… (giao dịch {transaction}, tối đa {} giây; Ctrl-C để hủy)",
+            remaining.as_secs_f64().round()
+        ),
+        RemoteState::Approved => eprintln!("Đã xác nhận trên điện thoại, đang hoàn tất chữ ký…"),
+        _ => {}
+    }
+    }));
+    Ok(r)
+}
+
+/// Ctrl-C while waiting for a remote approval sets the signer's cancel flag: the request is
+/// cancelled at the service and the temporary file removed. A second Ctrl-C ends the process.
+mod interrupt {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, OnceLock};
+
+    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+
+    #[cfg(unix)]
+    extern "C" fn handler(_: libc::c_int) {
+        if let Some(f) = FLAG.get() {
+            f.store(true, Ordering::SeqCst);
+        }
+    }
+
+    pub fn on_ctrl_c(flag: Arc<AtomicBool>) {
+        if FLAG.set(flag).is_err() {
+            return;
+        }
+        #[cfg(unix)]
+        // SAFETY: the handler only stores to an atomic; SA_RESETHAND restores the default
+        // action, so a second Ctrl-C ends the process.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = handler as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            sa.sa_flags = libc::SA_RESETHAND;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(libc::SIGINT, &sa, std::ptr::null_mut());
+            libc::sigaction(libc::SIGTERM, &sa, std::ptr::null_mut());
+        }
+    }
 }
 
 fn load_trust(paths: &[PathBuf]) -> Result<Vec<Vec<u8>>, PdfError> {

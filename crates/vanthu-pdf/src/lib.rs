@@ -14,6 +14,9 @@ pub mod object;
 pub mod pkcs11;
 pub mod remote;
 pub mod sign;
+#[cfg(feature = "test-support")]
+#[doc(hidden)]
+pub mod test_support;
 pub mod trust;
 pub mod tsa;
 pub mod verify;

@@ -38,6 +38,14 @@ pub enum RemoteState {
     Approved,
 }
 
+/// A request sent to the service: its transaction and the hash it signs (kept to resume after
+/// a restart).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingTx {
+    pub transaction: String,
+    pub hash: Vec<u8>,
+}
+
 pub struct RemoteSigner {
     base: String,
     credential: String,
@@ -52,6 +60,13 @@ pub struct RemoteSigner {
     pub cancel: Arc<AtomicBool>,
     #[allow(clippy::type_complexity)]
     pub on_state: Option<Box<dyn Fn(&RemoteState) + Send + Sync>>,
+    /// Called once the service accepted the request, before waiting (to persist it); an error
+    /// cancels the request.
+    #[allow(clippy::type_complexity)]
+    pub on_submit: Option<Box<dyn Fn(&PendingTx) -> Result<(), PdfError> + Send + Sync>>,
+    /// Resume this earlier request instead of sending a new one; the hash to sign must be the
+    /// same (same prepared revision), else signing fails.
+    pub resume: Option<PendingTx>,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> PdfError {
@@ -102,6 +117,8 @@ impl RemoteSigner {
             poll: Duration::from_secs(2),
             cancel: Arc::new(AtomicBool::new(false)),
             on_state: None,
+            on_submit: None,
+            resume: None,
         })
     }
 
@@ -129,19 +146,40 @@ impl Signer for RemoteSigner {
     fn sign(&self, tbs: &[u8]) -> Result<Vec<u8>, PdfError> {
         self.state(RemoteState::Prepared);
         let hash = Sha256::digest(tbs);
-        let r = json_post(
-            &format!("{}/signHash", self.base),
-            &serde_json::json!({
-                "credentialID": self.credential,
-                "hash": B64.encode(hash),
-                "hashAlgo": "2.16.840.1.101.3.4.2.1",
-                "description": self.display,
-            }),
-        )?;
-        let tx = r["transactionID"]
-            .as_str()
-            .ok_or_else(|| unavailable("no transactionID"))?
-            .to_string();
+        let tx = if let Some(p) = &self.resume {
+            if p.hash[..] != hash[..] {
+                return Err(PdfError::Sign(format!(
+                    "yêu cầu ký đang chờ (giao dịch {}) không khớp tài liệu đã chuẩn bị; \
+                     không tiếp tục được (the pending request signs another hash)",
+                    p.transaction
+                )));
+            }
+            p.transaction.clone()
+        } else {
+            let r = json_post(
+                &format!("{}/signHash", self.base),
+                &serde_json::json!({
+                    "credentialID": self.credential,
+                    "hash": B64.encode(hash),
+                    "hashAlgo": "2.16.840.1.101.3.4.2.1",
+                    "description": self.display,
+                }),
+            )?;
+            let tx = r["transactionID"]
+                .as_str()
+                .ok_or_else(|| unavailable("no transactionID"))?
+                .to_string();
+            if let Some(f) = &self.on_submit {
+                if let Err(e) = f(&PendingTx {
+                    transaction: tx.clone(),
+                    hash: hash.to_vec(),
+                }) {
+                    self.cancel_remote(&tx);
+                    return Err(e);
+                }
+            }
+            tx
+        };
         let deadline = Instant::now() + self.timeout;
         loop {
             if self.cancel.load(Ordering::SeqCst) {
@@ -164,17 +202,29 @@ impl Signer for RemoteSigner {
                     let sig = B64
                         .decode(s["signature"].as_str().unwrap_or_default())
                         .map_err(unavailable)?;
-                    return match self.alg {
-                        KeyAlg::RsaSha256 => Ok(sig),
+                    let sig = match self.alg {
+                        KeyAlg::RsaSha256 => sig,
                         // Services return r‖s or DER; normalise to DER.
                         KeyAlg::EcdsaP256Sha256 | KeyAlg::EcdsaP384Sha256 => {
                             if sig.first() == Some(&0x30) && sig.len() != 64 && sig.len() != 96 {
-                                Ok(sig)
+                                sig
                             } else {
-                                crate::pkcs11::ecdsa_rs_to_der(&sig)
+                                // Malformed: refused below as not matching.
+                                crate::pkcs11::ecdsa_rs_to_der(&sig).unwrap_or_default()
                             }
                         }
                     };
+                    // Never trust the service: the signature must verify with the key of the
+                    // credential's certificate (a wrong key, a wrong hash or garbage is refused).
+                    if !crate::keys::verify_with_cert(&self.chain[0], tbs, &sig) {
+                        return Err(PdfError::Sign(format!(
+                            "dịch vụ ký từ xa trả về chữ ký không khớp chứng thư của tài khoản ký {} \
+                             (giao dịch {tx}); không ghi tệp (the remote service returned a signature \
+                             that does not verify with the credential's certificate)",
+                            self.credential
+                        )));
+                    }
+                    return Ok(sig);
                 }
                 Some("rejected") => return Err(PdfError::Rejected),
                 Some("expired") => return Err(PdfError::Expired),

@@ -2,7 +2,7 @@
 //! dictionary is appended after the last `%%EOF`; earlier bytes are never touched.
 
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 use time::{OffsetDateTime, UtcOffset};
@@ -284,6 +284,11 @@ pub struct SignOptions {
     pub contents_size: usize,
     /// RFC 3161 timestamp authority (http://) for B-T and above.
     pub tsa_url: Option<String>,
+    /// [`sign_file`] only: keep the prepared revision byte-exact in this JSON file (key
+    /// `"revision"`, other keys kept) and, when the file already holds one for the same input,
+    /// reuse it instead of preparing a new one (a rebuild changes `/M` and the digest), so a
+    /// remote approval requested before a restart still matches. The caller removes the file.
+    pub resume_file: Option<PathBuf>,
 }
 
 pub(crate) fn vn_offset() -> UtcOffset {
@@ -1141,7 +1146,10 @@ pub fn sign_file(
     let doc = Doc::open(input)?;
     refuse_broken(&doc)?;
     let o = level_options(opts)?;
-    let mut w = prepare(&doc, Some(signer), &o)?;
+    let mut w = match &opts.resume_file {
+        Some(rf) => prepared_revision(rf, &doc, || prepare(&doc, Some(signer), &o))?,
+        None => prepare(&doc, Some(signer), &o)?,
+    };
     let base = doc.data.len();
     drop(doc);
     let br = {
@@ -1205,6 +1213,88 @@ pub fn sign_file(
         }
         f.sync_all().map_err(io)
     })
+}
+
+/// Reads a JSON object file (empty when missing).
+pub fn read_json_file(path: &Path) -> Result<serde_json::Map<String, serde_json::Value>, PdfError> {
+    match std::fs::read(path) {
+        Ok(b) => serde_json::from_slice(&b).map_err(|e| {
+            PdfError::Field(format!(
+                "{}: tệp tiếp tục hỏng ({e}) (damaged resume file)",
+                path.display()
+            ))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Default::default()),
+        Err(e) => Err(PdfError::io(path, e)),
+    }
+}
+
+/// The prepared revision kept in `file` for this input, or a new one (then saved there).
+fn prepared_revision(
+    file: &Path,
+    doc: &Doc,
+    prepare: impl FnOnce() -> Result<Written, PdfError>,
+) -> Result<Written, PdfError> {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let input_sha256 = hex::encode(Sha256::digest(&doc.data[..]));
+    let mut state = read_json_file(file)?;
+    if let Some(r) = state.get("revision") {
+        let pair = |k: &str| -> Option<(usize, usize)> {
+            let a = r[k].as_array()?;
+            Some((a.first()?.as_u64()? as usize, a.get(1)?.as_u64()? as usize))
+        };
+        if r["input_len"].as_u64() != Some(doc.data.len() as u64)
+            || r["input_sha256"].as_str() != Some(&input_sha256)
+        {
+            return Err(PdfError::Field(format!(
+                "{}: tệp tiếp tục thuộc về một tệp PDF khác hoặc tệp đã bị sửa (the resume file \
+                 belongs to another input)",
+                file.display()
+            )));
+        }
+        let buf = b64.decode(r["buf"].as_str().unwrap_or_default()).ok();
+        return match (buf, pair("br"), pair("contents")) {
+            (Some(buf), Some(br), Some(contents))
+                if br.0 + br.1 <= buf.len()
+                    && contents.0 < contents.1
+                    && contents.1 <= buf.len() =>
+            {
+                Ok(Written {
+                    buf,
+                    br: Some(br),
+                    contents: Some(contents),
+                })
+            }
+            _ => Err(PdfError::Field(format!(
+                "{}: tệp tiếp tục hỏng (damaged resume file)",
+                file.display()
+            ))),
+        };
+    }
+    let w = prepare()?;
+    let (br, contents) = (w.br.expect("placeholder"), w.contents.expect("placeholder"));
+    state.insert(
+        "revision".into(),
+        serde_json::json!({
+            "input_len": doc.data.len(),
+            "input_sha256": input_sha256,
+            "buf": b64.encode(&w.buf),
+            "br": [br.0, br.1],
+            "contents": [contents.0, contents.1],
+        }),
+    );
+    write_json_file(file, &state)?;
+    Ok(w)
+}
+
+/// Writes a JSON object file atomically.
+pub fn write_json_file(
+    path: &Path,
+    v: &serde_json::Map<String, serde_json::Value>,
+) -> Result<(), PdfError> {
+    let b = serde_json::to_vec_pretty(v).map_err(|e| PdfError::Field(e.to_string()))?;
+    write_atomic(path, &b)
 }
 
 /// Copies the first `len` bytes of `input` to `out` (the file at `out_path`) and hashes them

@@ -1,138 +1,24 @@
 //! Remote signing against a loopback stand-in service (CSC-like JSON API): approval after a
-//! few polls, rejection, timeout, cancel; the result is checked by pyHanko.
+//! few polls, rejection, expiry (local deadline and reported by the service), cancel, a
+//! signature made with the wrong key; the result is checked by pyHanko.
 
 mod common;
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use base64::Engine as _;
 use common::*;
-use signature::hazmat::PrehashSigner;
-use signature::SignatureEncoding;
 use vanthu_pdf::remote::{RemoteSigner, RemoteState};
 use vanthu_pdf::sign::{sign_bytes, SignOptions};
+use vanthu_pdf::test_support::{start_remote_standin, StandinState};
 use vanthu_pdf::verify::verify_bytes;
 use vanthu_pdf::PdfError;
 
-const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
-
-#[derive(Default)]
-struct Tx {
-    credential: String,
-    hash: Vec<u8>,
-    polls: usize,
-}
-
-#[derive(Default)]
-struct Service {
-    txs: HashMap<String, Tx>,
-    cancelled: Vec<String>,
-    descriptions: Vec<String>,
-}
-
-fn pem_b64(name: &str) -> String {
-    let pem = std::fs::read(pki().join(format!("{name}.pem"))).unwrap();
-    let der = openssl::x509::X509::from_pem(&pem)
-        .unwrap()
-        .to_der()
-        .unwrap();
-    B64.encode(der)
-}
-
-fn sign_prehash(credential: &str, hash: &[u8]) -> Vec<u8> {
-    use pkcs8::DecodePrivateKey;
-    let who = credential.split('-').next().unwrap();
-    let pem = std::fs::read_to_string(pki().join(format!("{who}.key.pem"))).unwrap();
-    if who == "clerk" {
-        let k = p256::ecdsa::SigningKey::from_pkcs8_pem(&pem).unwrap();
-        let s: p256::ecdsa::Signature = k.sign_prehash(hash).unwrap();
-        s.to_bytes().to_vec() // r‖s, as many services return it
-    } else {
-        let k = rsa::RsaPrivateKey::from_pkcs8_pem(&pem).unwrap();
-        let sk = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(k);
-        sk.sign_prehash(hash).unwrap().to_vec()
-    }
-}
-
-/// Credentials: `<key>-ok` approves on the third poll, `-reject` rejects, `-slow` never answers.
-fn start_service() -> (String, Arc<Mutex<Service>>) {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", l.local_addr().unwrap());
-    let svc = Arc::new(Mutex::new(Service::default()));
-    let state = svc.clone();
-    std::thread::spawn(move || {
-        for (n, s) in l.incoming().enumerate() {
-            let Ok(mut s) = s else { continue };
-            let mut r = BufReader::new(s.try_clone().unwrap());
-            let mut first = String::new();
-            r.read_line(&mut first).unwrap();
-            let mut len = 0;
-            loop {
-                let mut line = String::new();
-                if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    len = v.trim().parse().unwrap();
-                }
-            }
-            let mut body = vec![0; len];
-            r.read_exact(&mut body).unwrap();
-            let path = first.split_whitespace().nth(1).unwrap().to_string();
-            let mut st = state.lock().unwrap();
-            let resp: serde_json::Value = if let Some(c) = path.strip_prefix("/credentials/") {
-                let who = c.split('-').next().unwrap();
-                serde_json::json!({
-                    "certificates": [pem_b64(who), pem_b64("inter")],
-                    "key_algo": if who == "clerk" { "EC" } else { "RSA" },
-                })
-            } else if path == "/signHash" {
-                let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
-                let tx = format!("tx{n}");
-                st.descriptions
-                    .push(v["description"].as_str().unwrap().to_string());
-                st.txs.insert(
-                    tx.clone(),
-                    Tx {
-                        credential: v["credentialID"].as_str().unwrap().into(),
-                        hash: B64.decode(v["hash"].as_str().unwrap()).unwrap(),
-                        polls: 0,
-                    },
-                );
-                serde_json::json!({ "transactionID": tx })
-            } else if let Some(tx) = path.strip_prefix("/status/") {
-                let t = st.txs.get_mut(tx).unwrap();
-                t.polls += 1;
-                let mode = t.credential.rsplit('-').next().unwrap().to_string();
-                match mode.as_str() {
-                    "ok" if t.polls >= 3 => serde_json::json!({
-                        "status": "approved",
-                        "signature": B64.encode(sign_prehash(&t.credential, &t.hash)),
-                    }),
-                    "reject" => serde_json::json!({ "status": "rejected" }),
-                    _ => serde_json::json!({ "status": "pending" }),
-                }
-            } else if let Some(tx) = path.strip_prefix("/cancel/") {
-                st.cancelled.push(tx.to_string());
-                serde_json::json!({})
-            } else {
-                serde_json::json!({ "error": "not found" })
-            };
-            drop(st);
-            let b = serde_json::to_vec(&resp).unwrap();
-            let _ = write!(
-                s,
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                b.len()
-            );
-            let _ = s.write_all(&b);
-        }
-    });
-    (url, svc)
+/// The loopback stand-in (feature `test-support`) for this process's test PKI.
+fn start_service() -> (String, Arc<Mutex<StandinState>>) {
+    let s = start_remote_standin(pki());
+    (s.url, s.state)
 }
 
 fn remote(url: &str, cred: &str) -> RemoteSigner {
@@ -181,6 +67,14 @@ fn remote_signer_approval_reject_timeout_cancel() {
     )
     .unwrap_err();
     assert!(matches!(e, PdfError::Rejected), "{e}");
+    // Expired as reported by the service.
+    let e = sign_bytes(
+        sample_pdf(1, "x"),
+        &remote(&url, "leader-expire"),
+        &SignOptions::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(e, PdfError::Expired), "{e}");
     // No answer before the deadline: expired, and the transaction is cancelled remotely.
     let mut slow = remote(&url, "leader-slow");
     slow.timeout = Duration::from_millis(300);
@@ -200,4 +94,128 @@ fn remote_signer_approval_reject_timeout_cancel() {
         2,
         "expired and cancelled transactions"
     );
+}
+
+/// The service answers "approved" with a signature made by another key than the credential's
+/// certificate: refused with a clear Vietnamese error, and no output file is written.
+#[test]
+fn remote_signer_refuses_signature_from_wrong_key() {
+    let (url, _svc) = start_service();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.pdf");
+    std::fs::write(&input, sample_pdf(1, "Remote")).unwrap();
+    for cred in ["leader-wrongkey", "clerk-wrongkey"] {
+        let out = dir.path().join(format!("{cred}.pdf"));
+        let e = vanthu_pdf::sign_file(&input, &out, &remote(&url, cred), &SignOptions::default())
+            .unwrap_err();
+        let msg = e.to_string();
+        assert!(matches!(e, PdfError::Sign(_)), "{cred}: {e:?}");
+        assert!(
+            msg.contains("không khớp chứng thư") && msg.contains(cred),
+            "{cred}: {msg}"
+        );
+        assert!(!out.exists(), "{cred}: no output file");
+        // Nor a leftover temporary file.
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("in.pdf")], "{cred}");
+    }
+}
+
+/// The process dies while waiting for the approval; a second run with the same resume file
+/// reuses the prepared revision byte for byte and the pending transaction (no second request),
+/// and completes once the signer approves.
+#[test]
+fn remote_signer_resumes_after_restart() {
+    use vanthu_pdf::remote::PendingTx;
+    let svc = start_remote_standin(pki());
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.pdf");
+    std::fs::write(&input, sample_pdf(1, "Remote")).unwrap();
+    let out = dir.path().join("out.pdf");
+    let rf = dir.path().join("pending.json");
+    let sopts = SignOptions {
+        resume_file: Some(rf.clone()),
+        ..Default::default()
+    };
+    // First run: the request is sent and persisted, then the process "dies" while waiting
+    // (a panic unwinds through the signing without any cleanup, like a kill).
+    let (url, rf1, input1, out1, opts1) = (
+        svc.url.clone(),
+        rf.clone(),
+        input.clone(),
+        out.clone(),
+        sopts.clone(),
+    );
+    let crashed = std::thread::spawn(move || {
+        let mut r = remote(&url, "leader-hold");
+        let rf2 = rf1.clone();
+        r.on_submit = Some(Box::new(move |p: &PendingTx| {
+            let mut m = vanthu_pdf::sign::read_json_file(&rf2)?;
+            m.insert("transaction".into(), p.transaction.clone().into());
+            m.insert("hash".into(), hex::encode(&p.hash).into());
+            vanthu_pdf::sign::write_json_file(&rf2, &m)
+        }));
+        r.on_state = Some(Box::new(|s: &RemoteState| {
+            if matches!(s, RemoteState::AwaitingApproval { .. }) {
+                panic!("killed while waiting");
+            }
+        }));
+        let _ = vanthu_pdf::sign_file(&input1, &out1, &r, &opts1);
+    })
+    .join();
+    assert!(crashed.is_err());
+    assert!(!out.exists());
+    let saved = vanthu_pdf::sign::read_json_file(&rf).unwrap();
+    let revision = saved["revision"]["buf"].as_str().unwrap().to_string();
+    let pending = PendingTx {
+        transaction: saved["transaction"].as_str().unwrap().into(),
+        hash: hex::decode(saved["hash"].as_str().unwrap()).unwrap(),
+    };
+    // A resume on another input is refused.
+    let other = dir.path().join("other.pdf");
+    std::fs::write(&other, sample_pdf(1, "Other")).unwrap();
+    let mut r = remote(&svc.url, "leader-hold");
+    r.resume = Some(pending.clone());
+    let e = vanthu_pdf::sign_file(&other, &out, &r, &sopts).unwrap_err();
+    assert!(e.to_string().contains("tệp tiếp tục"), "{e}");
+    // The signer approves on the phone; the second run completes the same transaction.
+    svc.approve_held();
+    let mut r = remote(&svc.url, "leader-hold");
+    r.resume = Some(pending.clone());
+    vanthu_pdf::sign_file(&input, &out, &r, &sopts).unwrap();
+    let st = svc.state.lock().unwrap();
+    assert_eq!(st.txs.len(), 1, "one request only");
+    assert_eq!(st.txs[&pending.transaction].hash, pending.hash);
+    drop(st);
+    let signed = std::fs::read(&out).unwrap();
+    let base = std::fs::read(&input).unwrap();
+    assert_eq!(&signed[..base.len()], &base[..]);
+    // The revision is the persisted one (same /M, same bytes but the Contents).
+    use base64::Engine as _;
+    let rev = base64::engine::general_purpose::STANDARD
+        .decode(revision)
+        .unwrap();
+    assert_eq!(signed.len(), base.len() + rev.len());
+    let diff = signed[base.len()..]
+        .iter()
+        .zip(&rev)
+        .filter(|(a, b)| a != b)
+        .count();
+    assert!(diff > 0 && diff < 2 * 32 * 1024, "{diff}");
+    assert!(verify_bytes(signed, &opts()).unwrap().all_valid);
+    let (ok, txt) = pyhanko_validate(&out, &[]);
+    assert!(ok && txt.contains(":VALID"), "pyHanko: {txt}");
+    // A pending request for another hash is refused.
+    let mut r = remote(&svc.url, "leader-hold");
+    r.resume = Some(PendingTx {
+        transaction: pending.transaction,
+        hash: vec![0; 32],
+    });
+    let out2 = dir.path().join("out2.pdf");
+    let e = vanthu_pdf::sign_file(&input, &out2, &r, &sopts).unwrap_err();
+    assert!(e.to_string().contains("không khớp tài liệu"), "{e}");
+    assert!(!out2.exists());
 }

@@ -7,6 +7,7 @@ mod edxml;
 mod extract;
 mod memory;
 mod pdf;
+mod pdf_remote;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -26,7 +26,7 @@ fn make_pki(p: &Path, crl_url: Option<&str>) -> std::path::PathBuf {
 
 /// A test PKI whose CRLs are published by a loopback server (which is also its TSA, see
 /// [`start_server`]): (PKI folder, TSA URL).
-fn served_pki(dir: &Path) -> (std::path::PathBuf, String) {
+pub(crate) fn served_pki(dir: &Path) -> (std::path::PathBuf, String) {
     let p = dir.join("served-pki");
     std::fs::create_dir_all(&p).unwrap();
     let url = start_server(&p);
@@ -58,7 +58,7 @@ pub(crate) fn sample_pdf() -> Vec<u8> {
     out
 }
 
-fn pdf_cmd(dir: &Path) -> Command {
+pub(crate) fn pdf_cmd(dir: &Path) -> Command {
     let mut c = vanthu(&dir.join("no-store"));
     c.env("PIN", "1234").env("BADPIN", "0000").arg("pdf");
     c
