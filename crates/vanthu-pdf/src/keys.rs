@@ -27,6 +27,11 @@ pub trait Signer {
     fn roots(&self) -> Vec<Certificate> {
         Vec::new()
     }
+    /// The least space reserved for the CMS (DER bytes). Remote signers reserve more: a CMS
+    /// that does not fit means building the revision again and another approval on the phone.
+    fn min_signature_space(&self) -> usize {
+        16 * 1024
+    }
 }
 
 enum SoftKeyInner {

@@ -140,6 +140,9 @@ impl Signer for RemoteSigner {
     fn chain(&self) -> &[Certificate] {
         &self.chain
     }
+    fn min_signature_space(&self) -> usize {
+        32 * 1024
+    }
     fn algorithm(&self) -> KeyAlg {
         self.alg
     }

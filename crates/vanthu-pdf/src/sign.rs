@@ -612,7 +612,8 @@ fn estimate(signer: &dyn Signer, tsa: bool) -> usize {
         .map(|c| c.to_der().map(|d| d.len()).unwrap_or(2048))
         .sum();
     let est = chain + 2048 + 1024 + if tsa { 8192 } else { 0 };
-    est.div_ceil(4096).max(4) * 4096
+    // spec §1.3: at least 16 KiB, 32 KiB for remote signers
+    est.max(signer.min_signature_space()).div_ceil(4096) * 4096
 }
 
 /// Adds a signature field (or fills an empty one) and signs: one new revision (B-B, or B-T

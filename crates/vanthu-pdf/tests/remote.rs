@@ -42,6 +42,10 @@ fn remote_signer_approval_reject_timeout_cancel() {
             s2.lock().unwrap().push(s.clone())
         }));
         let out = sign_bytes(sample_pdf(1, "Remote"), &r, &SignOptions::default()).unwrap();
+        // a remote signer reserves at least 32 KiB for the CMS (a retry costs an approval)
+        let at = out.windows(11).rposition(|w| w == b"/Contents <").unwrap() + 11;
+        let hex = out[at..].iter().position(|&b| b == b'>').unwrap();
+        assert!(hex >= 2 * 32 * 1024, "{cred}: {hex} hex digits reserved");
         let states = seen.lock().unwrap().clone();
         assert!(states
             .iter()
