@@ -34,16 +34,12 @@ pub trait Signer {
     }
 }
 
-enum SoftKeyInner {
-    Rsa(Box<rsa::pkcs1v15::SigningKey<Sha256>>),
-    Ec(p256::ecdsa::SigningKey),
-    Ec384(p384::ecdsa::SigningKey),
-}
-
-/// A key held in memory (from a PKCS#12 file). The key material is zeroised on drop by the
-/// RustCrypto types.
+/// A key held in memory (from a PKCS#12 file). The private key lives in an OpenSSL `EVP_PKEY`
+/// (constant-time RSA with blinding, several times faster than the pure-Rust `rsa` crate and
+/// free of its Marvin timing advisory); OpenSSL clears the key material when it is freed.
 pub struct SoftKey {
-    key: SoftKeyInner,
+    key: openssl::pkey::PKey<openssl::pkey::Private>,
+    alg: KeyAlg,
     chain: Vec<Certificate>,
     roots: Vec<Certificate>,
 }
@@ -51,26 +47,36 @@ pub struct SoftKey {
 impl SoftKey {
     /// From a PKCS#8 DER private key and DER certificates (signer first).
     pub fn from_pkcs8(pkcs8: &[u8], chain: Vec<Certificate>) -> Result<SoftKey, PdfError> {
-        use pkcs8::DecodePrivateKey;
-        let key = if let Ok(k) = rsa::RsaPrivateKey::from_pkcs8_der(pkcs8) {
-            SoftKeyInner::Rsa(Box::new(rsa::pkcs1v15::SigningKey::<Sha256>::new(k)))
-        } else if let Ok(k) = p256::ecdsa::SigningKey::from_pkcs8_der(pkcs8) {
-            SoftKeyInner::Ec(k)
-        } else if let Ok(k) = p384::ecdsa::SigningKey::from_pkcs8_der(pkcs8) {
-            SoftKeyInner::Ec384(k)
-        } else {
-            return Err(PdfError::Key(
+        let unsupported = || {
+            PdfError::Key(
                 "chỉ hỗ trợ RSA và ECDSA P-256/P-384 (only RSA and ECDSA P-256/P-384 keys)".into(),
-            ));
+            )
         };
+        let key = openssl::pkey::PKey::private_key_from_pkcs8(pkcs8).map_err(|_| unsupported())?;
+        let alg = key_alg(&key).ok_or_else(unsupported)?;
         if chain.is_empty() {
             return Err(PdfError::Key("thiếu chứng thư số (no certificate)".into()));
         }
         Ok(SoftKey {
             key,
+            alg,
             chain,
             roots: Vec::new(),
         })
+    }
+}
+
+fn key_alg<T: openssl::pkey::HasPublic>(key: &openssl::pkey::PKeyRef<T>) -> Option<KeyAlg> {
+    use openssl::nid::Nid;
+    use openssl::pkey::Id;
+    match key.id() {
+        Id::RSA if key.bits() >= 1024 => Some(KeyAlg::RsaSha256),
+        Id::EC => match key.ec_key().ok()?.group().curve_name()? {
+            Nid::X9_62_PRIME256V1 => Some(KeyAlg::EcdsaP256Sha256),
+            Nid::SECP384R1 => Some(KeyAlg::EcdsaP384Sha256),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
@@ -82,32 +88,16 @@ impl Signer for SoftKey {
         self.roots.clone()
     }
     fn algorithm(&self) -> KeyAlg {
-        match self.key {
-            SoftKeyInner::Rsa(_) => KeyAlg::RsaSha256,
-            SoftKeyInner::Ec(_) => KeyAlg::EcdsaP256Sha256,
-            SoftKeyInner::Ec384(_) => KeyAlg::EcdsaP384Sha256,
-        }
+        self.alg
     }
     fn sign(&self, tbs: &[u8]) -> Result<Vec<u8>, PdfError> {
-        use signature::{SignatureEncoding, Signer as _};
-        Ok(match &self.key {
-            SoftKeyInner::Rsa(k) => k
-                .try_sign(tbs)
-                .map_err(|e| PdfError::Sign(e.to_string()))?
-                .to_vec(),
-            SoftKeyInner::Ec(k) => {
-                let s: p256::ecdsa::Signature =
-                    k.try_sign(tbs).map_err(|e| PdfError::Sign(e.to_string()))?;
-                s.to_der().as_bytes().to_vec()
-            }
-            SoftKeyInner::Ec384(k) => {
-                use signature::hazmat::PrehashSigner;
-                let s: p384::ecdsa::Signature = k
-                    .sign_prehash(&Sha256::digest(tbs))
-                    .map_err(|e| PdfError::Sign(e.to_string()))?;
-                s.to_der().as_bytes().to_vec()
-            }
-        })
+        // RSA: PKCS#1 v1.5 (the signer's default padding); ECDSA: DER Ecdsa-Sig-Value over
+        // SHA-256 for both curves (P-384 keys sign a SHA-256 digest, as declared).
+        let err = |e: openssl::error::ErrorStack| PdfError::Sign(e.to_string());
+        let mut s = openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), &self.key)
+            .map_err(err)?;
+        s.update(tbs).map_err(err)?;
+        s.sign_to_vec().map_err(err)
     }
 }
 
@@ -198,79 +188,66 @@ impl Sha2 {
     }
 }
 
-/// RSASSA-PSS (as pyHanko `--prefer-pss` signs), salt length detected.
-pub fn verify_pss_with_cert(cert: &Certificate, data: &[u8], sig: &[u8], hash: Sha2) -> bool {
-    use signature::Verifier;
-    use spki::DecodePublicKey;
-    let Ok(spki_der) = cert.tbs_certificate.subject_public_key_info.to_der() else {
-        return false;
-    };
-    let Ok(k) = rsa::RsaPublicKey::from_public_key_der(&spki_der) else {
-        return false;
-    };
-    let Ok(s) = rsa::pss::Signature::try_from(sig) else {
-        return false;
-    };
-    use rsa::traits::PublicKeyParts;
-    let em = k.size();
-    // Salt lengths in use: the digest size (RFC 8017 default practice), 20 (ASN.1 default) and
-    // the maximum (OpenSSL/cryptography's MAX_LENGTH).
-    fn try_all<D>(k: &rsa::RsaPublicKey, data: &[u8], s: &rsa::pss::Signature, em: usize) -> bool
-    where
-        D: Digest + sha2::digest::FixedOutputReset,
-    {
-        let h = <D as Digest>::output_size();
-        [h, 20, em.saturating_sub(h + 2), 0]
-            .into_iter()
-            .any(|salt| {
-                rsa::pss::VerifyingKey::<D>::new_with_salt_len(k.clone(), salt)
-                    .verify(data, s)
-                    .is_ok()
-            })
-    }
+fn ossl_md(hash: Sha2) -> openssl::hash::MessageDigest {
     match hash {
-        Sha2::S256 => try_all::<Sha256>(&k, data, &s, em),
-        Sha2::S384 => try_all::<sha2::Sha384>(&k, data, &s, em),
-        Sha2::S512 => try_all::<sha2::Sha512>(&k, data, &s, em),
+        Sha2::S256 => openssl::hash::MessageDigest::sha256(),
+        Sha2::S384 => openssl::hash::MessageDigest::sha384(),
+        Sha2::S512 => openssl::hash::MessageDigest::sha512(),
     }
 }
 
-/// Verifies `sig` over `data` with the public key of `cert` (RSA PKCS#1 v1.5 or ECDSA P-256),
-/// hashing with `hash`.
-pub fn verify_with_cert_hash(cert: &Certificate, data: &[u8], sig: &[u8], hash: Sha2) -> bool {
-    use signature::hazmat::PrehashVerifier;
-    use signature::Verifier;
-    use spki::DecodePublicKey;
-    let Ok(spki_der) = cert.tbs_certificate.subject_public_key_info.to_der() else {
+/// The public key of `cert` as an OpenSSL key, when it is one vanthu accepts (RSA ≥ 1024 bits,
+/// ECDSA P-256 or P-384).
+fn public_key(cert: &Certificate) -> Option<(openssl::pkey::PKey<openssl::pkey::Public>, KeyAlg)> {
+    let der = cert.tbs_certificate.subject_public_key_info.to_der().ok()?;
+    let key = openssl::pkey::PKey::public_key_from_der(&der).ok()?;
+    let alg = key_alg(&key)?;
+    Some((key, alg))
+}
+
+/// Verifies one signature with OpenSSL. `pss`: RSASSA-PSS with MGF1 over the same hash and the
+/// salt length read from the signature (any length: the digest size, 20, the maximum...).
+fn ossl_verify(cert: &Certificate, data: &[u8], sig: &[u8], hash: Sha2, pss: bool) -> bool {
+    use openssl::rsa::Padding;
+    use openssl::sign::RsaPssSaltlen;
+    let Some((key, alg)) = public_key(cert) else {
         return false;
     };
-    if let Ok(k) = rsa::RsaPublicKey::from_public_key_der(&spki_der) {
-        let Ok(s) = rsa::pkcs1v15::Signature::try_from(sig) else {
-            return false;
-        };
-        return match hash {
-            Sha2::S256 => rsa::pkcs1v15::VerifyingKey::<Sha256>::new(k)
-                .verify(data, &s)
-                .is_ok(),
-            Sha2::S384 => rsa::pkcs1v15::VerifyingKey::<sha2::Sha384>::new(k)
-                .verify(data, &s)
-                .is_ok(),
-            Sha2::S512 => rsa::pkcs1v15::VerifyingKey::<sha2::Sha512>::new(k)
-                .verify(data, &s)
-                .is_ok(),
-        };
+    if pss && alg != KeyAlg::RsaSha256 {
+        return false;
     }
-    if let Ok(vk) = p256::ecdsa::VerifyingKey::from_public_key_der(&spki_der) {
-        let d = hash.digest(&[data]);
-        return p256::ecdsa::Signature::from_der(sig)
-            .is_ok_and(|s| vk.verify_prehash(&d, &s).is_ok());
-    }
-    if let Ok(vk) = p384::ecdsa::VerifyingKey::from_public_key_der(&spki_der) {
-        let d = hash.digest(&[data]);
-        return p384::ecdsa::Signature::from_der(sig)
-            .is_ok_and(|s| vk.verify_prehash(&d, &s).is_ok());
-    }
-    false
+    let run = || -> Result<bool, openssl::error::ErrorStack> {
+        let md = ossl_md(hash);
+        let mut v = openssl::sign::Verifier::new(md, &key)?;
+        if alg == KeyAlg::RsaSha256 {
+            if pss {
+                v.set_rsa_padding(Padding::PKCS1_PSS)?;
+                v.set_rsa_mgf1_md(md)?;
+                // For verification OpenSSL reads -2 (MAXIMUM_LENGTH) as "detect the salt".
+                v.set_rsa_pss_saltlen(RsaPssSaltlen::MAXIMUM_LENGTH)?;
+            } else {
+                v.set_rsa_padding(Padding::PKCS1)?;
+            }
+        }
+        v.update(data)?;
+        v.verify(sig)
+    };
+    // A malformed signature is an error in OpenSSL and simply "not valid" here.
+    let ok = run().unwrap_or(false);
+    // Leave no queued OpenSSL errors behind for an unrelated later call to report.
+    let _ = openssl::error::ErrorStack::get();
+    ok
+}
+
+/// RSASSA-PSS (as pyHanko `--prefer-pss` signs), salt length detected.
+pub fn verify_pss_with_cert(cert: &Certificate, data: &[u8], sig: &[u8], hash: Sha2) -> bool {
+    ossl_verify(cert, data, sig, hash, true)
+}
+
+/// Verifies `sig` over `data` with the public key of `cert` (RSA PKCS#1 v1.5 or ECDSA
+/// P-256/P-384), hashing with `hash`.
+pub fn verify_with_cert_hash(cert: &Certificate, data: &[u8], sig: &[u8], hash: Sha2) -> bool {
+    ossl_verify(cert, data, sig, hash, false)
 }
 
 fn legacy_provider() {
@@ -284,29 +261,10 @@ fn legacy_provider() {
     });
 }
 
-/// Verifies `sig` over `data` with the public key of `cert` (RSA PKCS#1 v1.5 or ECDSA P-256,
-/// SHA-256).
+/// Verifies `sig` over `data` with the public key of `cert` (RSA PKCS#1 v1.5 or ECDSA
+/// P-256/P-384, SHA-256).
 pub fn verify_with_cert(cert: &Certificate, data: &[u8], sig: &[u8]) -> bool {
-    use signature::Verifier;
-    let spki = &cert.tbs_certificate.subject_public_key_info;
-    let Ok(spki_der) = spki.to_der() else {
-        return false;
-    };
-    use spki::DecodePublicKey;
-    if let Ok(k) = rsa::RsaPublicKey::from_public_key_der(&spki_der) {
-        let vk = rsa::pkcs1v15::VerifyingKey::<Sha256>::new(k);
-        return rsa::pkcs1v15::Signature::try_from(sig).is_ok_and(|s| vk.verify(data, &s).is_ok());
-    }
-    if let Ok(vk) = p256::ecdsa::VerifyingKey::from_public_key_der(&spki_der) {
-        return p256::ecdsa::Signature::from_der(sig).is_ok_and(|s| vk.verify(data, &s).is_ok());
-    }
-    if let Ok(vk) = p384::ecdsa::VerifyingKey::from_public_key_der(&spki_der) {
-        use signature::hazmat::PrehashVerifier;
-        let d = Sha256::digest(data);
-        return p384::ecdsa::Signature::from_der(sig)
-            .is_ok_and(|s| vk.verify_prehash(&d, &s).is_ok());
-    }
-    false
+    ossl_verify(cert, data, sig, Sha2::S256, false)
 }
 
 /// SHA-256 of a certificate's DER.

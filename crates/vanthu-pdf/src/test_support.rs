@@ -18,7 +18,6 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use signature::hazmat::PrehashSigner;
-use signature::SignatureEncoding;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -70,9 +69,15 @@ fn sign_prehash(pki: &Path, key: &str, hash: &[u8]) -> Vec<u8> {
         let s: p256::ecdsa::Signature = k.sign_prehash(hash).unwrap();
         s.to_bytes().to_vec() // r‖s, as many services return it
     } else {
-        let k = rsa::RsaPrivateKey::from_pkcs8_pem(&pem).unwrap();
-        let sk = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(k);
-        sk.sign_prehash(hash).unwrap().to_vec()
+        // RSA PKCS#1 v1.5 over the SHA-256 digest the client sent.
+        let k = openssl::pkey::PKey::private_key_from_pem(pem.as_bytes()).unwrap();
+        let mut ctx = openssl::pkey_ctx::PkeyCtx::new(&k).unwrap();
+        ctx.sign_init().unwrap();
+        ctx.set_rsa_padding(openssl::rsa::Padding::PKCS1).unwrap();
+        ctx.set_signature_md(openssl::md::Md::sha256()).unwrap();
+        let mut out = Vec::new();
+        ctx.sign_to_vec(hash, &mut out).unwrap();
+        out
     }
 }
 
