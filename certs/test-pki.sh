@@ -9,7 +9,8 @@
 # ($CRL_URL/root.crl for the intermediate, $CRL_URL/inter.crl below it) and root.crl, inter.crl
 # (DER) are written; `revoked` is a signer whose certificate is on inter.crl, `badinter` an
 # intermediate on root.crl and `underbad` a signer below it. With OCSP_URL set, `ocspok` points
-# to the OCSP responder (`ocsp`, EKU OCSPSigning, delegated by the intermediate).
+# to the OCSP responder (`ocsp`, EKU OCSPSigning, delegated by the intermediate); `ocspshort` is
+# another delegated responder whose certificate is valid for one day only.
 # Usage: [CRL_URL=…] certs/test-pki.sh DIR
 set -euo pipefail
 dir="$1"
@@ -140,6 +141,10 @@ openssl ca -batch -config ca.cnf -in ocspok.csr -out ocspok.pem -notext -days 82
   -extfile ext.cnf -extensions ocspsigner 2>/dev/null
 rsa ocsp
 issue ocsp inter ocsp "/C=VN/O=vanthu test/CN=vanthu Test OCSP Responder"
+# A responder whose certificate lives one day, as real responders' often do (long-term
+# validation must outlive it).
+ec ocspshort
+issue ocspshort inter ocsp "/C=VN/O=vanthu test/CN=vanthu Short-lived OCSP Responder" 1
 openssl ca -config ca.cnf -gencrl -crldays 30 -out inter.crl.pem 2>/dev/null
 openssl crl -in inter.crl.pem -outform DER -out inter.crl
 # The root's CRL (empty).

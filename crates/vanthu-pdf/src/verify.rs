@@ -1072,16 +1072,25 @@ fn ocsp_status(
     let run = || -> Result<Revocation, openssl::error::ErrorStack> {
         let leaf = X509::from_der(&cert.to_der().unwrap_or_default())?;
         let iss = X509::from_der(&issuer.to_der().unwrap_or_default())?;
-        let mut b = openssl::x509::store::X509StoreBuilder::new()?;
-        for t in trust {
-            if let Ok(x) = X509::from_der(t) {
-                b.add_cert(x)?;
-            }
-        }
-        let mut p = openssl::x509::verify::X509VerifyParam::new()?;
-        p.set_flags(openssl::x509::verify::X509VerifyFlags::PARTIAL_CHAIN)?;
-        b.set_param(&p)?;
-        let store = b.build();
+        let anchors: Vec<X509> = trust
+            .iter()
+            .filter_map(|t| X509::from_der(t).ok())
+            .collect();
+        // The responder's certificate is checked at the time the response says it was produced
+        // (its proof of existence), not today: responder certificates are short-lived, and a
+        // long-term (B-LT) file must stay valid after the responder's certificate expires.
+        let store_at =
+            |t: i64| -> Result<openssl::x509::store::X509Store, openssl::error::ErrorStack> {
+                let mut b = openssl::x509::store::X509StoreBuilder::new()?;
+                for a in &anchors {
+                    b.add_cert(a.clone())?;
+                }
+                let mut p = openssl::x509::verify::X509VerifyParam::new()?;
+                p.set_flags(openssl::x509::verify::X509VerifyFlags::PARTIAL_CHAIN)?;
+                p.set_time(t as _);
+                b.set_param(&p)?;
+                Ok(b.build())
+            };
         let mut others = openssl::stack::Stack::new()?;
         for c in pool {
             if let Ok(x) = X509::from_der(&c.to_der().unwrap_or_default()) {
@@ -1094,6 +1103,12 @@ fn ocsp_status(
                 continue;
             };
             let Ok(basic) = r.basic() else { continue };
+            // A response produced in the future (beyond the clock tolerance) proves nothing.
+            let Some(produced) = ocsp_produced_at(d).filter(|&t| t <= now + FRESHNESS_TOLERANCE)
+            else {
+                continue;
+            };
+            let store = store_at(produced)?;
             if basic.verify(&others, &store, OcspFlag::empty()).is_err() {
                 continue;
             }
@@ -1133,6 +1148,35 @@ fn ocsp_status(
         Ok(out)
     };
     run().unwrap_or(Revocation::NoData)
+}
+
+/// `producedAt` of a DER OCSPResponse (unix seconds): OCSPResponse → responseBytes [0] →
+/// BasicOCSPResponse (in an OCTET STRING) → tbsResponseData → producedAt, the one
+/// GeneralizedTime directly inside ResponseData (RFC 6960 §4.2.1).
+pub(crate) fn ocsp_produced_at(resp: &[u8]) -> Option<i64> {
+    use der::asn1::AnyRef;
+    use der::{Reader, SliceReader, Tag, Tagged};
+    fn items(b: &[u8]) -> Option<Vec<AnyRef<'_>>> {
+        let mut r = SliceReader::new(b).ok()?;
+        let mut v = Vec::new();
+        while !r.is_finished() {
+            v.push(r.decode::<AnyRef<'_>>().ok()?);
+        }
+        Some(v)
+    }
+    let top = AnyRef::from_der(resp).ok()?;
+    let bytes = items(top.value())?
+        .into_iter()
+        .find(|a| a.tag().is_context_specific())?;
+    let rb = items(AnyRef::from_der(bytes.value()).ok()?.value())?;
+    let basic = rb.iter().find(|a| a.tag() == Tag::OctetString)?;
+    let basic = AnyRef::from_der(basic.value()).ok()?;
+    let tbs = items(basic.value())?.into_iter().next()?;
+    let produced = items(tbs.value())?
+        .into_iter()
+        .find(|a| a.tag() == Tag::GeneralizedTime)?;
+    let t = GeneralizedTime::try_from(produced).ok()?;
+    i64::try_from(t.to_unix_duration().as_secs()).ok()
 }
 
 const OCSP_DSS: &str = "OCSP trong tệp (DSS)";

@@ -542,3 +542,96 @@ fn adobe_revocation_archival_attribute_is_an_offline_source() {
         s.revocation
     );
 }
+
+/// Long-term validation outlives the OCSP responder's certificate: a B-LT file whose DSS holds
+/// a response from `ocspshort` (certificate valid one day) still validates five days later,
+/// because the responder is checked at the response's producedAt. The later validation runs
+/// in a child process under libfaketime (`faketime -f +5d`), so every clock the verifier and
+/// OpenSSL read is five days ahead.
+#[test]
+fn b_lt_outlives_a_short_lived_ocsp_responder_certificate() {
+    let tsa = start_tsa();
+    let dir = tempfile::tempdir().unwrap();
+    let bt = sign_bytes(
+        sample_pdf(1, "Lưu trữ lâu dài"),
+        &p12("ocspok"),
+        &SignOptions {
+            tsa_url: Some(tsa),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let ocsp = ocsp_response(dir.path(), "ocspshort");
+    let lt = vanthu_pdf::ltv::append_dss(
+        bt,
+        vec![
+            pem_der(&pki().join("ocspok.pem")),
+            pem_der(&pki().join("inter.pem")),
+        ],
+        vec![
+            std::fs::read(pki().join("root.crl")).unwrap(),
+            std::fs::read(pki().join("inter.crl")).unwrap(),
+        ],
+        vec![ocsp],
+    )
+    .unwrap();
+    let rep = verify_bytes(lt.clone(), &offline_opts()).unwrap();
+    assert!(rep.all_valid, "today: {rep:#?}");
+    let f = dir.path().join("lt.pdf");
+    std::fs::write(&f, &lt).unwrap();
+    let o = std::process::Command::new("faketime")
+        .args(["-f", "+5d"])
+        .arg(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "later_verify_child",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("VANTHU_LATER_FILE", &f)
+        .env("VANTHU_LATER_ROOT", pki().join("root.der"))
+        .env(
+            "VANTHU_LATER_REAL_NOW",
+            time::OffsetDateTime::now_utc().unix_timestamp().to_string(),
+        )
+        .output()
+        .expect("faketime (Debian package faketime, installed by scripts/setup.sh)");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success() && out.contains("VALID FIVE DAYS LATER"),
+        "{out}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// The second half of the test above; does nothing unless that test starts it.
+#[test]
+#[ignore = "started by b_lt_outlives_a_short_lived_ocsp_responder_certificate under faketime"]
+fn later_verify_child() {
+    let Ok(f) = std::env::var("VANTHU_LATER_FILE") else {
+        return;
+    };
+    let real_now: i64 = std::env::var("VANTHU_LATER_REAL_NOW")
+        .unwrap()
+        .parse()
+        .unwrap();
+    // The clock really is ahead (else the test would prove nothing).
+    assert!(
+        time::OffsetDateTime::now_utc().unix_timestamp() > real_now + 4 * 86_400,
+        "faketime did not move the clock"
+    );
+    let opts = VerifyOptions {
+        trust: vec![std::fs::read(std::env::var("VANTHU_LATER_ROOT").unwrap()).unwrap()],
+        at: None,
+        online: false,
+        intermediates: Vec::new(),
+        soft_revocation: false,
+    };
+    let rep = verify_bytes(std::fs::read(f).unwrap(), &opts).unwrap();
+    let s = &rep.signatures[0];
+    assert!(rep.all_valid, "{rep:#?}");
+    assert_eq!(s.time_source, "timestamp", "{s:#?}");
+    assert!(s.revocation.contains("OCSP trong tệp"), "{}", s.revocation);
+    println!("VALID FIVE DAYS LATER");
+}
