@@ -434,17 +434,38 @@ fn remote_signer(a: &SignArgs, url: &str) -> Result<vanthu_pdf::remote::RemoteSi
 
 /// Ctrl-C while waiting for a remote approval sets the signer's cancel flag: the request is
 /// cancelled at the service and the temporary file removed. A second Ctrl-C ends the process.
+/// Unix: SIGINT/SIGTERM; Windows: the console control handler (Ctrl-C, Ctrl-Break).
 mod interrupt {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Arc, OnceLock};
 
     static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
 
+    #[cfg(windows)]
+    static SEEN: AtomicBool = AtomicBool::new(false);
+
     #[cfg(unix)]
     extern "C" fn handler(_: libc::c_int) {
         if let Some(f) = FLAG.get() {
             f.store(true, Ordering::SeqCst);
         }
+    }
+
+    /// Console control handler (runs on its own thread): the first Ctrl-C / Ctrl-Break sets
+    /// the flag and is handled; a second one falls through to the default (ends the process).
+    #[cfg(windows)]
+    unsafe extern "system" fn handler(kind: u32) -> windows_sys::core::BOOL {
+        use windows_sys::Win32::System::Console::{CTRL_BREAK_EVENT, CTRL_C_EVENT};
+        if kind != CTRL_C_EVENT && kind != CTRL_BREAK_EVENT {
+            return 0;
+        }
+        if SEEN.swap(true, Ordering::SeqCst) {
+            return 0;
+        }
+        if let Some(f) = FLAG.get() {
+            f.store(true, Ordering::SeqCst);
+        }
+        1
     }
 
     pub fn on_ctrl_c(flag: Arc<AtomicBool>) {
@@ -461,6 +482,11 @@ mod interrupt {
             libc::sigemptyset(&mut sa.sa_mask);
             libc::sigaction(libc::SIGINT, &sa, std::ptr::null_mut());
             libc::sigaction(libc::SIGTERM, &sa, std::ptr::null_mut());
+        }
+        #[cfg(windows)]
+        // SAFETY: the handler only touches atomics; registering it has no other effect.
+        unsafe {
+            windows_sys::Win32::System::Console::SetConsoleCtrlHandler(Some(handler), 1);
         }
     }
 }
