@@ -162,18 +162,31 @@ impl Doc {
         if self.file.is_none() {
             return finder.find_iter(&self.data).count();
         }
-        // Chunks overlap by len-1 bytes, which cannot hold a whole match: each match is
-        // counted once, in the first chunk that contains all of it.
+        // Matches inside a chunk are counted in the chunk; a match across a boundary lies in
+        // the last len-1 bytes before it (`carry`, too short to hold a whole match) plus the
+        // first len-1 bytes after it, so it is counted once in that small window.
         let keep = needle.len().saturating_sub(1);
         for from_map in [false, true] {
             let mut carry: Vec<u8> = Vec::new();
+            let mut window: Vec<u8> = Vec::new();
             let mut n = 0;
             let ok = self
                 .feed(&[(0, self.data.len())], from_map, &mut |c| {
-                    carry.extend_from_slice(c);
-                    n += finder.find_iter(&carry).count();
-                    let cut = carry.len().saturating_sub(keep);
-                    carry.drain(..cut);
+                    if !carry.is_empty() {
+                        window.clear();
+                        window.extend_from_slice(&carry);
+                        window.extend_from_slice(&c[..c.len().min(keep)]);
+                        n += finder.find_iter(&window).count();
+                    }
+                    n += finder.find_iter(c).count();
+                    if c.len() >= keep {
+                        carry.clear();
+                        carry.extend_from_slice(&c[c.len() - keep..]);
+                    } else {
+                        carry.extend_from_slice(c);
+                        let cut = carry.len().saturating_sub(keep);
+                        carry.drain(..cut);
+                    }
                 })
                 .is_ok();
             if ok {
@@ -687,4 +700,50 @@ fn unpredict(data: Vec<u8>, p: &Dict) -> Result<Vec<u8>, PdfError> {
         prev = cur;
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod count_tests {
+    use super::*;
+
+    /// The streamed count (file read in 1 MiB chunks) equals a plain search of the whole file,
+    /// with matches ending at, straddling and following chunk boundaries.
+    #[test]
+    fn streamed_count_sees_matches_across_chunk_boundaries() {
+        let needle = b"/ByteRange";
+        let mut data = b"%PDF-1.4\n%".to_vec();
+        data.resize(3 * CHUNK + 100, b' ');
+        for p in [
+            100,
+            CHUNK - needle.len(),
+            2 * CHUNK - 3,
+            2 * CHUNK + 20,
+            3 * CHUNK - 9,
+        ] {
+            data[p..p + needle.len()].copy_from_slice(needle);
+        }
+        data.push(b'\n');
+        let o1 = data.len();
+        data.extend_from_slice(b"1 0 obj\n<</Type/Catalog/Pages 2 0 R>>\nendobj\n");
+        let o2 = data.len();
+        data.extend_from_slice(b"2 0 obj\n<</Type/Pages/Kids[]/Count 0>>\nendobj\n");
+        let xref = data.len();
+        data.extend_from_slice(
+            format!(
+                "xref\n0 3\n0000000000 65535 f \n{o1:010} 00000 n \n{o2:010} 00000 n \n\
+                 trailer\n<</Size 3/Root 1 0 R>>\nstartxref\n{xref}\n%%EOF\n"
+            )
+            .as_bytes(),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("big.pdf");
+        std::fs::write(&f, &data).unwrap();
+        let doc = Doc::open(&f).unwrap();
+        assert_eq!(doc.count(needle), 5);
+        assert_eq!(
+            doc.count(needle),
+            memchr::memmem::find_iter(&data, needle).count()
+        );
+        assert_eq!(Doc::parse(data).unwrap().count(needle), 5);
+    }
 }

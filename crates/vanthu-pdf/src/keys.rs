@@ -196,11 +196,52 @@ fn ossl_md(hash: Sha2) -> openssl::hash::MessageDigest {
     }
 }
 
+/// A small process-wide cache of parsed OpenSSL objects keyed by their DER. OpenSSL 3 decodes
+/// every key through its provider decoders (locks, name lookups): parsing one certificate costs
+/// more than hashing 100 KB, and a validation meets the same few certificates many times (path,
+/// revocation of each link, OCSP responders, timestamps). Parsed objects are immutable and
+/// reference-counted, so sharing them is safe; only successful parses are kept.
+type DerCache<T> = std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<Vec<u8>, T>>>;
+
+fn cached<T: Clone>(
+    cache: &'static DerCache<T>,
+    der: &[u8],
+    parse: impl FnOnce(&[u8]) -> Option<T>,
+) -> Option<T> {
+    const MAX: usize = 512;
+    let m = cache.get_or_init(Default::default);
+    if let Some(v) = m.lock().ok()?.get(der) {
+        return Some(v.clone());
+    }
+    let v = parse(der)?;
+    if let Ok(mut map) = m.lock() {
+        if map.len() >= MAX {
+            map.clear();
+        }
+        map.insert(der.to_vec(), v.clone());
+    }
+    Some(v)
+}
+
+/// An OpenSSL certificate from DER (cached).
+pub(crate) fn openssl_cert(der: &[u8]) -> Option<openssl::x509::X509> {
+    static CACHE: DerCache<openssl::x509::X509> = std::sync::OnceLock::new();
+    cached(&CACHE, der, |d| openssl::x509::X509::from_der(d).ok())
+}
+
+/// An OpenSSL certificate from a parsed one (cached).
+pub(crate) fn openssl_cert_of(cert: &Certificate) -> Option<openssl::x509::X509> {
+    openssl_cert(&cert.to_der().ok()?)
+}
+
 /// The public key of `cert` as an OpenSSL key, when it is one vanthu accepts (RSA ≥ 1024 bits,
 /// ECDSA P-256 or P-384).
 fn public_key(cert: &Certificate) -> Option<(openssl::pkey::PKey<openssl::pkey::Public>, KeyAlg)> {
+    static CACHE: DerCache<openssl::pkey::PKey<openssl::pkey::Public>> = std::sync::OnceLock::new();
     let der = cert.tbs_certificate.subject_public_key_info.to_der().ok()?;
-    let key = openssl::pkey::PKey::public_key_from_der(&der).ok()?;
+    let key = cached(&CACHE, &der, |d| {
+        openssl::pkey::PKey::public_key_from_der(d).ok()
+    })?;
     let alg = key_alg(&key)?;
     Some((key, alg))
 }

@@ -73,8 +73,8 @@ pub fn ocsp_urls(cert: &Certificate) -> Vec<String> {
 pub fn fetch_ocsp(cert: &Certificate, issuer: &Certificate) -> Option<Vec<u8>> {
     use openssl::ocsp::{OcspCertId, OcspRequest, OcspResponse, OcspResponseStatus};
     let url = ocsp_urls(cert).into_iter().next()?;
-    let leaf = openssl::x509::X509::from_der(&cert.to_der().ok()?).ok()?;
-    let iss = openssl::x509::X509::from_der(&issuer.to_der().ok()?).ok()?;
+    let leaf = crate::keys::openssl_cert_of(cert)?;
+    let iss = crate::keys::openssl_cert_of(issuer)?;
     let id = OcspCertId::from_cert(openssl::hash::MessageDigest::sha1(), &leaf, &iss).ok()?;
     let mut req = OcspRequest::new().ok()?;
     req.add_id(id).ok()?;

@@ -1338,6 +1338,11 @@ fn level_options(opts: &SignOptions) -> Result<SignOptions, PdfError> {
 
 /// Never add a signature on top of a broken one (integrity only: trust is the reader's).
 fn refuse_broken(doc: &Doc) -> Result<(), PdfError> {
+    // Nothing to check on a file without signature fields (most inputs): skip the full
+    // validation pass and its scan of the whole file.
+    if crate::verify::signature_fields(doc).is_empty() {
+        return Ok(());
+    }
     let rep = crate::verify::verify_doc(doc, &crate::verify::VerifyOptions::default());
     if let Some(bad) = rep.signatures.iter().find(|s| !s.intact) {
         return Err(PdfError::Field(format!(

@@ -13,7 +13,7 @@ use x509_cert::Certificate;
 
 use crate::cms_build::*;
 use crate::doc::{Doc, Entry};
-use crate::keys::cert_sha256;
+use crate::keys::{cert_sha256, openssl_cert, openssl_cert_of};
 use crate::object::{decode_text, Dict, Lexer, Obj};
 use crate::PdfError;
 
@@ -667,11 +667,11 @@ fn check_chain(
 ) -> ChainCheck {
     use openssl::stack::Stack;
     use openssl::x509::store::X509StoreBuilder;
-    use openssl::x509::{X509StoreContext, X509};
+    use openssl::x509::X509StoreContext;
     let run = || -> Result<ChainCheck, openssl::error::ErrorStack> {
         let mut b = X509StoreBuilder::new()?;
         for t in trust {
-            if let Ok(x) = X509::from_der(t) {
+            if let Some(x) = openssl_cert(t) {
                 b.add_cert(x)?;
             }
         }
@@ -682,10 +682,17 @@ fn check_chain(
         p.set_flags(openssl::x509::verify::X509VerifyFlags::PARTIAL_CHAIN)?;
         b.set_param(&p)?;
         let store = b.build();
-        let leaf = X509::from_der(&leaf.to_der().unwrap_or_default())?;
+        let Some(leaf) = openssl_cert_of(leaf) else {
+            return Ok(ChainCheck {
+                ok: false,
+                names: Vec::new(),
+                certs: Vec::new(),
+                error: Some("chứng thư hỏng (malformed certificate)".into()),
+            });
+        };
         let mut chain = Stack::new()?;
         for o in others {
-            if let Ok(x) = X509::from_der(&o.to_der().unwrap_or_default()) {
+            if let Some(x) = openssl_cert_of(o) {
                 chain.push(x)?;
             }
         }
@@ -1013,11 +1020,11 @@ fn crl_status(
     at: i64,
     now: i64,
 ) -> Revocation {
-    use openssl::x509::{CrlStatus, X509Crl, X509};
-    let (Ok(leaf), Ok(iss)) = (
-        X509::from_der(&cert.to_der().unwrap_or_default()),
-        X509::from_der(&issuer.to_der().unwrap_or_default()),
-    ) else {
+    use openssl::x509::{CrlStatus, X509Crl};
+    if crls.is_empty() {
+        return Revocation::NoData;
+    }
+    let (Some(leaf), Some(iss)) = (openssl_cert_of(cert), openssl_cert_of(issuer)) else {
         return Revocation::NoData;
     };
     let Ok(key) = iss.public_key() else {
@@ -1070,12 +1077,13 @@ fn ocsp_status(
     use openssl::ocsp::{OcspCertId, OcspCertStatus, OcspFlag, OcspResponse};
     use openssl::x509::X509;
     let run = || -> Result<Revocation, openssl::error::ErrorStack> {
-        let leaf = X509::from_der(&cert.to_der().unwrap_or_default())?;
-        let iss = X509::from_der(&issuer.to_der().unwrap_or_default())?;
-        let anchors: Vec<X509> = trust
-            .iter()
-            .filter_map(|t| X509::from_der(t).ok())
-            .collect();
+        if responses.is_empty() {
+            return Ok(Revocation::NoData);
+        }
+        let (Some(leaf), Some(iss)) = (openssl_cert_of(cert), openssl_cert_of(issuer)) else {
+            return Ok(Revocation::NoData);
+        };
+        let anchors: Vec<X509> = trust.iter().filter_map(|t| openssl_cert(t)).collect();
         // The responder's certificate is checked at the time the response says it was produced
         // (its proof of existence), not today: responder certificates are short-lived, and a
         // long-term (B-LT) file must stay valid after the responder's certificate expires.
@@ -1093,7 +1101,7 @@ fn ocsp_status(
             };
         let mut others = openssl::stack::Stack::new()?;
         for c in pool {
-            if let Ok(x) = X509::from_der(&c.to_der().unwrap_or_default()) {
+            if let Some(x) = openssl_cert_of(c) {
                 others.push(x)?;
             }
         }
