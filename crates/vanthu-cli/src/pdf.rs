@@ -128,6 +128,10 @@ pub struct SignArgs {
     /// Tên cơ quan trên dấu bản sao (agency name on the copy stamp).
     #[arg(long, value_name = "TÊN", requires = "copy")]
     agency: Option<String>,
+    /// Dạng thời gian trên dấu: vn = 05/03/2026; 14:22:10 +07:00 (mặc định), iso =
+    /// 2026-03-05T14:22:10+07:00 (the stamp's time form; both equal the signing time /M).
+    #[arg(long, value_name = "DẠNG", requires = "org", default_value = "vn", value_parser = ["vn", "iso"])]
+    stamp_time: String,
     /// Ảnh con dấu PNG, đóng đè 1/3 bên trái chữ ký lãnh đạo, kích thước thật (the seal image:
     /// real size, over the left third of the leader's signature, on top).
     #[arg(long, value_name = "PNG", conflicts_with_all = ["visible", "image", "org"], requires = "seal_mm")]
@@ -213,6 +217,7 @@ fn sign(a: &SignArgs) -> Result<(), PdfError> {
             kind,
             agency: a.agency.clone(),
         }),
+        stamp_time_iso: a.stamp_time == "iso",
         tsa_url: a.tsa.clone(),
         ..Default::default()
     };

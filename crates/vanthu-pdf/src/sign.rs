@@ -277,6 +277,10 @@ pub struct SignOptions {
     pub stamp_number: Option<String>,
     /// With `org_stamp`: an e-copy stamp `<SAO Y|SAO LỤC|TRÍCH SAO>; <agency>; <time>`.
     pub stamp_copy: Option<CopyStamp>,
+    /// The stamp's time in the ISO 8601 extended form `2026-03-05T14:22:10+07:00`
+    /// ([`iso_time`]) instead of Decree 30's default `05/03/2026; 14:22:10 +07:00`
+    /// ([`vn_time`]). Both show the instant of `/M`.
+    pub stamp_time_iso: bool,
     /// The organisation's seal next to the leader's signature (main document). Overrides
     /// `visible`.
     pub seal: Option<Seal>,
@@ -1075,11 +1079,16 @@ fn placement(
     let (pw, ph) = geom.size();
     let mm = 72.0 / 25.4 / geom.user_unit;
     let (w, h) = (80.0 * mm, 14.0 * mm);
+    let when = if opts.stamp_time_iso {
+        iso_time(now)
+    } else {
+        vn_time(now)
+    };
     let text = if let Some(c) = &opts.stamp_copy {
         let agency = c.agency.clone().unwrap_or_else(cn);
-        vec![format!("{}; {agency}; {}", c.kind, vn_time(now))]
+        vec![format!("{}; {agency}; {when}", c.kind)]
     } else if let Some(n) = &opts.stamp_number {
-        vec![format!("Số: {n}; {}", vn_time(now))]
+        vec![format!("Số: {n}; {when}")]
     } else {
         opts.visible
             .as_ref()

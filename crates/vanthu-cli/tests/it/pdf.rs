@@ -591,6 +591,39 @@ fn pdf_sign_leader_image_then_seal_and_attachment_stamp() {
         .expect("pdftotext");
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("Số: 12/QĐ-UBND;"), "{text}");
+    // The same stamp with the ISO 8601 time form.
+    let iso = d.path().join("att-iso.pdf");
+    ok(pdf_cmd(d.path())
+        .arg("sign")
+        .arg(&input)
+        .arg(&iso)
+        .arg("--p12")
+        .arg(k.join("clerk.p12"))
+        .args(["--pin-env", "PIN", "--org", "--stamp-number", "12/QĐ-UBND"])
+        .args(["--stamp-time", "iso"]));
+    let o = Command::new("pdftotext")
+        .args(["-f", "1", "-l", "1"])
+        .arg(&iso)
+        .arg("-")
+        .output()
+        .expect("pdftotext");
+    let text = String::from_utf8_lossy(&o.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.contains("Số: 12/QĐ-UBND; "))
+        .unwrap_or_else(|| panic!("{text}"));
+    let when = line.rsplit("; ").next().unwrap().trim();
+    // 2026-03-05T14:22:10+07:00
+    let b = when.as_bytes();
+    assert!(
+        when.len() == 25
+            && b[4] == b'-'
+            && b[10] == b'T'
+            && when.ends_with("+07:00")
+            && time::OffsetDateTime::parse(when, &time::format_description::well_known::Rfc3339)
+                .is_ok(),
+        "{line}"
+    );
     // The e-copy stamp.
     let copy = d.path().join("copy.pdf");
     ok(pdf_cmd(d.path())
