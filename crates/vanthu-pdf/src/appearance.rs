@@ -411,6 +411,26 @@ fn wrap_lines(
     Ok(out)
 }
 
+/// Width of a text-only box for `lines` at 10 pt: the widest line after wrapping at `max_w`
+/// (pad included), never more than `max_w`. The organisation stamp's box hugs its text so its
+/// right edge, not an empty margin, sits at the regulation's distance from the page edge.
+pub(crate) fn text_box_width(
+    lines: &[String],
+    max_w: f64,
+    font_path: Option<&std::path::Path>,
+) -> Result<f64, PdfError> {
+    const PAD: f64 = 2.0;
+    let wrapped = wrap_lines(lines, max_w - 2.0 * PAD, font_path)?;
+    let (data, _) = load_font(font_path)?;
+    let face = ttf_parser::Face::parse(&data, 0).map_err(font_err)?;
+    let widest = wrapped
+        .iter()
+        .map(|l| text_width(&face, l) * 10.0)
+        .fold(0.0, f64::max);
+    // Half a point of slack so that rounding never shrinks the font below 10 pt or re-wraps.
+    Ok((widest + 2.0 * PAD + 0.5).min(max_w))
+}
+
 /// Builds the normal appearance of a visible signature and returns its object number. `v.rect`
 /// is in displayed coordinates; on a page with `/Rotate` the form's `/Matrix` counter-rotates
 /// the drawing so it shows upright.

@@ -1095,13 +1095,20 @@ fn placement(
             .map(|v| v.text.clone())
             .unwrap_or_default()
     };
+    let font = opts.visible.as_ref().and_then(|v| v.font.clone());
+    // The box hugs the (wrapped) text, so the stamp's right edge is 17 mm from the CropBox's.
+    let w = if text.is_empty() {
+        w
+    } else {
+        crate::appearance::text_box_width(&text, w, font.as_deref())?
+    };
     Ok((
         Some(Visible {
             page: 1,
             rect: [pw - 17.0 * mm - w, ph - 14.0 * mm - h, w, h],
             image_png: None,
             text,
-            font: opts.visible.as_ref().and_then(|v| v.font.clone()),
+            font,
         }),
         true,
     ))

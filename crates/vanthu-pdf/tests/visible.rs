@@ -482,6 +482,18 @@ fn attachment_stamp_shows_number_and_time_equal_to_m() {
         "10 pt upright: {w:?}"
     );
     assert!(w.1 > 300.0 && w.2 > 35.0 && w.4 < 90.0, "top right: {w:?}");
+    // Its right edge (the time's last word) 15–20 mm from the page's right edge (spec §3.2).
+    let mm = 72.0 / 25.4;
+    let end = ws
+        .iter()
+        .filter(|w| w.2 < 90.0)
+        .map(|w| w.3)
+        .fold(0.0, f64::max);
+    assert!(
+        (595.0 - 20.0 * mm..=595.0 - 15.0 * mm).contains(&end),
+        "right edge {end} ({} mm from the page edge)",
+        (595.0 - end) / mm
+    );
     assert_eq!(tool("pdfimages", &["-list"], &f).lines().count(), 2);
     // The e-copy stamp: form; agency; time.
     let out = sign(SignOptions {
@@ -517,7 +529,7 @@ fn attachment_stamp_shows_number_and_time_equal_to_m() {
     let x0 = stamp.clone().map(|w| w.1).fold(f64::MAX, f64::min);
     let x1 = stamp.map(|w| w.3).fold(0.0, f64::max);
     assert!(
-        x1 - x0 <= 80.0 * mm && x1 <= 595.0 - 17.0 * mm + 0.5,
+        x1 - x0 <= 80.0 * mm && (595.0 - 20.0 * mm..=595.0 - 15.0 * mm).contains(&x1),
         "{x0} {x1}"
     );
 }
