@@ -7,7 +7,8 @@
 # chain.pem = intermediate + root. tsa.cnf drives `openssl ts -reply`.
 # With CRL_URL=http://127.0.0.1:PORT set, certificates carry CRL distribution points
 # ($CRL_URL/root.crl for the intermediate, $CRL_URL/inter.crl below it) and root.crl, inter.crl
-# (DER) are written; `revoked` is a signer whose certificate is on inter.crl, `badinter` an
+# (DER) are written; `revoked` is a signer whose certificate is on inter.crl (`held`: on hold,
+# reason certificateHold), `badinter` an
 # intermediate on root.crl and `underbad` a signer below it. With OCSP_URL set, `ocspok` points
 # to the OCSP responder (`ocsp`, EKU OCSPSigning, delegated by the intermediate); `ocspshort` is
 # another delegated responder whose certificate is valid for one day only.
@@ -134,6 +135,12 @@ openssl req -new -key revoked.key.pem -out revoked.csr -subj "/CN=Revoked Signer
 openssl ca -batch -config ca.cnf -in revoked.csr -out revoked.pem -notext -days 825 \
   -extfile ext.cnf -extensions signer 2>/dev/null
 openssl ca -config ca.cnf -revoke revoked.pem -crl_reason keyCompromise 2>/dev/null
+# A suspended signer (tạm dừng chứng thư số): on inter.crl with reason certificateHold.
+ec held
+openssl req -new -key held.key.pem -out held.csr -subj "/CN=Suspended Signer" -config ext.cnf 2>/dev/null
+openssl ca -batch -config ca.cnf -in held.csr -out held.pem -notext -days 825 \
+  -extfile ext.cnf -extensions signer 2>/dev/null
+openssl ca -config ca.cnf -revoke held.pem -crl_hold holdInstructionCallIssuer 2>/dev/null
 # A signer known to the OCSP responder (in the CA database), and the delegated responder.
 rsa ocspok
 openssl req -new -utf8 -key ocspok.key.pem -out ocspok.csr -subj "/CN=OCSP Checked Signer" -config ext.cnf 2>/dev/null
@@ -162,7 +169,7 @@ issue underbad badinter signer "/C=VN/O=vanthu test/CN=Signer Below A Revoked CA
 openssl ca -config rootca.cnf -gencrl -crldays 30 -out root.crl.pem 2>/dev/null
 openssl crl -in root.crl.pem -outform DER -out root.crl
 
-for n in leader clerk clerk384 expired nokeyusage evil revoked ocspok underbad; do
+for n in leader clerk clerk384 expired nokeyusage evil revoked held ocspok underbad; do
   issuer=chain.pem
   [ "$n" = evil ] && issuer=evil-root.pem
   [ "$n" = underbad ] && issuer=badchain.pem

@@ -967,6 +967,9 @@ fn dss_streams(doc: &Doc, key: &str) -> Vec<Vec<u8>> {
 enum Revocation {
     Good,
     Revoked(i64),
+    /// On hold (reason certificateHold; tạm dừng) since then: not final, a later CRL may lift
+    /// it, so only fresh data says so and it makes the result CHƯA XÁC ĐỊNH, not invalid.
+    Suspended(i64),
     NoData,
     /// Data was found but cannot be relied on at the validation time (why).
     Stale(String),
@@ -1012,6 +1015,15 @@ fn freshness(this: Option<i64>, next: Option<i64>, at: i64, now: i64) -> Result<
     }
 }
 
+/// Whether a CRL entry's reason is certificateHold (RFC 5280 §5.3.1, value 6).
+fn on_hold(r: &openssl::x509::X509RevokedRef) -> bool {
+    r.extension::<openssl::x509::ReasonCode>()
+        .ok()
+        .flatten()
+        .and_then(|(_, code)| code.get_i64().ok())
+        == Some(6)
+}
+
 /// Looks `cert` up in the CRLs issued and signed by `issuer`, fresh at `at`.
 fn crl_status(
     cert: &Certificate,
@@ -1045,9 +1057,19 @@ fn crl_status(
         }
         match crl.get_by_cert(&leaf) {
             // A revocation is final: a stale CRL still proves it.
-            CrlStatus::Revoked(r) => {
+            CrlStatus::Revoked(r) if !on_hold(r) => {
                 return Revocation::Revoked(unix(r.revocation_date()).unwrap_or(0));
             }
+            // A suspension is not: it counts only while the CRL is fresh.
+            CrlStatus::Revoked(r) => match freshness(
+                unix(crl.last_update()),
+                crl.next_update().and_then(unix),
+                at,
+                now,
+            ) {
+                Ok(()) => return Revocation::Suspended(unix(r.revocation_date()).unwrap_or(0)),
+                Err(e) => out = Revocation::Stale(format!("CRL {e}")),
+            },
             _ => match freshness(
                 unix(crl.last_update()),
                 crl.next_update().and_then(unix),
@@ -1074,7 +1096,7 @@ fn ocsp_status(
     at: i64,
     now: i64,
 ) -> Revocation {
-    use openssl::ocsp::{OcspCertId, OcspCertStatus, OcspFlag, OcspResponse};
+    use openssl::ocsp::{OcspCertId, OcspCertStatus, OcspFlag, OcspResponse, OcspRevokedStatus};
     use openssl::x509::X509;
     let run = || -> Result<Revocation, openssl::error::ErrorStack> {
         if responses.is_empty() {
@@ -1131,6 +1153,24 @@ fn ocsp_status(
                 match st.status {
                     // A revocation is final: unknown time → the epoch (revoked before any
                     // signing time: the safe reading).
+                    OcspCertStatus::REVOKED
+                        if st.reason == OcspRevokedStatus::STATUS_CERTIFICATE_HOLD =>
+                    {
+                        let since = st
+                            .revocation_time
+                            .and_then(|t| asn1_text_unix(&t.to_string()))
+                            .unwrap_or(0);
+                        match freshness(
+                            asn1_text_unix(&st.this_update.to_string()),
+                            st.next_update()
+                                .and_then(|t| asn1_text_unix(&t.to_string())),
+                            at,
+                            now,
+                        ) {
+                            Ok(()) => return Ok(Revocation::Suspended(since)),
+                            Err(e) => out = Revocation::Stale(format!("OCSP {e}")),
+                        }
+                    }
                     OcspCertStatus::REVOKED => {
                         let secs = st
                             .revocation_time
@@ -1763,6 +1803,7 @@ fn path_revocation(
         now,
     };
     let (mut parts, mut missing, mut revoked) = (Vec::new(), Vec::new(), false);
+    let mut suspended = Vec::new();
     for (k, (cert, issuer, role)) in targets.iter().enumerate() {
         let (st, source) = match issuer {
             Some(i) => src.status(cert, i),
@@ -1787,6 +1828,19 @@ fn path_revocation(
                     ));
                 }
             }
+            Revocation::Suspended(t) => {
+                parts.push(format!(
+                    "{role}: BỊ TẠM DỪNG từ {} (on hold) ({source})",
+                    fmt_time(t)
+                ));
+                if timed && t > at {
+                    out.warnings.push(format!(
+                        "Chứng thư {role} bị tạm dừng sau thời điểm ký có dấu thời gian (suspended after the trusted signing time)"
+                    ));
+                } else {
+                    suspended.push(role.clone());
+                }
+            }
             Revocation::NoData => {
                 parts.push(format!(
                     "{role}: không có dữ liệu thu hồi (no revocation data)"
@@ -1803,13 +1857,21 @@ fn path_revocation(
     }
     let head = if revoked {
         "BỊ THU HỒI"
+    } else if !suspended.is_empty() {
+        "BỊ TẠM DỪNG"
     } else if missing.is_empty() {
         "tốt, chưa bị thu hồi"
     } else {
         "chưa xác định"
     };
     out.summary = format!("{head}: {}", parts.join("; "));
-    if !missing.is_empty() {
+    if !suspended.is_empty() {
+        // Data, not a lack of it: the soft check does not soften a suspension.
+        out.unknown = Some(format!(
+            "Chứng thư của {} đang bị tạm dừng, chưa xác định cho đến khi được khôi phục hoặc thu hồi hẳn; on hold (certificate not trusted)",
+            suspended.join(", ")
+        ));
+    } else if !missing.is_empty() {
         if opts.soft_revocation {
             out.warnings.push(format!(
                 "Chưa kiểm tra được tình trạng thu hồi của {} (revocation not checked: soft revocation check requested)",

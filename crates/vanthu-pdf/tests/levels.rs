@@ -241,9 +241,14 @@ fn revoked_intermediate_is_invalid() {
 
 /// An OCSP response for `ocspok` made by `openssl ocsp`, signed by `signer` (a PKI file stem).
 fn ocsp_response(dir: &std::path::Path, signer: &str) -> Vec<u8> {
+    ocsp_response_for(dir, signer, "ocspok")
+}
+
+/// An OCSP response about `cert` (a PKI file stem), signed by `signer`.
+fn ocsp_response_for(dir: &std::path::Path, signer: &str, cert: &str) -> Vec<u8> {
     let k = pki();
-    let req = dir.join(format!("{signer}.req"));
-    let resp = dir.join(format!("{signer}.resp"));
+    let req = dir.join(format!("{signer}-{cert}.req"));
+    let resp = dir.join(format!("{signer}-{cert}.resp"));
     let run = |c: &mut std::process::Command| {
         let o = c.current_dir(k).output().unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -255,7 +260,7 @@ fn ocsp_response(dir: &std::path::Path, signer: &str) -> Vec<u8> {
             "-issuer",
             "inter.pem",
             "-cert",
-            "ocspok.pem",
+            &format!("{cert}.pem"),
             "-reqout",
         ])
         .arg(&req));
@@ -634,4 +639,57 @@ fn later_verify_child() {
     assert_eq!(s.time_source, "timestamp", "{s:#?}");
     assert!(s.revocation.contains("OCSP trong tệp"), "{}", s.revocation);
     println!("VALID FIVE DAYS LATER");
+}
+
+/// A suspended certificate (tạm dừng; CRL or OCSP reason certificateHold) is not final: the
+/// signature is CHƯA XÁC ĐỊNH with the reason, never HỢP LỆ and not KHÔNG HỢP LỆ — and the soft
+/// revocation check, meant for missing data, does not soften it. A revoked one stays invalid.
+#[test]
+fn a_suspended_signer_is_undetermined_by_crl_and_by_ocsp() {
+    let dir = tempfile::tempdir().unwrap();
+    let signed = sign_bytes(
+        sample_pdf(1, "Tạm dừng"),
+        &p12("held"),
+        &SignOptions::default(),
+    )
+    .unwrap();
+    let certs = || {
+        vec![
+            pem_der(&pki().join("held.pem")),
+            pem_der(&pki().join("inter.pem")),
+        ]
+    };
+    let root_crl = std::fs::read(pki().join("root.crl")).unwrap();
+    let inter_crl = std::fs::read(pki().join("inter.crl")).unwrap();
+    let by_crl = vanthu_pdf::ltv::append_dss(
+        signed.clone(),
+        certs(),
+        vec![root_crl.clone(), inter_crl],
+        Vec::new(),
+    )
+    .unwrap();
+    let by_ocsp = vanthu_pdf::ltv::append_dss(
+        signed,
+        certs(),
+        vec![root_crl],
+        vec![ocsp_response_for(dir.path(), "ocsp", "held")],
+    )
+    .unwrap();
+    for (file, source) in [(by_crl, "CRL trong tệp"), (by_ocsp, "OCSP trong tệp")] {
+        for soft in [false, true] {
+            let o = VerifyOptions {
+                soft_revocation: soft,
+                ..offline_opts()
+            };
+            let rep = verify_bytes(file.clone(), &o).unwrap();
+            let s = &rep.signatures[0];
+            assert_eq!(s.verdict, UNDETERMINED, "{source} soft={soft}: {s:#?}");
+            assert!(
+                s.revocation.starts_with("BỊ TẠM DỪNG") && s.revocation.contains(source),
+                "{}",
+                s.revocation
+            );
+            assert!(s.intact && !rep.all_valid);
+        }
+    }
 }
