@@ -510,7 +510,7 @@ pub(crate) fn build(up: &mut Update<'_>, v: &Visible, rotate: i64) -> Result<u32
         .with("Subtype", Obj::name("Form"))
         .with(
             "BBox",
-            Obj::Arr(vec![Obj::Int(0), Obj::Int(0), Obj::Real(w), Obj::Real(h)]),
+            Obj::Arr(vec![Obj::Int(0), Obj::Int(0), Obj::coord(w), Obj::coord(h)]),
         )
         .with("Resources", Obj::Dict(res));
     // The page turns clockwise by `rotate` when shown: turn the form the other way (the

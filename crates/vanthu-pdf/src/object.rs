@@ -65,6 +65,11 @@ impl Obj {
         Obj::Str(s.as_bytes().to_vec())
     }
     /// A text string: ASCII as is, anything else UTF-16BE with a BOM.
+    /// A computed coordinate, rounded to 1/10000 pt (written as at most four decimals).
+    pub fn coord(x: f64) -> Obj {
+        Obj::Real((x * 10_000.0).round() / 10_000.0)
+    }
+
     pub fn text(s: &str) -> Obj {
         if s.is_ascii() {
             Obj::str(s)
@@ -494,17 +499,32 @@ fn parse_number(w: &[u8]) -> Option<Obj> {
     t.parse::<f64>().ok().map(Obj::Real)
 }
 
+/// `fmt::Write` into a byte vector.
+struct DisplayVec<'a>(&'a mut Vec<u8>);
+
+impl std::fmt::Write for DisplayVec<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
 /// Serialises an object into `out`.
 pub fn write_obj(out: &mut Vec<u8>, o: &Obj) {
     match o {
         Obj::Null => out.extend_from_slice(b"null"),
         Obj::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         Obj::Int(i) => out.extend_from_slice(i.to_string().as_bytes()),
+        // The shortest decimal text that reads back as the same number (Rust's `Display` for
+        // f64, never in exponent form). A rewritten dictionary must keep its values exactly: a
+        // page's `/MediaBox [0 0 595.303937007874 841.889763779528]` (LibreOffice) written back
+        // as 595.3039 is a changed page to every validator of an earlier signature.
         Obj::Real(r) => {
-            let mut s = String::new();
-            let _ = write!(s, "{:.4}", r);
-            let s = s.trim_end_matches('0').trim_end_matches('.');
-            out.extend_from_slice(if s.is_empty() || s == "-" { "0" } else { s }.as_bytes())
+            if !r.is_finite() || *r == 0.0 {
+                out.push(b'0');
+            } else {
+                let _ = write!(DisplayVec(out), "{r}");
+            }
         }
         Obj::Name(n) => {
             out.push(b'/');
@@ -589,6 +609,48 @@ mod tests {
         let mut out = Vec::new();
         write_obj(&mut out, &o);
         assert_eq!(Lexer::new(&out, 0).object().unwrap(), o);
+    }
+
+    /// Reals are written back as exactly the number that was read (so rewriting a page keeps
+    /// its MediaBox), never in exponent form, which PDF does not have.
+    #[test]
+    fn reals_round_trip_exactly() {
+        let mut vals = vec![
+            595.303937007874,
+            841.889763779528,
+            595.2755905511812,
+            0.1,
+            -0.5,
+            1e-7,
+            -12345.678901234,
+            1e15 + 0.5,
+            3.4e38,
+        ];
+        // And a spread of awkward values from a fixed linear congruential sequence.
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        for _ in 0..2000 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let v = f64::from_bits(x >> 2);
+            if v.is_finite() && v.abs() < 1e30 && v.abs() > 1e-30 {
+                vals.push(v);
+            }
+        }
+        for v in vals {
+            let mut out = Vec::new();
+            write_obj(&mut out, &Obj::Real(v));
+            let text = String::from_utf8(out.clone()).unwrap();
+            assert!(!text.contains(['e', 'E']), "{text}");
+            match Lexer::new(&out, 0).object().unwrap() {
+                Obj::Real(r) => assert_eq!(r.to_bits(), v.to_bits(), "{text}"),
+                Obj::Int(i) => assert_eq!(i as f64, v, "{text}"),
+                o => panic!("{text} read back as {o:?}"),
+            }
+        }
+        let mut out = Vec::new();
+        write_obj(&mut out, &Obj::Real(595.303937007874));
+        assert_eq!(out, b"595.303937007874");
     }
 
     #[test]

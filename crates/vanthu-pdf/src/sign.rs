@@ -805,7 +805,7 @@ fn prepare(
     if let Some(v) = &opts.visible {
         let geom = PageGeom::of(doc, page.0)?;
         let r = geom.rect_to_user(v.rect);
-        widget.set("Rect", Obj::Arr(r.iter().map(|c| Obj::Real(*c)).collect()));
+        widget.set("Rect", Obj::Arr(r.iter().map(|c| Obj::coord(*c)).collect()));
         if new_widget {
             widget.set("P", Obj::Ref(page.0, page.1));
         }

@@ -610,3 +610,64 @@ fn sign_file_streams_and_keeps_the_original_prefix() {
         .collect();
     assert!(left.is_empty(), "no temporary file left");
 }
+
+/// pyHanko signs a page whose MediaBox holds LibreOffice's 15-digit reals (A4 in points); vanthu
+/// then adds its own signature field, which rewrites the page to extend `/Annots`. Every other
+/// value of the page must come back exactly, or pyHanko's first signature reads as illegally
+/// modified (found with LibreOffice-made PDFs: the MediaBox used to be written back rounded).
+#[test]
+fn countersigning_keeps_a_precise_mediabox_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let a4 = b"/MediaBox [0 0 595.303937007874 841.889763779528]";
+    let mut src = sample_pdf(1, "Khổ A4");
+    let at = src
+        .windows(23)
+        .position(|w| w == b"/MediaBox [0 0 595 842]")
+        .unwrap();
+    src.splice(at..at + 23, a4.iter().copied());
+    let broken = dir.path().join("broken.pdf");
+    let input = dir.path().join("a4.pdf");
+    std::fs::write(&broken, &src).unwrap();
+    // qpdf writes it again with a correct cross-reference table (exit 3: repaired, warnings).
+    let st = std::process::Command::new("qpdf")
+        .arg(&broken)
+        .arg(&input)
+        .status()
+        .expect("qpdf is installed");
+    assert!(matches!(st.code(), Some(0 | 3)), "{st:?}");
+    let by_py = dir.path().join("py.pdf");
+    let k = pki();
+    let out = pyhanko()
+        .args(["sign", "addsig", "--field", "Sig1", "--use-pades", "pemder"])
+        .arg("--no-pass")
+        .arg("--key")
+        .arg(k.join("clerk.key.pem"))
+        .arg("--cert")
+        .arg(k.join("clerk.pem"))
+        .arg("--chain")
+        .arg(k.join("chain.pem"))
+        .arg(&input)
+        .arg(&by_py)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let f = sign_to(
+        dir.path(),
+        "both.pdf",
+        std::fs::read(&by_py).unwrap(),
+        "leader",
+        SignOptions::default(),
+    );
+    let both = std::fs::read(&f).unwrap();
+    let tail = String::from_utf8_lossy(&both[std::fs::metadata(&by_py).unwrap().len() as usize..]);
+    assert!(
+        tail.contains("595.303937007874 841.889763779528"),
+        "the rewritten page keeps the MediaBox: {tail}"
+    );
+    assert_vanthu_valid(&f, 2);
+    assert_pyhanko_valid(&f, 2);
+}
