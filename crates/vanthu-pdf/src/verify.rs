@@ -557,7 +557,8 @@ fn check_cms(
     };
     let mut md_ok = false;
     let mut ct_ok = false;
-    let mut ess_ok = false;
+    // Whether an ESS attribute was seen, and whether all seen matched.
+    let mut ess_seen: Option<bool> = None;
     for a in attrs.iter() {
         let v = a.values.iter().next();
         if a.oid == ID_ADBE_REVOCATION {
@@ -573,24 +574,36 @@ fn check_cms(
             ct_ok = v
                 .and_then(|v| v.decode_as::<ObjectIdentifier>().ok())
                 .is_some();
-        } else if a.oid == ID_SIGNING_CERT_V2 {
-            ess_ok = v
+        } else if a.oid == ID_SIGNING_CERT_V2 || a.oid == ID_SIGNING_CERT_V1 {
+            // RFC 5035 v2 (any SHA-2, default SHA-256) or RFC 2634 v1 (SHA-1, older
+            // CAdES tools); when both are present, both must match.
+            let v2 = a.oid == ID_SIGNING_CERT_V2;
+            let ok = v
                 .and_then(|v| v.to_der().ok())
-                .and_then(|d| ess_v2_hash(&d))
-                .is_some_and(|h| h == cert_sha256(&signer));
-            if !ess_ok {
-                c.errors.push(
-                    "signing-certificate-v2 không khớp chứng thư người ký (ESS hash mismatch)"
-                        .into(),
-                );
+                .and_then(|d| ess_cert_hash(&d, v2))
+                .is_some_and(|(alg, h)| h == ess_digest(alg, &signer));
+            if !ok {
+                c.errors.push(format!(
+                    "signing-certificate{} không khớp chứng thư người ký (ESS hash mismatch)",
+                    if v2 { "-v2" } else { "" }
+                ));
+            }
+            ess_seen = Some(ess_seen.unwrap_or(true) && ok);
+            if !v2 && pades {
+                c.warnings
+                    .push("Có signing-certificate v1 (SHA-1) (ESS v1 present)".into());
             }
         } else if a.oid == ID_SIGNING_TIME && pades {
             c.warnings
                 .push("Có signing-time, PAdES dùng /M (signing-time present)".into());
-        } else if a.oid == ID_SIGNING_CERT_V1 && pades {
-            c.warnings
-                .push("Có signing-certificate v1 (ESS v1 present)".into());
         }
+    }
+    let ess_ok = ess_seen == Some(true);
+    if pades && ess_seen.is_none() {
+        c.errors.push(
+            "Thiếu thuộc tính signing-certificate-v2 mà PAdES bắt buộc (no ESS signing certificate)"
+                .into(),
+        );
     }
     if !md_ok {
         c.errors.push(
@@ -643,10 +656,57 @@ fn check_cms(
     c
 }
 
-/// SHA-256 from the first ESSCertIDv2 (default algorithm only).
-fn ess_v2_hash(der_bytes: &[u8]) -> Option<Vec<u8>> {
-    let sc = SigningCertificateV2::from_der(der_bytes).ok()?;
-    sc.certs.first().map(|c| c.cert_hash.as_bytes().to_vec())
+/// Hash algorithms of ESS certificate identifiers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EssAlg {
+    Sha1,
+    Sha2(crate::keys::Sha2),
+}
+
+fn ess_digest(alg: EssAlg, cert: &Certificate) -> Vec<u8> {
+    let der = cert.to_der().unwrap_or_default();
+    match alg {
+        EssAlg::Sha1 => openssl::sha::sha1(&der).to_vec(),
+        EssAlg::Sha2(h) => h.digest(&[&der]),
+    }
+}
+
+/// The first certificate identifier of a SigningCertificateV2 (`v2`: ESSCertIDv2, hash
+/// algorithm DEFAULT SHA-256 but often written out, SHA-384/512 by some tools) or
+/// SigningCertificate (ESSCertID, SHA-1): the algorithm and the hash.
+fn ess_cert_hash(der_bytes: &[u8], v2: bool) -> Option<(EssAlg, Vec<u8>)> {
+    use der::asn1::AnyRef;
+    use der::{Reader, SliceReader, Tag, Tagged};
+    fn items(b: &[u8]) -> Option<Vec<AnyRef<'_>>> {
+        let mut r = SliceReader::new(b).ok()?;
+        let mut v = Vec::new();
+        while !r.is_finished() {
+            v.push(r.decode::<AnyRef<'_>>().ok()?);
+        }
+        Some(v)
+    }
+    let top = AnyRef::from_der(der_bytes).ok()?;
+    let certs = items(top.value())?.into_iter().next()?;
+    let first = items(certs.value())?.into_iter().next()?;
+    let parts = items(first.value())?;
+    let mut it = parts.into_iter();
+    let mut next = it.next()?;
+    let mut alg = if v2 {
+        EssAlg::Sha2(crate::keys::Sha2::S256)
+    } else {
+        EssAlg::Sha1
+    };
+    if v2 && next.tag() == Tag::Sequence {
+        let oid = items(next.value())?.into_iter().next()?;
+        let oid = ObjectIdentifier::try_from(oid).ok()?;
+        alg = match crate::keys::Sha2::from_oid(&oid) {
+            Some(h) => EssAlg::Sha2(h),
+            None if oid.to_string() == "1.3.14.3.2.26" => EssAlg::Sha1,
+            None => return None,
+        };
+        next = it.next()?;
+    }
+    (next.tag() == Tag::OctetString).then(|| (alg, next.value().to_vec()))
 }
 
 /// The outcome of path building: the path from the leaf to the anchor (subject names and

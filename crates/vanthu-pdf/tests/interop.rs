@@ -671,3 +671,81 @@ fn countersigning_keeps_a_precise_mediabox_exactly() {
     assert_vanthu_valid(&f, 2);
     assert_pyhanko_valid(&f, 2);
 }
+
+/// The signer's certificate as other CAdES tools identify it: ESSCertIDv2 with SHA-512 written
+/// out, or only the older SigningCertificate (ESSCertID, SHA-1). Both are valid in vanthu and
+/// pyHanko; an identifier of another certificate makes the signature fail in both.
+#[test]
+fn ess_signing_certificate_variants_from_other_tools() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("in.pdf");
+    std::fs::write(&src, sample_pdf(1, "ESS")).unwrap();
+    let k = pki();
+    let sign = |variant: &str| -> std::path::PathBuf {
+        let out = dir.path().join(format!("{variant}.pdf"));
+        let script = format!(
+            r#"
+from pyhanko.sign import signers, attributes, general
+from pyhanko.sign.fields import SigSeedSubFilter
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+variant = {variant:?}
+async def build(self, dry_run=False):
+    cert = self.signing_cert
+    if variant == 'wrong':
+        from pyhanko.keys import load_cert_from_pemder
+        cert = load_cert_from_pemder({root:?})
+    if variant == 'v1':
+        return general.as_signing_certificate(cert)
+    return general.as_signing_certificate_v2(cert, 'sha512')
+if variant == 'v1':
+    attributes.SigningCertificateV2Provider.attribute_type = 'signing_certificate'
+attributes.SigningCertificateV2Provider.build_attr_value = build
+s = signers.SimpleSigner.load({key:?}, {cert:?}, ca_chain_files=({chain:?},))
+with open({src:?}, 'rb') as i, open({out:?}, 'wb') as o:
+    w = IncrementalPdfFileWriter(i)
+    signers.sign_pdf(w, signers.PdfSignatureMetadata(field_name='Sig1', subfilter=SigSeedSubFilter.PADES), signer=s, output=o)
+"#,
+            key = k.join("leader.key.pem").display().to_string(),
+            cert = k.join("leader.pem").display().to_string(),
+            root = k.join("root.pem").display().to_string(),
+            chain = k.join("chain.pem").display().to_string(),
+            src = src.display().to_string(),
+            out = out.display().to_string(),
+        );
+        let o = std::process::Command::new(python())
+            .arg("-c")
+            .arg(&script)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{variant}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        out
+    };
+    for variant in ["v2-sha512", "v1"] {
+        let f = sign(variant);
+        let rep = assert_vanthu_valid(&f, 1);
+        if variant == "v1" {
+            assert!(
+                rep.signatures[0]
+                    .warnings
+                    .iter()
+                    .any(|w| w.contains("ESS v1")),
+                "{rep:#?}"
+            );
+        }
+        assert_pyhanko_valid(&f, 1);
+    }
+    let f = sign("wrong");
+    let rep = verify_bytes(std::fs::read(&f).unwrap(), &opts()).unwrap();
+    let s = &rep.signatures[0];
+    assert!(!s.intact && s.verdict != VALID, "{s:#?}");
+    assert!(
+        s.errors.iter().any(|e| e.contains("ESS hash mismatch")),
+        "{s:#?}"
+    );
+    let (ok, out) = pyhanko_validate(&f, &[]);
+    assert!(!ok || !out.contains(":VALID"), "pyHanko: {out}");
+}
