@@ -113,7 +113,11 @@ pub fn fetch_crls(certs: &[Certificate]) -> Vec<Vec<u8>> {
     for u in urls {
         match crate::tsa::http_get(&u, Duration::from_secs(10)) {
             Ok(b) if openssl::x509::X509Crl::from_der(&b).is_ok() => out.push(b),
-            Ok(_) => tracing::warn!(url = %u, "CRL is not DER"),
+            // Some servers publish the CRL in PEM; the DSS and validators want DER.
+            Ok(b) => match openssl::x509::X509Crl::from_pem(&b).and_then(|c| c.to_der()) {
+                Ok(der) => out.push(der),
+                Err(_) => tracing::warn!(url = %u, "CRL is neither DER nor PEM"),
+            },
             Err(e) => tracing::warn!(url = %u, error = %e, "CRL download failed"),
         }
     }

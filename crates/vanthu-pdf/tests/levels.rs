@@ -693,3 +693,58 @@ fn a_suspended_signer_is_undetermined_by_crl_and_by_ocsp() {
         }
     }
 }
+
+/// A CRL published in PEM (some CA test setups serve `openssl ca -gencrl` output as is) is
+/// fetched and kept as DER, the form the DSS and every validator need.
+#[test]
+fn a_pem_crl_at_the_distribution_point_is_taken_as_der() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = start_tsa().trim_end_matches("/tsa").to_string();
+    let k = pki();
+    let run = |c: &mut std::process::Command| {
+        let o = c.current_dir(dir.path()).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    std::fs::write(
+        dir.path().join("ext.cnf"),
+        format!("[e]\nbasicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature\ncrlDistributionPoints = URI:{base}/inter.crl.pem\n"),
+    )
+    .unwrap();
+    run(std::process::Command::new("openssl").args([
+        "req",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "k.pem",
+        "-out",
+        "r.csr",
+        "-subj",
+        "/CN=PEM CRL Signer",
+    ]));
+    run(std::process::Command::new("openssl")
+        .args(["x509", "-req", "-in", "r.csr", "-CA"])
+        .arg(k.join("inter.pem"))
+        .arg("-CAkey")
+        .arg(k.join("inter.key.pem"))
+        .args([
+            "-set_serial",
+            "4242",
+            "-days",
+            "30",
+            "-extfile",
+            "ext.cnf",
+            "-extensions",
+            "e",
+        ])
+        .args(["-out", "c.pem"]));
+    let cert = {
+        use der::Decode;
+        x509_cert::Certificate::from_der(&pem_der(&dir.path().join("c.pem"))).unwrap()
+    };
+    let crls = vanthu_pdf::ltv::fetch_crls(&[cert]);
+    assert_eq!(crls, vec![std::fs::read(k.join("inter.crl")).unwrap()]);
+}
