@@ -722,6 +722,15 @@ fn prepare(
             ));
         }
     }
+    // A certification with P=1 allows no change at all but DSS and document timestamps
+    // (PAdES): another signature would void it, so refuse before writing anything.
+    if signer.is_some() && crate::verify::current_certification(doc) == Some(1) {
+        return Err(PdfError::Field(
+            "tài liệu đã được chứng nhận không cho phép thay đổi (DocMDP P=1): ký thêm sẽ làm mất \
+             hiệu lực chữ ký chứng nhận (the document is certified with no changes allowed)"
+                .into(),
+        ));
+    }
     let (af_num, mut af) = acroform(doc, &cat)?;
     let (fields_num, mut fields) = fields_of(doc, &af)?;
     let names = field_names(doc, &fields);

@@ -281,6 +281,11 @@ pub(crate) fn locked_by(doc: &Doc, name: &str) -> Option<String> {
         .map(|(f, _, _)| f)
 }
 
+/// DocMDP level of the document's certification as of its latest revision, if certified.
+pub(crate) fn current_certification(doc: &Doc) -> Option<i64> {
+    certified_level(doc, doc.sections.len().saturating_sub(1))
+}
+
 /// DocMDP level of the document's certification signature as of revision `rev` (catalog
 /// `/Perms /DocMDP`), if any.
 fn certified_level(doc: &Doc, rev: usize) -> Option<i64> {
@@ -2159,19 +2164,31 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>, lock: Option<&FieldLoc
         })
         .map(|r| r.0)
         .collect();
-    let is_sig_widget = |o: &Obj| -> bool {
-        doc.resolve(o)
-            .ok()
-            .and_then(|w| w.as_dict().cloned())
-            .is_some_and(|d| {
-                d.name_is("FT", "Sig")
-                    || d.get("Parent").is_some_and(|p| {
-                        doc.resolve(p)
-                            .ok()
-                            .and_then(|p| p.as_dict().map(|d| d.name_is("FT", "Sig")))
-                            .unwrap_or(false)
-                    })
+    // DocMDP P=1 forbids every change except, per PAdES, DSS updates and document timestamps:
+    // the only signature fields that may appear are document-timestamp ones.
+    let p1 = docmdp == Some(1);
+    let is_doc_ts = |field: &Dict| -> bool {
+        field
+            .get("V")
+            .and_then(|v| doc.resolve(v).ok())
+            .is_some_and(|v| {
+                v.as_dict()
+                    .is_some_and(|d| d.name_is("Type", "DocTimeStamp"))
             })
+    };
+    let is_sig_widget = |o: &Obj| -> bool {
+        let Some(d) = doc.resolve(o).ok().and_then(|w| w.as_dict().cloned()) else {
+            return false;
+        };
+        let field = if d.name_is("FT", "Sig") {
+            Some(d)
+        } else {
+            d.get("Parent")
+                .and_then(|p| doc.resolve(p).ok())
+                .and_then(|p| p.as_dict().cloned())
+                .filter(|p| p.name_is("FT", "Sig"))
+        };
+        field.is_some_and(|f| !p1 || is_doc_ts(&f))
     };
     // An annotation that is not a widget (no form field behind it).
     let is_markup = |o: &Obj| -> bool {
@@ -2245,6 +2262,15 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>, lock: Option<&FieldLoc
             continue;
         }
         let mut push = |class: ChangeClass, what: String| {
+            // Under P=1 nothing short of "allowed" (DSS, document timestamps, metadata) is.
+            let (class, what) = if p1 && class != ChangeClass::Allowed {
+                (
+                    ChangeClass::Forbidden,
+                    format!("{what} — tài liệu khóa P=1 (change under DocMDP P=1)"),
+                )
+            } else {
+                (class, what)
+            };
             out.push(Change {
                 revision,
                 object: n,
@@ -2256,13 +2282,6 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>, lock: Option<&FieldLoc
             push(
                 ChangeClass::Forbidden,
                 format!("Đối tượng {n} ({}) bị xóa (object freed)", type_of(&old)),
-            );
-            continue;
-        }
-        if docmdp == Some(1) {
-            push(
-                ChangeClass::Forbidden,
-                format!("Thay đổi đối tượng {n} khi tài liệu khóa P=1 (change under DocMDP P=1)"),
             );
             continue;
         }
@@ -2401,6 +2420,10 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>, lock: Option<&FieldLoc
                         ": trường bị khóa bởi chữ ký ({}) (locked by FieldMDP)",
                         l.describe()
                     ),
+                ),
+                _ if p1 && !is_doc_ts(nd) => (
+                    ChangeClass::Forbidden,
+                    ": chỉ dấu thời gian tài liệu (only a document timestamp)".into(),
                 ),
                 _ if only(&["V", "AP", "Lock", "MK", "SV", "F"]) => {
                     (ChangeClass::Allowed, String::new())

@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use vanthu_pdf::sign::{sign_bytes, SignOptions};
-use vanthu_pdf::verify::{verify_bytes, VALID};
+use vanthu_pdf::verify::{verify_bytes, ChangeClass, VALID};
 
 #[test]
 fn vanthu_signs_classic_pdf_pyhanko_and_qpdf_accept() {
@@ -748,4 +748,100 @@ with open({src:?}, 'rb') as i, open({out:?}, 'wb') as o:
     );
     let (ok, out) = pyhanko_validate(&f, &[]);
     assert!(!ok || !out.contains(":VALID"), "pyHanko: {out}");
+}
+
+/// A document that pyHanko certified with DocMDP P=1 (no changes) is refused for another
+/// signature — writing one would void the certification — with nothing written; a document
+/// timestamp (PAdES: allowed at every P) still goes on, and pyHanko still accepts the file.
+#[test]
+fn a_p1_certified_document_is_not_signed_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("in.pdf");
+    std::fs::write(&src, sample_pdf(1, "Chung nhan")).unwrap();
+    let k = pki();
+    let p1 = dir.path().join("p1.pdf");
+    let script = format!(
+        r#"
+from pyhanko.sign import signers
+from pyhanko.sign.fields import SigSeedSubFilter, MDPPerm
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+s = signers.SimpleSigner.load({key:?}, {cert:?}, ca_chain_files=({chain:?},))
+with open({src:?}, 'rb') as i, open({out:?}, 'wb') as o:
+    w = IncrementalPdfFileWriter(i)
+    signers.sign_pdf(w, signers.PdfSignatureMetadata(field_name='Sig1', certify=True, docmdp_permissions=MDPPerm.NO_CHANGES, subfilter=SigSeedSubFilter.PADES), signer=s, output=o)
+"#,
+        key = k.join("clerk.key.pem").display().to_string(),
+        cert = k.join("clerk.pem").display().to_string(),
+        chain = k.join("chain.pem").display().to_string(),
+        src = src.display().to_string(),
+        out = p1.display().to_string(),
+    );
+    let o = std::process::Command::new(python())
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = dir.path().join("again.pdf");
+    let e = vanthu_pdf::sign_file(&p1, &out, &p12("leader"), &SignOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("P=1"), "{e}");
+    assert!(!out.exists());
+    let e = sign_bytes(
+        std::fs::read(&p1).unwrap(),
+        &p12("leader"),
+        &SignOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("P=1"), "{e}");
+    let ts =
+        vanthu_pdf::sign::add_doc_timestamp(std::fs::read(&p1).unwrap(), &start_tsa()).unwrap();
+    let f = dir.path().join("ts.pdf");
+    std::fs::write(&f, ts).unwrap();
+    let (ok, txt) = pyhanko_validate(&f, &[]);
+    assert!(ok && txt.contains(":VALID"), "pyHanko: {txt}");
+    let rep = verify_bytes(std::fs::read(&f).unwrap(), &opts()).unwrap();
+    assert!(rep.all_valid, "{rep:#?}");
+    // An approval signature forced onto the P=1 file (pyHanko's own refusal patched out):
+    // the certification is broken, in vanthu as in pyHanko.
+    let forced = dir.path().join("forced.pdf");
+    let script = format!(
+        r#"
+import pyhanko.sign.validation as v
+v.read_certification_data = lambda r: None
+from pyhanko.sign import signers
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+s = signers.SimpleSigner.load({key:?}, {cert:?}, ca_chain_files=({chain:?},))
+with open({src:?}, 'rb') as i, open({out:?}, 'wb') as o:
+    w = IncrementalPdfFileWriter(i)
+    signers.sign_pdf(w, signers.PdfSignatureMetadata(field_name='Sig2'), signer=s, output=o)
+"#,
+        key = k.join("leader.key.pem").display().to_string(),
+        cert = k.join("leader.pem").display().to_string(),
+        chain = k.join("chain.pem").display().to_string(),
+        src = p1.display().to_string(),
+        out = forced.display().to_string(),
+    );
+    let o = std::process::Command::new(python())
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rep = verify_bytes(std::fs::read(&forced).unwrap(), &opts()).unwrap();
+    let s = &rep.signatures[0];
+    assert_eq!(s.verdict, vanthu_pdf::verify::INVALID, "{s:#?}");
+    assert!(
+        s.modifications
+            .iter()
+            .any(|m| m.what.contains("P=1") && m.class == ChangeClass::Forbidden),
+        "{s:#?}"
+    );
+    let (ok, txt) = pyhanko_validate(&forced, &[]);
+    assert!(
+        !ok && txt.contains("Sig1:") && txt.contains(":INVALID"),
+        "pyHanko: {txt}"
+    );
 }
