@@ -174,8 +174,12 @@ enum Tok {
 }
 
 impl<'a> Lexer<'a> {
+    /// A lexer at `pos`; a position past the end (a damaged offset) reads as the end.
     pub fn new(buf: &'a [u8], pos: usize) -> Self {
-        Lexer { buf, pos }
+        Lexer {
+            buf,
+            pos: pos.min(buf.len()),
+        }
     }
 
     fn err(&self, what: &str) -> PdfError {
