@@ -148,7 +148,20 @@ proptest! {
         if let Ok(rep) = verify_bytes(bytes.clone(), offline()) {
             let _ = serde_json::to_string(&rep).unwrap();
         }
-        let _ = sign_bytes(bytes, &p12("leader"), &SignOptions::default());
+        let _ = sign_bytes(bytes.clone(), &p12("leader"), &SignOptions::default());
+        // The streamed signer: an error leaves no output; a success keeps the input as the
+        // output's prefix, byte for byte.
+        let dir = tempfile::tempdir().unwrap();
+        let (input, output) = (dir.path().join("in.pdf"), dir.path().join("out.pdf"));
+        std::fs::write(&input, &bytes).unwrap();
+        match vanthu_pdf::sign_file(&input, &output, &p12("leader"), &SignOptions::default()) {
+            Ok(()) => {
+                let out = std::fs::read(&output).unwrap();
+                prop_assert!(out.len() > bytes.len() && out[..bytes.len()] == bytes[..]);
+            }
+            Err(_) => prop_assert!(!output.exists()),
+        }
+        prop_assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), if output.exists() { 2 } else { 1 });
     }
 
     /// Any change of one byte that a signature covers makes the file not valid.
