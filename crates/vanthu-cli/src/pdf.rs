@@ -26,6 +26,11 @@ pub enum PdfCmd {
         /// Chứng thư gốc tin cậy, PEM (trust anchor; repeatable).
         #[arg(long, value_name = "PEM")]
         trust: Vec<PathBuf>,
+        /// Chứng thư CA trung gian, PEM hoặc DER, chỉ để dựng chuỗi, không phải điểm tin cậy
+        /// (intermediate CA certificates that help build the path, never anchors; repeatable;
+        /// for files that embed only the signer's certificate).
+        #[arg(long, value_name = "PEM")]
+        intermediate: Vec<PathBuf>,
         /// Chấp nhận thiếu dữ liệu thu hồi (OCSP/CRL), chỉ cảnh báo; mặc định thiếu thì CHƯA
         /// XÁC ĐỊNH (soft revocation check: missing revocation data is only a warning; by
         /// default it fails closed). A revoked certificate is never accepted.
@@ -629,9 +634,14 @@ pub fn run(cmd: PdfCmd, json: bool) -> i32 {
         PdfCmd::Verify {
             file,
             trust,
+            intermediate,
             soft_revocation_check,
             require_revocation: _,
         } => {
+            let extra = match load_trust(&intermediate) {
+                Ok(x) => x,
+                Err(e) => return fail(&e, json),
+            };
             let rep = load_trust(&trust).and_then(|t| {
                 // No --trust: the shipped Vietnamese roots (unverified copies, see certs/).
                 let (t, intermediates) = if t.is_empty() {
@@ -642,6 +652,7 @@ pub fn run(cmd: PdfCmd, json: bool) -> i32 {
                 } else {
                     (t, Vec::new())
                 };
+                let intermediates = intermediates.into_iter().chain(extra).collect();
                 // Streamed: the file is mapped and hashed in chunks, never read whole.
                 vanthu_pdf::verify::verify_file(
                     &file,

@@ -118,6 +118,63 @@ fn pdf_sign_then_verify_exit_codes() {
     assert_eq!(o.status.code(), Some(9));
 }
 
+/// A signature that embeds only the signer's certificate (a PKCS#12 without its CA chain)
+/// does not reach the root on its own; `--intermediate` supplies the missing CA for path
+/// building without making it an anchor.
+#[test]
+fn pdf_verify_with_an_intermediate_for_a_leaf_only_signature() {
+    let d = tempfile::tempdir().unwrap();
+    let (k, _) = served_pki(d.path());
+    let leaf_only = d.path().join("leaf-only.p12");
+    let st = Command::new("openssl")
+        .args(["pkcs12", "-export", "-passout", "pass:1234", "-inkey"])
+        .arg(k.join("leader.key.pem"))
+        .arg("-in")
+        .arg(k.join("leader.pem"))
+        .arg("-out")
+        .arg(&leaf_only)
+        .env("OPENSSL_CONF", "/dev/null")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let input = d.path().join("in.pdf");
+    std::fs::write(&input, sample_pdf()).unwrap();
+    let out = d.path().join("out.pdf");
+    ok(pdf_cmd(d.path())
+        .arg("sign")
+        .arg(&input)
+        .arg(&out)
+        .arg("--p12")
+        .arg(&leaf_only)
+        .args(["--pin-env", "PIN"]));
+    let verify = |extra: &[&std::ffi::OsStr]| {
+        run(pdf_cmd(d.path())
+            .arg("verify")
+            .arg(&out)
+            .arg("--trust")
+            .arg(k.join("root.pem"))
+            .args(extra))
+    };
+    assert_eq!(verify(&[]).status.code(), Some(9));
+    let inter = k.join("inter.pem");
+    let o = verify(&["--intermediate".as_ref(), inter.as_os_str()]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    // The intermediate alone is not an anchor.
+    let o = run(pdf_cmd(d.path())
+        .arg("verify")
+        .arg(&out)
+        .arg("--intermediate")
+        .arg(&inter)
+        .arg("--trust")
+        .arg(k.join("evil-root.pem")));
+    assert_eq!(o.status.code(), Some(9));
+}
+
 #[test]
 fn pdf_sign_bad_input_gives_clear_error_and_no_output() {
     let d = tempfile::tempdir().unwrap();
