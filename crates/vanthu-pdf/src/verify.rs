@@ -1462,6 +1462,16 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
         (false, "adbe.pkcs7.detached") => r
             .warnings
             .push("CMS, không theo PAdES (adbe.pkcs7.detached)".into()),
+        // Deprecated forms (SHA-1 inside the CMS, or a bare PKCS#1 signature): vanthu cannot
+        // check them, which says nothing about the document: CHƯA XÁC ĐỊNH, not invalid.
+        (false, s @ ("adbe.pkcs7.sha1" | "adbe.x509.rsa_sha1")) => {
+            r.errors.push(format!(
+                "SubFilter {s} là dạng cũ (SHA-1) vanthu không kiểm tra được; hãy kiểm tra bằng \
+                 công cụ khác (legacy signature format not supported)"
+            ));
+            r.verdict = UNDETERMINED.into();
+            return r;
+        }
         (_, s) => {
             return fail(
                 r,

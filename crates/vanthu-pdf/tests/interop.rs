@@ -845,3 +845,30 @@ with open({src:?}, 'rb') as i, open({out:?}, 'wb') as o:
         "pyHanko: {txt}"
     );
 }
+
+/// Legacy SubFilters (SHA-1 in the CMS, bare PKCS#1) cannot be checked by vanthu: the report
+/// says so and the verdict is CHƯA XÁC ĐỊNH — never HỢP LỆ, and not a claim that the document
+/// was tampered with. An unknown SubFilter stays KHÔNG HỢP LỆ.
+#[test]
+fn legacy_subfilters_are_undetermined() {
+    let signed = sign_bytes(sample_pdf(1, "Cu"), &p12("leader"), &SignOptions::default()).unwrap();
+    let from = b"/SubFilter /ETSI.CAdES.detached";
+    let at = signed
+        .windows(from.len())
+        .position(|w| w == from)
+        .expect("PAdES SubFilter");
+    for (name, verdict) in [
+        ("adbe.pkcs7.sha1", vanthu_pdf::verify::UNDETERMINED),
+        ("adbe.x509.rsa_sha1", vanthu_pdf::verify::UNDETERMINED),
+        ("vendor.custom", vanthu_pdf::verify::INVALID),
+    ] {
+        let mut f = signed.clone();
+        let to = format!("/SubFilter /{name:<19}");
+        f.splice(at..at + from.len(), to.bytes());
+        let rep = verify_bytes(f, &opts()).unwrap();
+        let s = &rep.signatures[0];
+        assert_eq!(s.verdict, verdict, "{name}: {s:#?}");
+        assert!(!rep.all_valid);
+        assert!(s.errors.iter().any(|e| e.contains(name)), "{s:#?}");
+    }
+}
