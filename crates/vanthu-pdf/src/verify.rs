@@ -661,6 +661,18 @@ fn check_cms(
     c
 }
 
+/// The elements inside a DER constructed value's contents (a SEQUENCE's fields), read
+/// generically; None if any is malformed.
+fn der_items(b: &[u8]) -> Option<Vec<der::asn1::AnyRef<'_>>> {
+    use der::{Reader, SliceReader};
+    let mut r = SliceReader::new(b).ok()?;
+    let mut v = Vec::new();
+    while !r.is_finished() {
+        v.push(r.decode::<der::asn1::AnyRef<'_>>().ok()?);
+    }
+    Some(v)
+}
+
 /// Hash algorithms of ESS certificate identifiers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum EssAlg {
@@ -681,19 +693,11 @@ fn ess_digest(alg: EssAlg, cert: &Certificate) -> Vec<u8> {
 /// SigningCertificate (ESSCertID, SHA-1): the algorithm and the hash.
 fn ess_cert_hash(der_bytes: &[u8], v2: bool) -> Option<(EssAlg, Vec<u8>)> {
     use der::asn1::AnyRef;
-    use der::{Reader, SliceReader, Tag, Tagged};
-    fn items(b: &[u8]) -> Option<Vec<AnyRef<'_>>> {
-        let mut r = SliceReader::new(b).ok()?;
-        let mut v = Vec::new();
-        while !r.is_finished() {
-            v.push(r.decode::<AnyRef<'_>>().ok()?);
-        }
-        Some(v)
-    }
+    use der::{Tag, Tagged};
     let top = AnyRef::from_der(der_bytes).ok()?;
-    let certs = items(top.value())?.into_iter().next()?;
-    let first = items(certs.value())?.into_iter().next()?;
-    let parts = items(first.value())?;
+    let certs = der_items(top.value())?.into_iter().next()?;
+    let first = der_items(certs.value())?.into_iter().next()?;
+    let parts = der_items(first.value())?;
     let mut it = parts.into_iter();
     let mut next = it.next()?;
     let mut alg = if v2 {
@@ -702,7 +706,7 @@ fn ess_cert_hash(der_bytes: &[u8], v2: bool) -> Option<(EssAlg, Vec<u8>)> {
         EssAlg::Sha1
     };
     if v2 && next.tag() == Tag::Sequence {
-        let oid = items(next.value())?.into_iter().next()?;
+        let oid = der_items(next.value())?.into_iter().next()?;
         let oid = ObjectIdentifier::try_from(oid).ok()?;
         alg = match crate::keys::Sha2::from_oid(&oid) {
             Some(h) => EssAlg::Sha2(h),
@@ -1268,24 +1272,16 @@ fn ocsp_status(
 /// GeneralizedTime directly inside ResponseData (RFC 6960 §4.2.1).
 pub(crate) fn ocsp_produced_at(resp: &[u8]) -> Option<i64> {
     use der::asn1::AnyRef;
-    use der::{Reader, SliceReader, Tag, Tagged};
-    fn items(b: &[u8]) -> Option<Vec<AnyRef<'_>>> {
-        let mut r = SliceReader::new(b).ok()?;
-        let mut v = Vec::new();
-        while !r.is_finished() {
-            v.push(r.decode::<AnyRef<'_>>().ok()?);
-        }
-        Some(v)
-    }
+    use der::{Tag, Tagged};
     let top = AnyRef::from_der(resp).ok()?;
-    let bytes = items(top.value())?
+    let bytes = der_items(top.value())?
         .into_iter()
         .find(|a| a.tag().is_context_specific())?;
-    let rb = items(AnyRef::from_der(bytes.value()).ok()?.value())?;
+    let rb = der_items(AnyRef::from_der(bytes.value()).ok()?.value())?;
     let basic = rb.iter().find(|a| a.tag() == Tag::OctetString)?;
     let basic = AnyRef::from_der(basic.value()).ok()?;
-    let tbs = items(basic.value())?.into_iter().next()?;
-    let produced = items(tbs.value())?
+    let tbs = der_items(basic.value())?.into_iter().next()?;
+    let produced = der_items(tbs.value())?
         .into_iter()
         .find(|a| a.tag() == Tag::GeneralizedTime)?;
     let t = GeneralizedTime::try_from(produced).ok()?;

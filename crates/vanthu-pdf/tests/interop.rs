@@ -65,6 +65,71 @@ fn assert_vanthu_valid(f: &std::path::Path, n: usize) -> vanthu_pdf::Report {
     rep
 }
 
+/// `pyhanko sign addsig --field FIELD --use-pades EXTRA… pemder` as `key` (a PKI file stem,
+/// with the test chain), `src` into `out`; asserts that pyHanko succeeded.
+fn pyhanko_addsig(
+    key: &str,
+    field: &str,
+    src: &std::path::Path,
+    out: &std::path::Path,
+    extra: &[&str],
+) {
+    let k = pki();
+    let o = pyhanko()
+        .args(["sign", "addsig", "--field", field, "--use-pades"])
+        .args(extra)
+        .args(["pemder", "--no-pass", "--key"])
+        .arg(k.join(format!("{key}.key.pem")))
+        .arg("--cert")
+        .arg(k.join(format!("{key}.pem")))
+        .arg("--chain")
+        .arg(k.join("chain.pem"))
+        .arg(src)
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Signs `src` into `out` with pyHanko's Python API as `key` (a PKI file stem):
+/// `PdfSignatureMetadata(<meta>)`, after the Python lines `prelude` (patches, imports).
+fn pyhanko_api_sign(
+    key: &str,
+    src: &std::path::Path,
+    out: &std::path::Path,
+    meta: &str,
+    prelude: &str,
+) {
+    let k = pki();
+    let script = format!(
+        r#"
+{prelude}
+from pyhanko.sign import signers
+from pyhanko.sign.fields import SigSeedSubFilter, MDPPerm
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+s = signers.SimpleSigner.load({key:?}, {cert:?}, ca_chain_files=({chain:?},))
+with open({src:?}, 'rb') as i, open({out:?}, 'wb') as o:
+    w = IncrementalPdfFileWriter(i)
+    signers.sign_pdf(w, signers.PdfSignatureMetadata({meta}), signer=s, output=o)
+"#,
+        key = k.join(format!("{key}.key.pem")).display().to_string(),
+        cert = k.join(format!("{key}.pem")).display().to_string(),
+        chain = k.join("chain.pem").display().to_string(),
+        src = src.display().to_string(),
+        out = out.display().to_string(),
+    );
+    let o = std::process::Command::new(python())
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{meta}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
 #[test]
 fn ecdsa_signature_on_xref_stream_input() {
     let dir = tempfile::tempdir().unwrap();
@@ -132,32 +197,7 @@ fn pyhanko_signs_vanthu_validates_and_countersigns() {
         .unwrap();
     assert!(st.success());
     let by_py = dir.path().join("py.pdf");
-    let k = pki();
-    let out = pyhanko()
-        .args([
-            "sign",
-            "addsig",
-            "--field",
-            "LanhDao1",
-            "--use-pades",
-            "pemder",
-            "--no-pass",
-        ])
-        .arg("--key")
-        .arg(k.join("leader.key.pem"))
-        .arg("--cert")
-        .arg(k.join("leader.pem"))
-        .arg("--chain")
-        .arg(k.join("chain.pem"))
-        .arg(&fields)
-        .arg(&by_py)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    pyhanko_addsig("leader", "LanhDao1", &fields, &by_py, &[]);
     let rep = assert_vanthu_valid(&by_py, 1);
     assert_eq!(rep.signatures[0].field, "LanhDao1");
     // vanthu fills the pre-created ToChuc field after pyHanko's signature.
@@ -185,31 +225,7 @@ fn pyhanko_signs_vanthu_validates_and_countersigns() {
         },
     );
     let v2 = dir.path().join("v2.pdf");
-    let out = pyhanko()
-        .args([
-            "sign",
-            "addsig",
-            "--field",
-            "ToChuc",
-            "--use-pades",
-            "pemder",
-            "--no-pass",
-        ])
-        .arg("--key")
-        .arg(k.join("clerk.key.pem"))
-        .arg("--cert")
-        .arg(k.join("clerk.pem"))
-        .arg("--chain")
-        .arg(k.join("chain.pem"))
-        .arg(&v1)
-        .arg(&v2)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    pyhanko_addsig("clerk", "ToChuc", &v1, &v2, &[]);
     assert_vanthu_valid(&v2, 2);
     assert_pyhanko_valid(&v2, 2);
 }
@@ -379,31 +395,12 @@ fn pyhanko_pss_and_sha512_signatures_validate_in_vanthu() {
     // SHA-512 (RSA) and SHA-384 (ECDSA P-256) through pyHanko's Python API.
     for (key, md) in [("leader", "sha512"), ("clerk", "sha384")] {
         let out = dir.path().join(format!("{md}.pdf"));
-        let script = format!(
-            r#"
-from pyhanko.sign import signers
-from pyhanko.sign.fields import SigSeedSubFilter
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-s = signers.SimpleSigner.load({key:?}, {cert:?}, ca_chain_files=({chain:?},))
-with open({src:?}, 'rb') as i, open({out:?}, 'wb') as o:
-    w = IncrementalPdfFileWriter(i)
-    signers.sign_pdf(w, signers.PdfSignatureMetadata(field_name='Sig1', md_algorithm={md:?}, subfilter=SigSeedSubFilter.PADES), signer=s, output=o)
-"#,
-            key = k.join(format!("{key}.key.pem")).display().to_string(),
-            cert = k.join(format!("{key}.pem")).display().to_string(),
-            chain = k.join("chain.pem").display().to_string(),
-            src = src.display().to_string(),
-            out = out.display().to_string(),
-        );
-        let o = std::process::Command::new(python())
-            .arg("-c")
-            .arg(&script)
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "{md}: {}",
-            String::from_utf8_lossy(&o.stderr)
+        pyhanko_api_sign(
+            key,
+            &src,
+            &out,
+            &format!("field_name='Sig1', md_algorithm={md:?}, subfilter=SigSeedSubFilter.PADES"),
+            "",
         );
         assert_vanthu_valid(&out, 1);
     }
@@ -636,25 +633,7 @@ fn countersigning_keeps_a_precise_mediabox_exactly() {
         .expect("qpdf is installed");
     assert!(matches!(st.code(), Some(0 | 3)), "{st:?}");
     let by_py = dir.path().join("py.pdf");
-    let k = pki();
-    let out = pyhanko()
-        .args(["sign", "addsig", "--field", "Sig1", "--use-pades", "pemder"])
-        .arg("--no-pass")
-        .arg("--key")
-        .arg(k.join("clerk.key.pem"))
-        .arg("--cert")
-        .arg(k.join("clerk.pem"))
-        .arg("--chain")
-        .arg(k.join("chain.pem"))
-        .arg(&input)
-        .arg(&by_py)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    pyhanko_addsig("clerk", "Sig1", &input, &by_py, &[]);
     let f = sign_to(
         dir.path(),
         "both.pdf",
@@ -683,11 +662,9 @@ fn ess_signing_certificate_variants_from_other_tools() {
     let k = pki();
     let sign = |variant: &str| -> std::path::PathBuf {
         let out = dir.path().join(format!("{variant}.pdf"));
-        let script = format!(
+        let prelude = format!(
             r#"
-from pyhanko.sign import signers, attributes, general
-from pyhanko.sign.fields import SigSeedSubFilter
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import attributes, general
 variant = {variant:?}
 async def build(self, dry_run=False):
     cert = self.signing_cert
@@ -700,27 +677,15 @@ async def build(self, dry_run=False):
 if variant == 'v1':
     attributes.SigningCertificateV2Provider.attribute_type = 'signing_certificate'
 attributes.SigningCertificateV2Provider.build_attr_value = build
-s = signers.SimpleSigner.load({key:?}, {cert:?}, ca_chain_files=({chain:?},))
-with open({src:?}, 'rb') as i, open({out:?}, 'wb') as o:
-    w = IncrementalPdfFileWriter(i)
-    signers.sign_pdf(w, signers.PdfSignatureMetadata(field_name='Sig1', subfilter=SigSeedSubFilter.PADES), signer=s, output=o)
 "#,
-            key = k.join("leader.key.pem").display().to_string(),
-            cert = k.join("leader.pem").display().to_string(),
             root = k.join("root.pem").display().to_string(),
-            chain = k.join("chain.pem").display().to_string(),
-            src = src.display().to_string(),
-            out = out.display().to_string(),
         );
-        let o = std::process::Command::new(python())
-            .arg("-c")
-            .arg(&script)
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "{variant}: {}",
-            String::from_utf8_lossy(&o.stderr)
+        pyhanko_api_sign(
+            "leader",
+            &src,
+            &out,
+            "field_name='Sig1', subfilter=SigSeedSubFilter.PADES",
+            &prelude,
         );
         out
     };
@@ -758,30 +723,15 @@ fn a_p1_certified_document_is_not_signed_again() {
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("in.pdf");
     std::fs::write(&src, sample_pdf(1, "Chung nhan")).unwrap();
-    let k = pki();
     let p1 = dir.path().join("p1.pdf");
-    let script = format!(
-        r#"
-from pyhanko.sign import signers
-from pyhanko.sign.fields import SigSeedSubFilter, MDPPerm
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-s = signers.SimpleSigner.load({key:?}, {cert:?}, ca_chain_files=({chain:?},))
-with open({src:?}, 'rb') as i, open({out:?}, 'wb') as o:
-    w = IncrementalPdfFileWriter(i)
-    signers.sign_pdf(w, signers.PdfSignatureMetadata(field_name='Sig1', certify=True, docmdp_permissions=MDPPerm.NO_CHANGES, subfilter=SigSeedSubFilter.PADES), signer=s, output=o)
-"#,
-        key = k.join("clerk.key.pem").display().to_string(),
-        cert = k.join("clerk.pem").display().to_string(),
-        chain = k.join("chain.pem").display().to_string(),
-        src = src.display().to_string(),
-        out = p1.display().to_string(),
+    pyhanko_api_sign(
+        "clerk",
+        &src,
+        &p1,
+        "field_name='Sig1', certify=True, docmdp_permissions=MDPPerm.NO_CHANGES, \
+         subfilter=SigSeedSubFilter.PADES",
+        "",
     );
-    let o = std::process::Command::new(python())
-        .arg("-c")
-        .arg(&script)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let out = dir.path().join("again.pdf");
     let e = vanthu_pdf::sign_file(&p1, &out, &p12("leader"), &SignOptions::default())
         .unwrap_err()
@@ -807,29 +757,13 @@ with open({src:?}, 'rb') as i, open({out:?}, 'wb') as o:
     // An approval signature forced onto the P=1 file (pyHanko's own refusal patched out):
     // the certification is broken, in vanthu as in pyHanko.
     let forced = dir.path().join("forced.pdf");
-    let script = format!(
-        r#"
-import pyhanko.sign.validation as v
-v.read_certification_data = lambda r: None
-from pyhanko.sign import signers
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-s = signers.SimpleSigner.load({key:?}, {cert:?}, ca_chain_files=({chain:?},))
-with open({src:?}, 'rb') as i, open({out:?}, 'wb') as o:
-    w = IncrementalPdfFileWriter(i)
-    signers.sign_pdf(w, signers.PdfSignatureMetadata(field_name='Sig2'), signer=s, output=o)
-"#,
-        key = k.join("leader.key.pem").display().to_string(),
-        cert = k.join("leader.pem").display().to_string(),
-        chain = k.join("chain.pem").display().to_string(),
-        src = p1.display().to_string(),
-        out = forced.display().to_string(),
+    pyhanko_api_sign(
+        "leader",
+        &p1,
+        &forced,
+        "field_name='Sig2'",
+        "import pyhanko.sign.validation as v\nv.read_certification_data = lambda r: None",
     );
-    let o = std::process::Command::new(python())
-        .arg("-c")
-        .arg(&script)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let rep = verify_bytes(std::fs::read(&forced).unwrap(), &opts()).unwrap();
     let s = &rep.signatures[0];
     assert_eq!(s.verdict, vanthu_pdf::verify::INVALID, "{s:#?}");

@@ -58,6 +58,17 @@ pub(crate) fn sample_pdf() -> Vec<u8> {
     out
 }
 
+/// The text of page 1 (pdftotext).
+fn page_one_text(f: &Path) -> String {
+    let o = Command::new("pdftotext")
+        .args(["-f", "1", "-l", "1"])
+        .arg(f)
+        .arg("-")
+        .output()
+        .expect("pdftotext");
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
 pub(crate) fn pdf_cmd(dir: &Path) -> Command {
     let mut c = vanthu(&dir.join("no-store"));
     c.env("PIN", "1234").env("BADPIN", "0000").arg("pdf");
@@ -640,13 +651,7 @@ fn pdf_sign_leader_image_then_seal_and_attachment_stamp() {
         .arg("--p12")
         .arg(k.join("clerk.p12"))
         .args(["--pin-env", "PIN", "--org", "--stamp-number", "12/QĐ-UBND"]));
-    let o = Command::new("pdftotext")
-        .args(["-f", "1", "-l", "1"])
-        .arg(&att)
-        .arg("-")
-        .output()
-        .expect("pdftotext");
-    let text = String::from_utf8_lossy(&o.stdout);
+    let text = page_one_text(&att);
     assert!(text.contains("Số: 12/QĐ-UBND;"), "{text}");
     // The same stamp with the ISO 8601 time form.
     let iso = d.path().join("att-iso.pdf");
@@ -658,13 +663,7 @@ fn pdf_sign_leader_image_then_seal_and_attachment_stamp() {
         .arg(k.join("clerk.p12"))
         .args(["--pin-env", "PIN", "--org", "--stamp-number", "12/QĐ-UBND"])
         .args(["--stamp-time", "iso"]));
-    let o = Command::new("pdftotext")
-        .args(["-f", "1", "-l", "1"])
-        .arg(&iso)
-        .arg("-")
-        .output()
-        .expect("pdftotext");
-    let text = String::from_utf8_lossy(&o.stdout);
+    let text = page_one_text(&iso);
     let line = text
         .lines()
         .find(|l| l.contains("Số: 12/QĐ-UBND; "))
@@ -691,13 +690,7 @@ fn pdf_sign_leader_image_then_seal_and_attachment_stamp() {
         .arg(k.join("clerk.p12"))
         .args(["--pin-env", "PIN", "--org", "--copy", "SAO LỤC"])
         .args(["--agency", "Sở Nội vụ"]));
-    let o = Command::new("pdftotext")
-        .args(["-f", "1", "-l", "1"])
-        .arg(&copy)
-        .arg("-")
-        .output()
-        .expect("pdftotext");
-    let text = String::from_utf8_lossy(&o.stdout);
+    let text = page_one_text(&copy);
     assert!(text.contains("SAO LỤC; Sở Nội vụ; "), "{text}");
     // A copy stamp without --org is a usage error.
     let o = run(pdf_cmd(d.path())
