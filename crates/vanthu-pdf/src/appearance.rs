@@ -387,17 +387,22 @@ fn wrap_lines(
 ) -> Result<Vec<String>, PdfError> {
     let (data, _) = load_font(font_path)?;
     let face = ttf_parser::Face::parse(&data, 0).map_err(font_err)?;
+    Ok(wrap_with(&face, lines, max_w))
+}
+
+/// [`wrap_lines`] with the font already parsed.
+fn wrap_with(face: &ttf_parser::Face<'_>, lines: &[String], max_w: f64) -> Vec<String> {
     let mut out = Vec::new();
     for line in lines {
         let line: String = line.nfc().collect();
-        if text_width(&face, &line) * 10.0 <= max_w || !line.contains("; ") {
+        if text_width(face, &line) * 10.0 <= max_w || !line.contains("; ") {
             out.push(line);
             continue;
         }
         let mut cur = String::new();
         for part in line.split_inclusive("; ") {
             let cand = format!("{cur}{part}");
-            if !cur.is_empty() && text_width(&face, cand.trim_end()) * 10.0 > max_w {
+            if !cur.is_empty() && text_width(face, cand.trim_end()) * 10.0 > max_w {
                 out.push(cur.trim_end().to_string());
                 cur = part.to_string();
             } else {
@@ -408,8 +413,11 @@ fn wrap_lines(
             out.push(cur.trim_end().to_string());
         }
     }
-    Ok(out)
+    out
 }
+
+/// Inner margin of a box with text (points).
+const TEXT_PAD: f64 = 2.0;
 
 /// Width of a text-only box for `lines` at 10 pt: the widest line after wrapping at `max_w`
 /// (pad included), never more than `max_w`. The organisation stamp's box hugs its text so its
@@ -419,16 +427,14 @@ pub(crate) fn text_box_width(
     max_w: f64,
     font_path: Option<&std::path::Path>,
 ) -> Result<f64, PdfError> {
-    const PAD: f64 = 2.0;
-    let wrapped = wrap_lines(lines, max_w - 2.0 * PAD, font_path)?;
     let (data, _) = load_font(font_path)?;
     let face = ttf_parser::Face::parse(&data, 0).map_err(font_err)?;
-    let widest = wrapped
+    let widest = wrap_with(&face, lines, max_w - 2.0 * TEXT_PAD)
         .iter()
         .map(|l| text_width(&face, l) * 10.0)
         .fold(0.0, f64::max);
     // Half a point of slack so that rounding never shrinks the font below 10 pt or re-wraps.
-    Ok((widest + 2.0 * PAD + 0.5).min(max_w))
+    Ok((widest + 2.0 * TEXT_PAD + 0.5).min(max_w))
 }
 
 /// Builds the normal appearance of a visible signature and returns its object number. `v.rect`
@@ -440,7 +446,7 @@ pub(crate) fn build(up: &mut Update<'_>, v: &Visible, rotate: i64) -> Result<u32
     let mut res_font = Dict::new();
     let mut res_xobj = Dict::new();
     // An image alone (the seal) fills its box exactly: real size.
-    let pad = if v.text.is_empty() { 0.0 } else { 2.0 };
+    let pad = if v.text.is_empty() { 0.0 } else { TEXT_PAD };
     let mut text_h = 0.0;
     let mut font_size = 10.0f64;
     let mut lines_enc = Vec::new();

@@ -159,37 +159,38 @@ impl PageGeom {
     }
 }
 
+/// The UTC offset as `+07:00`.
+fn offset_text(t: OffsetDateTime) -> String {
+    let (h, m, _) = t.offset().as_hms();
+    let sign = if t.offset().is_negative() { '-' } else { '+' };
+    format!("{sign}{:02}:{:02}", h.unsigned_abs(), m.unsigned_abs())
+}
+
 /// `2026-03-05T14:22:10+07:00`.
 pub fn iso_time(t: OffsetDateTime) -> String {
-    let (h, m, _) = t.offset().as_hms();
     format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{}{:02}:{:02}",
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{}",
         t.year(),
         t.month() as u8,
         t.day(),
         t.hour(),
         t.minute(),
         t.second(),
-        if t.offset().is_negative() { '-' } else { '+' },
-        h.unsigned_abs(),
-        m.unsigned_abs()
+        offset_text(t)
     )
 }
 
 /// The stamp time, Decree 30 default form: `05/03/2026; 14:22:10 +07:00`.
 pub fn vn_time(t: OffsetDateTime) -> String {
-    let (h, m, _) = t.offset().as_hms();
     format!(
-        "{:02}/{:02}/{:04}; {:02}:{:02}:{:02} {}{:02}:{:02}",
+        "{:02}/{:02}/{:04}; {:02}:{:02}:{:02} {}",
         t.day(),
         t.month() as u8,
         t.year(),
         t.hour(),
         t.minute(),
         t.second(),
-        if t.offset().is_negative() { '-' } else { '+' },
-        h.unsigned_abs(),
-        m.unsigned_abs()
+        offset_text(t)
     )
 }
 

@@ -727,6 +727,39 @@ struct ChainCheck {
     error: Option<String>,
 }
 
+/// An OpenSSL store of the trust anchors, verifying at `at` (unix seconds). Any configured
+/// certificate is an anchor (an agency may trust an intermediate CA); anchors are matched as
+/// whole certificates by OpenSSL, never by name alone.
+fn anchor_store(
+    trust: &[Vec<u8>],
+    at: i64,
+) -> Result<openssl::x509::store::X509Store, openssl::error::ErrorStack> {
+    let mut b = openssl::x509::store::X509StoreBuilder::new()?;
+    for t in trust {
+        if let Some(x) = openssl_cert(t) {
+            b.add_cert(x)?;
+        }
+    }
+    let mut p = openssl::x509::verify::X509VerifyParam::new()?;
+    p.set_time(at as _);
+    p.set_flags(openssl::x509::verify::X509VerifyFlags::PARTIAL_CHAIN)?;
+    b.set_param(&p)?;
+    Ok(b.build())
+}
+
+/// Untrusted certificates that help OpenSSL build paths.
+fn cert_stack(
+    certs: &[Certificate],
+) -> Result<openssl::stack::Stack<openssl::x509::X509>, openssl::error::ErrorStack> {
+    let mut st = openssl::stack::Stack::new()?;
+    for c in certs {
+        if let Some(x) = openssl_cert_of(c) {
+            st.push(x)?;
+        }
+    }
+    Ok(st)
+}
+
 /// Verifies a certificate path with OpenSSL at `at` (unix seconds).
 fn check_chain(
     leaf: &Certificate,
@@ -734,23 +767,9 @@ fn check_chain(
     trust: &[Vec<u8>],
     at: i64,
 ) -> ChainCheck {
-    use openssl::stack::Stack;
-    use openssl::x509::store::X509StoreBuilder;
     use openssl::x509::X509StoreContext;
     let run = || -> Result<ChainCheck, openssl::error::ErrorStack> {
-        let mut b = X509StoreBuilder::new()?;
-        for t in trust {
-            if let Some(x) = openssl_cert(t) {
-                b.add_cert(x)?;
-            }
-        }
-        let mut p = openssl::x509::verify::X509VerifyParam::new()?;
-        p.set_time(at as _);
-        // Any configured certificate is an anchor (an agency may trust an intermediate CA);
-        // anchors are matched as whole certificates by OpenSSL, never by name alone.
-        p.set_flags(openssl::x509::verify::X509VerifyFlags::PARTIAL_CHAIN)?;
-        b.set_param(&p)?;
-        let store = b.build();
+        let store = anchor_store(trust, at)?;
         let Some(leaf) = openssl_cert_of(leaf) else {
             return Ok(ChainCheck {
                 ok: false,
@@ -759,12 +778,7 @@ fn check_chain(
                 error: Some("chứng thư hỏng (malformed certificate)".into()),
             });
         };
-        let mut chain = Stack::new()?;
-        for o in others {
-            if let Some(x) = openssl_cert_of(o) {
-                chain.push(x)?;
-            }
-        }
+        let chain = cert_stack(others)?;
         let mut ctx = X509StoreContext::new()?;
         ctx.init(&store, &leaf, &chain, |c| {
             let ok = c.verify_cert()?;
@@ -1124,30 +1138,28 @@ fn crl_status(
         if !crl.verify(&key).unwrap_or(false) {
             continue;
         }
-        match crl.get_by_cert(&leaf) {
-            // A revocation is final: a stale CRL still proves it.
-            CrlStatus::Revoked(r) if !on_hold(r) => {
-                return Revocation::Revoked(unix(r.revocation_date()).unwrap_or(0));
+        let status = crl.get_by_cert(&leaf);
+        let since = |r: &openssl::x509::X509RevokedRef| unix(r.revocation_date()).unwrap_or(0);
+        // A revocation is final: a stale CRL still proves it.
+        if let CrlStatus::Revoked(r) = status {
+            if !on_hold(r) {
+                return Revocation::Revoked(since(r));
             }
-            // A suspension is not: it counts only while the CRL is fresh.
-            CrlStatus::Revoked(r) => match freshness(
-                unix(crl.last_update()),
-                crl.next_update().and_then(unix),
-                at,
-                now,
-            ) {
-                Ok(()) => return Revocation::Suspended(unix(r.revocation_date()).unwrap_or(0)),
-                Err(e) => out = Revocation::Stale(format!("CRL {e}")),
-            },
-            _ => match freshness(
-                unix(crl.last_update()),
-                crl.next_update().and_then(unix),
-                at,
-                now,
-            ) {
-                Ok(()) => return Revocation::Good,
-                Err(e) => out = Revocation::Stale(format!("CRL {e}")),
-            },
+        }
+        // Not listed, or on hold (not final): only while the CRL is fresh.
+        match freshness(
+            unix(crl.last_update()),
+            crl.next_update().and_then(unix),
+            at,
+            now,
+        ) {
+            Ok(()) => {
+                return match status {
+                    CrlStatus::Revoked(r) => Revocation::Suspended(since(r)),
+                    _ => Revocation::Good,
+                }
+            }
+            Err(e) => out = Revocation::Stale(format!("CRL {e}")),
         }
     }
     out
@@ -1166,7 +1178,6 @@ fn ocsp_status(
     now: i64,
 ) -> Revocation {
     use openssl::ocsp::{OcspCertId, OcspCertStatus, OcspFlag, OcspResponse, OcspRevokedStatus};
-    use openssl::x509::X509;
     let run = || -> Result<Revocation, openssl::error::ErrorStack> {
         if responses.is_empty() {
             return Ok(Revocation::NoData);
@@ -1174,28 +1185,7 @@ fn ocsp_status(
         let (Some(leaf), Some(iss)) = (openssl_cert_of(cert), openssl_cert_of(issuer)) else {
             return Ok(Revocation::NoData);
         };
-        let anchors: Vec<X509> = trust.iter().filter_map(|t| openssl_cert(t)).collect();
-        // The responder's certificate is checked at the time the response says it was produced
-        // (its proof of existence), not today: responder certificates are short-lived, and a
-        // long-term (B-LT) file must stay valid after the responder's certificate expires.
-        let store_at =
-            |t: i64| -> Result<openssl::x509::store::X509Store, openssl::error::ErrorStack> {
-                let mut b = openssl::x509::store::X509StoreBuilder::new()?;
-                for a in &anchors {
-                    b.add_cert(a.clone())?;
-                }
-                let mut p = openssl::x509::verify::X509VerifyParam::new()?;
-                p.set_flags(openssl::x509::verify::X509VerifyFlags::PARTIAL_CHAIN)?;
-                p.set_time(t as _);
-                b.set_param(&p)?;
-                Ok(b.build())
-            };
-        let mut others = openssl::stack::Stack::new()?;
-        for c in pool {
-            if let Some(x) = openssl_cert_of(c) {
-                others.push(x)?;
-            }
-        }
+        let others = cert_stack(pool)?;
         let mut out = Revocation::NoData;
         for d in responses {
             let Ok(r) = OcspResponse::from_der(d) else {
@@ -1207,7 +1197,10 @@ fn ocsp_status(
             else {
                 continue;
             };
-            let store = store_at(produced)?;
+            // The responder's certificate is checked at the time the response says it was
+            // produced (its proof of existence), not today: responder certificates are
+            // short-lived, and a long-term (B-LT) file must outlive the responder's certificate.
+            let store = anchor_store(trust, produced)?;
             if basic.verify(&others, &store, OcspFlag::empty()).is_err() {
                 continue;
             }
@@ -1219,41 +1212,24 @@ fn ocsp_status(
                 let Some(st) = basic.find_status(&id) else {
                     continue;
                 };
+                let unix =
+                    |t: &openssl::asn1::Asn1GeneralizedTimeRef| asn1_text_unix(&t.to_string());
+                // Unknown revocation time → the epoch (before any signing time: the safe
+                // reading).
+                let since = st.revocation_time.and_then(unix).unwrap_or(0);
+                let held = st.status == OcspCertStatus::REVOKED
+                    && st.reason == OcspRevokedStatus::STATUS_CERTIFICATE_HOLD;
                 match st.status {
-                    // A revocation is final: unknown time → the epoch (revoked before any
-                    // signing time: the safe reading).
-                    OcspCertStatus::REVOKED
-                        if st.reason == OcspRevokedStatus::STATUS_CERTIFICATE_HOLD =>
-                    {
-                        let since = st
-                            .revocation_time
-                            .and_then(|t| asn1_text_unix(&t.to_string()))
-                            .unwrap_or(0);
-                        match freshness(
-                            asn1_text_unix(&st.this_update.to_string()),
-                            st.next_update()
-                                .and_then(|t| asn1_text_unix(&t.to_string())),
-                            at,
-                            now,
-                        ) {
-                            Ok(()) => return Ok(Revocation::Suspended(since)),
-                            Err(e) => out = Revocation::Stale(format!("OCSP {e}")),
-                        }
-                    }
-                    OcspCertStatus::REVOKED => {
-                        let secs = st
-                            .revocation_time
-                            .and_then(|t| asn1_text_unix(&t.to_string()))
-                            .unwrap_or(0);
-                        return Ok(Revocation::Revoked(secs));
-                    }
-                    OcspCertStatus::GOOD => match freshness(
-                        asn1_text_unix(&st.this_update.to_string()),
-                        st.next_update()
-                            .and_then(|t| asn1_text_unix(&t.to_string())),
+                    // A revocation is final: a stale answer still proves it.
+                    OcspCertStatus::REVOKED if !held => return Ok(Revocation::Revoked(since)),
+                    // Good, or on hold (not final): only while the answer is fresh.
+                    OcspCertStatus::REVOKED | OcspCertStatus::GOOD => match freshness(
+                        unix(st.this_update),
+                        st.next_update().and_then(unix),
                         at,
                         now,
                     ) {
+                        Ok(()) if held => return Ok(Revocation::Suspended(since)),
                         Ok(()) => return Ok(Revocation::Good),
                         Err(e) => out = Revocation::Stale(format!("OCSP {e}")),
                     },
