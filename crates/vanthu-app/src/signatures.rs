@@ -83,16 +83,12 @@ impl App {
     /// Adds trust anchors from PEM (one or several certificates) or DER. Returns those added
     /// (already known ones are skipped).
     pub fn trust_add(&mut self, bytes: &[u8]) -> Result<Vec<TrustAnchor>, AppError> {
-        let certs = openssl::x509::X509::stack_from_pem(bytes)
-            .ok()
-            .filter(|c| !c.is_empty())
-            .or_else(|| openssl::x509::X509::from_der(bytes).ok().map(|c| vec![c]))
-            .ok_or_else(|| {
-                AppError::BadInput(
-                    "Không đọc được chứng thư (cần tệp PEM hoặc DER) (no certificate in the file)"
-                        .into(),
-                )
-            })?;
+        let certs = vanthu_pdf::trust::read_certificates(bytes).ok_or_else(|| {
+            AppError::BadInput(
+                "Không đọc được chứng thư (cần tệp PEM hoặc DER) (no certificate in the file)"
+                    .into(),
+            )
+        })?;
         let known: Vec<String> = self.trust_list()?.into_iter().map(|a| a.sha256).collect();
         let mut added = Vec::new();
         let actor = self.actor().to_string();
@@ -211,19 +207,16 @@ impl App {
                 summary,
                 report,
             };
+        let error = |msg: String| {
+            let report = json!({ "error": msg }).to_string();
+            base(CHECK_ERROR, 0, false, msg, report)
+        };
         if f.size > MAX_CHECK_BYTES {
-            let msg = format!(
+            return Ok(error(format!(
                 "Tệp quá lớn để kiểm tra tự động ({} MiB, tối đa {} MiB); xuất tệp rồi kiểm tra bằng vanthu pdf verify (file too large for the automatic check)",
                 f.size >> 20,
                 MAX_CHECK_BYTES >> 20
-            );
-            return Ok(base(
-                CHECK_ERROR,
-                0,
-                false,
-                msg.clone(),
-                json!({"error": msg}).to_string(),
-            ));
+            )));
         }
         let data = self.read_file_bounded(f, MAX_CHECK_BYTES)?;
         let opts = vanthu_pdf::verify::VerifyOptions {
@@ -233,16 +226,7 @@ impl App {
             ..Default::default()
         };
         Ok(match vanthu_pdf::verify_bytes(data, &opts) {
-            Err(e) => {
-                let msg = e.to_string();
-                base(
-                    CHECK_ERROR,
-                    0,
-                    false,
-                    msg.clone(),
-                    json!({"error": msg}).to_string(),
-                )
-            }
+            Err(e) => error(e.to_string()),
             Ok(rep) if rep.signatures.is_empty() => base(
                 NO_SIGNATURE,
                 0,

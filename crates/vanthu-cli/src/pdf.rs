@@ -505,16 +505,12 @@ fn load_trust(paths: &[PathBuf]) -> Result<Vec<Vec<u8>>, PdfError> {
     let mut out = Vec::new();
     for p in paths {
         let bytes = read(p)?;
-        let certs = openssl::x509::X509::stack_from_pem(&bytes)
-            .ok()
-            .filter(|c| !c.is_empty())
-            .or_else(|| openssl::x509::X509::from_der(&bytes).ok().map(|c| vec![c]))
-            .ok_or_else(|| {
-                PdfError::Key(format!(
-                    "{}: không đọc được chứng thư (no certificate)",
-                    p.display()
-                ))
-            })?;
+        let certs = vanthu_pdf::trust::read_certificates(&bytes).ok_or_else(|| {
+            PdfError::Key(format!(
+                "{}: không đọc được chứng thư (no certificate)",
+                p.display()
+            ))
+        })?;
         for c in certs {
             out.push(c.to_der().map_err(|e| PdfError::Key(e.to_string()))?);
         }

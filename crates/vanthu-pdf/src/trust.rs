@@ -77,3 +77,12 @@ pub fn vietnam() -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
     }
     (roots, inter)
 }
+
+/// The certificates in a file the user gives as a trust anchor or intermediate: a PEM bundle
+/// (one or more certificates) or a single DER certificate. None if it holds neither.
+pub fn read_certificates(bytes: &[u8]) -> Option<Vec<openssl::x509::X509>> {
+    openssl::x509::X509::stack_from_pem(bytes)
+        .ok()
+        .filter(|c| !c.is_empty())
+        .or_else(|| openssl::x509::X509::from_der(bytes).ok().map(|c| vec![c]))
+}
