@@ -145,6 +145,26 @@ pub fn decode_text(b: &[u8]) -> String {
 pub fn is_ws(c: u8) -> bool {
     matches!(c, 0 | 9 | 10 | 12 | 13 | 32)
 }
+/// Hex digit values; [`HEX_WS`] for white space (skipped), [`HEX_BAD`] for anything else.
+const HEX: [u8; 256] = {
+    let mut t = [HEX_BAD; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            b'A'..=b'F' => c - b'A' + 10,
+            0 | 9 | 10 | 12 | 13 | 32 => HEX_WS,
+            _ => HEX_BAD,
+        };
+        i += 1;
+    }
+    t
+};
+const HEX_WS: u8 = 0x40;
+const HEX_BAD: u8 = 0x80;
+
 fn is_delim(c: u8) -> bool {
     matches!(
         c,
@@ -283,27 +303,28 @@ impl<'a> Lexer<'a> {
 
     fn hex_string(&mut self) -> Result<Vec<u8>, PdfError> {
         self.pos += 1;
-        let mut out = Vec::new();
+        // A signature's /Contents is tens of kilobytes of hex: find the end at once and decode
+        // through a table rather than character by character.
+        let Some(len) = memchr::memchr(b'>', &self.buf[self.pos..]) else {
+            self.pos = self.buf.len();
+            return Err(self.err("unterminated hex string"));
+        };
+        let body = &self.buf[self.pos..self.pos + len];
+        let mut out = Vec::with_capacity(len.div_ceil(2));
         let mut hi: Option<u8> = None;
-        loop {
-            let Some(&c) = self.buf.get(self.pos) else {
-                return Err(self.err("unterminated hex string"));
-            };
-            self.pos += 1;
-            if c == b'>' {
-                break;
-            }
-            if is_ws(c) {
-                continue;
-            }
-            let v = (c as char)
-                .to_digit(16)
-                .ok_or_else(|| self.err("bad hex digit"))? as u8;
-            match hi.take() {
-                None => hi = Some(v),
-                Some(h) => out.push(h << 4 | v),
+        for (i, &c) in body.iter().enumerate() {
+            let v = HEX[c as usize];
+            if v < 16 {
+                match hi.take() {
+                    None => hi = Some(v),
+                    Some(h) => out.push(h << 4 | v),
+                }
+            } else if v == HEX_BAD {
+                self.pos += i + 1;
+                return Err(self.err("bad hex digit"));
             }
         }
+        self.pos += len + 1;
         if let Some(h) = hi {
             out.push(h << 4);
         }
@@ -613,6 +634,27 @@ mod tests {
         let mut out = Vec::new();
         write_obj(&mut out, &o);
         assert_eq!(Lexer::new(&out, 0).object().unwrap(), o);
+    }
+
+    /// Hex strings: white space anywhere, either case, an odd final digit taken as followed
+    /// by 0 (ISO 32000 §7.3.4.3); a bad digit or a missing `>` is an error, not a short string.
+    #[test]
+    fn hex_strings_decode_per_the_standard() {
+        let s = |src: &[u8]| Lexer::new(src, 0).object();
+        assert_eq!(
+            s(b"<4a 4B\n\r\t\x0c0c>").unwrap(),
+            Obj::Str(vec![0x4a, 0x4b, 0x0c])
+        );
+        assert_eq!(s(b"<901FA>").unwrap(), Obj::Str(vec![0x90, 0x1f, 0xa0]));
+        assert_eq!(s(b"<>").unwrap(), Obj::Str(Vec::new()));
+        assert!(s(b"<12G4>").is_err());
+        assert!(s(b"<1234").is_err());
+        // The lexer goes on after the string.
+        let mut l = Lexer::new(b"[<00FF> <7>]", 0);
+        assert_eq!(
+            l.object().unwrap(),
+            Obj::Arr(vec![Obj::Str(vec![0, 255]), Obj::Str(vec![0x70])])
+        );
     }
 
     /// Reals are written back as exactly the number that was read (so rewriting a page keeps

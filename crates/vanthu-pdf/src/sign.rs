@@ -1,7 +1,7 @@
 //! Signing by incremental update: a new revision with the signature field, widget and signature
 //! dictionary is appended after the last `%%EOF`; earlier bytes are never touched.
 
-use std::io::Write as _;
+use std::io::{Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -1157,89 +1157,157 @@ fn check_validity(cert: &x509_cert::Certificate, now: OffsetDateTime) -> Result<
 /// Signs `input` into `output` atomically: the new file is written next to the output, checked,
 /// then renamed into place. A failure leaves no output file.
 ///
-/// Streamed at every level: the input is mapped and only its cross-reference chain and the
-/// objects the new revision touches are read; the original bytes are copied to the temporary
-/// file in one pass that also hashes them (the digest covers exactly the bytes written), the
-/// revision is appended, and the self-check re-parses the written file and verifies the new
-/// CMS against that digest. B-LT appends the DSS revision to the same temporary file; B-LTA
-/// then a document timestamp whose range is hashed by reading that file (self-checked the same
-/// way). Memory stays flat with the file size.
+/// Streamed at every level, and spread over two threads so that the copy, the disk flush and
+/// most checks happen while the document is hashed and signed:
+/// - the writer creates the temporary file and copies the original into it in chunks, at once;
+///   it then appends the new revision (Contents left empty), starts flushing the file to disk
+///   and meanwhile re-parses it to check the layout (the signature dictionary reached from the
+///   AcroForm has exactly the new ByteRange, around an empty Contents);
+/// - this thread parses only the cross-reference chain and the objects the new revision
+///   touches, hashes each chunk *read back from the temporary file* as soon as it is written
+///   (so the digest covers the bytes on disk, even if the input changed meanwhile), and builds
+///   the CMS;
+/// - the writer puts the CMS into its gap and flushes the file again while this thread
+///   verifies the CMS against the digest; the bytes in the gap are then read back.
+///
+/// B-LT appends the DSS revision to the same temporary file; B-LTA then a document timestamp
+/// whose range is hashed by reading that file (self-checked the same way). Memory stays flat
+/// with the file size.
 pub fn sign_file(
     input: &Path,
     output: &Path,
     signer: &dyn Signer,
     opts: &SignOptions,
 ) -> Result<(), PdfError> {
-    let doc = Doc::open(input)?;
-    refuse_broken(&doc)?;
     let o = level_options(opts)?;
-    let mut w = match &opts.resume_file {
-        Some(rf) => prepared_revision(rf, &doc, || prepare(&doc, Some(signer), &o))?,
-        None => prepare(&doc, Some(signer), &o)?,
-    };
-    let base = doc.data.len();
-    drop(doc);
-    let br = {
-        let (cs, ce) = w.contents.expect("placeholder written");
-        [0, base + cs, base + ce, w.buf.len() - ce]
-    };
+    replace_with(output, |tmp| sign_into(input, tmp, signer, &o))
+}
+
+/// The work of [`sign_file`], into the temporary file `tmp`.
+fn sign_into(
+    input: &Path,
+    tmp: &Path,
+    signer: &dyn Signer,
+    o: &SignOptions,
+) -> Result<(), PdfError> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let io = |e| PdfError::io(tmp, e);
     let failed = || {
         PdfError::Sign(
             "tự kiểm tra chữ ký mới thất bại (self-check of the new signature failed)".into(),
         )
     };
-    write_atomic_with(output, |f, tmp| {
-        let io = |e| PdfError::io(tmp, e);
-        let (digest, der) = finish(&mut w, Some(signer), o.tsa_url.as_deref(), |h| {
-            copy_hashing(input, base, f, tmp, h)
-        })?;
-        f.write_all(&w.buf).map_err(io)?;
-        let check = Doc::open(tmp)?;
-        if check.data.len() != base + w.buf.len()
-            || !crate::verify::self_check(&check, br, &der, &digest, false)
-        {
+    let (copied_tx, copied_rx) = std::sync::mpsc::channel();
+    let (tail_tx, tail_rx) = std::sync::mpsc::channel();
+    let (gap_tx, gap_rx) = std::sync::mpsc::channel();
+    let stop = AtomicBool::new(false);
+    let last = o.level < Level::BLT;
+    let (mut f, w, gap) = std::thread::scope(|s| {
+        let stop = &stop;
+        let writer =
+            s.spawn(move || write_side(input, tmp, copied_tx, tail_rx, gap_rx, last, stop));
+        let signed = (|| {
+            let doc = Doc::open(input)?;
+            refuse_broken(&doc)?;
+            let mut w = match &o.resume_file {
+                Some(rf) => prepared_revision(rf, &doc, || prepare(&doc, Some(signer), o))?,
+                None => prepare(&doc, Some(signer), o)?,
+            };
+            let base = doc.data.len();
+            drop(doc);
+            let (cs, ce) = w.contents.expect("placeholder written");
+            let br = [0, base + cs, base + ce, w.buf.len() - ce];
+            // The writer is gone only when it failed; its error is reported below.
+            let _ = tail_tx.send((w.buf.clone(), br));
+            let (digest, der) = finish(&mut w, Some(signer), o.tsa_url.as_deref(), |h| {
+                hash_as_written(tmp, base, &copied_rx, h)
+            })?;
+            // The writer puts the CMS into its gap and flushes while it is checked here.
+            let (cs, ce) = w.contents.expect("placeholder written");
+            let _ = gap_tx.send(w.buf[cs..ce].to_vec());
+            let cms_ok = crate::verify::cms_matches(&der, &digest, false);
+            Ok((w, base, cms_ok))
+        })();
+        if signed.is_err() {
+            stop.store(true, Ordering::Relaxed);
+        }
+        drop((tail_tx, gap_tx));
+        // The writer's error is the cause when both failed (hashing then lacks bytes).
+        let written = writer.join().expect("writer thread")?;
+        let (w, base, cms_ok) = signed?;
+        let Some(WriterDone {
+            file,
+            copied,
+            layout_ok,
+            gap,
+        }) = written
+        else {
+            return Err(failed());
+        };
+        if copied != base {
+            return Err(PdfError::Field(format!(
+                "{}: tệp đã thay đổi trong khi ký (the file changed while it was being signed)",
+                input.display()
+            )));
+        }
+        if !(layout_ok && cms_ok) {
             return Err(failed());
         }
-        // B-LT: the DSS revision, appended to the same temporary file.
-        if o.level >= Level::BLT {
-            let anchors: Vec<Vec<u8>> = signer
-                .roots()
-                .iter()
-                .filter_map(|c| der::Encode::to_der(c).ok())
-                .collect();
-            let dss = crate::ltv::dss_revision(&check, &anchors)?;
-            drop(check);
-            f.write_all(&dss).map_err(io)?;
-        } else {
-            drop(check);
+        Ok((file, w, gap))
+    })?;
+    let (cs, ce) = w.contents.expect("placeholder written");
+    if read_back(tmp, gap, ce - cs).map_err(io)? != w.buf[cs..ce] {
+        return Err(failed());
+    }
+    if last {
+        return Ok(());
+    }
+    // B-LT: the DSS revision, appended to the same temporary file.
+    let check = Doc::open(tmp)?;
+    let anchors: Vec<Vec<u8>> = signer
+        .roots()
+        .iter()
+        .filter_map(|c| der::Encode::to_der(c).ok())
+        .collect();
+    let dss = crate::ltv::dss_revision(&check, &anchors)?;
+    drop(check);
+    f.write_all(&dss).map_err(io)?;
+    // B-LTA: a document timestamp over everything so far, hashed from the file.
+    if o.level == Level::BLTA {
+        let check = Doc::open(tmp)?;
+        let ts_opts = SignOptions {
+            tsa_url: o.tsa_url.clone(),
+            ..Default::default()
+        };
+        let mut tw = prepare(&check, None, &ts_opts)?;
+        let len = check.data.len();
+        let tbr = {
+            let (cs, ce) = tw.contents.expect("placeholder written");
+            [0, len + cs, len + ce, tw.buf.len() - ce]
+        };
+        let (digest, token) = finish(&mut tw, None, o.tsa_url.as_deref(), |h| {
+            check
+                .feed(&[(0, len)], false, &mut |c| h.update(c))
+                .map_err(io)
+        })?;
+        drop(check);
+        f.write_all(&tw.buf).map_err(io)?;
+        let check = Doc::open(tmp)?;
+        if !crate::verify::self_check(&check, tbr, &token, &digest, true) {
+            return Err(failed());
         }
-        // B-LTA: a document timestamp over everything so far, hashed from the file.
-        if o.level == Level::BLTA {
-            let check = Doc::open(tmp)?;
-            let ts_opts = SignOptions {
-                tsa_url: o.tsa_url.clone(),
-                ..Default::default()
-            };
-            let mut tw = prepare(&check, None, &ts_opts)?;
-            let len = check.data.len();
-            let tbr = {
-                let (cs, ce) = tw.contents.expect("placeholder written");
-                [0, len + cs, len + ce, tw.buf.len() - ce]
-            };
-            let (digest, token) = finish(&mut tw, None, o.tsa_url.as_deref(), |h| {
-                check
-                    .feed(&[(0, len)], false, &mut |c| h.update(c))
-                    .map_err(io)
-            })?;
-            drop(check);
-            f.write_all(&tw.buf).map_err(io)?;
-            let check = Doc::open(tmp)?;
-            if !crate::verify::self_check(&check, tbr, &token, &digest, true) {
-                return Err(failed());
-            }
-        }
-        f.sync_all().map_err(io)
-    })
+    }
+    f.sync_all().map_err(io)
+}
+
+/// `len` bytes of the file at `path` from `at`.
+fn read_back(path: &Path, at: u64, len: usize) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    f.seek(SeekFrom::Start(at))?;
+    let mut buf = vec![0; len];
+    f.read_exact(&mut buf)?;
+    Ok(buf)
 }
 
 /// Reads a JSON object file (empty when missing).
@@ -1324,27 +1392,113 @@ pub fn write_json_file(
     write_atomic(path, &b)
 }
 
-/// Copies the first `len` bytes of `input` to `out` (the file at `out_path`) and hashes them
-/// in the same pass.
-fn copy_hashing(
+/// Chunk of the copy in [`sign_file`]: small enough that hashing starts soon after the copy
+/// does, large enough that the hand-over costs nothing.
+const COPY_CHUNK: usize = 256 << 10;
+
+/// What the writer of [`sign_file`] hands back.
+struct WriterDone {
+    file: std::fs::File,
+    /// Bytes of the input copied.
+    copied: usize,
+    /// The signature dictionary reached from the AcroForm has exactly the new ByteRange,
+    /// around an empty Contents.
+    layout_ok: bool,
+    /// Where the Contents gap starts in the file.
+    gap: u64,
+}
+
+/// The writer of [`sign_file`]: creates the temporary file `tmp` and copies `input` into it,
+/// reporting each chunk's end on `copied`; then appends the new revision (with an empty
+/// Contents) that arrives on `tail` with its ByteRange, checks the file's layout and flushes
+/// it to disk; last, writes the filled Contents that arrives on `gap` into its place and, when
+/// nothing is to follow (`last`), flushes again. `None` when the signing side gave up (`stop`,
+/// or nothing arrived).
+fn write_side(
     input: &Path,
+    tmp: &Path,
+    copied: std::sync::mpsc::Sender<usize>,
+    tail: std::sync::mpsc::Receiver<(Vec<u8>, [usize; 4])>,
+    gap: std::sync::mpsc::Receiver<Vec<u8>>,
+    last: bool,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Result<Option<WriterDone>, PdfError> {
+    use std::io::Read;
+    let in_err = |e| PdfError::io(input, e);
+    let out_err = |e| PdfError::io(tmp, e);
+    let mut out = std::fs::File::create(tmp).map_err(out_err)?;
+    let mut src = std::fs::File::open(input).map_err(in_err)?;
+    let len = src.metadata().map_err(in_err)?.len() as usize;
+    let mut buf = vec![0u8; COPY_CHUNK.min(len.max(1))];
+    let mut done = 0;
+    while done < len {
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let n = (len - done).min(buf.len());
+        src.read_exact(&mut buf[..n]).map_err(in_err)?;
+        out.write_all(&buf[..n]).map_err(out_err)?;
+        done += n;
+        // The hashing side is gone only when it failed; its error is reported.
+        let _ = copied.send(done);
+    }
+    drop((copied, src, buf));
+    let Ok((tail, br)) = tail.recv() else {
+        return Ok(None);
+    };
+    out.write_all(&tail).map_err(out_err)?;
+    let layout_ok = Doc::open(tmp).is_ok_and(|doc| {
+        doc.data.len() == len + tail.len()
+            && crate::verify::signed_range_contents(&doc, br)
+                .is_some_and(|c| !c.is_empty() && c.iter().all(|&x| x == 0))
+    });
+    out.sync_data().map_err(out_err)?;
+    let Ok(contents) = gap.recv() else {
+        return Ok(None);
+    };
+    let at = br[1] as u64;
+    out.seek(SeekFrom::Start(at)).map_err(out_err)?;
+    out.write_all(&contents).map_err(out_err)?;
+    out.seek(SeekFrom::End(0)).map_err(out_err)?;
+    if last {
+        out.sync_data().map_err(out_err)?;
+    }
+    Ok(Some(WriterDone {
+        file: out,
+        copied: len,
+        layout_ok,
+        gap: at,
+    }))
+}
+
+/// The hashing side of [`sign_file`]: hashes the first `len` bytes of the file at `path` as
+/// the writer reports them written.
+fn hash_as_written(
+    path: &Path,
     len: usize,
-    out: &mut std::fs::File,
-    out_path: &Path,
+    written: &std::sync::mpsc::Receiver<usize>,
     h: &mut Sha256,
 ) -> Result<(), PdfError> {
     use std::io::Read;
-    let mut src = std::fs::File::open(input).map_err(|e| PdfError::io(input, e))?;
-    let mut buf = vec![0u8; (1 << 20).min(len.max(1))];
-    let mut left = len;
-    while left > 0 {
-        let n = left.min(buf.len());
-        src.read_exact(&mut buf[..n])
-            .map_err(|e| PdfError::io(input, e))?;
-        h.update(&buf[..n]);
-        out.write_all(&buf[..n])
-            .map_err(|e| PdfError::io(out_path, e))?;
-        left -= n;
+    let mut file = None;
+    let mut buf = vec![0u8; COPY_CHUNK.min(len.max(1))];
+    let mut hashed = 0;
+    while hashed < len {
+        let ready = written.recv().map_err(|_| {
+            PdfError::Sign("chép tệp gốc bị gián đoạn (copying the original stopped)".into())
+        })?;
+        // Opened once the writer has created it and written a first chunk.
+        let file = match &mut file {
+            Some(f) => f,
+            None => file.insert(std::fs::File::open(path).map_err(|e| PdfError::io(path, e))?),
+        };
+        while hashed < ready {
+            let n = (ready - hashed).min(buf.len());
+            file.read_exact(&mut buf[..n])
+                .map_err(|e| PdfError::io(path, e))?;
+            h.update(&buf[..n]);
+            hashed += n;
+        }
     }
     Ok(())
 }
@@ -1391,17 +1545,19 @@ fn refuse_broken(doc: &Doc) -> Result<(), PdfError> {
 
 /// Writes to a temporary file in the same folder, syncs it and renames it over `path`.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PdfError> {
-    write_atomic_with(path, |f, tmp| {
+    replace_with(path, |tmp| {
+        let mut f = std::fs::File::create(tmp).map_err(|e| PdfError::io(tmp, e))?;
         f.write_all(bytes).map_err(|e| PdfError::io(tmp, e))?;
         f.sync_all().map_err(|e| PdfError::io(tmp, e))
     })
 }
 
-/// Creates a temporary file in `path`'s folder, lets `fill` write, sync and check it, then
-/// renames it over `path`; on any error the temporary file is removed and `path` untouched.
-fn write_atomic_with(
+/// Lets `fill` write, sync and check a temporary file in `path`'s folder (every handle to it
+/// closed on return), then renames it over `path`; on any error the temporary file is removed
+/// and `path` untouched.
+fn replace_with(
     path: &Path,
-    fill: impl FnOnce(&mut std::fs::File, &Path) -> Result<(), PdfError>,
+    fill: impl FnOnce(&Path) -> Result<(), PdfError>,
 ) -> Result<(), PdfError> {
     let dir = path
         .parent()
@@ -1412,12 +1568,8 @@ fn write_atomic_with(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out.pdf".into());
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let res = (|| {
-        let mut f = std::fs::File::create(&tmp).map_err(|e| PdfError::io(&tmp, e))?;
-        fill(&mut f, &tmp)?;
-        drop(f);
-        std::fs::rename(&tmp, path).map_err(|e| PdfError::io(path, e))
-    })();
+    let res =
+        fill(&tmp).and_then(|()| std::fs::rename(&tmp, path).map_err(|e| PdfError::io(path, e)));
     if res.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }

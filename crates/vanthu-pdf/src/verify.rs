@@ -1947,8 +1947,19 @@ pub(crate) fn self_check(
     digest: &[u8],
     is_ts: bool,
 ) -> bool {
+    signed_range_contents(doc, br).is_some_and(|contents| {
+        contents.starts_with(der)
+            && contents[der.len()..].iter().all(|&x| x == 0)
+            && cms_matches(der, digest, is_ts)
+    })
+}
+
+/// The first half of [`self_check`]: the /Contents of the signature dictionary whose
+/// /ByteRange is `br`, when the range covers the whole file but the hex string between its
+/// delimiters.
+pub(crate) fn signed_range_contents(doc: &Doc, br: [usize; 4]) -> Option<Vec<u8>> {
     let want: Vec<i64> = br.iter().map(|&x| x as i64).collect();
-    let Some(sd) = signature_fields(doc)
+    let sd = signature_fields(doc)
         .into_iter()
         .filter_map(|(_, n)| doc.get(n).ok())
         .filter_map(|o| o.as_dict().cloned())
@@ -1957,23 +1968,21 @@ pub(crate) fn self_check(
                 .and_then(Obj::as_arr)
                 .map(|a| a.iter().filter_map(Obj::as_int).collect::<Vec<_>>())
                 == Some(want.clone())
-        })
-    else {
-        return false;
-    };
+        })?;
     let (b, c) = (br[1], br[2]);
     if doc.data.get(b) != Some(&b'<') || c == 0 || doc.data.get(c - 1) != Some(&b'>') {
-        return false;
+        return None;
     }
     if br[2] + br[3] != doc.data.len() {
-        return false;
+        return None;
     }
-    let Some(contents) = sd.get("Contents").and_then(Obj::as_str) else {
-        return false;
-    };
-    if !contents.starts_with(der) || contents[der.len()..].iter().any(|&x| x != 0) {
-        return false;
-    }
+    sd.get("Contents").and_then(Obj::as_str).map(<[u8]>::to_vec)
+}
+
+/// The second half of [`self_check`]: the CMS `der` verifies (message-digest and signature
+/// value) against `digest`; for a document timestamp (`is_ts`), the token's imprint is
+/// `digest` and its signature verifies.
+pub(crate) fn cms_matches(der: &[u8], digest: &[u8], is_ts: bool) -> bool {
     if is_ts {
         return check_timestamp(der, digest, &[], &[], None).0.intact;
     }

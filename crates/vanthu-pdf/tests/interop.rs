@@ -608,6 +608,83 @@ fn sign_file_streams_and_keeps_the_original_prefix() {
     assert!(left.is_empty(), "no temporary file left");
 }
 
+/// A key whose token fails at the moment of signing (pulled out, locked): everything before
+/// works, so the copy into the temporary file is done or under way when the failure comes.
+struct PulledToken(vanthu_pdf::keys::SoftKey);
+
+impl vanthu_pdf::Signer for PulledToken {
+    fn chain(&self) -> &[x509_cert::Certificate] {
+        self.0.chain()
+    }
+    fn algorithm(&self) -> vanthu_pdf::KeyAlg {
+        self.0.algorithm()
+    }
+    fn sign(&self, _tbs: &[u8]) -> Result<Vec<u8>, vanthu_pdf::PdfError> {
+        Err(vanthu_pdf::PdfError::Key("token removed".into()))
+    }
+}
+
+fn temporary_files(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect()
+}
+
+/// `sign_file` copies and flushes on one thread while it parses, hashes and signs on the other:
+/// whichever side fails, the error is the real cause (not the other side stopping), no output
+/// appears, no temporary file is left and an existing output is untouched.
+#[test]
+fn sign_file_failures_name_the_cause_and_leave_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("lon.pdf");
+    std::fs::write(&input, padded_pdf(8)).unwrap();
+    let out = dir.path().join("ky.pdf");
+    let so = SignOptions::default();
+    // The key fails after the hash: its own error.
+    let e = vanthu_pdf::sign_file(&input, &out, &PulledToken(p12("leader")), &so).unwrap_err();
+    assert!(e.to_string().contains("token removed"), "{e}");
+    assert!(!out.exists());
+    // The input is not a PDF, found while the copy runs: the parse error.
+    let junk = dir.path().join("junk.pdf");
+    std::fs::write(&junk, vec![b'x'; 8 << 20]).unwrap();
+    let e = vanthu_pdf::sign_file(&junk, &out, &p12("leader"), &so).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            vanthu_pdf::PdfError::NotPdf | vanthu_pdf::PdfError::Damaged(_)
+        ),
+        "{e}"
+    );
+    assert!(!out.exists());
+    // The temporary file cannot be created (no such folder): the file error, naming it.
+    let nowhere = dir.path().join("khong-co").join("ky.pdf");
+    let e = vanthu_pdf::sign_file(&input, &nowhere, &p12("leader"), &so).unwrap_err();
+    match &e {
+        vanthu_pdf::PdfError::Io { path, .. } => {
+            assert!(path.starts_with(dir.path().join("khong-co")))
+        }
+        other => panic!("{other}"),
+    }
+    assert_eq!(temporary_files(dir.path()), Vec::<String>::new());
+    // An existing output survives a failed signature byte for byte.
+    std::fs::write(&out, b"earlier output").unwrap();
+    vanthu_pdf::sign_file(&input, &out, &PulledToken(p12("leader")), &so).unwrap_err();
+    assert_eq!(std::fs::read(&out).unwrap(), b"earlier output");
+    assert_eq!(temporary_files(dir.path()), Vec::<String>::new());
+    // And then a good signature over it, valid for both validators.
+    vanthu_pdf::sign_file(&input, &out, &p12("leader"), &so).unwrap();
+    assert!(
+        vanthu_pdf::verify::verify_file(&out, &opts())
+            .unwrap()
+            .all_valid
+    );
+    assert_pyhanko_valid(&out, 1);
+    assert_eq!(temporary_files(dir.path()), Vec::<String>::new());
+}
+
 /// pyHanko signs a page whose MediaBox holds LibreOffice's 15-digit reals (A4 in points); vanthu
 /// then adds its own signature field, which rewrites the page to extend `/Annots`. Every other
 /// value of the page must come back exactly, or pyHanko's first signature reads as illegally
