@@ -205,7 +205,7 @@ fn pin(var: &Option<String>, prompt: &str) -> Result<String, PdfError> {
     }
 }
 
-fn sign(a: &SignArgs) -> Result<(), PdfError> {
+fn sign(a: &SignArgs) -> Result<vanthu_pdf::Signed, PdfError> {
     let mut opts = SignOptions {
         field_name: a.field.clone(),
         reason: a.reason.clone(),
@@ -290,7 +290,7 @@ fn sign(a: &SignArgs) -> Result<(), PdfError> {
     if let Some(rf) = &opts.resume_file {
         match &res {
             // Finished, or the request is over at the service: nothing left to resume.
-            Ok(())
+            Ok(_)
             | Err(
                 PdfError::Rejected | PdfError::Expired | PdfError::Cancelled | PdfError::Sign(_),
             ) => {
@@ -617,10 +617,29 @@ fn print_report(rep: &vanthu_pdf::Report) {
 pub fn run(cmd: PdfCmd, json: bool) -> i32 {
     match cmd {
         PdfCmd::Sign(a) => match sign(&a) {
-            Ok(()) => {
+            Ok(done) => {
+                let repaired = done.repaired.as_ref().map(|r| {
+                    format!(
+                        "bảng tham chiếu chéo của tệp gốc bị hỏng nên đã được dựng lại ({} đối \
+                         tượng{}) trước khi ký (the damaged cross-reference table was rebuilt \
+                         before signing)",
+                        r.objects,
+                        if r.dropped > 0 {
+                            format!(", bỏ {} byte thừa trước phần đầu %PDF", r.dropped)
+                        } else {
+                            String::new()
+                        }
+                    )
+                });
                 if json {
-                    crate::out_json(&serde_json::json!({ "signed": a.output }));
+                    crate::out_json(&serde_json::json!({
+                        "signed": a.output,
+                        "repaired": repaired,
+                    }));
                 } else {
+                    if let Some(r) = &repaired {
+                        eprintln!("Lưu ý: {r}");
+                    }
                     println!("Đã ký: {}", a.output.display());
                 }
                 0

@@ -528,47 +528,7 @@ impl Doc {
 
     /// Decoded data of a stream (FlateDecode with PNG/TIFF predictors; no filter).
     pub fn stream_data(&self, o: &Obj) -> Result<Vec<u8>, PdfError> {
-        let Obj::Stream(d, raw) = o else {
-            return Err(PdfError::Damaged("not a stream".into()));
-        };
-        let filters: Vec<Vec<u8>> = match d.get("Filter") {
-            None => vec![],
-            Some(Obj::Name(n)) => vec![n.clone()],
-            Some(Obj::Arr(a)) => a
-                .iter()
-                .filter_map(|x| x.as_name().map(<[u8]>::to_vec))
-                .collect(),
-            _ => return Err(PdfError::Damaged("bad /Filter".into())),
-        };
-        let parms: Vec<Option<Dict>> = match d.get("DecodeParms") {
-            Some(Obj::Dict(p)) => vec![Some(p.clone())],
-            Some(Obj::Arr(a)) => a.iter().map(|x| x.as_dict().cloned()).collect(),
-            _ => vec![],
-        };
-        let mut data = raw.clone();
-        for (i, f) in filters.iter().enumerate() {
-            match f.as_slice() {
-                b"FlateDecode" | b"Fl" => {
-                    use std::io::Read;
-                    let mut out = Vec::new();
-                    let mut z = flate2::read::ZlibDecoder::new(&data[..]);
-                    if z.read_to_end(&mut out).is_err() && out.is_empty() {
-                        return Err(PdfError::Damaged("corrupt Flate stream".into()));
-                    }
-                    data = out;
-                    if let Some(Some(p)) = parms.get(i) {
-                        data = unpredict(data, p)?;
-                    }
-                }
-                other => {
-                    return Err(PdfError::Unsupported(format!(
-                        "stream filter {}",
-                        String::from_utf8_lossy(other)
-                    )))
-                }
-            }
-        }
-        Ok(data)
+        decode_stream(o)
     }
 
     pub fn root_ref(&self) -> (u32, u16) {
@@ -648,6 +608,51 @@ impl Doc {
             .unwrap_or(0);
         t.max(m)
     }
+}
+
+/// Decoded data of a stream object (FlateDecode with PNG/TIFF predictors; no filter).
+pub fn decode_stream(o: &Obj) -> Result<Vec<u8>, PdfError> {
+    let Obj::Stream(d, raw) = o else {
+        return Err(PdfError::Damaged("not a stream".into()));
+    };
+    let filters: Vec<Vec<u8>> = match d.get("Filter") {
+        None => vec![],
+        Some(Obj::Name(n)) => vec![n.clone()],
+        Some(Obj::Arr(a)) => a
+            .iter()
+            .filter_map(|x| x.as_name().map(<[u8]>::to_vec))
+            .collect(),
+        _ => return Err(PdfError::Damaged("bad /Filter".into())),
+    };
+    let parms: Vec<Option<Dict>> = match d.get("DecodeParms") {
+        Some(Obj::Dict(p)) => vec![Some(p.clone())],
+        Some(Obj::Arr(a)) => a.iter().map(|x| x.as_dict().cloned()).collect(),
+        _ => vec![],
+    };
+    let mut data = raw.clone();
+    for (i, f) in filters.iter().enumerate() {
+        match f.as_slice() {
+            b"FlateDecode" | b"Fl" => {
+                use std::io::Read;
+                let mut out = Vec::new();
+                let mut z = flate2::read::ZlibDecoder::new(&data[..]);
+                if z.read_to_end(&mut out).is_err() && out.is_empty() {
+                    return Err(PdfError::Damaged("corrupt Flate stream".into()));
+                }
+                data = out;
+                if let Some(Some(p)) = parms.get(i) {
+                    data = unpredict(data, p)?;
+                }
+            }
+            other => {
+                return Err(PdfError::Unsupported(format!(
+                    "stream filter {}",
+                    String::from_utf8_lossy(other)
+                )))
+            }
+        }
+    }
+    Ok(data)
 }
 
 fn unpredict(data: Vec<u8>, p: &Dict) -> Result<Vec<u8>, PdfError> {

@@ -13,6 +13,7 @@ pub mod ltv;
 pub mod object;
 pub mod pkcs11;
 pub mod remote;
+pub mod repair;
 pub mod sign;
 #[cfg(feature = "test-support")]
 #[doc(hidden)]
@@ -23,5 +24,5 @@ pub mod verify;
 
 pub use error::PdfError;
 pub use keys::{KeyAlg, Signer};
-pub use sign::{sign_bytes, sign_file, SignOptions};
+pub use sign::{sign_bytes, sign_file, SignOptions, Signed};
 pub use verify::{verify_bytes, Report, SigReport};

@@ -1173,14 +1173,95 @@ fn check_validity(cert: &x509_cert::Certificate, now: OffsetDateTime) -> Result<
 /// B-LT appends the DSS revision to the same temporary file; B-LTA then a document timestamp
 /// whose range is hashed by reading that file (self-checked the same way). Memory stays flat
 /// with the file size.
+///
+/// An unsigned input whose cross-reference is damaged (as viewers silently tolerate) is signed
+/// after a repair ([`crate::repair`]): reported in the result, never done to a signed file.
 pub fn sign_file(
     input: &Path,
     output: &Path,
     signer: &dyn Signer,
     opts: &SignOptions,
-) -> Result<(), PdfError> {
+) -> Result<Signed, PdfError> {
     let o = level_options(opts)?;
-    replace_with(output, |tmp| sign_into(input, tmp, signer, &o))
+    match replace_with(output, |tmp| sign_into(input, tmp, signer, &o)) {
+        Ok(()) => Ok(Signed::default()),
+        Err(e) if crate::repair::curable(&e) => sign_repaired(input, output, signer, &o, e),
+        Err(e) => Err(e),
+    }
+}
+
+/// What [`sign_file`] did besides signing.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Signed {
+    /// The input's cross-reference was damaged and was rebuilt before signing.
+    pub repaired: Option<Repaired>,
+}
+
+/// A repair made before signing ([`crate::repair`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repaired {
+    /// Objects the rebuilt cross-reference lists.
+    pub objects: usize,
+    /// Bytes before the `%PDF-` header, dropped.
+    pub dropped: usize,
+}
+
+/// [`sign_file`] for an input that failed with `first`, a damaged structure: repairs it into a
+/// temporary file next to the output, checks that the repair parses and has pages, and signs
+/// that. When it cannot be repaired, the error is `first` (or why a signed file is not
+/// repaired).
+fn sign_repaired(
+    input: &Path,
+    output: &Path,
+    signer: &dyn Signer,
+    o: &SignOptions,
+    first: PdfError,
+) -> Result<Signed, PdfError> {
+    let plan = {
+        let f = std::fs::File::open(input).map_err(|e| PdfError::io(input, e))?;
+        // SAFETY: a read-only map of the input, as in `Doc::open`.
+        let map = unsafe { memmap2::Mmap::map(&f) }.map_err(|e| PdfError::io(input, e))?;
+        match crate::repair::plan(&map) {
+            Ok(p) => p,
+            Err(e @ PdfError::Damaged(_)) if crate::repair::has_signature_marks(&map) => {
+                return Err(e)
+            }
+            Err(_) => return Err(first),
+        }
+    };
+    let fixed = temp_path(output, "repaired");
+    let res = (|| {
+        {
+            let mut src = std::fs::File::open(input).map_err(|e| PdfError::io(input, e))?;
+            src.seek(SeekFrom::Start(plan.skip as u64))
+                .map_err(|e| PdfError::io(input, e))?;
+            let mut dst = std::fs::File::create(&fixed).map_err(|e| PdfError::io(&fixed, e))?;
+            std::io::copy(&mut src, &mut dst).map_err(|e| PdfError::io(&fixed, e))?;
+            dst.write_all(&plan.section)
+                .map_err(|e| PdfError::io(&fixed, e))?;
+        }
+        // The rebuilt file must parse as it is, have pages, and lack nothing it refers to
+        // (else it was cut short, and signing it would sign less than the author wrote).
+        let whole = Doc::open(&fixed).is_ok_and(|d| {
+            d.pages().is_ok_and(|p| !p.is_empty()) && crate::repair::missing_object(&d).is_none()
+        });
+        if !whole {
+            return Err(first);
+        }
+        tracing::info!(
+            objects = plan.objects,
+            dropped = plan.skip,
+            "damaged cross-reference rebuilt before signing"
+        );
+        replace_with(output, |tmp| sign_into(&fixed, tmp, signer, o))
+    })();
+    let _ = std::fs::remove_file(&fixed);
+    res.map(|()| Signed {
+        repaired: Some(Repaired {
+            objects: plan.objects,
+            dropped: plan.skip,
+        }),
+    })
 }
 
 /// The work of [`sign_file`], into the temporary file `tmp`.
@@ -1552,13 +1633,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PdfError> {
     })
 }
 
-/// Lets `fill` write, sync and check a temporary file in `path`'s folder (every handle to it
-/// closed on return), then renames it over `path`; on any error the temporary file is removed
-/// and `path` untouched.
-fn replace_with(
-    path: &Path,
-    fill: impl FnOnce(&Path) -> Result<(), PdfError>,
-) -> Result<(), PdfError> {
+/// A temporary file next to `path`: `.NAME.PID.EXT`.
+fn temp_path(path: &Path, ext: &str) -> PathBuf {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -1567,7 +1643,17 @@ fn replace_with(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out.pdf".into());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    dir.join(format!(".{name}.{}.{ext}", std::process::id()))
+}
+
+/// Lets `fill` write, sync and check a temporary file in `path`'s folder (every handle to it
+/// closed on return), then renames it over `path`; on any error the temporary file is removed
+/// and `path` untouched.
+fn replace_with(
+    path: &Path,
+    fill: impl FnOnce(&Path) -> Result<(), PdfError>,
+) -> Result<(), PdfError> {
+    let tmp = temp_path(path, "tmp");
     let res =
         fill(&tmp).and_then(|()| std::fs::rename(&tmp, path).map_err(|e| PdfError::io(path, e)));
     if res.is_err() {

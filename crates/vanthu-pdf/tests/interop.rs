@@ -883,3 +883,106 @@ fn legacy_subfilters_are_undetermined() {
         assert!(s.errors.iter().any(|e| e.contains(name)), "{s:#?}");
     }
 }
+
+/// Files whose cross-reference no longer matches their bytes, as viewers open them without a
+/// word: offsets shifted by an inserted line, bytes before the header (a mail gateway), line
+/// endings converted, a wrong `startxref` in a file with object streams. Unsigned, they are
+/// repaired (one complete cross-reference section appended, nothing before it changed but what
+/// preceded the header), signed, and pass vanthu, pyHanko (strict) and qpdf; the result says
+/// so. A signed file is refused (a repair would break its signatures); a file with nothing to
+/// rebuild from keeps its first error; neither leaves a file behind.
+#[test]
+fn damaged_unsigned_files_are_repaired_then_signed() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = sample_pdf(2, "Sửa bảng tham chiếu");
+    let header_end = good.iter().position(|&b| b == b'\n').unwrap() + 1;
+    let mut shifted = good[..header_end].to_vec();
+    shifted.extend_from_slice(b"%inserted by an editor\n");
+    shifted.extend_from_slice(&good[header_end..]);
+    let junk = b"X-Scanned-By: gateway\r\n\r\n".to_vec();
+    let mut prefixed = junk.clone();
+    prefixed.extend_from_slice(&good);
+    let crlf: Vec<u8> = good
+        .split(|&b| b == b'\n')
+        .collect::<Vec<_>>()
+        .join(&b"\r\n"[..]);
+    let mut objstm = xref_stream_pdf(dir.path(), 1, "Luồng đối tượng");
+    let sx = objstm.windows(9).rposition(|w| w == b"startxref").unwrap();
+    let end = sx + objstm[sx..].windows(5).position(|w| w == b"%%EOF").unwrap();
+    objstm.splice(sx..end, b"startxref\n123\n".iter().copied());
+    let so = SignOptions::default();
+    for (name, bytes, dropped, qpdf_clean) in [
+        ("shifted", shifted, 0, true),
+        ("prefixed", prefixed, junk.len(), true),
+        // The conversion also lengthened the content streams: qpdf warns about the input's
+        // own /Length values, which no repair of the cross-reference changes.
+        ("crlf", crlf, 0, false),
+        ("objstm", objstm, 0, true),
+    ] {
+        let input = dir.path().join(format!("{name}.pdf"));
+        std::fs::write(&input, &bytes).unwrap();
+        assert!(
+            vanthu_pdf::doc::Doc::open(&input).is_err(),
+            "{name}: the input is damaged"
+        );
+        let out = dir.path().join(format!("{name}-signed.pdf"));
+        let done = vanthu_pdf::sign_file(&input, &out, &p12("leader"), &so)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let r = done
+            .repaired
+            .unwrap_or_else(|| panic!("{name}: not reported"));
+        assert_eq!(r.dropped, dropped, "{name}");
+        assert!(r.objects >= 7, "{name}: {r:?}");
+        let signed = std::fs::read(&out).unwrap();
+        assert_eq!(
+            &signed[..bytes.len() - dropped],
+            &bytes[dropped..],
+            "{name}: bytes kept"
+        );
+        let rep = vanthu_pdf::verify::verify_file(&out, &opts()).unwrap();
+        assert!(rep.all_valid, "{name}: {rep:#?}");
+        let (ok, text) = pyhanko_validate(&out, &[]);
+        assert!(
+            ok && text.matches(":VALID").count() == 1,
+            "{name}: pyHanko: {text}"
+        );
+        let (ok, text) = qpdf_check(&out);
+        assert!(
+            ok || (!qpdf_clean && text.contains("WARNING") && !text.contains("ERROR")),
+            "{name}: qpdf: {text}"
+        );
+        // The signed result is an ordinary file now: a second signature needs no repair.
+        let out2 = dir.path().join(format!("{name}-signed2.pdf"));
+        let again = vanthu_pdf::sign_file(&out, &out2, &p12("clerk"), &so).unwrap();
+        assert_eq!(again.repaired, None, "{name}");
+        assert!(
+            vanthu_pdf::verify::verify_file(&out2, &opts())
+                .unwrap()
+                .all_valid
+        );
+    }
+    // Signed, then damaged the same way: refused, and why.
+    let signed = sign_bytes(good.clone(), &p12("leader"), &so).unwrap();
+    let mut broken = signed[..header_end].to_vec();
+    broken.extend_from_slice(b"%inserted\n");
+    broken.extend_from_slice(&signed[header_end..]);
+    let input = dir.path().join("signed-broken.pdf");
+    std::fs::write(&input, &broken).unwrap();
+    let out = dir.path().join("never.pdf");
+    let e = vanthu_pdf::sign_file(&input, &out, &p12("clerk"), &so).unwrap_err();
+    assert!(e.to_string().contains("signatures"), "{e}");
+    assert!(!out.exists());
+    // Nothing to rebuild from: the first error stays.
+    let input = dir.path().join("cut.pdf");
+    std::fs::write(&input, &good[..good.len() / 3]).unwrap();
+    let e = vanthu_pdf::sign_file(&input, &out, &p12("clerk"), &so).unwrap_err();
+    assert!(e.to_string().contains("startxref"), "{e}");
+    assert!(!out.exists());
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(left.is_empty(), "temporary files left: {left:?}");
+}

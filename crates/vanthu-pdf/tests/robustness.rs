@@ -43,6 +43,18 @@ fn seeds() -> &'static Vec<Vec<u8>> {
     })
 }
 
+/// Unsigned seeds: a classic table and an object-stream file.
+fn unsigned_seeds() -> &'static Vec<Vec<u8>> {
+    static S: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    S.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        vec![
+            sample_pdf(2, "Chua ky"),
+            xref_stream_pdf(dir.path(), 1, "Chua ky"),
+        ]
+    })
+}
+
 fn offline() -> &'static VerifyOptions {
     static O: OnceLock<VerifyOptions> = OnceLock::new();
     O.get_or_init(|| VerifyOptions {
@@ -150,14 +162,44 @@ proptest! {
         }
         let _ = sign_bytes(bytes.clone(), &p12("leader"), &SignOptions::default());
         // The streamed signer: an error leaves no output; a success keeps the input as the
-        // output's prefix, byte for byte.
+        // output's prefix, byte for byte (after what preceded the header, for a repair; a file
+        // with signature marks is never repaired).
         let dir = tempfile::tempdir().unwrap();
         let (input, output) = (dir.path().join("in.pdf"), dir.path().join("out.pdf"));
         std::fs::write(&input, &bytes).unwrap();
         match vanthu_pdf::sign_file(&input, &output, &p12("leader"), &SignOptions::default()) {
-            Ok(()) => {
+            Ok(done) => {
                 let out = std::fs::read(&output).unwrap();
-                prop_assert!(out.len() > bytes.len() && out[..bytes.len()] == bytes[..]);
+                let kept = &bytes[done.repaired.as_ref().map_or(0, |r| r.dropped)..];
+                prop_assert!(out.len() > kept.len() && out[..kept.len()] == kept[..]);
+                prop_assert!(done.repaired.is_none() || !vanthu_pdf::repair::has_signature_marks(&bytes));
+            }
+            Err(_) => prop_assert!(!output.exists()),
+        }
+        prop_assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), if output.exists() { 2 } else { 1 });
+    }
+
+    /// Damaged *unsigned* files (the ones a repair may rebuild): signing gives an error and no
+    /// file, or a file whose new signature is intact and that keeps the input (from its header
+    /// on) as its prefix; the repair's scan never panics on anything.
+    #[test]
+    fn damaged_unsigned_files_sign_soundly_or_not_at_all(
+        seed in 0usize..2,
+        muts in prop::collection::vec(mutation(), 1..4),
+    ) {
+        let bytes = apply(unsigned_seeds()[seed].clone(), &muts);
+        let _ = vanthu_pdf::repair::plan(&bytes);
+        let dir = tempfile::tempdir().unwrap();
+        let (input, output) = (dir.path().join("in.pdf"), dir.path().join("out.pdf"));
+        std::fs::write(&input, &bytes).unwrap();
+        match vanthu_pdf::sign_file(&input, &output, &p12("leader"), &SignOptions::default()) {
+            Ok(done) => {
+                let out = std::fs::read(&output).unwrap();
+                let kept = &bytes[done.repaired.as_ref().map_or(0, |r| r.dropped)..];
+                prop_assert!(out.len() > kept.len() && out[..kept.len()] == kept[..]);
+                let rep = verify_bytes(out, offline()).unwrap();
+                let last = rep.signatures.last().unwrap();
+                prop_assert!(last.intact, "{rep:#?}");
             }
             Err(_) => prop_assert!(!output.exists()),
         }

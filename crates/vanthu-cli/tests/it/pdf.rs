@@ -237,6 +237,55 @@ fn pdf_sign_bad_input_gives_clear_error_and_no_output() {
     }
 }
 
+/// A file whose cross-reference no longer matches its bytes (here a line inserted after the
+/// header, as some editors do) opens in every viewer; `pdf sign` rebuilds the cross-reference,
+/// signs, and says so in Vietnamese (and in the JSON).
+#[test]
+fn pdf_sign_repairs_a_damaged_unsigned_file_and_says_so() {
+    let d = tempfile::tempdir().unwrap();
+    let k = pki(d.path());
+    let good = sample_pdf();
+    let cut = good.iter().position(|&b| b == b'\n').unwrap() + 1;
+    let mut bad = good[..cut].to_vec();
+    bad.extend_from_slice(b"%edited\n");
+    bad.extend_from_slice(&good[cut..]);
+    let input = d.path().join("hong.pdf");
+    std::fs::write(&input, &bad).unwrap();
+    let sign = |out: &Path| {
+        let mut c = pdf_cmd(d.path());
+        c.arg("sign")
+            .arg(&input)
+            .arg(out)
+            .arg("--p12")
+            .arg(k.join("leader.p12"))
+            .args(["--pin-env", "PIN"]);
+        c
+    };
+    let out = d.path().join("da-ky.pdf");
+    let o = run(&mut sign(&out));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("Lưu ý: bảng tham chiếu chéo"), "{err}");
+    assert!(std::fs::read(&out).unwrap().starts_with(&bad));
+    let v = json(
+        pdf_cmd(d.path())
+            .arg("verify")
+            .arg(&out)
+            .arg("--trust")
+            .arg(k.join("root.pem"))
+            .arg("--soft-revocation-check"),
+    );
+    assert_eq!(v["all_valid"], true, "{v}");
+    let out2 = d.path().join("da-ky-2.pdf");
+    let v = json(&mut sign(&out2));
+    assert!(
+        v["repaired"]
+            .as_str()
+            .is_some_and(|r| r.contains("dựng lại")),
+        "{v}"
+    );
+}
+
 #[test]
 fn pdf_sign_with_softhsm_token() {
     let d = tempfile::tempdir().unwrap();
