@@ -137,6 +137,11 @@ pub struct SignArgs {
     /// 2026-03-05T14:22:10+07:00 (the stamp's time form; both equal the signing time /M).
     #[arg(long, value_name = "DẠNG", requires = "org", default_value = "vn", value_parser = ["vn", "iso"])]
     stamp_time: String,
+    /// Tệp chưa ký có bảng tham chiếu chéo bị hỏng (vẫn mở được trong trình đọc PDF): dựng
+    /// lại bảng rồi ký (an unsigned file whose cross-reference table is damaged: rebuild it,
+    /// then sign; never done to a signed file).
+    #[arg(long)]
+    repair: bool,
     /// Ảnh con dấu PNG, đóng đè 1/3 bên trái chữ ký lãnh đạo, kích thước thật (the seal image:
     /// real size, over the left third of the leader's signature, on top).
     #[arg(long, value_name = "PNG", conflicts_with_all = ["visible", "image", "org"], requires = "seal_mm")]
@@ -223,6 +228,7 @@ fn sign(a: &SignArgs) -> Result<vanthu_pdf::Signed, PdfError> {
             agency: a.agency.clone(),
         }),
         stamp_time_iso: a.stamp_time == "iso",
+        repair: a.repair,
         tsa_url: a.tsa.clone(),
         ..Default::default()
     };
@@ -644,7 +650,16 @@ pub fn run(cmd: PdfCmd, json: bool) -> i32 {
                 }
                 0
             }
-            Err(e) => fail(&e, json),
+            Err(e) => {
+                if !a.repair && vanthu_pdf::repair::curable(&e) {
+                    eprintln!(
+                        "Gợi ý: nếu tệp vẫn mở được trong trình đọc PDF, chạy lại với --repair để \
+                         dựng lại bảng tham chiếu chéo rồi ký (if the file opens in a PDF viewer, \
+                         --repair rebuilds its cross-reference table before signing)"
+                    );
+                }
+                fail(&e, json)
+            }
         },
         PdfCmd::Verify {
             file,

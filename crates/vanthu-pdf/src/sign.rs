@@ -294,6 +294,10 @@ pub struct SignOptions {
     /// reuse it instead of preparing a new one (a rebuild changes `/M` and the digest), so a
     /// remote approval requested before a restart still matches. The caller removes the file.
     pub resume_file: Option<PathBuf>,
+    /// [`sign_file`] only: an unsigned input whose cross-reference is damaged is repaired
+    /// ([`crate::repair`]) and signed, instead of refused as damaged. Asked for, never by
+    /// default: a damaged file is first of all bad input.
+    pub repair: bool,
 }
 
 pub(crate) fn vn_offset() -> UtcOffset {
@@ -1174,8 +1178,9 @@ fn check_validity(cert: &x509_cert::Certificate, now: OffsetDateTime) -> Result<
 /// whose range is hashed by reading that file (self-checked the same way). Memory stays flat
 /// with the file size.
 ///
-/// An unsigned input whose cross-reference is damaged (as viewers silently tolerate) is signed
-/// after a repair ([`crate::repair`]): reported in the result, never done to a signed file.
+/// With `opts.repair`, an unsigned input whose cross-reference is damaged (as viewers silently
+/// tolerate) is signed after a repair ([`crate::repair`]): reported in the result, never done
+/// to a signed file.
 pub fn sign_file(
     input: &Path,
     output: &Path,
@@ -1185,7 +1190,9 @@ pub fn sign_file(
     let o = level_options(opts)?;
     match replace_with(output, |tmp| sign_into(input, tmp, signer, &o)) {
         Ok(()) => Ok(Signed::default()),
-        Err(e) if crate::repair::curable(&e) => sign_repaired(input, output, signer, &o, e),
+        Err(e) if o.repair && crate::repair::curable(&e) => {
+            sign_repaired(input, output, signer, &o, e)
+        }
         Err(e) => Err(e),
     }
 }

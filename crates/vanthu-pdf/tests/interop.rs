@@ -888,9 +888,10 @@ fn legacy_subfilters_are_undetermined() {
 /// word: offsets shifted by an inserted line, bytes before the header (a mail gateway), line
 /// endings converted, a wrong `startxref` in a file with object streams. Unsigned, they are
 /// repaired (one complete cross-reference section appended, nothing before it changed but what
-/// preceded the header), signed, and pass vanthu, pyHanko (strict) and qpdf; the result says
-/// so. A signed file is refused (a repair would break its signatures); a file with nothing to
-/// rebuild from keeps its first error; neither leaves a file behind.
+/// preceded the header) when the caller asks for it, signed, and pass vanthu, pyHanko (strict)
+/// and qpdf; the result says so. Not asked for, they are refused as damaged. A signed file is
+/// refused (a repair would break its signatures); a file with nothing to rebuild from keeps
+/// its first error; neither leaves a file behind.
 #[test]
 fn damaged_unsigned_files_are_repaired_then_signed() {
     let dir = tempfile::tempdir().unwrap();
@@ -910,7 +911,10 @@ fn damaged_unsigned_files_are_repaired_then_signed() {
     let sx = objstm.windows(9).rposition(|w| w == b"startxref").unwrap();
     let end = sx + objstm[sx..].windows(5).position(|w| w == b"%%EOF").unwrap();
     objstm.splice(sx..end, b"startxref\n123\n".iter().copied());
-    let so = SignOptions::default();
+    let so = SignOptions {
+        repair: true,
+        ..Default::default()
+    };
     for (name, bytes, dropped, qpdf_clean) in [
         ("shifted", shifted, 0, true),
         ("prefixed", prefixed, junk.len(), true),
@@ -926,6 +930,11 @@ fn damaged_unsigned_files_are_repaired_then_signed() {
             "{name}: the input is damaged"
         );
         let out = dir.path().join(format!("{name}-signed.pdf"));
+        // Not asked for: bad input, refused.
+        let e = vanthu_pdf::sign_file(&input, &out, &p12("leader"), &SignOptions::default())
+            .unwrap_err();
+        assert!(matches!(e, vanthu_pdf::PdfError::Damaged(_)), "{name}: {e}");
+        assert!(!out.exists());
         let done = vanthu_pdf::sign_file(&input, &out, &p12("leader"), &so)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         let r = done

@@ -192,7 +192,8 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let (input, output) = (dir.path().join("in.pdf"), dir.path().join("out.pdf"));
         std::fs::write(&input, &bytes).unwrap();
-        match vanthu_pdf::sign_file(&input, &output, &p12("leader"), &SignOptions::default()) {
+        let repair = SignOptions { repair: true, ..Default::default() };
+        match vanthu_pdf::sign_file(&input, &output, &p12("leader"), &repair) {
             Ok(done) => {
                 let out = std::fs::read(&output).unwrap();
                 let kept = &bytes[done.repaired.as_ref().map_or(0, |r| r.dropped)..];

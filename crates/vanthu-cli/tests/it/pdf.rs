@@ -238,8 +238,9 @@ fn pdf_sign_bad_input_gives_clear_error_and_no_output() {
 }
 
 /// A file whose cross-reference no longer matches its bytes (here a line inserted after the
-/// header, as some editors do) opens in every viewer; `pdf sign` rebuilds the cross-reference,
-/// signs, and says so in Vietnamese (and in the JSON).
+/// header, as some editors do) opens in every viewer. `pdf sign` refuses it as damaged (bad
+/// input: clear error, no output) and suggests `--repair`; with it, rebuilds the
+/// cross-reference, signs, and says so in Vietnamese (and in the JSON).
 #[test]
 fn pdf_sign_repairs_a_damaged_unsigned_file_and_says_so() {
     let d = tempfile::tempdir().unwrap();
@@ -264,6 +265,14 @@ fn pdf_sign_repairs_a_damaged_unsigned_file_and_says_so() {
     let out = d.path().join("da-ky.pdf");
     let o = run(&mut sign(&out));
     let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("Cấu trúc tệp bị hỏng") && err.contains("--repair"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    let o = run(sign(&out).arg("--repair"));
+    let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(0), "{err}");
     assert!(err.contains("Lưu ý: bảng tham chiếu chéo"), "{err}");
     assert!(std::fs::read(&out).unwrap().starts_with(&bad));
@@ -277,7 +286,7 @@ fn pdf_sign_repairs_a_damaged_unsigned_file_and_says_so() {
     );
     assert_eq!(v["all_valid"], true, "{v}");
     let out2 = d.path().join("da-ky-2.pdf");
-    let v = json(&mut sign(&out2));
+    let v = json(sign(&out2).arg("--repair"));
     assert!(
         v["repaired"]
             .as_str()
