@@ -138,7 +138,7 @@ impl Doc {
     }
 
     /// Digest of the byte ranges, in one streamed pass.
-    pub fn digest_ranges(&self, alg: crate::keys::Sha2, ranges: &[(usize, usize)]) -> Vec<u8> {
+    pub fn digest_ranges(&self, alg: crate::keys::Hash, ranges: &[(usize, usize)]) -> Vec<u8> {
         use sha2::Digest;
         fn run<D: Digest>(doc: &Doc, ranges: &[(usize, usize)]) -> Vec<u8> {
             for from_map in [false, true] {
@@ -150,9 +150,18 @@ impl Doc {
             unreachable!("feeding from memory cannot fail")
         }
         match alg {
-            crate::keys::Sha2::S256 => run::<sha2::Sha256>(self, ranges),
-            crate::keys::Sha2::S384 => run::<sha2::Sha384>(self, ranges),
-            crate::keys::Sha2::S512 => run::<sha2::Sha512>(self, ranges),
+            crate::keys::Hash::Sha1 => {
+                for from_map in [false, true] {
+                    let mut h = openssl::sha::Sha1::new();
+                    if self.feed(ranges, from_map, &mut |c| h.update(c)).is_ok() {
+                        return h.finish().to_vec();
+                    }
+                }
+                unreachable!("feeding from memory cannot fail")
+            }
+            crate::keys::Hash::S256 => run::<sha2::Sha256>(self, ranges),
+            crate::keys::Hash::S384 => run::<sha2::Sha384>(self, ranges),
+            crate::keys::Hash::S512 => run::<sha2::Sha512>(self, ranges),
         }
     }
 

@@ -155,21 +155,37 @@ pub fn load_p12(der: &[u8], password: &str) -> Result<SoftKey, PdfError> {
     Ok(k)
 }
 
-/// SHA-2 variants accepted in incoming signatures.
+/// Digest algorithms accepted in incoming signatures: SHA-2, and SHA-1, which older signing
+/// tools (and older Vietnamese signatures) used: checked for integrity, but weak
+/// ([`Hash::is_weak`]), so a signature that relies on it is never reported valid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sha2 {
+pub enum Hash {
+    Sha1,
     S256,
     S384,
     S512,
 }
 
-impl Sha2 {
-    pub fn from_oid(oid: &der::asn1::ObjectIdentifier) -> Option<Sha2> {
+impl Hash {
+    pub fn from_oid(oid: &der::asn1::ObjectIdentifier) -> Option<Hash> {
         match oid.to_string().as_str() {
-            "2.16.840.1.101.3.4.2.1" => Some(Sha2::S256),
-            "2.16.840.1.101.3.4.2.2" => Some(Sha2::S384),
-            "2.16.840.1.101.3.4.2.3" => Some(Sha2::S512),
+            "1.3.14.3.2.26" => Some(Hash::Sha1),
+            "2.16.840.1.101.3.4.2.1" => Some(Hash::S256),
+            "2.16.840.1.101.3.4.2.2" => Some(Hash::S384),
+            "2.16.840.1.101.3.4.2.3" => Some(Hash::S512),
             _ => None,
+        }
+    }
+    /// No longer collision resistant (ETSI TS 119 312): SHA-1.
+    pub fn is_weak(self) -> bool {
+        self == Hash::Sha1
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Hash::Sha1 => "SHA-1",
+            Hash::S256 => "SHA-256",
+            Hash::S384 => "SHA-384",
+            Hash::S512 => "SHA-512",
         }
     }
     pub fn digest(self, parts: &[&[u8]]) -> Vec<u8> {
@@ -181,18 +197,26 @@ impl Sha2 {
             h.finalize().to_vec()
         }
         match self {
-            Sha2::S256 => run::<Sha256>(parts),
-            Sha2::S384 => run::<sha2::Sha384>(parts),
-            Sha2::S512 => run::<sha2::Sha512>(parts),
+            Hash::Sha1 => {
+                let mut h = openssl::sha::Sha1::new();
+                for p in parts {
+                    h.update(p);
+                }
+                h.finish().to_vec()
+            }
+            Hash::S256 => run::<Sha256>(parts),
+            Hash::S384 => run::<sha2::Sha384>(parts),
+            Hash::S512 => run::<sha2::Sha512>(parts),
         }
     }
 }
 
-fn ossl_md(hash: Sha2) -> openssl::hash::MessageDigest {
+fn ossl_md(hash: Hash) -> openssl::hash::MessageDigest {
     match hash {
-        Sha2::S256 => openssl::hash::MessageDigest::sha256(),
-        Sha2::S384 => openssl::hash::MessageDigest::sha384(),
-        Sha2::S512 => openssl::hash::MessageDigest::sha512(),
+        Hash::Sha1 => openssl::hash::MessageDigest::sha1(),
+        Hash::S256 => openssl::hash::MessageDigest::sha256(),
+        Hash::S384 => openssl::hash::MessageDigest::sha384(),
+        Hash::S512 => openssl::hash::MessageDigest::sha512(),
     }
 }
 
@@ -248,7 +272,7 @@ fn public_key(cert: &Certificate) -> Option<(openssl::pkey::PKey<openssl::pkey::
 
 /// Verifies one signature with OpenSSL. `pss`: RSASSA-PSS with MGF1 over the same hash and the
 /// salt length read from the signature (any length: the digest size, 20, the maximum...).
-fn ossl_verify(cert: &Certificate, data: &[u8], sig: &[u8], hash: Sha2, pss: bool) -> bool {
+fn ossl_verify(cert: &Certificate, data: &[u8], sig: &[u8], hash: Hash, pss: bool) -> bool {
     use openssl::rsa::Padding;
     use openssl::sign::RsaPssSaltlen;
     let Some((key, alg)) = public_key(cert) else {
@@ -281,13 +305,13 @@ fn ossl_verify(cert: &Certificate, data: &[u8], sig: &[u8], hash: Sha2, pss: boo
 }
 
 /// RSASSA-PSS (as pyHanko `--prefer-pss` signs), salt length detected.
-pub fn verify_pss_with_cert(cert: &Certificate, data: &[u8], sig: &[u8], hash: Sha2) -> bool {
+pub fn verify_pss_with_cert(cert: &Certificate, data: &[u8], sig: &[u8], hash: Hash) -> bool {
     ossl_verify(cert, data, sig, hash, true)
 }
 
 /// Verifies `sig` over `data` with the public key of `cert` (RSA PKCS#1 v1.5 or ECDSA
 /// P-256/P-384), hashing with `hash`.
-pub fn verify_with_cert_hash(cert: &Certificate, data: &[u8], sig: &[u8], hash: Sha2) -> bool {
+pub fn verify_with_cert_hash(cert: &Certificate, data: &[u8], sig: &[u8], hash: Hash) -> bool {
     ossl_verify(cert, data, sig, hash, false)
 }
 
@@ -305,7 +329,7 @@ fn legacy_provider() {
 /// Verifies `sig` over `data` with the public key of `cert` (RSA PKCS#1 v1.5 or ECDSA
 /// P-256/P-384, SHA-256).
 pub fn verify_with_cert(cert: &Certificate, data: &[u8], sig: &[u8]) -> bool {
-    ossl_verify(cert, data, sig, Sha2::S256, false)
+    ossl_verify(cert, data, sig, Hash::S256, false)
 }
 
 /// SHA-256 of a certificate's DER.

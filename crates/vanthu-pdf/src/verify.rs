@@ -8,7 +8,6 @@ use cms::signed_data::{SignedData, SignerIdentifier};
 use der::asn1::{Any, GeneralizedTime, ObjectIdentifier, OctetString};
 use der::{Decode, Encode};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use x509_cert::Certificate;
 
 use crate::cms_build::*;
@@ -442,6 +441,8 @@ struct CmsCheck {
     /// CRLs and OCSP responses from Adobe's signed revocation archival attribute
     /// (adbe-revocationInfoArchival, 1.2.840.113583.1.1.8), as other tools embed them.
     archival: (Vec<Vec<u8>>, Vec<Vec<u8>>),
+    /// A weak digest algorithm the signature relies on (SHA-1): checked, never valid.
+    weak: Option<&'static str>,
 }
 
 /// Adobe's revocation archival attribute.
@@ -494,7 +495,7 @@ fn parse_revocation_archival(value: &[u8]) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
 /// `digest` hashes the signed content with the SignerInfo's algorithm (one streamed pass).
 fn check_cms(
     sd: &SignedData,
-    digest: &dyn Fn(crate::keys::Sha2) -> Vec<u8>,
+    digest: &dyn Fn(crate::keys::Hash) -> Vec<u8>,
     pades: bool,
 ) -> CmsCheck {
     let mut c = CmsCheck {
@@ -506,6 +507,7 @@ fn check_cms(
         signature_value: Vec::new(),
         unsigned: Vec::new(),
         archival: (Vec::new(), Vec::new()),
+        weak: None,
     };
     if let Some(cs) = &sd.certificates {
         for ch in cs.0.iter() {
@@ -524,13 +526,16 @@ fn check_cms(
     }
     let si = sis[0];
     c.signature_value = si.signature.as_bytes().to_vec();
-    let Some(hash) = crate::keys::Sha2::from_oid(&si.digest_alg.oid) else {
+    let Some(hash) = crate::keys::Hash::from_oid(&si.digest_alg.oid) else {
         c.errors.push(format!(
             "Thuật toán băm {} chưa hỗ trợ (unsupported digest algorithm)",
             si.digest_alg.oid
         ));
         return c;
     };
+    if hash.is_weak() {
+        c.weak = Some(hash.name());
+    }
     let signer = c
         .certs
         .iter()
@@ -627,8 +632,11 @@ fn check_cms(
     }
     let tbs = attrs.to_der().unwrap_or_default();
     let sig_ok = match si.signature_algorithm.oid.to_string().as_str() {
-        // RSA PKCS#1 v1.5 (rsaEncryption or shaNNNWithRSA) and ECDSA with SHA-2.
+        // RSA PKCS#1 v1.5 (rsaEncryption, sha1WithRSA or shaNNNWithRSA) and ECDSA (SHA-1
+        // or SHA-2).
         "1.2.840.113549.1.1.1"
+        | "1.2.840.113549.1.1.5"
+        | "1.2.840.10045.4.1"
         | "1.2.840.113549.1.1.11"
         | "1.2.840.113549.1.1.12"
         | "1.2.840.113549.1.1.13"
@@ -677,7 +685,7 @@ fn der_items(b: &[u8]) -> Option<Vec<der::asn1::AnyRef<'_>>> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum EssAlg {
     Sha1,
-    Sha2(crate::keys::Sha2),
+    Sha2(crate::keys::Hash),
 }
 
 fn ess_digest(alg: EssAlg, cert: &Certificate) -> Vec<u8> {
@@ -701,14 +709,14 @@ fn ess_cert_hash(der_bytes: &[u8], v2: bool) -> Option<(EssAlg, Vec<u8>)> {
     let mut it = parts.into_iter();
     let mut next = it.next()?;
     let mut alg = if v2 {
-        EssAlg::Sha2(crate::keys::Sha2::S256)
+        EssAlg::Sha2(crate::keys::Hash::S256)
     } else {
         EssAlg::Sha1
     };
     if v2 && next.tag() == Tag::Sequence {
         let oid = der_items(next.value())?.into_iter().next()?;
         let oid = ObjectIdentifier::try_from(oid).ok()?;
-        alg = match crate::keys::Sha2::from_oid(&oid) {
+        alg = match crate::keys::Hash::from_oid(&oid) {
             Some(h) => EssAlg::Sha2(h),
             None if oid.to_string() == "1.3.14.3.2.26" => EssAlg::Sha1,
             None => return None,
@@ -857,12 +865,14 @@ fn has_timestamping_eku(cert: &Certificate) -> bool {
         })
 }
 
-/// Verifies an RFC 3161 token over `imprint` (SHA-256). Returns its info and genTime (unix).
+/// Verifies an RFC 3161 token whose message imprint must be `imprint(alg)`, the digest of the
+/// time-stamped data with the token's own imprint algorithm. Returns its info and genTime
+/// (unix). A token that relies on SHA-1 (imprint or signature) is checked, but not trusted.
 /// With `revocation` (the file, the options and the wall clock), the TSA's path is also checked
 /// for revocation at the token's time, fail closed like a signer's (§4.1 item 11).
 pub(crate) fn check_timestamp(
     token: &[u8],
-    imprint: &[u8],
+    imprint: &dyn Fn(crate::keys::Hash) -> Vec<u8>,
     trust: &[Vec<u8>],
     extra: &[Certificate],
     revocation: Option<(&Doc, &VerifyOptions, i64)>,
@@ -905,18 +915,31 @@ pub(crate) fn check_timestamp(
         info.errors.push("TSTInfo hỏng (bad TSTInfo)".into());
         return (info, None);
     };
-    let mi_ok = parts
+    // messageImprint: SEQUENCE { hashAlgorithm AlgorithmIdentifier, hashedMessage OCTET STRING }
+    let mi = parts
         .get(2)
         .and_then(|mi| Vec::<Any>::from_der(&mi.to_der().ok()?).ok())
-        .is_some_and(|mi| {
-            mi.len() == 2
-                && mi[1]
-                    .decode_as::<OctetString>()
-                    .is_ok_and(|o| o.as_bytes() == imprint)
-        });
+        .filter(|mi| mi.len() == 2);
+    let mi_alg = mi.as_ref().and_then(|mi| {
+        let alg = spki::AlgorithmIdentifierOwned::from_der(&mi[0].to_der().ok()?).ok()?;
+        crate::keys::Hash::from_oid(&alg.oid)
+    });
+    let mi_ok = match (&mi, mi_alg) {
+        (Some(mi), Some(alg)) => mi[1]
+            .decode_as::<OctetString>()
+            .is_ok_and(|o| o.as_bytes() == imprint(alg).as_slice()),
+        _ => false,
+    };
     if !mi_ok {
         info.errors
             .push("Dấu thời gian không khớp chữ ký (message imprint mismatch)".into());
+    }
+    let weak = c.weak.or(mi_alg.filter(|h| h.is_weak()).map(|h| h.name()));
+    if let Some(alg) = weak {
+        info.warnings.push(format!(
+            "Dấu thời gian dùng thuật toán băm {alg} không còn an toàn: không dùng làm bằng chứng \
+             thời điểm (weak hash algorithm in the timestamp: not trusted)"
+        ));
     }
     let gen = parts
         .get(4)
@@ -948,7 +971,7 @@ pub(crate) fn check_timestamp(
                     .into(),
             );
         }
-        info.trusted = ok && has_timestamping_eku(tsa) && revocation_ok;
+        info.trusted = ok && has_timestamping_eku(tsa) && revocation_ok && weak.is_none();
         if let Some(e) = err {
             info.errors
                 .push(format!("TSA không tin cậy: {e} (TSA not trusted)"));
@@ -1364,6 +1387,8 @@ fn dss_certs(doc: &Doc) -> Vec<Certificate> {
 }
 
 fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigReport {
+    // A weak digest algorithm (SHA-1) under the signature: never HỢP LỆ.
+    let mut weak = false;
     let last = doc.sections.len() - 1;
     let mut r = SigReport {
         field: field.to_string(),
@@ -1550,10 +1575,9 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
         .unwrap_or_else(time::OffsetDateTime::now_utc)
         .unix_timestamp();
     if is_ts {
-        let digest = doc.digest_ranges(crate::keys::Sha2::S256, &ranges);
         let (info, gen) = check_timestamp(
             der_bytes,
-            &digest,
+            &|h| doc.digest_ranges(h, &ranges),
             &opts.trust,
             &dss,
             Some((doc, opts, now)),
@@ -1586,6 +1610,14 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
         }
         let pades = r.subfilter == "ETSI.CAdES.detached";
         let ck = check_cms(&sdata, &|h| doc.digest_ranges(h, &ranges), pades);
+        if let Some(alg) = ck.weak {
+            weak = true;
+            r.warnings.push(format!(
+                "Chữ ký dùng thuật toán băm {alg} không còn an toàn (ETSI TS 119 312): tài liệu \
+                 được kiểm tra toàn vẹn nhưng chữ ký không thể được coi là hợp lệ (weak hash \
+                 algorithm: integrity checked, validity undetermined)"
+            ));
+        }
         r.errors.extend(ck.errors.iter().cloned());
         r.warnings.extend(ck.warnings.iter().cloned());
         r.intact = ck.intact && sdata.encap_content_info.econtent.is_none();
@@ -1606,12 +1638,11 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
         for (oid, vals) in &ck.unsigned {
             if *oid == ID_TIMESTAMP_TOKEN {
                 if let Some(tok) = vals.first().and_then(|v| v.to_der().ok()) {
-                    let imprint = Sha256::digest(&ck.signature_value);
                     let mut extra = dss.clone();
                     extra.extend(ck.certs.iter().cloned());
                     let (info, gen) = check_timestamp(
                         &tok,
-                        &imprint,
+                        &|h| h.digest(&[&ck.signature_value]),
                         &opts.trust,
                         &extra,
                         Some((doc, opts, now)),
@@ -1723,7 +1754,7 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
     r.valid = r.intact && r.errors.iter().all(trust_only);
     r.verdict = if !r.valid || forbidden {
         INVALID.into()
-    } else if r.trusted && r.revocation_ok && r.modifications_allowed {
+    } else if r.trusted && r.revocation_ok && r.modifications_allowed && !weak {
         VALID.into()
     } else {
         UNDETERMINED.into()
@@ -1984,13 +2015,18 @@ pub(crate) fn signed_range_contents(doc: &Doc, br: [usize; 4]) -> Option<Vec<u8>
 /// `digest` and its signature verifies.
 pub(crate) fn cms_matches(der: &[u8], digest: &[u8], is_ts: bool) -> bool {
     if is_ts {
-        return check_timestamp(der, digest, &[], &[], None).0.intact;
+        // vanthu asks its TSA for SHA-256 imprints.
+        let imprint = |h| match h {
+            crate::keys::Hash::S256 => digest.to_vec(),
+            _ => Vec::new(),
+        };
+        return check_timestamp(der, &imprint, &[], &[], None).0.intact;
     }
     let Ok(sdata) = parse_signed_data(der) else {
         return false;
     };
-    let digest_of = |h: crate::keys::Sha2| match h {
-        crate::keys::Sha2::S256 => digest.to_vec(),
+    let digest_of = |h: crate::keys::Hash| match h {
+        crate::keys::Hash::S256 => digest.to_vec(),
         _ => Vec::new(),
     };
     check_cms(&sdata, &digest_of, true).intact

@@ -93,6 +93,8 @@ fn pyhanko_addsig(
 
 /// Signs `src` into `out` with pyHanko's Python API as `key` (a PKI file stem):
 /// `PdfSignatureMetadata(<meta>)`, after the Python lines `prelude` (patches, imports).
+/// pyHanko's Python API signs `src` with the test PKI's `key`; `meta` are the arguments of its
+/// PdfSignatureMetadata; `prelude` runs first (a `ts` it defines is used as the timestamper).
 fn pyhanko_api_sign(
     key: &str,
     src: &std::path::Path,
@@ -110,7 +112,8 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 s = signers.SimpleSigner.load({key:?}, {cert:?}, ca_chain_files=({chain:?},))
 with open({src:?}, 'rb') as i, open({out:?}, 'wb') as o:
     w = IncrementalPdfFileWriter(i)
-    signers.sign_pdf(w, signers.PdfSignatureMetadata({meta}), signer=s, output=o)
+    signers.sign_pdf(w, signers.PdfSignatureMetadata({meta}), signer=s, output=o,
+                     timestamper=globals().get('ts'))
 "#,
         key = k.join(format!("{key}.key.pem")).display().to_string(),
         cert = k.join(format!("{key}.pem")).display().to_string(),
@@ -994,4 +997,98 @@ fn damaged_unsigned_files_are_repaired_then_signed() {
         .filter(|n| n.starts_with('.'))
         .collect();
     assert!(left.is_empty(), "temporary files left: {left:?}");
+}
+
+/// Older signing tools (and many archived Vietnamese documents) signed with SHA-1 in an
+/// adbe.pkcs7.detached CMS. vanthu checks such a signature fully — the document is reported
+/// intact, as pyHanko does — but SHA-1 is no longer collision resistant, so the verdict is
+/// CHƯA XÁC ĐỊNH, never HỢP LỆ; a changed byte still makes it KHÔNG HỢP LỆ.
+#[test]
+fn sha1_signatures_are_checked_but_never_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("in.pdf");
+    std::fs::write(&src, sample_pdf(1, "Van ban cu")).unwrap();
+    let out = dir.path().join("sha1.pdf");
+    pyhanko_api_sign(
+        "leader",
+        &src,
+        &out,
+        "field_name='Sig1', md_algorithm='sha1', subfilter=SigSeedSubFilter.ADOBE_PKCS7_DETACHED",
+        "",
+    );
+    // pyHanko: intact, and not valid (SHA-1 is a disallowed algorithm there too).
+    let o = pyhanko()
+        .args(["sign", "validate", "--no-revocation-check", "--trust"])
+        .arg(pki().join("root.pem"))
+        .arg("--trust-replace")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let txt = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        !o.status.success() && txt.contains(":INTACT:"),
+        "pyHanko: {txt}"
+    );
+    let bytes = std::fs::read(&out).unwrap();
+    let rep = verify_bytes(bytes.clone(), &opts()).unwrap();
+    let s = &rep.signatures[0];
+    assert!(s.intact, "{s:#?}");
+    assert_eq!(s.signer, "Nguyễn Văn An");
+    assert_eq!(s.verdict, vanthu_pdf::verify::UNDETERMINED, "{s:#?}");
+    assert!(s.warnings.iter().any(|w| w.contains("SHA-1")), "{s:#?}");
+    assert!(!rep.all_valid);
+    // A changed byte of the signed content: not intact, invalid.
+    let mut bad = bytes;
+    let at = bad.windows(8).position(|w| w == b"Van ban ").unwrap();
+    bad[at] = b'W';
+    let rep = verify_bytes(bad, &opts()).unwrap();
+    let s = &rep.signatures[0];
+    assert!(!s.intact, "{s:#?}");
+    assert_eq!(s.verdict, vanthu_pdf::verify::INVALID, "{s:#?}");
+}
+
+/// Timestamps whose message imprint is not SHA-256 (pyHanko uses the signature's digest
+/// algorithm): a SHA-384 token is checked against the SHA-384 of the signature and gives B-T;
+/// a SHA-1 one is checked too, but neither the SHA-1 signature nor its token is trusted.
+#[test]
+fn timestamps_are_checked_with_their_own_imprint_algorithm() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("in.pdf");
+    std::fs::write(&src, sample_pdf(1, "Dau thoi gian")).unwrap();
+    let ts = format!(
+        "from pyhanko.sign.timestamps import HTTPTimeStamper\nts = HTTPTimeStamper({:?})",
+        start_tsa()
+    );
+    for (md, level, verdict) in [
+        ("sha384", "B-T", vanthu_pdf::verify::VALID),
+        ("sha1", "CMS", vanthu_pdf::verify::UNDETERMINED),
+    ] {
+        let out = dir.path().join(format!("{md}.pdf"));
+        pyhanko_api_sign(
+            "leader",
+            &src,
+            &out,
+            &format!(
+                "field_name='Sig1', md_algorithm='{md}', subfilter=SigSeedSubFilter.{}",
+                if md == "sha1" {
+                    "ADOBE_PKCS7_DETACHED"
+                } else {
+                    "PADES"
+                }
+            ),
+            &ts,
+        );
+        let rep = verify_bytes(std::fs::read(&out).unwrap(), &opts()).unwrap();
+        let s = &rep.signatures[0];
+        assert!(s.intact, "{md}: {s:#?}");
+        assert_eq!(s.verdict, verdict, "{md}: {s:#?}");
+        let t = s.timestamp.as_ref().expect("timestamp read");
+        assert!(t.intact, "{md}: {t:#?}");
+        if md == "sha1" {
+            assert!(!t.trusted && s.time_source != "timestamp", "{md}: {s:#?}");
+        } else {
+            assert_eq!(s.level, level, "{md}: {s:#?}");
+            assert_eq!(s.time_source, "timestamp", "{md}: {s:#?}");
+        }
+    }
 }
