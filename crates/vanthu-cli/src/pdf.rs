@@ -573,6 +573,9 @@ fn print_report(rep: &vanthu_pdf::Report) {
             "  Toàn vẹn:     {}",
             if s.intact {
                 "Nội dung được ký không bị thay đổi"
+            } else if s.verdict == vanthu_pdf::verify::UNDETERMINED {
+                // Legacy formats and unsupported algorithms: nothing could be checked.
+                "chưa kiểm tra được (not checked)"
             } else {
                 "KHÔNG toàn vẹn"
             }

@@ -443,6 +443,9 @@ struct CmsCheck {
     archival: (Vec<Vec<u8>>, Vec<Vec<u8>>),
     /// A weak digest algorithm the signature relies on (SHA-1): checked, never valid.
     weak: Option<&'static str>,
+    /// An algorithm vanthu does not implement: nothing could be checked, which says nothing
+    /// about the document.
+    unsupported: bool,
 }
 
 /// Adobe's revocation archival attribute.
@@ -508,6 +511,7 @@ fn check_cms(
         unsigned: Vec::new(),
         archival: (Vec::new(), Vec::new()),
         weak: None,
+        unsupported: false,
     };
     if let Some(cs) = &sd.certificates {
         for ch in cs.0.iter() {
@@ -531,6 +535,7 @@ fn check_cms(
             "Thuật toán băm {} chưa hỗ trợ (unsupported digest algorithm)",
             si.digest_alg.oid
         ));
+        c.unsupported = true;
         return c;
     };
     if hash.is_weak() {
@@ -652,6 +657,7 @@ fn check_cms(
             c.errors.push(format!(
                 "Thuật toán ký {o} chưa hỗ trợ (unsupported algorithm)"
             ));
+            c.unsupported = true;
             false
         }
     };
@@ -1610,6 +1616,22 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
         }
         let pades = r.subfilter == "ETSI.CAdES.detached";
         let ck = check_cms(&sdata, &|h| doc.digest_ranges(h, &ranges), pades);
+        if ck.unsupported {
+            // Like a legacy SubFilter: not checkable here, which is not a sign of tampering.
+            r.errors.extend(ck.errors.iter().cloned());
+            r.errors.push(
+                "vanthu không kiểm tra được chữ ký này; hãy kiểm tra bằng công cụ khác (cannot be \
+                 checked by vanthu)"
+                    .into(),
+            );
+            r.signer = ck
+                .signer
+                .as_ref()
+                .map(|c| cn(&c.tbs_certificate.subject))
+                .unwrap_or_default();
+            r.verdict = UNDETERMINED.into();
+            return r;
+        }
         if let Some(alg) = ck.weak {
             weak = true;
             r.warnings.push(format!(

@@ -1092,3 +1092,58 @@ fn timestamps_are_checked_with_their_own_imprint_algorithm() {
         }
     }
 }
+
+/// A signature made with an algorithm vanthu does not implement (here the CMS rewritten to
+/// claim SHA3-256, or SHA-224 with RSA) cannot be checked: CHƯA XÁC ĐỊNH with the algorithm
+/// named — never HỢP LỆ, and not a claim that the document was changed.
+#[test]
+fn unsupported_algorithms_are_undetermined_not_invalid() {
+    let signed = sign_bytes(
+        sample_pdf(1, "Thuat toan"),
+        &p12("leader"),
+        &SignOptions::default(),
+    )
+    .unwrap();
+    // The CMS is hex in /Contents, outside the signed ranges.
+    let sha256 = b"0609608648016503040201";
+    let rsa_sha256 = b"06092A864886F70D01010B";
+    for (name, from, to, all) in [
+        ("digest", &sha256[..], &b"0609608648016503040208"[..], true),
+        (
+            "signature",
+            &rsa_sha256[..],
+            &b"06092A864886F70D01010E"[..],
+            false,
+        ),
+    ] {
+        let mut f = signed.clone();
+        let hits: Vec<usize> = f
+            .windows(from.len())
+            .enumerate()
+            .filter(|(_, w)| *w == from)
+            .map(|(i, _)| i)
+            .collect();
+        assert!(!hits.is_empty(), "{name}");
+        // The SignerInfo's signature algorithm is the last one (after the certificates).
+        let targets = if all {
+            hits
+        } else {
+            vec![*hits.last().unwrap()]
+        };
+        for at in targets {
+            f[at..at + to.len()].copy_from_slice(to);
+        }
+        let rep = verify_bytes(f, &opts()).unwrap();
+        let s = &rep.signatures[0];
+        assert_eq!(
+            s.verdict,
+            vanthu_pdf::verify::UNDETERMINED,
+            "{name}: {s:#?}"
+        );
+        assert!(
+            s.errors.iter().any(|e| e.contains("chưa hỗ trợ")),
+            "{name}: {s:#?}"
+        );
+        assert!(!rep.all_valid);
+    }
+}
