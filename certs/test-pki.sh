@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Private test PKI for the PDF signature tests, generated per run into DIR (never committed):
 #   root (RSA) → intermediate (pathlen:0) → leader (RSA-2048), clerk (ECDSA P-256),
-#   expired (validity in the past), tsa (critical EKU timeStamping), nokeyusage (keyCertSign only)
+#   expired (validity in the past), tsa (critical EKU timeStamping), tsanc (the same EKU, not
+#   critical), nokeyusage (keyCertSign only)
 #   evil-root: same subject as root, another key (a look-alike anchor).
 # Each signer: KEY.key.pem (PKCS#8), KEY.pem, KEY.p12 (password 1234, signer + chain),
 # chain.pem = intermediate + root. tsa.cnf drives `openssl ts -reply`.
@@ -54,6 +55,13 @@ extendedKeyUsage = critical, timeStamping
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 $cdp_inter
+[tsanc]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, nonRepudiation
+extendedKeyUsage = timeStamping
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+$cdp_inter
 [ocspsigner]
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature, nonRepudiation
@@ -103,6 +111,8 @@ openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out clerk384.key
 issue clerk384 inter signer "/C=VN/O=So Noi vu tinh Hoa Binh/CN=Văn thư P-384"
 rsa tsa
 issue tsa inter tsa "/C=VN/O=vanthu test/CN=vanthu Test TSA"
+rsa tsanc
+issue tsanc inter tsanc "/C=VN/O=vanthu test/CN=vanthu TSA non-critical EKU"
 rsa nokeyusage
 issue nokeyusage inter nokeyusage "/C=VN/O=vanthu test/CN=No Signing Usage"
 rsa evil

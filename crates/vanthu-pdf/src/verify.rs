@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use cms::signed_data::{SignedData, SignerIdentifier};
-use der::asn1::{Any, GeneralizedTime, ObjectIdentifier, OctetString};
+use der::asn1::{Any, ObjectIdentifier, OctetString};
 use der::{Decode, Encode};
 use serde::Serialize;
 use x509_cert::Certificate;
@@ -856,7 +856,10 @@ fn key_usage_ok(cert: &Certificate) -> bool {
     }
 }
 
-fn has_timestamping_eku(cert: &Certificate) -> bool {
+/// The TSA certificate's timeStamping extended key usage: `None` without it, else whether
+/// the extension is critical (RFC 3161 §2.3 says it must be; pyHanko and Acrobat accept it
+/// either way, so a non-critical one is a warning, not a refusal).
+fn timestamping_eku(cert: &Certificate) -> Option<bool> {
     let eku = ObjectIdentifier::new_unwrap("2.5.29.37");
     let ts = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
     cert.tbs_certificate
@@ -864,11 +867,11 @@ fn has_timestamping_eku(cert: &Certificate) -> bool {
         .iter()
         .flatten()
         .find(|e| e.extn_id == eku)
-        .is_some_and(|e| {
-            e.critical
-                && x509_cert::ext::pkix::ExtendedKeyUsage::from_der(e.extn_value.as_bytes())
-                    .is_ok_and(|k| k.0.contains(&ts))
+        .filter(|e| {
+            x509_cert::ext::pkix::ExtendedKeyUsage::from_der(e.extn_value.as_bytes())
+                .is_ok_and(|k| k.0.contains(&ts))
         })
+        .map(|e| e.critical)
 }
 
 /// Verifies an RFC 3161 token whose message imprint must be `imprint(alg)`, the digest of the
@@ -949,10 +952,13 @@ pub(crate) fn check_timestamp(
     }
     let gen = parts
         .get(4)
-        .and_then(|g| g.decode_as::<GeneralizedTime>().ok())
-        .map(|g| g.to_unix_duration().as_secs() as i64);
-    if let Some(g) = gen {
-        info.time = fmt_time(g);
+        .filter(|g| der::Tagged::tag(*g) == der::Tag::GeneralizedTime)
+        .and_then(|g| generalized_time(g.value()));
+    match gen {
+        Some(g) => info.time = fmt_time(g),
+        None => info
+            .errors
+            .push("Không đọc được thời điểm genTime (unreadable genTime)".into()),
     }
     info.intact = c.intact && mi_ok && gen.is_some();
     if let (Some(tsa), Some(g)) = (&c.signer, gen) {
@@ -971,13 +977,20 @@ pub(crate) fn check_timestamp(
             info.errors.extend(pr.errors);
             info.errors.extend(pr.unknown);
         }
-        if !has_timestamping_eku(tsa) {
-            info.errors.push(
-                "Chứng thư TSA thiếu EKU timeStamping bắt buộc (TSA lacks critical timeStamping EKU)"
+        let eku = timestamping_eku(tsa);
+        match eku {
+            None => info.errors.push(
+                "Chứng thư TSA thiếu EKU timeStamping (TSA certificate lacks the timeStamping EKU)"
                     .into(),
-            );
+            ),
+            Some(false) => info.warnings.push(
+                "EKU timeStamping của chứng thư TSA không đánh dấu critical như RFC 3161 yêu cầu \
+                 (TSA timeStamping EKU not critical)"
+                    .into(),
+            ),
+            Some(true) => {}
         }
-        info.trusted = ok && has_timestamping_eku(tsa) && revocation_ok && weak.is_none();
+        info.trusted = ok && eku.is_some() && revocation_ok && weak.is_none();
         if let Some(e) = err {
             info.errors
                 .push(format!("TSA không tin cậy: {e} (TSA not trusted)"));
@@ -1289,8 +1302,38 @@ pub(crate) fn ocsp_produced_at(resp: &[u8]) -> Option<i64> {
     let produced = der_items(tbs.value())?
         .into_iter()
         .find(|a| a.tag() == Tag::GeneralizedTime)?;
-    let t = GeneralizedTime::try_from(produced).ok()?;
-    i64::try_from(t.to_unix_duration().as_secs()).ok()
+    generalized_time(produced.value())
+}
+
+/// A GeneralizedTime's value `YYYYMMDDhhmmss[.f…]Z` as unix seconds (the fraction dropped).
+/// RFC 3161 allows fractional seconds in a token's genTime (many TSAs write them), which the
+/// `der` crate's strict DER type refuses.
+pub(crate) fn generalized_time(v: &[u8]) -> Option<i64> {
+    let (body, z) = v.split_at(v.len().checked_sub(1)?);
+    if z != b"Z" || body.len() < 14 {
+        return None;
+    }
+    let (whole, frac) = body.split_at(14);
+    let frac_ok = frac.is_empty()
+        || (frac.len() >= 2 && frac[0] == b'.' && frac[1..].iter().all(u8::is_ascii_digit));
+    if !frac_ok || !whole.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let n = |a: usize, b: usize| -> Option<u32> {
+        std::str::from_utf8(&whole[a..b]).ok()?.parse().ok()
+    };
+    let date = time::Date::from_calendar_date(
+        n(0, 4)? as i32,
+        time::Month::try_from(n(4, 6)? as u8).ok()?,
+        n(6, 8)? as u8,
+    )
+    .ok()?;
+    let t = time::Time::from_hms(n(8, 10)? as u8, n(10, 12)? as u8, n(12, 14)? as u8).ok()?;
+    Some(
+        time::PrimitiveDateTime::new(date, t)
+            .assume_utc()
+            .unix_timestamp(),
+    )
 }
 
 const OCSP_DSS: &str = "OCSP trong tệp (DSS)";
@@ -2599,4 +2642,36 @@ fn old_page_refs(doc: &Doc, rev: usize) -> BTreeSet<u32> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::generalized_time;
+
+    /// genTime with and without fractional seconds (RFC 3161 allows them; pyHanko and many
+    /// TSAs write microseconds); anything else is unreadable, not a guess.
+    #[test]
+    fn generalized_time_reads_fractions_and_refuses_the_rest() {
+        assert_eq!(generalized_time(b"20261204210944Z"), Some(1_796_418_584));
+        assert_eq!(
+            generalized_time(b"20261204210944.123456Z"),
+            Some(1_796_418_584)
+        );
+        assert_eq!(generalized_time(b"20261204210944.5Z"), Some(1_796_418_584));
+        for bad in [
+            &b"20261204210944"[..],
+            b"20261204210944.Z",
+            b"20261304210944Z",
+            b"2026120421094Z",
+            b"20261204210944+0700",
+            b"",
+        ] {
+            assert_eq!(
+                generalized_time(bad),
+                None,
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
 }

@@ -1147,3 +1147,50 @@ fn unsupported_algorithms_are_undetermined_not_invalid() {
         assert!(!rep.all_valid);
     }
 }
+
+/// A TSA whose certificate has the timeStamping EKU but not marked critical (RFC 3161 says it
+/// must be; pyHanko and Acrobat accept it): the timestamp counts, with a warning. A TSA
+/// certificate without the EKU at all: the timestamp does not count. (pyHanko's in-process
+/// TSA also writes genTime with microseconds, as RFC 3161 allows: read, not dropped.)
+#[test]
+fn tsa_eku_must_be_there_critical_or_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("in.pdf");
+    std::fs::write(&src, sample_pdf(1, "TSA")).unwrap();
+    let k = pki();
+    for (tsa, counts) in [("tsanc", true), ("leader", false)] {
+        let ts = format!(
+            "from pyhanko.sign.timestamps import DummyTimeStamper\n\
+             from pyhanko.keys import load_cert_from_pemder, load_private_key_from_pemder\n\
+             ts = DummyTimeStamper(tsa_cert=load_cert_from_pemder({cert:?}), \
+             tsa_key=load_private_key_from_pemder({key:?}, None), \
+             certs_to_embed=[load_cert_from_pemder({inter:?})])",
+            cert = k.join(format!("{tsa}.pem")).display().to_string(),
+            key = k.join(format!("{tsa}.key.pem")).display().to_string(),
+            inter = k.join("inter.pem").display().to_string(),
+        );
+        let out = dir.path().join(format!("{tsa}.pdf"));
+        pyhanko_api_sign(
+            "leader",
+            &src,
+            &out,
+            "field_name='Sig1', subfilter=SigSeedSubFilter.PADES",
+            &ts,
+        );
+        let rep = verify_bytes(std::fs::read(&out).unwrap(), &opts()).unwrap();
+        let s = &rep.signatures[0];
+        assert!(s.intact, "{tsa}: {s:#?}");
+        let t = s.timestamp.as_ref().expect("timestamp read");
+        if counts {
+            assert_eq!(s.level, "B-T", "{tsa}: {s:#?}");
+            assert!(
+                t.warnings.iter().any(|w| w.contains("critical")),
+                "{tsa}: {t:#?}"
+            );
+        } else {
+            assert!(!t.trusted, "{tsa}: {t:#?}");
+            assert_ne!(s.time_source, "timestamp", "{tsa}: {s:#?}");
+            assert!(t.errors.iter().any(|e| e.contains("EKU")), "{tsa}: {t:#?}");
+        }
+    }
+}
