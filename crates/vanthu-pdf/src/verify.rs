@@ -423,11 +423,37 @@ pub fn verify_doc(doc: &Doc, opts: &VerifyOptions) -> Report {
 }
 
 pub(crate) fn cn(name: &x509_cert::name::Name) -> String {
-    let s = name.to_string();
-    s.split(',')
-        .find_map(|p| p.trim().strip_prefix("CN="))
-        .map(str::to_string)
-        .unwrap_or(s)
+    // The most specific commonName, decoded whatever its string type: CAs write Vietnamese
+    // names as UTF8String, older ones as BMPString (UTF-16), which the RFC 4514 text form
+    // shows as hex; and a comma inside a name must not cut it.
+    let cn_oid = ObjectIdentifier::new_unwrap("2.5.4.3");
+    name.0
+        .iter()
+        .rev()
+        .flat_map(|rdn| rdn.0.iter())
+        .filter(|atv| atv.oid == cn_oid)
+        .find_map(|atv| directory_string(&atv.value))
+        .unwrap_or_else(|| name.to_string())
+}
+
+/// A DirectoryString (or IA5String) value as text: UTF8, Printable, IA5, Teletex (read as
+/// Latin-1), BMP (UTF-16BE) or Universal (UTF-32BE).
+fn directory_string(v: &Any) -> Option<String> {
+    let b = v.value();
+    match der::Tagged::tag(v).number().value() {
+        12 | 19 | 22 => String::from_utf8(b.to_vec()).ok(),
+        20 => Some(b.iter().map(|&c| c as char).collect()),
+        30 if b.len().is_multiple_of(2) => {
+            char::decode_utf16(b.chunks(2).map(|c| u16::from_be_bytes([c[0], c[1]])))
+                .collect::<Result<String, _>>()
+                .ok()
+        }
+        28 if b.len().is_multiple_of(4) => b
+            .chunks(4)
+            .map(|c| char::from_u32(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
+            .collect(),
+        _ => None,
+    }
 }
 
 struct CmsCheck {
@@ -2646,7 +2672,30 @@ fn old_page_refs(doc: &Doc, rev: usize) -> BTreeSet<u32> {
 
 #[cfg(test)]
 mod tests {
-    use super::generalized_time;
+    use super::{cn, generalized_time};
+    use der::Decode;
+
+    /// The signer's name from its certificate: BMPString (older Vietnamese CAs) decoded, a
+    /// comma inside the name kept, the most specific CN taken.
+    #[test]
+    fn common_names_in_any_string_type() {
+        let utf16: Vec<u8> = "Nguyễn".encode_utf16().flat_map(u16::to_be_bytes).collect();
+        let mut atv = vec![0x06, 0x03, 0x55, 0x04, 0x03, 0x1e, utf16.len() as u8];
+        atv.extend_from_slice(&utf16);
+        let mut seq = vec![0x30, atv.len() as u8];
+        seq.extend_from_slice(&atv);
+        let mut set = vec![0x31, seq.len() as u8];
+        set.extend_from_slice(&seq);
+        let mut name = vec![0x30, set.len() as u8];
+        name.extend_from_slice(&set);
+        let n = x509_cert::name::Name::from_der(&name).unwrap();
+        assert_eq!(cn(&n), "Nguyễn");
+        let n: x509_cert::name::Name = "CN=Sở Nội vụ\\, tỉnh Hòa Bình,O=UBND,CN=Trần Thị B"
+            .parse()
+            .unwrap();
+        // RFC 4514 text is most specific first: "Sở Nội vụ, tỉnh Hòa Bình" is the leaf CN.
+        assert_eq!(cn(&n), "Sở Nội vụ, tỉnh Hòa Bình");
+    }
 
     /// genTime with and without fractional seconds (RFC 3161 allows them; pyHanko and many
     /// TSAs write microseconds); anything else is unreadable, not a guess.
