@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 
 use crate::doc::Entry;
-use crate::object::{is_ws, write_dict, write_obj, Dict, Lexer, Obj};
+use crate::object::{is_ws, Dict, Lexer, Obj};
 use crate::PdfError;
 
 /// Where the `%PDF-` header starts (within the first 1024 bytes, as readers accept it).
@@ -222,9 +222,7 @@ pub fn section(data: &[u8], scan: &Scan) -> Result<Vec<u8>, PdfError> {
             k += count as usize;
         }
         trailer.set("Size", Obj::Int(max as i64 + 1));
-        out.extend_from_slice(b"trailer\n");
-        write_dict(&mut out, &trailer);
-        out.extend_from_slice(format!("\nstartxref\n{xref_at}\n%%EOF\n").as_bytes());
+        crate::sign::end_table(&mut out, &trailer, xref_at);
         return Ok(out);
     }
     let xs = max + 1;
@@ -254,16 +252,7 @@ pub fn section(data: &[u8], scan: &Scan) -> Result<Vec<u8>, PdfError> {
         .into_iter()
         .flat_map(|(s, c)| [Obj::Int(s as i64), Obj::Int(c as i64)])
         .collect();
-    trailer.set("Type", Obj::name("XRef"));
-    trailer.set("Size", Obj::Int(xs as i64 + 1));
-    trailer.set("Index", Obj::Arr(index));
-    trailer.set(
-        "W",
-        Obj::Arr(vec![Obj::Int(1), Obj::Int(w2 as i64), Obj::Int(2)]),
-    );
-    out.extend_from_slice(format!("{xs} 0 obj\n").as_bytes());
-    write_obj(&mut out, &Obj::Stream(trailer, rows));
-    out.extend_from_slice(format!("\nendobj\nstartxref\n{xref_at}\n%%EOF\n").as_bytes());
+    crate::sign::write_xref_stream(&mut out, xs, xref_at, trailer, xs + 1, index, w2, rows);
     Ok(out)
 }
 

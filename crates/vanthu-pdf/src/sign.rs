@@ -444,9 +444,7 @@ impl<'a> Update<'a> {
                     i = j;
                 }
                 trailer.set("Size", Obj::Int(self.next as i64));
-                buf.extend_from_slice(b"trailer\n");
-                write_dict(&mut buf, &trailer);
-                buf.extend_from_slice(format!("\nstartxref\n{xref_off}\n%%EOF\n").as_bytes());
+                end_table(&mut buf, &trailer, xref_off);
             }
             XrefKind::Stream => {
                 let xs = self.alloc();
@@ -471,22 +469,46 @@ impl<'a> Update<'a> {
                     }
                     i = j;
                 }
-                trailer.set("Type", Obj::name("XRef"));
-                trailer.set("Size", Obj::Int(self.next as i64));
-                trailer.set("Index", Obj::Arr(index));
-                trailer.set(
-                    "W",
-                    Obj::Arr(vec![Obj::Int(1), Obj::Int(w2 as i64), Obj::Int(2)]),
-                );
-                buf.extend_from_slice(format!("{xs} 0 obj\n").as_bytes());
-                write_obj(&mut buf, &Obj::Stream(trailer, rows));
-                buf.extend_from_slice(
-                    format!("\nendobj\nstartxref\n{xref_off}\n%%EOF\n").as_bytes(),
-                );
+                let size = self.next;
+                write_xref_stream(&mut buf, xs, xref_off, trailer, size, index, w2, rows);
             }
         }
         Ok(Written { buf, br, contents })
     }
+}
+
+/// Ends a revision with a classic cross-reference table (written at `at`): the trailer, then
+/// `startxref` and `%%EOF`.
+pub(crate) fn end_table(buf: &mut Vec<u8>, trailer: &Dict, at: usize) {
+    buf.extend_from_slice(b"trailer\n");
+    write_dict(buf, trailer);
+    buf.extend_from_slice(format!("\nstartxref\n{at}\n%%EOF\n").as_bytes());
+}
+
+/// Ends a revision with a cross-reference stream, object `num` at offset `at`: `trailer`'s
+/// entries plus /Type /XRef, /Size, /Index and /W [1 `w2` 2] over `rows`, then `startxref`
+/// and `%%EOF`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn write_xref_stream(
+    buf: &mut Vec<u8>,
+    num: u32,
+    at: usize,
+    mut trailer: Dict,
+    size: u32,
+    index: Vec<Obj>,
+    w2: usize,
+    rows: Vec<u8>,
+) {
+    trailer.set("Type", Obj::name("XRef"));
+    trailer.set("Size", Obj::Int(size as i64));
+    trailer.set("Index", Obj::Arr(index));
+    trailer.set(
+        "W",
+        Obj::Arr(vec![Obj::Int(1), Obj::Int(w2 as i64), Obj::Int(2)]),
+    );
+    buf.extend_from_slice(format!("{num} 0 obj\n").as_bytes());
+    write_obj(buf, &Obj::Stream(trailer, rows));
+    buf.extend_from_slice(format!("\nendobj\nstartxref\n{at}\n%%EOF\n").as_bytes());
 }
 
 /// Fills the ByteRange of an update appended to `base` bytes.
