@@ -617,6 +617,23 @@ impl Doc {
             .unwrap_or(0);
         t.max(m)
     }
+
+    /// Whether a cross-reference section lists an object at or beyond its own trailer's
+    /// `/Size` (pdfunite writes such files): readers accept them, strict ones (pyHanko) refuse
+    /// the whole file.
+    pub fn size_mismatch(&self) -> bool {
+        self.sections.iter().any(|s| {
+            let size = s
+                .trailer
+                .get("Size")
+                .and_then(Obj::as_int)
+                .unwrap_or(i64::MAX);
+            s.entries
+                .keys()
+                .next_back()
+                .is_some_and(|&m| i64::from(m) >= size)
+        })
+    }
 }
 
 /// Decoded data of a stream object (FlateDecode with PNG/TIFF predictors; no filter).

@@ -1210,10 +1210,18 @@ pub fn sign_file(
     opts: &SignOptions,
 ) -> Result<Signed, PdfError> {
     let o = level_options(opts)?;
-    match replace_with(output, |tmp| sign_into(input, tmp, signer, &o)) {
+    match replace_with(output, |tmp| sign_into(input, tmp, signer, &o, true)) {
         Ok(()) => Ok(Signed::default()),
         Err(e) if o.repair && crate::repair::curable(&e) => {
             sign_repaired(input, output, signer, &o, e)
+        }
+        // Readable but inconsistent (unsigned): rebuilt so that strict readers accept the
+        // result, without being asked; if that fails, signed as it is, as before.
+        Err(e @ PdfError::Inconsistent(_)) => {
+            sign_repaired(input, output, signer, &o, e).or_else(|_| {
+                replace_with(output, |tmp| sign_into(input, tmp, signer, &o, false))
+                    .map(|()| Signed::default())
+            })
         }
         Err(e) => Err(e),
     }
@@ -1282,7 +1290,7 @@ fn sign_repaired(
             dropped = plan.skip,
             "damaged cross-reference rebuilt before signing"
         );
-        replace_with(output, |tmp| sign_into(&fixed, tmp, signer, o))
+        replace_with(output, |tmp| sign_into(&fixed, tmp, signer, o, true))
     })();
     let _ = std::fs::remove_file(&fixed);
     res.map(|()| Signed {
@@ -1293,12 +1301,14 @@ fn sign_repaired(
     })
 }
 
-/// The work of [`sign_file`], into the temporary file `tmp`.
+/// The work of [`sign_file`], into the temporary file `tmp`. With `consistent`, an unsigned
+/// input whose cross-reference is inconsistent is refused with [`PdfError::Inconsistent`].
 fn sign_into(
     input: &Path,
     tmp: &Path,
     signer: &dyn Signer,
     o: &SignOptions,
+    consistent: bool,
 ) -> Result<(), PdfError> {
     use std::sync::atomic::{AtomicBool, Ordering};
     let io = |e| PdfError::io(tmp, e);
@@ -1318,6 +1328,11 @@ fn sign_into(
             s.spawn(move || write_side(input, tmp, copied_tx, tail_rx, gap_rx, last, stop));
         let signed = (|| {
             let doc = Doc::open(input)?;
+            if consistent && doc.size_mismatch() && !crate::repair::has_signature_marks(&doc.data) {
+                return Err(PdfError::Inconsistent(
+                    "/Size nhỏ hơn số đối tượng (/Size below the highest object number)".into(),
+                ));
+            }
             refuse_broken(&doc)?;
             let mut w = match &o.resume_file {
                 Some(rf) => prepared_revision(rf, &doc, || prepare(&doc, Some(signer), o))?,

@@ -1194,3 +1194,49 @@ fn tsa_eku_must_be_there_critical_or_not() {
         }
     }
 }
+
+/// pdfunite (poppler) writes a trailer `/Size` below its highest object number. Viewers and
+/// vanthu read such a file, but pyHanko's strict reader refuses it — and so refused vanthu's
+/// signature on it. Unsigned, it is now rebuilt (one complete cross-reference section, no
+/// `/Prev`) without being asked and reported; strict pyHanko and qpdf accept the result. A
+/// signed file with the same defect is signed as it is (a rebuild would hide its history).
+#[test]
+fn an_inconsistent_size_is_rebuilt_so_strict_readers_accept_the_signature() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = sample_pdf(2, "pdfunite");
+    let shrink = |data: &[u8]| {
+        let at = data.windows(6).rposition(|w| w == b"/Size ").unwrap() + 6;
+        let end = at + data[at..].iter().position(|c| !c.is_ascii_digit()).unwrap();
+        let mut v = data[..at].to_vec();
+        v.extend_from_slice(format!("{:<1$}", 3, end - at).as_bytes());
+        v.extend_from_slice(&data[end..]);
+        v
+    };
+    let input = dir.path().join("unite.pdf");
+    let bad = shrink(&good);
+    std::fs::write(&input, &bad).unwrap();
+    assert!(vanthu_pdf::doc::Doc::open(&input).unwrap().size_mismatch());
+    let out = dir.path().join("ky.pdf");
+    let done =
+        vanthu_pdf::sign_file(&input, &out, &p12("leader"), &SignOptions::default()).unwrap();
+    assert!(done.repaired.is_some());
+    assert!(std::fs::read(&out).unwrap().starts_with(&bad));
+    assert_pyhanko_valid(&out, 1);
+    assert!(
+        vanthu_pdf::verify::verify_file(&out, &opts())
+            .unwrap()
+            .all_valid
+    );
+    // Already signed over the defect (the in-memory signer does not rebuild): signed as it is.
+    let signed = dir.path().join("signed.pdf");
+    std::fs::write(
+        &signed,
+        sign_bytes(bad.clone(), &p12("leader"), &SignOptions::default()).unwrap(),
+    )
+    .unwrap();
+    assert!(vanthu_pdf::doc::Doc::open(&signed).unwrap().size_mismatch());
+    let out2 = dir.path().join("ky2.pdf");
+    let done =
+        vanthu_pdf::sign_file(&signed, &out2, &p12("clerk"), &SignOptions::default()).unwrap();
+    assert_eq!(done.repaired, None);
+}
