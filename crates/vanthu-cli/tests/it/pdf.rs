@@ -75,6 +75,18 @@ pub(crate) fn pdf_cmd(dir: &Path) -> Command {
     c
 }
 
+/// `vanthu pdf sign INPUT OUTPUT --p12 KEY`; the caller adds `--pin-env` and the rest.
+pub(crate) fn p12_sign(
+    dir: &Path,
+    input: impl AsRef<std::ffi::OsStr>,
+    output: impl AsRef<std::ffi::OsStr>,
+    key: impl AsRef<std::ffi::OsStr>,
+) -> Command {
+    let mut c = pdf_cmd(dir);
+    c.arg("sign").arg(input).arg(output).arg("--p12").arg(key);
+    c
+}
+
 #[test]
 fn pdf_sign_then_verify_exit_codes() {
     let d = tempfile::tempdir().unwrap();
@@ -83,13 +95,14 @@ fn pdf_sign_then_verify_exit_codes() {
     let input = d.path().join("in.pdf");
     std::fs::write(&input, sample_pdf()).unwrap();
     let out = d.path().join("out.pdf");
-    ok(pdf_cmd(d.path())
-        .arg("sign")
-        .arg(&input)
-        .arg(&out)
-        .arg("--p12")
-        .arg(k.join("leader.p12"))
-        .args(["--pin-env", "PIN", "--reason", "Phê duyệt"]));
+    ok(
+        p12_sign(d.path(), &input, &out, k.join("leader.p12")).args([
+            "--pin-env",
+            "PIN",
+            "--reason",
+            "Phê duyệt",
+        ]),
+    );
     let v = json(
         pdf_cmd(d.path())
             .arg("verify")
@@ -151,13 +164,7 @@ fn pdf_verify_with_an_intermediate_for_a_leaf_only_signature() {
     let input = d.path().join("in.pdf");
     std::fs::write(&input, sample_pdf()).unwrap();
     let out = d.path().join("out.pdf");
-    ok(pdf_cmd(d.path())
-        .arg("sign")
-        .arg(&input)
-        .arg(&out)
-        .arg("--p12")
-        .arg(&leaf_only)
-        .args(["--pin-env", "PIN"]));
+    ok(p12_sign(d.path(), &input, &out, &leaf_only).args(["--pin-env", "PIN"]));
     let verify = |extra: &[&std::ffi::OsStr]| {
         run(pdf_cmd(d.path())
             .arg("verify")
@@ -217,13 +224,7 @@ fn pdf_sign_bad_input_gives_clear_error_and_no_output() {
     ];
     for (name, inp, key, pin, code, msg) in cases {
         let out = d.path().join(format!("{name}-out.pdf"));
-        let o = run(pdf_cmd(d.path())
-            .arg("sign")
-            .arg(inp)
-            .arg(&out)
-            .arg("--p12")
-            .arg(k.join(key))
-            .args(["--pin-env", pin]));
+        let o = run(p12_sign(d.path(), inp, &out, k.join(key)).args(["--pin-env", pin]));
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(code), "{name}: {err}");
         assert!(err.contains(msg), "{name}: {err}");
@@ -253,13 +254,8 @@ fn pdf_sign_repairs_a_damaged_unsigned_file_and_says_so() {
     let input = d.path().join("hong.pdf");
     std::fs::write(&input, &bad).unwrap();
     let sign = |out: &Path| {
-        let mut c = pdf_cmd(d.path());
-        c.arg("sign")
-            .arg(&input)
-            .arg(out)
-            .arg("--p12")
-            .arg(k.join("leader.p12"))
-            .args(["--pin-env", "PIN"]);
+        let mut c = p12_sign(d.path(), &input, out, k.join("leader.p12"));
+        c.args(["--pin-env", "PIN"]);
         c
     };
     let out = d.path().join("da-ky.pdf");
@@ -488,13 +484,16 @@ fn pdf_sign_levels_and_organisation_stamp() {
     let input = d.path().join("in.pdf");
     std::fs::write(&input, sample_pdf()).unwrap();
     let lta = d.path().join("lta.pdf");
-    ok(pdf_cmd(d.path())
-        .arg("sign")
-        .arg(&input)
-        .arg(&lta)
-        .arg("--p12")
-        .arg(k.join("leader.p12"))
-        .args(["--pin-env", "PIN", "--level", "B-LTA", "--tsa", &tsa]));
+    ok(
+        p12_sign(d.path(), &input, &lta, k.join("leader.p12")).args([
+            "--pin-env",
+            "PIN",
+            "--level",
+            "B-LTA",
+            "--tsa",
+            &tsa,
+        ]),
+    );
     let v = json(
         pdf_cmd(d.path())
             .arg("verify")
@@ -508,23 +507,17 @@ fn pdf_sign_levels_and_organisation_stamp() {
     assert_eq!(v["revisions"], 4);
     // The organisation stamp on top (an attachment's signature).
     let org = d.path().join("org.pdf");
-    ok(pdf_cmd(d.path())
-        .arg("sign")
-        .arg(&lta)
-        .arg(&org)
-        .arg("--p12")
-        .arg(k.join("clerk.p12"))
-        .args([
-            "--pin-env",
-            "PIN",
-            "--org",
-            "--field",
-            "ToChuc",
-            "--level",
-            "B-T",
-            "--tsa",
-            &tsa,
-        ]));
+    ok(p12_sign(d.path(), &lta, &org, k.join("clerk.p12")).args([
+        "--pin-env",
+        "PIN",
+        "--org",
+        "--field",
+        "ToChuc",
+        "--level",
+        "B-T",
+        "--tsa",
+        &tsa,
+    ]));
     let v = json(
         pdf_cmd(d.path())
             .arg("verify")
@@ -554,13 +547,7 @@ fn pdf_verify_without_revocation_data_is_undetermined_unless_soft() {
     let input = d.path().join("in.pdf");
     std::fs::write(&input, sample_pdf()).unwrap();
     let out = d.path().join("out.pdf");
-    ok(pdf_cmd(d.path())
-        .arg("sign")
-        .arg(&input)
-        .arg(&out)
-        .arg("--p12")
-        .arg(k.join("leader.p12"))
-        .args(["--pin-env", "PIN"]));
+    ok(p12_sign(d.path(), &input, &out, k.join("leader.p12")).args(["--pin-env", "PIN"]));
     let verify = || {
         let mut c = pdf_cmd(d.path());
         c.arg("verify")
@@ -589,12 +576,7 @@ fn pdf_verify_without_revocation_data_is_undetermined_unless_soft() {
     assert!(text.contains("Kết luận:     CHƯA XÁC ĐỊNH"), "{text}");
     // Certification P=3 and a FieldMDP lock are written and reported.
     let locked = d.path().join("locked.pdf");
-    ok(pdf_cmd(d.path())
-        .arg("sign")
-        .arg(&input)
-        .arg(&locked)
-        .arg("--p12")
-        .arg(k.join("leader.p12"))
+    ok(p12_sign(d.path(), &input, &locked, k.join("leader.p12"))
         .args(["--pin-env", "PIN", "--certify", "--docmdp", "3"])
         .args(["--lock-except", "SoKyHieu", "--lock-except", "NgayBanHanh"]));
     let v = json(
@@ -655,22 +637,12 @@ fn pdf_sign_leader_image_then_seal_and_attachment_stamp() {
         (80.0..99.0).contains(&(dx * dx + dy * dy).sqrt())
     });
     let led = d.path().join("led.pdf");
-    ok(pdf_cmd(d.path())
-        .arg("sign")
-        .arg(&input)
-        .arg(&led)
-        .arg("--p12")
-        .arg(k.join("leader.p12"))
+    ok(p12_sign(d.path(), &input, &led, k.join("leader.p12"))
         .args(["--pin-env", "PIN", "--field", "LanhDao1"])
         .args(["--visible", "1,330,150,180,90", "--image"])
         .arg(&blue));
     let sealed = d.path().join("sealed.pdf");
-    ok(pdf_cmd(d.path())
-        .arg("sign")
-        .arg(&led)
-        .arg(&sealed)
-        .arg("--p12")
-        .arg(k.join("clerk.p12"))
+    ok(p12_sign(d.path(), &led, &sealed, k.join("clerk.p12"))
         .args(["--pin-env", "PIN", "--field", "ToChuc", "--seal"])
         .arg(&seal)
         .args(["--seal-mm", "36", "--next-to", "LanhDao1"]));
@@ -702,23 +674,18 @@ fn pdf_sign_leader_image_then_seal_and_attachment_stamp() {
     assert!(!d.path().join("never.pdf").exists());
     // The attachment stamp with its document number.
     let att = d.path().join("att.pdf");
-    ok(pdf_cmd(d.path())
-        .arg("sign")
-        .arg(&input)
-        .arg(&att)
-        .arg("--p12")
-        .arg(k.join("clerk.p12"))
-        .args(["--pin-env", "PIN", "--org", "--stamp-number", "12/QĐ-UBND"]));
+    ok(p12_sign(d.path(), &input, &att, k.join("clerk.p12")).args([
+        "--pin-env",
+        "PIN",
+        "--org",
+        "--stamp-number",
+        "12/QĐ-UBND",
+    ]));
     let text = page_one_text(&att);
     assert!(text.contains("Số: 12/QĐ-UBND;"), "{text}");
     // The same stamp with the ISO 8601 time form.
     let iso = d.path().join("att-iso.pdf");
-    ok(pdf_cmd(d.path())
-        .arg("sign")
-        .arg(&input)
-        .arg(&iso)
-        .arg("--p12")
-        .arg(k.join("clerk.p12"))
+    ok(p12_sign(d.path(), &input, &iso, k.join("clerk.p12"))
         .args(["--pin-env", "PIN", "--org", "--stamp-number", "12/QĐ-UBND"])
         .args(["--stamp-time", "iso"]));
     let text = page_one_text(&iso);
@@ -740,12 +707,7 @@ fn pdf_sign_leader_image_then_seal_and_attachment_stamp() {
     );
     // The e-copy stamp.
     let copy = d.path().join("copy.pdf");
-    ok(pdf_cmd(d.path())
-        .arg("sign")
-        .arg(&input)
-        .arg(&copy)
-        .arg("--p12")
-        .arg(k.join("clerk.p12"))
+    ok(p12_sign(d.path(), &input, &copy, k.join("clerk.p12"))
         .args(["--pin-env", "PIN", "--org", "--copy", "SAO LỤC"])
         .args(["--agency", "Sở Nội vụ"]));
     let text = page_one_text(&copy);
