@@ -26,6 +26,10 @@ pub enum PdfError {
     Key(String),
     #[error("Chứng thư số của người ký đã hết hạn hoặc chưa có hiệu lực: {0} (signer certificate expired or not yet valid)")]
     CertExpired(String),
+    /// B-LT/B-LTA signing: the revocation data fetched for the DSS shows the signer's
+    /// certificate (or a CA above it) revoked or on hold; nothing is written.
+    #[error("Chứng thư số không còn hiệu lực, không ký: {0} (certificate revoked: not signed)")]
+    Revoked(String),
     #[error("Ký số thất bại: {0} (signing failed)")]
     Sign(String),
     #[error("Dịch vụ cấp dấu thời gian lỗi: {0} (timestamp authority error)")]

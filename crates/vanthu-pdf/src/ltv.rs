@@ -129,14 +129,21 @@ pub fn fetch_crls(certs: &[Certificate]) -> Vec<Vec<u8>> {
 /// entries are kept.
 pub fn add_dss(data: Vec<u8>, anchors: &[Vec<u8>]) -> Result<Vec<u8>, PdfError> {
     let doc = Doc::parse(data)?;
-    let buf = dss_revision(&doc, anchors)?;
+    let dss = dss_revision(&doc, anchors)?;
     let mut out = doc.into_vec();
-    out.extend_from_slice(&buf);
+    out.extend_from_slice(&dss.buf);
     Ok(out)
 }
 
-/// The bytes of the DSS revision [`add_dss`] appends to `doc` (fetches CRLs and OCSP answers).
-pub(crate) fn dss_revision(doc: &Doc, anchors: &[Vec<u8>]) -> Result<Vec<u8>, PdfError> {
+/// A DSS revision to append, with the revocation data fetched for it.
+pub(crate) struct DssRevision {
+    pub buf: Vec<u8>,
+    pub crls: Vec<Vec<u8>>,
+    pub ocsps: Vec<Vec<u8>>,
+}
+
+/// The DSS revision [`add_dss`] appends to `doc` (fetches CRLs and OCSP answers).
+pub(crate) fn dss_revision(doc: &Doc, anchors: &[Vec<u8>]) -> Result<DssRevision, PdfError> {
     let mut certs = crate::verify::embedded_certs(doc);
     for a in anchors {
         if let Ok(a) = Certificate::from_der(a) {
@@ -165,7 +172,8 @@ pub(crate) fn dss_revision(doc: &Doc, anchors: &[Vec<u8>]) -> Result<Vec<u8>, Pd
         }
     }
     let cert_ders: Vec<Vec<u8>> = certs.iter().filter_map(|c| c.to_der().ok()).collect();
-    write_dss(doc, cert_ders, crls, ocsps)
+    let buf = write_dss(doc, cert_ders, crls.clone(), ocsps.clone())?;
+    Ok(DssRevision { buf, crls, ocsps })
 }
 
 /// Appends a `/DSS` revision with the given material (DER certificates, CRLs and OCSP

@@ -672,7 +672,11 @@ pub fn sign_pades(
             .iter()
             .filter_map(|c| der::Encode::to_der(c).ok())
             .collect();
-        out = crate::ltv::add_dss(out, &anchors)?;
+        let doc = Doc::parse(out)?;
+        let dss = crate::ltv::dss_revision(&doc, &anchors)?;
+        refuse_revoked(signer, &dss)?;
+        out = doc.into_vec();
+        out.extend_from_slice(&dss.buf);
     }
     if opts.level == Level::BLTA {
         out = add_doc_timestamp(out, o.tsa_url.as_deref().unwrap_or_default())?;
@@ -1180,6 +1184,17 @@ fn check_validity(cert: &x509_cert::Certificate, now: OffsetDateTime) -> Result<
     Ok(())
 }
 
+/// B-LT and B-LTA: a signature that the revocation data just fetched for its DSS shows
+/// revoked (or on hold) is not finished — every validator would reject it. (B-B and B-T do
+/// not ask: they must work without the certificate authority's servers.)
+fn refuse_revoked(signer: &dyn Signer, dss: &crate::ltv::DssRevision) -> Result<(), PdfError> {
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    match crate::verify::revoked_now(signer.chain(), &signer.roots(), &dss.crls, &dss.ocsps, now) {
+        Some(why) => Err(PdfError::Revoked(why)),
+        None => Ok(()),
+    }
+}
+
 /// Signs `input` into `output` atomically: the new file is written next to the output, checked,
 /// then renamed into place. A failure leaves no output file.
 ///
@@ -1396,7 +1411,8 @@ fn sign_into(
         .collect();
     let dss = crate::ltv::dss_revision(&check, &anchors)?;
     drop(check);
-    f.write_all(&dss).map_err(io)?;
+    refuse_revoked(signer, &dss)?;
+    f.write_all(&dss.buf).map_err(io)?;
     // B-LTA: a document timestamp over everything so far, hashed from the file.
     if o.level == Level::BLTA {
         let check = Doc::open(tmp)?;

@@ -1853,6 +1853,73 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
     r
 }
 
+/// Signing side: what `crls` and `ocsps` (just fetched) say about `chain` (the signer's
+/// certificate first, then its CAs) at `now` — the first certificate found revoked or on hold,
+/// described; `None` when nothing says so (good, or no data: the verifier reports that).
+pub(crate) fn revoked_now(
+    chain: &[Certificate],
+    roots: &[Certificate],
+    crls: &[Vec<u8>],
+    ocsps: &[Vec<u8>],
+    now: i64,
+) -> Option<String> {
+    let mut pool = chain.to_vec();
+    pool.extend(roots.iter().cloned());
+    let trust: Vec<Vec<u8>> = pool
+        .iter()
+        .filter(|c| c.tbs_certificate.issuer == c.tbs_certificate.subject)
+        .filter_map(|c| c.to_der().ok())
+        .collect();
+    let none = (Vec::new(), Vec::new());
+    let src = RevocationSources {
+        pool: &pool,
+        trust: &trust,
+        dss_ocsps: ocsps.to_vec(),
+        dss_crls: crls.to_vec(),
+        archival: &none,
+        online: false,
+        at: now,
+        now,
+    };
+    for (k, cert) in chain.iter().enumerate() {
+        if cert.tbs_certificate.issuer == cert.tbs_certificate.subject {
+            break;
+        }
+        let Some(issuer) = pool
+            .iter()
+            .find(|p| p.tbs_certificate.subject == cert.tbs_certificate.issuer)
+        else {
+            break;
+        };
+        let role = if k == 0 {
+            format!(
+                "người ký \"{}\" (signer)",
+                cn(&cert.tbs_certificate.subject)
+            )
+        } else {
+            format!(
+                "CA trung gian \"{}\" (intermediate CA)",
+                cn(&cert.tbs_certificate.subject)
+            )
+        };
+        match src.status(cert, issuer) {
+            (Revocation::Revoked(t), source) => {
+                let by = source.split(' ').next().unwrap_or("");
+                return Some(format!("{role} bị thu hồi lúc {}, theo {by}", fmt_time(t)));
+            }
+            (Revocation::Suspended(t), source) => {
+                let by = source.split(' ').next().unwrap_or("");
+                return Some(format!(
+                    "{role} bị tạm dừng từ {} (on hold), theo {by}",
+                    fmt_time(t)
+                ));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 /// Applies [`path_revocation`] of the signer's path to its report.
 #[allow(clippy::too_many_arguments)]
 fn check_revocation(

@@ -94,6 +94,20 @@ fn pyhanko_b_lta_is_understood_by_vanthu() {
 fn vanthu_b_lt_and_b_lta_validate_in_pyhanko_and_vanthu() {
     let tsa = start_tsa();
     let dir = tempfile::tempdir().unwrap();
+    // The offline AdES check can fail: a B-T file carries no revocation data.
+    let bt = dir.path().join("B-T.pdf");
+    let opts_bt = SignOptions {
+        level: Level::BT,
+        tsa_url: Some(tsa.clone()),
+        ..Default::default()
+    };
+    std::fs::write(
+        &bt,
+        sign_pades(sample_pdf(1, "Luu tru"), &p12("leader"), &opts_bt).unwrap(),
+    )
+    .unwrap();
+    let (ok, txt) = pyhanko_ades_offline(&bt);
+    assert!(!ok && txt.contains("bottom_line=False"), "B-T: {txt}");
     for (level, want, revs) in [(Level::BLT, "B-LT", 3), (Level::BLTA, "B-LTA", 4)] {
         let out = sign_pades(
             sample_pdf(1, "Luu tru"),
@@ -131,24 +145,41 @@ fn vanthu_b_lt_and_b_lta_validate_in_pyhanko_and_vanthu() {
         assert!(s.revocation.starts_with("tốt"), "{}", s.revocation);
         let (ok, txt) = pyhanko_validate(&f, &[]);
         assert!(ok && !txt.contains("INVALID"), "{want}: pyHanko: {txt}");
+        // pyHanko's AdES validation, offline, with revocation data required for every
+        // certificate (signer, CA, TSA): the file alone must carry it. A B-LT file has no
+        // later document timestamp, so its long-term part is indeterminate (NO_POE) while
+        // its bottom line holds — the same as for pyHanko's own B-LT files.
+        let (ok, txt) = pyhanko_ades_offline(&f);
+        assert!(ok, "{want}: pyHanko AdES: {txt}");
+        if level == Level::BLTA {
+            assert!(txt.contains("AdESPassed.OK"), "{want}: pyHanko AdES: {txt}");
+        }
         let (ok, txt) = qpdf_check(&f);
         assert!(ok, "{txt}");
     }
 }
 
+/// A B-LT file from another tool, signed with a revoked certificate (vanthu refuses to make
+/// one: see `b_lt_and_b_lta_refuse_a_revoked_or_held_certificate`).
 #[test]
 fn revoked_signer_is_invalid_with_dss_crl() {
     let tsa = start_tsa();
-    let out = sign_pades(
+    let bt = sign_pades(
         sample_pdf(1, "x"),
         &p12("revoked"),
         &SignOptions {
-            level: Level::BLT,
+            level: Level::BT,
             tsa_url: Some(tsa),
             ..Default::default()
         },
     )
     .unwrap();
+    let out = vanthu_pdf::ltv::add_dss(bt, &[root_der()]).unwrap();
+    let rep = verify_bytes(out.clone(), &offline_opts()).unwrap();
+    let s = &rep.signatures[0];
+    assert_eq!(s.level, "B-LT", "{s:#?}");
+    assert_eq!(s.verdict, INVALID, "{s:#?}");
+    assert!(s.revocation.contains("THU HỒI"), "{s:#?}");
     let rep = verify_bytes(out, &opts()).unwrap();
     let s = &rep.signatures[0];
     assert!(!rep.all_valid);
@@ -501,6 +532,8 @@ fn sign_file_streams_b_lt_and_b_lta() {
         assert_eq!(rep.signatures[0].level, want, "{rep:#?}");
         let (ok, txt) = pyhanko_validate(&o, &[]);
         assert!(ok && !txt.contains("INVALID"), "{want}: pyHanko: {txt}");
+        let (ok, txt) = pyhanko_ades_offline(&o);
+        assert!(ok, "{want}: pyHanko AdES: {txt}");
         let (ok, txt) = qpdf_check(&o);
         assert!(ok, "{txt}");
     }
@@ -747,4 +780,65 @@ fn a_pem_crl_at_the_distribution_point_is_taken_as_der() {
     };
     let crls = vanthu_pdf::ltv::fetch_crls(&[cert]);
     assert_eq!(crls, vec![std::fs::read(k.join("inter.crl")).unwrap()]);
+}
+
+/// B-LT and B-LTA fetch the revocation data of the chain anyway: when it shows the signer's
+/// certificate or a CA above it revoked or on hold, the signature is not made (every
+/// validator would reject it) — the error names whom and since when, and nothing is written.
+/// B-B and B-T do not ask the CA's servers (they must work offline) and sign as before.
+#[test]
+fn b_lt_and_b_lta_refuse_a_revoked_or_held_certificate() {
+    let tsa = start_tsa();
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample_pdf(1, "Thu hồi");
+    let i = dir.path().join("in.pdf");
+    std::fs::write(&i, &input).unwrap();
+    for (key, want) in [
+        (
+            "revoked",
+            "người ký \"Revoked Signer\" (signer) bị thu hồi lúc",
+        ),
+        ("held", "bị tạm dừng từ"),
+        (
+            "underbad",
+            "CA trung gian \"vanthu Revoked Intermediate CA\" (intermediate CA) bị thu hồi",
+        ),
+    ] {
+        for level in [Level::BLT, Level::BLTA] {
+            let o = dir.path().join("out.pdf");
+            let opts = SignOptions {
+                level,
+                tsa_url: Some(tsa.clone()),
+                ..Default::default()
+            };
+            let err = vanthu_pdf::sign_file(&i, &o, &p12(key), &opts).unwrap_err();
+            assert!(
+                matches!(err, vanthu_pdf::PdfError::Revoked(_)) && err.to_string().contains(want),
+                "{key} {level:?}: {err}"
+            );
+            let left: Vec<_> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            assert_eq!(left, ["in.pdf"], "{key} {level:?}: nothing written");
+            let err = sign_pades(input.clone(), &p12(key), &opts).unwrap_err();
+            assert!(
+                matches!(err, vanthu_pdf::PdfError::Revoked(_)),
+                "{key} {level:?} in memory: {err}"
+            );
+        }
+        // Offline levels sign as asked; the verifier then says what it finds.
+        let bt = sign_pades(
+            input.clone(),
+            &p12(key),
+            &SignOptions {
+                level: Level::BT,
+                tsa_url: Some(tsa.clone()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let rep = verify_bytes(bt, &opts()).unwrap();
+        assert!(!rep.all_valid, "{key}: {rep:#?}");
+    }
 }

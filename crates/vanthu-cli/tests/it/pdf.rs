@@ -537,6 +537,54 @@ fn pdf_sign_levels_and_organisation_stamp() {
         .args(["--pin-env", "PIN", "--level", "B-T"]));
     assert_eq!(o.status.code(), Some(3));
     assert!(!d.path().join("never.pdf").exists());
+    // B-LT with a certificate its CA's CRL lists as revoked: refused, named, nothing written.
+    let o = run(p12_sign(
+        d.path(),
+        &input,
+        d.path().join("never.pdf"),
+        k.join("revoked.p12"),
+    )
+    .args(["--pin-env", "PIN", "--level", "B-LT", "--tsa", &tsa]));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("\"Revoked Signer\" (signer) bị thu hồi lúc") && err.contains("theo CRL"),
+        "{err}"
+    );
+    assert!(!d.path().join("never.pdf").exists());
+}
+
+/// A PKCS#12 file exported without a password (some CA tools do) signs without a prompt.
+#[test]
+fn pdf_sign_with_a_passwordless_pkcs12_needs_no_prompt() {
+    let d = tempfile::tempdir().unwrap();
+    let k = pki(d.path());
+    let open = d.path().join("open.p12");
+    let st = Command::new("openssl")
+        .args(["pkcs12", "-export", "-passout", "pass:", "-inkey"])
+        .arg(k.join("leader.key.pem"))
+        .arg("-in")
+        .arg(k.join("leader.pem"))
+        .arg("-certfile")
+        .arg(k.join("chain.pem"))
+        .arg("-out")
+        .arg(&open)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let input = d.path().join("in.pdf");
+    std::fs::write(&input, sample_pdf()).unwrap();
+    let out = d.path().join("out.pdf");
+    ok(&mut p12_sign(d.path(), &input, &out, &open));
+    let v = json(
+        pdf_cmd(d.path())
+            .arg("verify")
+            .arg(&out)
+            .arg("--trust")
+            .arg(k.join("root.pem"))
+            .arg("--soft-revocation-check"),
+    );
+    assert_eq!(v["all_valid"], true, "{v}");
 }
 
 #[test]
