@@ -77,6 +77,10 @@ pub struct SignArgs {
     /// Chu kỳ hỏi trạng thái, mili giây (status polling interval; for tests).
     #[arg(long, value_name = "MS", default_value_t = 2000, hide = true)]
     remote_poll_ms: u64,
+    /// Chứng thư CA cần kèm vào chữ ký, PEM hoặc DER (CA certificates to embed when the token
+    /// or the PKCS#12 file holds only the signer's certificate; repeatable).
+    #[arg(long, value_name = "PEM")]
+    chain: Vec<PathBuf>,
     /// Thư viện PKCS#11 của token (token module).
     #[arg(long, value_name = "LIB", requires_all = ["token", "key"])]
     pkcs11_module: Option<PathBuf>,
@@ -300,6 +304,22 @@ fn sign(a: &SignArgs) -> Result<vanthu_pdf::Signed, PdfError> {
                 .into(),
         ));
     };
+    let signer: Box<dyn vanthu_pdf::Signer> = if a.chain.is_empty() {
+        signer
+    } else {
+        Box::new(vanthu_pdf::keys::WithChain::new(
+            signer,
+            &load_trust(&a.chain)?,
+        )?)
+    };
+    if let Some(issuer) = vanthu_pdf::keys::missing_issuer(signer.chain(), &signer.roots()) {
+        eprintln!(
+            "Cảnh báo: khóa chỉ kèm chứng thư của người ký, thiếu chứng thư của CA \"{issuer}\": \
+             người nhận có thể không dựng được chuỗi tới gốc tin cậy; thêm --chain <tệp CA> \
+             (warning: only the signer's certificate is available; add the CA certificate with \
+             --chain)"
+        );
+    }
     let res = vanthu_pdf::sign_file(&a.input, &a.output, signer.as_ref(), &opts);
     if let Some(rf) = &opts.resume_file {
         match &res {

@@ -101,6 +101,129 @@ impl Signer for SoftKey {
     }
 }
 
+fn self_signed(c: &Certificate) -> bool {
+    c.tbs_certificate.issuer == c.tbs_certificate.subject
+}
+
+/// Whether `issuer`'s key made `cert`'s signature (OpenSSL; false when either is unreadable).
+fn issued_by(cert: &Certificate, issuer: &Certificate) -> bool {
+    let (Ok(c), Ok(i)) = (cert.to_der(), issuer.to_der()) else {
+        return false;
+    };
+    let (Ok(c), Ok(i)) = (
+        openssl::x509::X509::from_der(&c),
+        openssl::x509::X509::from_der(&i),
+    ) else {
+        return false;
+    };
+    i.public_key().and_then(|k| c.verify(&k)).unwrap_or(false)
+}
+
+/// The certification path above `leaf` from the certificates at hand (`pool`: any order,
+/// unrelated certificates allowed, as on a token that holds several people's certificates):
+/// each certificate's issuer next — by name, preferring the one whose key verifies it — until
+/// a self-signed root or an issuer that is not there. Returns (the signer's certificate, then
+/// its CAs; every self-signed root in `pool`).
+pub fn build_path(
+    leaf: Certificate,
+    pool: Vec<Certificate>,
+) -> (Vec<Certificate>, Vec<Certificate>) {
+    let mut roots: Vec<Certificate> = Vec::new();
+    for c in pool.iter().filter(|c| self_signed(c)) {
+        if !roots.contains(c) {
+            roots.push(c.clone());
+        }
+    }
+    let mut chain = vec![leaf];
+    loop {
+        let top = chain.last().expect("the leaf");
+        if self_signed(top) {
+            break;
+        }
+        let named: Vec<&Certificate> = pool
+            .iter()
+            .filter(|c| {
+                !self_signed(c)
+                    && c.tbs_certificate.subject == top.tbs_certificate.issuer
+                    && !chain.contains(c)
+            })
+            .collect();
+        let next = named
+            .iter()
+            .find(|c| issued_by(top, c))
+            .or(named.first())
+            .map(|c| (*c).clone());
+        match next {
+            Some(c) => chain.push(c),
+            None => break,
+        }
+    }
+    (chain, roots)
+}
+
+/// When the path holds only the signer's certificate and its issuer is not among `roots`:
+/// the issuer's name. Recipients then cannot build the chain from the file (a token or a
+/// PKCS#12 file that holds no CA certificate); a path that reaches a CA certificate is taken
+/// as complete (its root is the recipient's trust anchor).
+pub fn missing_issuer(chain: &[Certificate], roots: &[Certificate]) -> Option<String> {
+    let [leaf] = chain else { return None };
+    if self_signed(leaf)
+        || roots
+            .iter()
+            .any(|r| r.tbs_certificate.subject == leaf.tbs_certificate.issuer)
+    {
+        return None;
+    }
+    Some(crate::verify::cn(&leaf.tbs_certificate.issuer))
+}
+
+/// A signer with CA certificates added from elsewhere (`vanthu pdf sign --chain`: the CAs a
+/// token or a PKCS#12 file does not hold), its path rebuilt with [`build_path`].
+pub struct WithChain<'a> {
+    inner: Box<dyn Signer + 'a>,
+    chain: Vec<Certificate>,
+    roots: Vec<Certificate>,
+}
+
+impl<'a> WithChain<'a> {
+    /// `extra`: DER certificates.
+    pub fn new(inner: Box<dyn Signer + 'a>, extra: &[Vec<u8>]) -> Result<WithChain<'a>, PdfError> {
+        let mut pool: Vec<Certificate> = inner.chain().iter().skip(1).cloned().collect();
+        pool.extend(inner.roots());
+        for d in extra {
+            pool.push(Certificate::from_der(d).map_err(|e| {
+                PdfError::Key(format!(
+                    "chứng thư CA không đọc được ({e}) (bad CA certificate)"
+                ))
+            })?);
+        }
+        let (chain, roots) = build_path(inner.chain()[0].clone(), pool);
+        Ok(WithChain {
+            inner,
+            chain,
+            roots,
+        })
+    }
+}
+
+impl Signer for WithChain<'_> {
+    fn chain(&self) -> &[Certificate] {
+        &self.chain
+    }
+    fn roots(&self) -> Vec<Certificate> {
+        self.roots.clone()
+    }
+    fn algorithm(&self) -> KeyAlg {
+        self.inner.algorithm()
+    }
+    fn sign(&self, tbs: &[u8]) -> Result<Vec<u8>, PdfError> {
+        self.inner.sign(tbs)
+    }
+    fn min_signature_space(&self) -> usize {
+        self.inner.min_signature_space()
+    }
+}
+
 /// Loads a PKCS#12 file. The signer certificate is the one matching the private key; the other
 /// certificates (self-signed roots excluded) follow it.
 pub fn load_p12(der: &[u8], password: &str) -> Result<SoftKey, PdfError> {
@@ -138,18 +261,13 @@ pub fn load_p12(der: &[u8], password: &str) -> Result<SoftKey, PdfError> {
         let d = c.to_der().map_err(|e| PdfError::Key(e.to_string()))?;
         Certificate::from_der(&d).map_err(|e| PdfError::Key(e.to_string()))
     };
-    let mut chain = vec![to_cert(&cert)?];
-    let mut roots = Vec::new();
+    let mut pool = Vec::new();
     if let Some(ca) = parsed.ca {
         for c in ca.iter() {
-            let c = to_cert(c)?;
-            if c.tbs_certificate.issuer == c.tbs_certificate.subject {
-                roots.push(c);
-            } else if !chain.contains(&c) {
-                chain.push(c);
-            }
+            pool.push(to_cert(c)?);
         }
     }
+    let (chain, roots) = build_path(to_cert(&cert)?, pool);
     let mut k = SoftKey::from_pkcs8(&pk8, chain)?;
     k.roots = roots;
     Ok(k)

@@ -135,15 +135,9 @@ pub fn open(
             "token không có chứng thư cùng CKA_ID với khóa (no certificate for the key)".into(),
         )
     })?;
-    let mut chain = vec![signer_cert];
-    let mut roots = Vec::new();
-    for c in others {
-        if c.tbs_certificate.issuer == c.tbs_certificate.subject {
-            roots.push(c);
-        } else {
-            chain.push(c);
-        }
-    }
+    // Tokens often hold other certificates too (an earlier certificate, a colleague's, the
+    // CA's): only the path above the signer's goes into the signature.
+    let (chain, roots) = crate::keys::build_path(signer_cert, others);
     Ok(TokenKey {
         session,
         _ctx: ctx,
@@ -152,19 +146,6 @@ pub fn open(
         chain,
         roots,
     })
-}
-
-impl TokenKey {
-    /// Adds intermediates not stored on the token.
-    pub fn add_chain(&mut self, certs: Vec<Certificate>) {
-        for c in certs {
-            if c.tbs_certificate.issuer == c.tbs_certificate.subject {
-                self.roots.push(c);
-            } else if !self.chain.contains(&c) {
-                self.chain.push(c);
-            }
-        }
-    }
 }
 
 impl Signer for TokenKey {

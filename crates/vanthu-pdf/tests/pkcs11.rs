@@ -7,7 +7,7 @@ use std::process::Command;
 use common::*;
 use vanthu_pdf::sign::{sign_bytes, SignOptions};
 use vanthu_pdf::verify::verify_bytes;
-use vanthu_pdf::PdfError;
+use vanthu_pdf::{PdfError, Signer};
 
 fn module() -> String {
     for p in [
@@ -101,6 +101,18 @@ fn token_keys_sign_and_pyhanko_validates() {
     for key in ["leader", "clerk"] {
         let signer =
             vanthu_pdf::pkcs11::open(std::path::Path::new(&m), "test-token", key, "1234").unwrap();
+        // The token also holds the other person's certificate: only this key's path is used.
+        let names: Vec<String> = signer
+            .chain()
+            .iter()
+            .map(|c| c.tbs_certificate.subject.to_string())
+            .collect();
+        assert_eq!(
+            names.len(),
+            2,
+            "{key}: the signer's and the CA's: {names:?}"
+        );
+        assert!(names[1].contains("Intermediate"), "{names:?}");
         let out = sign_bytes(sample_pdf(1, "Token"), &signer, &SignOptions::default()).unwrap();
         drop(signer);
         let f = dir.path().join(format!("{key}.pdf"));
@@ -115,6 +127,70 @@ fn token_keys_sign_and_pyhanko_validates() {
         let (ok, txt) = pyhanko_validate(&f, &[]);
         assert!(ok && txt.contains(":VALID"), "{key}: pyHanko: {txt}");
     }
+    // A token that holds only the signer's key and certificate (the CA's comes from a file,
+    // `vanthu pdf sign --chain`): without it the signature cannot reach the root, and the gap
+    // is named; with it, the path is complete and every validator accepts the signature.
+    run(Command::new("softhsm2-util").args([
+        "--init-token",
+        "--free",
+        "--label",
+        "bare-token",
+        "--pin",
+        "1234",
+        "--so-pin",
+        "5678",
+    ]));
+    run(Command::new("softhsm2-util")
+        .arg("--import")
+        .arg(k.join("leader.key.pem"))
+        .args([
+            "--token",
+            "bare-token",
+            "--label",
+            "leader",
+            "--id",
+            "01",
+            "--pin",
+            "1234",
+        ]));
+    run(Command::new("pkcs11-tool")
+        .args([
+            "--module",
+            &m,
+            "--token-label",
+            "bare-token",
+            "--login",
+            "--pin",
+            "1234",
+        ])
+        .arg("--write-object")
+        .arg(tok.path().join("leader.der"))
+        .args(["--type", "cert", "--id", "01", "--label", "leader"]));
+    let bare =
+        vanthu_pdf::pkcs11::open(std::path::Path::new(&m), "bare-token", "leader", "1234").unwrap();
+    assert_eq!(bare.chain().len(), 1);
+    assert_eq!(
+        vanthu_pdf::keys::missing_issuer(bare.chain(), &bare.roots()).as_deref(),
+        Some("vanthu Test Intermediate CA")
+    );
+    let out = sign_bytes(sample_pdf(1, "Token"), &bare, &SignOptions::default()).unwrap();
+    let rep = verify_bytes(out, &opts()).unwrap();
+    assert!(!rep.all_valid && !rep.signatures[0].trusted, "{rep:#?}");
+    let inter = std::fs::read(tok.path().join("inter.der")).unwrap();
+    let with = vanthu_pdf::keys::WithChain::new(Box::new(bare), &[inter]).unwrap();
+    assert_eq!(with.chain().len(), 2);
+    assert_eq!(
+        vanthu_pdf::keys::missing_issuer(with.chain(), &with.roots()),
+        None
+    );
+    let out = sign_bytes(sample_pdf(1, "Token"), &with, &SignOptions::default()).unwrap();
+    drop(with);
+    let f = dir.path().join("bare-with-chain.pdf");
+    std::fs::write(&f, &out).unwrap();
+    let rep = verify_bytes(out, &opts()).unwrap();
+    assert!(rep.all_valid, "{rep:#?}");
+    let (ok, txt) = pyhanko_validate(&f, &[]);
+    assert!(ok && txt.contains(":VALID"), "pyHanko: {txt}");
     let e = vanthu_pdf::pkcs11::open(std::path::Path::new(&m), "test-token", "leader", "9999")
         .err()
         .expect("wrong PIN refused");

@@ -555,8 +555,10 @@ fn pdf_sign_levels_and_organisation_stamp() {
 }
 
 /// A PKCS#12 file exported without a password (some CA tools do) signs without a prompt.
+/// This one holds only the signer's certificate: `sign` warns that the CA's is missing (the
+/// signature then does not reach the root) and `--chain` supplies it.
 #[test]
-fn pdf_sign_with_a_passwordless_pkcs12_needs_no_prompt() {
+fn pdf_sign_with_a_passwordless_leaf_only_pkcs12_and_chain() {
     let d = tempfile::tempdir().unwrap();
     let k = pki(d.path());
     let open = d.path().join("open.p12");
@@ -565,8 +567,6 @@ fn pdf_sign_with_a_passwordless_pkcs12_needs_no_prompt() {
         .arg(k.join("leader.key.pem"))
         .arg("-in")
         .arg(k.join("leader.pem"))
-        .arg("-certfile")
-        .arg(k.join("chain.pem"))
         .arg("-out")
         .arg(&open)
         .status()
@@ -574,16 +574,31 @@ fn pdf_sign_with_a_passwordless_pkcs12_needs_no_prompt() {
     assert!(st.success());
     let input = d.path().join("in.pdf");
     std::fs::write(&input, sample_pdf()).unwrap();
-    let out = d.path().join("out.pdf");
-    ok(&mut p12_sign(d.path(), &input, &out, &open));
-    let v = json(
-        pdf_cmd(d.path())
+    let verify = |f: &Path| -> serde_json::Value {
+        let o = run(pdf_cmd(d.path())
             .arg("verify")
-            .arg(&out)
+            .arg(f)
             .arg("--trust")
             .arg(k.join("root.pem"))
-            .arg("--soft-revocation-check"),
+            .args(["--soft-revocation-check", "--json"]));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let bare = d.path().join("bare.pdf");
+    let o = run(&mut p12_sign(d.path(), &input, &bare, &open));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("thiếu chứng thư của CA \"vanthu Test Intermediate CA\"")
+            && err.contains("--chain"),
+        "{err}"
     );
+    assert_eq!(verify(&bare)["all_valid"], false);
+    let out = d.path().join("out.pdf");
+    let o = run(p12_sign(d.path(), &input, &out, &open)
+        .arg("--chain")
+        .arg(k.join("chain.pem")));
+    assert!(o.status.success() && o.stderr.is_empty(), "{o:?}");
+    let v = verify(&out);
     assert_eq!(v["all_valid"], true, "{v}");
 }
 
