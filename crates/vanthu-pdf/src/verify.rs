@@ -1129,11 +1129,29 @@ enum Revocation {
 /// Clock skew tolerated around thisUpdate/nextUpdate (seconds).
 const FRESHNESS_TOLERANCE: i64 = 300;
 
-/// "Dec  4 15:05:56 2026 GMT" (OpenSSL's ASN.1 time display) → unix seconds.
+/// "Dec  4 15:05:56 2026 GMT" (OpenSSL's ASN.1 time display) → unix seconds. A
+/// GeneralizedTime with fractional seconds ("15:05:56.975064", as some OCSP responders write
+/// thisUpdate) is read with the fraction dropped.
 fn asn1_text_unix(t: &str) -> Option<i64> {
     let f = time::macros::format_description!(
         "[month repr:short] [day padding:space] [hour]:[minute]:[second] [year] GMT"
     );
+    let whole;
+    let t = match t.find('.') {
+        Some(dot) => {
+            let digits = t[dot + 1..].find(' ')?;
+            if digits == 0
+                || !t[dot + 1..dot + 1 + digits]
+                    .bytes()
+                    .all(|b| b.is_ascii_digit())
+            {
+                return None;
+            }
+            whole = format!("{}{}", &t[..dot], &t[dot + 1 + digits..]);
+            whole.as_str()
+        }
+        None => t,
+    };
     time::PrimitiveDateTime::parse(t, &f)
         .ok()
         .map(|p| p.assume_utc().unix_timestamp())
@@ -2739,7 +2757,7 @@ fn old_page_refs(doc: &Doc, rev: usize) -> BTreeSet<u32> {
 
 #[cfg(test)]
 mod tests {
-    use super::{cn, generalized_time};
+    use super::{asn1_text_unix, cn, generalized_time};
     use der::Decode;
 
     /// The signer's name from its certificate: BMPString (older Vietnamese CAs) decoded, a
@@ -2766,6 +2784,25 @@ mod tests {
 
     /// genTime with and without fractional seconds (RFC 3161 allows them; pyHanko and many
     /// TSAs write microseconds); anything else is unreadable, not a guess.
+    #[test]
+    fn openssl_time_text_reads_fractions() {
+        let whole = asn1_text_unix("Dec  4 22:36:06 2026 GMT").unwrap();
+        assert_eq!(
+            asn1_text_unix("Dec  4 22:36:06.975064 2026 GMT"),
+            Some(whole)
+        );
+        assert_eq!(
+            asn1_text_unix("Dec 14 22:36:06.5 2026 GMT"),
+            Some(whole + 10 * 86400)
+        );
+        assert_eq!(asn1_text_unix("Dec  4 22:36:06. 2026 GMT"), None);
+        assert_eq!(asn1_text_unix("Dec  4 22:36:06.9x 2026 GMT"), None);
+        // As OpenSSL shows an OCSP thisUpdate with fractional seconds.
+        let t = openssl::asn1::Asn1GeneralizedTime::from_str("20261204223606.975064Z").unwrap();
+        assert_eq!(t.to_string(), "Dec  4 22:36:06.975064 2026 GMT");
+        assert_eq!(asn1_text_unix(&t.to_string()), Some(whole));
+    }
+
     #[test]
     fn generalized_time_reads_fractions_and_refuses_the_rest() {
         assert_eq!(generalized_time(b"20261204210944Z"), Some(1_796_418_584));

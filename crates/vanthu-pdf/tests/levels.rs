@@ -842,3 +842,100 @@ fn b_lt_and_b_lta_refuse_a_revoked_or_held_certificate() {
         assert!(!rep.all_valid, "{key}: {rep:#?}");
     }
 }
+
+/// OCSP responders that write their times with fractional seconds (`20261204223606.975064Z`,
+/// as pyHanko's test responder certomancer does, and some CAs): thisUpdate and nextUpdate are
+/// read (the answer counted as fresh), not refused as "no thisUpdate". The response is built
+/// with asn1crypto and signed with the test PKI's delegated responder key.
+#[test]
+fn ocsp_times_with_fractional_seconds_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"
+import sys, datetime
+from asn1crypto import ocsp, x509, pem, core
+from cryptography.hazmat.primitives import serialization, hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+def cert(p):
+    b = open(p, 'rb').read()
+    if pem.detect(b):
+        _, _, b = pem.unarmor(b)
+    return x509.Certificate.load(b)
+k = sys.argv[1]
+leaf, issuer, responder = cert(k + '/ocspok.pem'), cert(k + '/inter.pem'), cert(k + '/ocsp.pem')
+key = serialization.load_pem_private_key(open(k + '/ocsp.key.pem', 'rb').read(), None)
+now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=975064)
+cid = ocsp.CertId({
+    'hash_algorithm': {'algorithm': 'sha1'},
+    'issuer_name_hash': issuer.subject.sha1,
+    'issuer_key_hash': issuer.public_key.sha1,
+    'serial_number': leaf.serial_number,
+})
+single = ocsp.SingleResponse({
+    'cert_id': cid,
+    'cert_status': ocsp.CertStatus(name='good', value=core.Null()),
+    'this_update': now - datetime.timedelta(minutes=1),
+    'next_update': now + datetime.timedelta(hours=1),
+})
+data = ocsp.ResponseData({
+    'responder_id': ocsp.ResponderId(name='by_key', value=responder.public_key.sha1),
+    'produced_at': now,
+    'responses': [single],
+})
+sig = key.sign(data.dump(), padding.PKCS1v15(), hashes.SHA256())
+basic = ocsp.BasicOCSPResponse({
+    'tbs_response_data': data,
+    'signature_algorithm': {'algorithm': 'sha256_rsa'},
+    'signature': sig,
+    'certs': [responder],
+})
+resp = ocsp.OCSPResponse({
+    'response_status': 'successful',
+    'response_bytes': {'response_type': 'basic_ocsp_response', 'response': basic},
+})
+open(sys.argv[2], 'wb').write(resp.dump())
+"#;
+    let resp = dir.path().join("frac.ocsp");
+    let o = std::process::Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .arg(pki())
+        .arg(&resp)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // The sample is what it claims: OpenSSL shows the fraction.
+    let shown = std::process::Command::new("openssl")
+        .args(["ocsp", "-resp_text", "-noverify", "-respin"])
+        .arg(&resp)
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&shown.stdout).into_owned();
+    assert!(shown.contains(".975064 "), "{shown}");
+    let signed = sign_bytes(
+        sample_pdf(1, "OCSP"),
+        &p12("ocspok"),
+        &SignOptions::default(),
+    )
+    .unwrap();
+    let certs = ["ocspok.pem", "inter.pem"]
+        .iter()
+        .map(|n| pem_der(&pki().join(n)))
+        .collect();
+    let root_crl = std::fs::read(pki().join("root.crl")).unwrap();
+    let lt = vanthu_pdf::ltv::append_dss(
+        signed,
+        certs,
+        vec![root_crl],
+        vec![std::fs::read(&resp).unwrap()],
+    )
+    .unwrap();
+    let rep = verify_bytes(lt, &offline_opts()).unwrap();
+    let s = &rep.signatures[0];
+    assert!(rep.all_valid, "{s:#?}");
+    assert!(
+        s.revocation
+            .contains("người ký (signer): tốt, chưa bị thu hồi (OCSP trong tệp (DSS))"),
+        "{}",
+        s.revocation
+    );
+}
