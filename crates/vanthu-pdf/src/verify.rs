@@ -1766,6 +1766,14 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
                                 r.level = "B-T".into();
                             }
                         }
+                    } else if info.intact {
+                        // Intact but its authority not trusted (no path to an anchor, or its
+                        // revocation not established): not a forgery, only not a proof of time.
+                        r.warnings.push(format!(
+                            "Dấu thời gian chưa được tin cậy, không dùng làm thời điểm ký: {} \
+                             (signature timestamp not trusted: not used as the signing time)",
+                            info.errors.join("; ")
+                        ));
                     } else {
                         r.warnings.push(format!(
                             "Dấu thời gian không hợp lệ: {} (invalid signature timestamp)",

@@ -477,6 +477,17 @@ fn timestamp_authority_revocation_is_checked_too() {
     );
     assert_eq!(s.time_source, "now");
     assert_eq!(s.level, "B-B");
+    // Said as it is: not trusted (not used as the signing time), not "invalid" (forged).
+    assert!(
+        s.warnings
+            .iter()
+            .any(|w| w.starts_with("Dấu thời gian chưa được tin cậy, không dùng làm thời điểm ký")),
+        "{s:#?}"
+    );
+    assert!(
+        !s.warnings.iter().any(|w| w.contains("không hợp lệ")),
+        "{s:#?}"
+    );
     // With the soft check the timestamp counts, with a warning.
     let soft = VerifyOptions {
         soft_revocation: true,
