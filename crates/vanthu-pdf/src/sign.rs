@@ -859,6 +859,35 @@ fn prepare(
         let ap = crate::appearance::build(&mut up, &v, geom.rotate)?;
         widget.set("AP", Obj::Dict(Dict::new().with("N", Obj::Ref(ap, 0))));
     }
+    // A pre-created visible field (an empty box placed by the drafter's tool) signed without
+    // --visible: the signer's name and time are drawn in that box, which stays where it is.
+    if let (false, None, Some(signer), Some(p)) = (new_widget, &opts.visible, signer, existing_page)
+    {
+        let user: Vec<f64> = existing_rect
+            .as_ref()
+            .and_then(Obj::as_arr)
+            .map(|r| r.iter().filter_map(Obj::as_num).collect())
+            .unwrap_or_default();
+        let hidden = widget.get("F").and_then(Obj::as_int).unwrap_or(0) & (2 | 32) != 0;
+        if let (Some(page_ix), &[x0, y0, x1, y1], false) =
+            (pages.iter().position(|pg| pg.0 == p), &user[..], hidden)
+        {
+            let geom = PageGeom::of(doc, p)?;
+            let disp = geom.rect_to_disp([x0.min(x1), y0.min(y1), x0.max(x1), y0.max(y1)]);
+            if disp[2] >= 10.0 && disp[3] >= 10.0 {
+                let cn = crate::verify::cn(&signer.chain()[0].tbs_certificate.subject);
+                let v = Visible {
+                    page: page_ix + 1,
+                    rect: disp,
+                    image_png: None,
+                    text: vec![cn, iso_time(now)],
+                    font: None,
+                };
+                let ap = crate::appearance::build(&mut up, &v, geom.rotate)?;
+                widget.set("AP", Obj::Dict(Dict::new().with("N", Obj::Ref(ap, 0))));
+            }
+        }
+    }
     if !new_widget && opts.seal.is_some() {
         // A pre-created seal field cannot move once the leader has signed (a changed /Rect or
         // a reordered /Annots is a forbidden change, spec §4.2): it must already be where the

@@ -935,3 +935,53 @@ fn stamp_time_default_form_and_seal_geometry() {
     let r2 = Visible::seal_next_to([300.0, 100.0, 150.0, 60.0], 36.0, 2.0);
     assert!((r2[2] - d / 2.0).abs() < 1e-9 && (r2[0] + r2[2] - 350.0).abs() < 1e-9);
 }
+
+/// A box pre-created by the drafter's tool (pyHanko `addfields`), signed without `--visible`:
+/// the signer's name and time appear inside it (pdftotext reads them within the box), the box
+/// does not move, and pyHanko still validates.
+#[test]
+fn a_precreated_visible_field_gets_the_signers_name_and_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let tpl = template(dir.path(), &["1/340,60,540,130/LanhDao1", "1/0,0,0,0/An"]);
+    let before = widget_rect(&tpl, "LanhDao1").0;
+    let field = |f: &str| SignOptions {
+        field_name: Some(f.into()),
+        ..Default::default()
+    };
+    let out = sign_bytes(tpl, &p12("leader"), &field("LanhDao1")).unwrap();
+    assert_eq!(widget_rect(&out, "LanhDao1").0, before, "the box stays");
+    // An invisible pre-created field stays invisible.
+    let out = sign_bytes(out, &p12("clerk"), &field("An")).unwrap();
+    let f = dir.path().join("signed.pdf");
+    std::fs::write(&f, &out).unwrap();
+    let rep = verify_bytes(out, &opts()).unwrap();
+    assert!(rep.signatures.iter().all(|s| s.intact), "{rep:#?}");
+    let w = words(&f);
+    let page_h = 842.0;
+    let inside = |x0: f64, y0: f64, x1: f64, y1: f64| {
+        x0 >= 340.0 - 1.0
+            && x1 <= 540.0 + 1.0
+            && page_h - y1 >= 60.0 - 1.0
+            && page_h - y0 <= 130.0 + 1.0
+    };
+    let name: Vec<_> = w
+        .iter()
+        .filter(|(t, ..)| ["Nguyễn", "Văn", "An"].contains(&t.as_str()))
+        .collect();
+    assert!(name.len() >= 3, "{w:?}");
+    assert!(
+        name.iter().all(|(_, a, b, c, d)| inside(*a, *b, *c, *d)),
+        "{name:?}"
+    );
+    let time = w
+        .iter()
+        .find(|(t, ..)| regex_like_iso(t))
+        .unwrap_or_else(|| panic!("no ISO time in {w:?}"));
+    assert!(inside(time.1, time.2, time.3, time.4), "{time:?}");
+    assert!(
+        !w.iter().any(|(t, ..)| t.contains("Sở")),
+        "the invisible field draws nothing: {w:?}"
+    );
+    let (ok, txt) = pyhanko_validate(&f, &[]);
+    assert!(ok && !txt.contains("INVALID"), "pyHanko: {txt}");
+}
