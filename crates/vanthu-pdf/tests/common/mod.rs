@@ -160,6 +160,11 @@ pub fn pyhanko_validate(file: &Path, extra: &[&str]) -> (bool, String) {
 /// whether every signature's bottom line is good, and one line per signature:
 /// `FIELD AdES-indication bottom_line=…`.
 pub fn pyhanko_ades_offline(file: &Path) -> (bool, String) {
+    pyhanko_ades_offline_with(file, &pki().join("root.pem"))
+}
+
+/// [`pyhanko_ades_offline`] against the trust anchor `root` (PEM or DER).
+pub fn pyhanko_ades_offline_with(file: &Path, root: &Path) -> (bool, String) {
     let script = r#"
 import asyncio, sys
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -196,7 +201,7 @@ sys.exit(0 if ok else 1)
     let out = Command::new(python())
         .arg("-c")
         .arg(script)
-        .arg(pki().join("root.pem"))
+        .arg(root)
         .arg(file)
         .output()
         .expect("pyHanko's Python is installed (scripts/setup.sh)");
