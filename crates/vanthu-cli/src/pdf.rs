@@ -102,8 +102,9 @@ pub struct SignArgs {
     /// Chữ ký hiện: trang,x,y,rộng,cao (visible: page,x,y,w,h in points).
     #[arg(long, value_name = "page,x,y,w,h")]
     visible: Option<String>,
-    /// Ảnh chữ ký/con dấu PNG (signature or seal image).
-    #[arg(long, value_name = "PNG")]
+    /// Ảnh chữ ký PNG (nền trong suốt) hoặc JPEG (the signature image: PNG with transparency,
+    /// or JPEG).
+    #[arg(long, value_name = "PNG|JPEG")]
     image: Option<PathBuf>,
     /// Lý do ký (reason).
     #[arg(long)]

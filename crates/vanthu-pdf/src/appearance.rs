@@ -306,6 +306,12 @@ fn ink_share(d: &Decoded, is: impl Fn(i32, i32, i32) -> bool) -> (f64, bool) {
 /// The seal upload (spec §3.2, "check uploads for alpha and hue"): a transparent background
 /// (an opaque seal would hide the leader's signature it overlaps) and red ink.
 pub(crate) fn check_seal(png_bytes: &[u8]) -> Result<(), PdfError> {
+    if !png_bytes.starts_with(PNG_MAGIC) {
+        return Err(PdfError::Field(
+            "ảnh con dấu phải là tệp PNG nền trong suốt (the seal image must be a PNG with a transparent background)"
+                .into(),
+        ));
+    }
     let d = decode_png(png_bytes)?;
     let (red, transparent) = ink_share(&d, |r, g, b| r > g + 60 && r > b + 60);
     if !transparent {
@@ -335,6 +341,104 @@ pub(crate) fn check_signature_image(png_bytes: &[u8]) {
             );
         }
     }
+}
+
+const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
+
+fn is_jpeg(b: &[u8]) -> bool {
+    b.starts_with(&[0xFF, 0xD8, 0xFF])
+}
+
+/// The signature image: a PNG (transparency kept), or a JPEG as scanners and phones save a
+/// handwritten signature (embedded as it is, `/DCTDecode`, opaque). Anything else is named.
+fn embed_image(up: &mut Update<'_>, bytes: &[u8]) -> Result<(u32, u32, u32), PdfError> {
+    if is_jpeg(bytes) {
+        return embed_jpeg(up, bytes);
+    }
+    if !bytes.starts_with(PNG_MAGIC) {
+        return Err(PdfError::Field(
+            "ảnh chữ ký phải là tệp PNG hoặc JPEG (the signature image must be a PNG or JPEG file)"
+                .into(),
+        ));
+    }
+    embed_png(up, bytes)
+}
+
+/// Width, height and number of colour components from a JPEG's frame header (SOFn).
+pub(crate) fn jpeg_info(b: &[u8]) -> Result<(u32, u32, u8), PdfError> {
+    let bad = |why: &str| PdfError::Field(format!("ảnh JPEG hỏng: {why} (bad JPEG)"));
+    if !is_jpeg(b) {
+        return Err(bad("thiếu SOI (no start of image)"));
+    }
+    let mut i = 2;
+    while i + 4 <= b.len() {
+        if b[i] != 0xFF {
+            return Err(bad("mất đồng bộ (marker expected)"));
+        }
+        let m = b[i + 1];
+        if m == 0xFF {
+            i += 1; // fill byte
+            continue;
+        }
+        if m == 0x01 || (0xD0..=0xD7).contains(&m) {
+            i += 2; // markers without a length
+            continue;
+        }
+        let len = u16::from_be_bytes([b[i + 2], b[i + 3]]) as usize;
+        if len < 2 || i + 2 + len > b.len() {
+            return Err(bad("đoạn bị cắt (truncated segment)"));
+        }
+        let sof = matches!(m, 0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF);
+        if sof {
+            if len < 8 {
+                return Err(bad("khung quá ngắn (short frame header)"));
+            }
+            let f = &b[i + 4..];
+            let (bits, h, w, n) = (
+                f[0],
+                u16::from_be_bytes([f[1], f[2]]) as u32,
+                u16::from_be_bytes([f[3], f[4]]) as u32,
+                f[5],
+            );
+            if bits != 8 || w == 0 || h == 0 {
+                return Err(PdfError::Field(format!(
+                    "ảnh JPEG {bits} bit, {w}×{h}: chỉ nhận JPEG 8 bit có kích thước (only 8-bit JPEGs with a size)"
+                )));
+            }
+            return Ok((w, h, n));
+        }
+        if m == 0xDA || m == 0xD9 {
+            break; // scan data before any frame header
+        }
+        i += 2 + len;
+    }
+    Err(bad("không có khung ảnh (no frame header)"))
+}
+
+/// A JPEG embedded as it is (`/DCTDecode`): greyscale or colour; CMYK is refused (its
+/// inversion differs between producers). Returns (object, w, h).
+fn embed_jpeg(up: &mut Update<'_>, bytes: &[u8]) -> Result<(u32, u32, u32), PdfError> {
+    let (w, h, n) = jpeg_info(bytes)?;
+    let cs = match n {
+        1 => "DeviceGray",
+        3 => "DeviceRGB",
+        _ => {
+            return Err(PdfError::Field(format!(
+                "ảnh JPEG {n} kênh màu (CMYK?): hãy lưu lại dạng RGB hoặc PNG (only greyscale or RGB JPEGs)"
+            )))
+        }
+    };
+    let d = Dict::new()
+        .with("Type", Obj::name("XObject"))
+        .with("Subtype", Obj::name("Image"))
+        .with("Width", Obj::Int(w as i64))
+        .with("Height", Obj::Int(h as i64))
+        .with("ColorSpace", Obj::name(cs))
+        .with("BitsPerComponent", Obj::Int(8))
+        .with("Filter", Obj::name("DCTDecode"));
+    let im = up.alloc();
+    up.put(im, Obj::Stream(d, bytes.to_vec()));
+    Ok((im, w, h))
 }
 
 /// Decodes a PNG into an RGB image XObject with an alpha `/SMask`; returns (object, w, h).
@@ -475,8 +579,8 @@ pub(crate) fn build(up: &mut Update<'_>, v: &Visible, rotate: i64) -> Result<u32
         lines_enc = enc;
         line_w = lw;
     }
-    if let Some(png) = &v.image_png {
-        let (im, iw, ih) = embed_png(up, png)?;
+    if let Some(img) = &v.image_png {
+        let (im, iw, ih) = embed_image(up, img)?;
         res_xobj.set("Im1", Obj::Ref(im, 0));
         // Fit the image in the area above the text, keeping its aspect ratio.
         let (aw, ah) = (w - 2.0 * pad, (h - text_h - 2.0 * pad).max(1.0));
@@ -540,4 +644,52 @@ pub(crate) fn build(up: &mut Update<'_>, v: &Visible, rotate: i64) -> Result<u32
     }
     up.put(n, Obj::Stream(d, content.into_bytes()));
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::jpeg_info;
+    use proptest::prelude::*;
+
+    /// SOI, an APP0 segment, a baseline frame header (8 bit, 64×160, 3 components), SOS.
+    fn tiny_jpeg() -> Vec<u8> {
+        let mut j = vec![0xFF, 0xD8];
+        j.extend_from_slice(&[0xFF, 0xE0, 0x00, 0x06, b'J', b'F', b'I', b'F']);
+        j.extend_from_slice(&[0xFF, 0xFF]); // a fill byte before the next marker
+        j.extend_from_slice(&[0xFF, 0xC0, 0x00, 0x11, 8, 0x00, 0x40, 0x00, 0xA0, 3]);
+        j.extend_from_slice(&[1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]);
+        j.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x02, 0xFF, 0xD9]);
+        j
+    }
+
+    #[test]
+    fn frame_header_gives_the_size() {
+        assert_eq!(jpeg_info(&tiny_jpeg()).unwrap(), (160, 64, 3));
+        let mut twelve = tiny_jpeg();
+        twelve[14] = 12;
+        assert!(jpeg_info(&twelve).is_err(), "12-bit refused");
+        assert!(jpeg_info(b"GIF89a").is_err());
+    }
+
+    proptest! {
+        /// Any bytes after the SOI marker: an answer or an error, never a panic; a cut or
+        /// damaged copy of a JPEG never reports a size other than the real one.
+        #[test]
+        fn never_panics_and_never_invents(cut in 0usize..40, flip in 0usize..40, tail in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let mut j = tiny_jpeg();
+            j.truncate(cut.max(2));
+            let _ = jpeg_info(&j);
+            let k = [vec![0xFF, 0xD8, 0xFF], tail].concat();
+            let _ = jpeg_info(&k);
+            let mut d = tiny_jpeg();
+            let f = flip % d.len();
+            d[f] ^= 0x5A;
+            if let Ok((w, h, n)) = jpeg_info(&d) {
+                prop_assert!(w > 0 && h > 0 && n > 0);
+            }
+            if let Ok(dims) = jpeg_info(&j) {
+                prop_assert_eq!(dims, (160, 64, 3));
+            }
+        }
+    }
 }

@@ -985,3 +985,84 @@ fn a_precreated_visible_field_gets_the_signers_name_and_time() {
     let (ok, txt) = pyhanko_validate(&f, &[]);
     assert!(ok && !txt.contains("INVALID"), "pyHanko: {txt}");
 }
+
+/// A handwritten signature saved as JPEG (scanners, phones): baseline and progressive, colour
+/// and greyscale, embedded as they are (`/DCTDecode`) and drawn in the box; a CMYK JPEG, a GIF
+/// and a JPEG seal are refused with their reason, before anything is signed. Images made by
+/// Pillow.
+#[test]
+fn jpeg_signature_images_are_embedded_and_other_formats_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"
+import sys
+from PIL import Image, ImageDraw
+d = sys.argv[1]
+im = Image.new('RGB', (160, 64), 'white')
+ImageDraw.Draw(im).ellipse((8, 8, 152, 56), fill=(0, 40, 220))
+im.save(d + '/base.jpg', quality=90)
+im.save(d + '/prog.jpg', quality=90, progressive=True)
+im.convert('L').save(d + '/grey.jpg')
+im.convert('CMYK').save(d + '/cmyk.jpg')
+im.save(d + '/sig.gif')
+"#;
+    let o = Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rect = [300.0, 600.0, 200.0, 80.0];
+    let vis = |img: &str| SignOptions {
+        visible: Some(Visible {
+            page: 1,
+            rect,
+            image_png: Some(std::fs::read(dir.path().join(img)).unwrap()),
+            text: Vec::new(),
+            font: None,
+        }),
+        ..Default::default()
+    };
+    for img in ["base.jpg", "prog.jpg", "grey.jpg"] {
+        let out = sign_bytes(sample_pdf(1, "JPEG"), &p12("leader"), &vis(img)).unwrap();
+        assert!(
+            out.windows(10).any(|w| w == b"/DCTDecode"),
+            "{img}: embedded as JPEG"
+        );
+        let f = dir.path().join(format!("{}.pdf", img.replace('.', "-")));
+        std::fs::write(&f, &out).unwrap();
+        let rep = verify_bytes(out, &opts()).unwrap();
+        assert!(rep.all_valid, "{img}: {rep:#?}");
+        let px = render(&f, dir.path());
+        let area = [300.0, 600.0, 500.0, 680.0];
+        let ink = if img == "grey.jpg" {
+            count(&px, area, |p| p[0] < 120 && p[1] < 120 && p[2] < 120)
+        } else {
+            count(&px, area, is_blue)
+        };
+        assert!(
+            ink > 1000,
+            "{img}: the image is drawn in the box ({ink} px)"
+        );
+        let (ok, txt) = qpdf_check(&f);
+        assert!(ok, "{img}: {txt}");
+    }
+    for (img, want) in [("cmyk.jpg", "4 kênh màu"), ("sig.gif", "PNG hoặc JPEG")] {
+        let e = sign_bytes(sample_pdf(1, "JPEG"), &p12("leader"), &vis(img)).unwrap_err();
+        assert!(e.to_string().contains(want), "{img}: {e}");
+    }
+    let e = sign_bytes(
+        sample_pdf(1, "JPEG"),
+        &p12("clerk"),
+        &SignOptions {
+            seal: Some(Seal {
+                png: std::fs::read(dir.path().join("base.jpg")).unwrap(),
+                diameter_mm: 36.0,
+                next_to: None,
+            }),
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("con dấu phải là tệp PNG"), "{e}");
+}
