@@ -428,32 +428,30 @@ fn embed_jpeg(up: &mut Update<'_>, bytes: &[u8]) -> Result<(u32, u32, u32), PdfE
             )))
         }
     };
-    let d = Dict::new()
+    let im = up.alloc();
+    up.put(
+        im,
+        Obj::Stream(image_dict(w, h, cs, "DCTDecode"), bytes.to_vec()),
+    );
+    Ok((im, w, h))
+}
+
+/// An 8-bit image XObject's dictionary.
+fn image_dict(w: u32, h: u32, colour_space: &str, filter: &str) -> Dict {
+    Dict::new()
         .with("Type", Obj::name("XObject"))
         .with("Subtype", Obj::name("Image"))
         .with("Width", Obj::Int(w as i64))
         .with("Height", Obj::Int(h as i64))
-        .with("ColorSpace", Obj::name(cs))
+        .with("ColorSpace", Obj::name(colour_space))
         .with("BitsPerComponent", Obj::Int(8))
-        .with("Filter", Obj::name("DCTDecode"));
-    let im = up.alloc();
-    up.put(im, Obj::Stream(d, bytes.to_vec()));
-    Ok((im, w, h))
+        .with("Filter", Obj::name(filter))
 }
 
 /// Decodes a PNG into an RGB image XObject with an alpha `/SMask`; returns (object, w, h).
 fn embed_png(up: &mut Update<'_>, png_bytes: &[u8]) -> Result<(u32, u32, u32), PdfError> {
     let (w, h, rgb, alpha) = decode_png(png_bytes)?;
-    let img_dict = |cs: &str| {
-        Dict::new()
-            .with("Type", Obj::name("XObject"))
-            .with("Subtype", Obj::name("Image"))
-            .with("Width", Obj::Int(w as i64))
-            .with("Height", Obj::Int(h as i64))
-            .with("ColorSpace", Obj::name(cs))
-            .with("BitsPerComponent", Obj::Int(8))
-            .with("Filter", Obj::name("FlateDecode"))
-    };
+    let img_dict = |cs: &str| image_dict(w, h, cs, "FlateDecode");
     let mut d = img_dict("DeviceRGB");
     if alpha.iter().any(|&a| a != 255) {
         let sm = up.alloc();
