@@ -31,6 +31,10 @@ pub enum PdfCmd {
         /// for files that embed only the signer's certificate).
         #[arg(long, value_name = "PEM")]
         intermediate: Vec<PathBuf>,
+        /// CA tin cậy thêm cho kết nối https khi hỏi CRL/OCSP, PEM (an extra CA trusted for
+        /// https revocation servers).
+        #[arg(long, value_name = "PEM")]
+        tls_ca: Option<PathBuf>,
         /// Chấp nhận thiếu dữ liệu thu hồi (OCSP/CRL), chỉ cảnh báo; mặc định thiếu thì CHƯA
         /// XÁC ĐỊNH (soft revocation check: missing revocation data is only a warning; by
         /// default it fails closed). A revoked certificate is never accepted.
@@ -77,6 +81,11 @@ pub struct SignArgs {
     /// Chu kỳ hỏi trạng thái, mili giây (status polling interval; for tests).
     #[arg(long, value_name = "MS", default_value_t = 2000, hide = true)]
     remote_poll_ms: u64,
+    /// CA tin cậy thêm cho kết nối https (dịch vụ dấu thời gian, ký từ xa, CRL/OCSP), PEM
+    /// (an extra CA trusted for https connections, e.g. the agency's own; the system's store is
+    /// always used).
+    #[arg(long, value_name = "PEM")]
+    tls_ca: Option<PathBuf>,
     /// Chứng thư CA cần kèm vào chữ ký, PEM hoặc DER (CA certificates to embed when the token
     /// or the PKCS#12 file holds only the signer's certificate; repeatable).
     #[arg(long, value_name = "PEM")]
@@ -238,6 +247,9 @@ fn sign(a: &SignArgs) -> Result<vanthu_pdf::Signed, PdfError> {
         ..Default::default()
     };
     opts.level = a.level.parse::<Level>()?;
+    if let Some(p) = &a.tls_ca {
+        vanthu_pdf::tsa::trust_tls_roots(&read(p)?)?;
+    }
     if opts.level > Level::BB && a.tsa.is_none() {
         return Err(PdfError::Field(
             "mức B-T trở lên cần --tsa URL (B-T and above need a timestamp authority)".into(),
@@ -697,9 +709,15 @@ pub fn run(cmd: PdfCmd, json: bool) -> i32 {
             file,
             trust,
             intermediate,
+            tls_ca,
             soft_revocation_check,
             require_revocation: _,
         } => {
+            if let Some(p) = &tls_ca {
+                if let Err(e) = read(p).and_then(|pem| vanthu_pdf::tsa::trust_tls_roots(&pem)) {
+                    return fail(&e, json);
+                }
+            }
             let extra = match load_trust(&intermediate) {
                 Ok(x) => x,
                 Err(e) => return fail(&e, json),

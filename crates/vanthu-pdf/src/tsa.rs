@@ -31,12 +31,40 @@ fn tsa_err(e: impl std::fmt::Display) -> PdfError {
     PdfError::Tsa(e.to_string())
 }
 
-/// HTTP GET (CRLs); `http://` only.
+/// HTTP GET (CRLs); `http://` or `https://`.
 pub(crate) fn http_get(url: &str, timeout: Duration) -> Result<Vec<u8>, PdfError> {
     http(url, None, "", timeout)
 }
 
-/// HTTP POST with a content type; `http://` only.
+/// Extra certificate authorities trusted for `https://` (besides the system's): an agency's
+/// own CA for its internal timestamp or signing service, a test CA.
+static TLS_ROOTS: std::sync::Mutex<Vec<native_tls::Certificate>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// Trusts the CA certificates in `pem` (one or more) for `https://` connections of this
+/// process, besides the system's trust store.
+pub fn trust_tls_roots(pem: &[u8]) -> Result<usize, PdfError> {
+    let certs = openssl::x509::X509::stack_from_pem(pem)
+        .ok()
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| {
+            PdfError::Tsa(
+                "tệp chứng thư CA cho kết nối https không đọc được (cần PEM) (the TLS CA file is not a PEM certificate)"
+                    .into(),
+            )
+        })?;
+    let mut roots = TLS_ROOTS.lock().unwrap_or_else(|e| e.into_inner());
+    for c in &certs {
+        let der = c.to_der().map_err(tsa_err)?;
+        roots.push(native_tls::Certificate::from_der(&der).map_err(tsa_err)?);
+    }
+    Ok(certs.len())
+}
+
+trait Stream: Read + Write {}
+impl<T: Read + Write> Stream for T {}
+
+/// HTTP POST with a content type; `http://` or `https://`.
 pub(crate) fn http_post_as(
     url: &str,
     body: &[u8],
@@ -50,33 +78,68 @@ fn http_post(url: &str, body: &[u8]) -> Result<Vec<u8>, PdfError> {
     http(url, Some(body), "application/timestamp-query", TIMEOUT)
 }
 
-/// Minimal HTTP/1.1 client for `http://` URLs; returns the response body on status 200.
+/// Minimal HTTP/1.1 client for `http://` and `https://` URLs (TLS 1.2 or later, the server's
+/// certificate checked against the system's trust store, the CAs given to
+/// [`trust_tls_roots`], and its name); returns the response body on status 200.
 fn http(
     url: &str,
     post: Option<&[u8]>,
     content_type: &str,
     timeout: Duration,
 ) -> Result<Vec<u8>, PdfError> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| PdfError::Tsa(format!("chỉ hỗ trợ http:// (only http:// URLs): {url}")))?;
+    let (tls, rest) = match (url.strip_prefix("http://"), url.strip_prefix("https://")) {
+        (Some(r), _) => (false, r),
+        (_, Some(r)) => (true, r),
+        _ => {
+            return Err(PdfError::Tsa(format!(
+                "địa chỉ phải bắt đầu bằng http:// hoặc https:// (only http and https URLs): {url}"
+            )))
+        }
+    };
     let (hostport, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
     };
-    let addr_s = if hostport.contains(':') {
-        hostport.to_string()
-    } else {
-        format!("{hostport}:80")
+    // `host[:port]`, `[v6][:port]`: the name the server's certificate must carry, and where.
+    let explicit = hostport
+        .rsplit_once(':')
+        .filter(|(h, p)| {
+            !p.is_empty()
+                && p.bytes().all(|b| b.is_ascii_digit())
+                && (!h.contains(':') || h.ends_with(']'))
+        })
+        .map(|(h, _)| h);
+    let (host, addr_s) = match explicit {
+        Some(h) => (h, hostport.to_string()),
+        None => (
+            hostport,
+            format!("{hostport}:{}", if tls { 443 } else { 80 }),
+        ),
     };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
     let addr = addr_s
         .to_socket_addrs()
         .map_err(tsa_err)?
         .next()
         .ok_or_else(|| tsa_err("no address"))?;
-    let mut s = TcpStream::connect_timeout(&addr, timeout).map_err(tsa_err)?;
-    s.set_read_timeout(Some(timeout)).map_err(tsa_err)?;
-    s.set_write_timeout(Some(timeout)).map_err(tsa_err)?;
+    let tcp = TcpStream::connect_timeout(&addr, timeout).map_err(tsa_err)?;
+    tcp.set_read_timeout(Some(timeout)).map_err(tsa_err)?;
+    tcp.set_write_timeout(Some(timeout)).map_err(tsa_err)?;
+    let mut s: Box<dyn Stream> = if tls {
+        let mut b = native_tls::TlsConnector::builder();
+        b.min_protocol_version(Some(native_tls::Protocol::Tlsv12));
+        for c in TLS_ROOTS.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            b.add_root_certificate(c.clone());
+        }
+        let conn = b.build().map_err(tsa_err)?;
+        Box::new(conn.connect(host, tcp).map_err(|e| {
+            PdfError::Tsa(format!(
+                "kết nối https tới {host} không an toàn hoặc thất bại: {e} (TLS handshake failed)"
+            ))
+        })?)
+    } else {
+        Box::new(tcp)
+    };
     let head = match post {
         Some(body) => format!(
             "POST {path} HTTP/1.1\r\nHost: {hostport}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",

@@ -554,6 +554,73 @@ fn pdf_sign_levels_and_organisation_stamp() {
     assert!(!d.path().join("never.pdf").exists());
 }
 
+/// `--tsa https://…`: the TSA's TLS certificate is checked; one from an unknown CA stops the
+/// signature with the reason (exit 3, nothing written) until `--tls-ca` names its CA.
+#[test]
+fn pdf_sign_with_an_https_tsa_and_tls_ca() {
+    let d = tempfile::tempdir().unwrap();
+    let (k, tsa) = served_pki(d.path());
+    let tls = d.path().join("tls");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    assert!(Command::new("bash")
+        .arg(repo.join("certs/test-tls.sh"))
+        .arg(&tls)
+        .status()
+        .unwrap()
+        .success());
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _proxy = Kill(
+        Command::new("python3")
+            .arg(repo.join("certs/test-https-proxy.py"))
+            .arg(port.to_string())
+            .arg(tls.join("server.pem"))
+            .arg(tls.join("server.key.pem"))
+            .arg(tsa.trim_end_matches('/'))
+            .spawn()
+            .expect("python3"),
+    );
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let https = format!("https://127.0.0.1:{port}/tsa");
+    let input = d.path().join("in.pdf");
+    std::fs::write(&input, sample_pdf()).unwrap();
+    let out = d.path().join("out.pdf");
+    let sign = || {
+        let mut c = p12_sign(d.path(), &input, &out, k.join("leader.p12"));
+        c.args(["--pin-env", "PIN", "--level", "B-T", "--tsa", &https]);
+        c
+    };
+    let o = run(&mut sign());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains("TLS handshake failed"), "{err}");
+    assert!(!out.exists());
+    ok(sign().arg("--tls-ca").arg(tls.join("ca.pem")));
+    let v = json(
+        pdf_cmd(d.path())
+            .arg("verify")
+            .arg(&out)
+            .arg("--trust")
+            .arg(k.join("root.pem")),
+    );
+    assert_eq!(v["all_valid"], true, "{v}");
+    assert_eq!(v["signatures"][0]["level"], "B-T", "{v}");
+}
+
 /// A PKCS#12 file exported without a password (some CA tools do) signs without a prompt.
 /// This one holds only the signer's certificate: `sign` warns that the CA's is missing (the
 /// signature then does not reach the root) and `--chain` supplies it.
