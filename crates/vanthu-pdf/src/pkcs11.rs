@@ -1,5 +1,6 @@
 //! PKCS#11 tokens (USB tokens of VNPT-CA, Viettel-CA, …; SoftHSM2 in tests) via `cryptoki`.
-//! The key is selected by token label and key label; its certificate is paired by `CKA_ID`.
+//! The key is selected by token label and key label; its certificate is paired by `CKA_ID`
+//! (else by label, else by a probe signature it verifies).
 //! One session, used from one thread; the PIN is never logged.
 
 use std::path::Path;
@@ -109,9 +110,9 @@ pub fn open(
             ))
         }
     };
-    let id = attr_bytes(&session, key, AttributeType::Id).unwrap_or_default();
-    let mut signer_cert = None;
-    let mut others = Vec::new();
+    let id = attr_bytes(&session, key, AttributeType::Id).filter(|i| !i.is_empty());
+    // Every certificate on the token, with its CKA_ID and CKA_LABEL.
+    let mut certs = Vec::new();
     for h in session
         .find_objects(&[Attribute::Class(ObjectClass::CERTIFICATE)])
         .map_err(ck)?
@@ -122,19 +123,36 @@ pub fn open(
         let Ok(c) = Certificate::from_der(&der_bytes) else {
             continue;
         };
-        if signer_cert.is_none()
-            && attr_bytes(&session, h, AttributeType::Id).as_deref() == Some(&id[..])
-        {
-            signer_cert = Some(c);
-        } else {
-            others.push(c);
-        }
+        let cid = attr_bytes(&session, h, AttributeType::Id);
+        let label = attr_bytes(&session, h, AttributeType::Label);
+        certs.push((c, cid, label));
     }
-    let signer_cert = signer_cert.ok_or_else(|| {
+    // The key's certificate: the one with its CKA_ID (the PKCS#11 convention); else the one
+    // with its label; else (tokens written by tools that set neither alike) the end-entity
+    // certificate whose public key verifies a signature the key makes now.
+    let by_id = certs
+        .iter()
+        .position(|(_, cid, _)| id.is_some() && cid.as_ref() == id.as_ref());
+    let by_label = || {
+        certs
+            .iter()
+            .position(|(_, _, l)| l.as_deref() == Some(key_label.as_bytes()))
+    };
+    let by_key = || {
+        let probe = b"vanthu: which certificate belongs to this key";
+        let sig = sign_with(&session, key, alg, probe).ok()?;
+        certs
+            .iter()
+            .position(|(c, _, _)| !is_ca(c) && crate::keys::verify_with_cert(c, probe, &sig))
+    };
+    let ix = by_id.or_else(by_label).or_else(by_key).ok_or_else(|| {
         PdfError::Key(
-            "token không có chứng thư cùng CKA_ID với khóa (no certificate for the key)".into(),
+            "token không có chứng thư của khóa này (no certificate on the token matches the key)"
+                .into(),
         )
     })?;
+    let signer_cert = certs.remove(ix).0;
+    let others = certs.into_iter().map(|(c, _, _)| c).collect();
     // Tokens often hold other certificates too (an earlier certificate, a colleague's, the
     // CA's): only the path above the signer's goes into the signature.
     let (chain, roots) = crate::keys::build_path(signer_cert, others);
@@ -159,21 +177,42 @@ impl Signer for TokenKey {
         self.roots.clone()
     }
     fn sign(&self, tbs: &[u8]) -> Result<Vec<u8>, PdfError> {
-        match self.alg {
-            KeyAlg::RsaSha256 => self
-                .session
-                .sign(&Mechanism::Sha256RsaPkcs, self.key, tbs)
-                .map_err(ck),
-            KeyAlg::EcdsaP256Sha256 | KeyAlg::EcdsaP384Sha256 => {
-                let digest = Sha256::digest(tbs);
-                let rs = self
-                    .session
-                    .sign(&Mechanism::Ecdsa, self.key, &digest)
-                    .map_err(ck)?;
-                ecdsa_rs_to_der(&rs)
-            }
+        sign_with(&self.session, self.key, self.alg, tbs)
+    }
+}
+
+/// One signature with the token key: RSA PKCS#1 v1.5 over SHA-256, or ECDSA over a SHA-256
+/// digest (returned as DER).
+fn sign_with(
+    session: &Session,
+    key: ObjectHandle,
+    alg: KeyAlg,
+    tbs: &[u8],
+) -> Result<Vec<u8>, PdfError> {
+    match alg {
+        KeyAlg::RsaSha256 => session
+            .sign(&Mechanism::Sha256RsaPkcs, key, tbs)
+            .map_err(ck),
+        KeyAlg::EcdsaP256Sha256 | KeyAlg::EcdsaP384Sha256 => {
+            let digest = Sha256::digest(tbs);
+            let rs = session.sign(&Mechanism::Ecdsa, key, &digest).map_err(ck)?;
+            ecdsa_rs_to_der(&rs)
         }
     }
+}
+
+/// Whether the certificate is a CA's (basicConstraints cA), not a signer's.
+fn is_ca(c: &Certificate) -> bool {
+    use der::Decode;
+    c.tbs_certificate
+        .extensions
+        .iter()
+        .flatten()
+        .filter(|e| e.extn_id == const_oid::db::rfc5280::ID_CE_BASIC_CONSTRAINTS)
+        .any(|e| {
+            x509_cert::ext::pkix::BasicConstraints::from_der(e.extn_value.as_bytes())
+                .is_ok_and(|b| b.ca)
+        })
 }
 
 /// `r‖s` (P-256: 64 bytes, P-384: 96 bytes) → DER `Ecdsa-Sig-Value`.

@@ -191,6 +191,71 @@ fn token_keys_sign_and_pyhanko_validates() {
     assert!(rep.all_valid, "{rep:#?}");
     let (ok, txt) = pyhanko_validate(&f, &[]);
     assert!(ok && txt.contains(":VALID"), "pyHanko: {txt}");
+    // A token written by a tool that gave the certificate neither the key's CKA_ID nor its
+    // label (with another person's certificate beside it): the key's own certificate is
+    // found by a signature the key makes and the certificate's public key verifies.
+    run(Command::new("softhsm2-util").args([
+        "--init-token",
+        "--free",
+        "--label",
+        "loose-token",
+        "--pin",
+        "1234",
+        "--so-pin",
+        "5678",
+    ]));
+    run(Command::new("softhsm2-util")
+        .arg("--import")
+        .arg(k.join("clerk.key.pem"))
+        .args([
+            "--token",
+            "loose-token",
+            "--label",
+            "khoa-ky",
+            "--id",
+            "0a",
+            "--pin",
+            "1234",
+        ]));
+    for (name, id) in [("leader", "0b"), ("clerk", "0c"), ("inter", "0d")] {
+        run(Command::new("pkcs11-tool")
+            .args([
+                "--module",
+                &m,
+                "--token-label",
+                "loose-token",
+                "--login",
+                "--pin",
+                "1234",
+            ])
+            .arg("--write-object")
+            .arg(tok.path().join(format!("{name}.der")))
+            .args([
+                "--type",
+                "cert",
+                "--id",
+                id,
+                "--label",
+                &format!("cert-{name}"),
+            ]));
+    }
+    let loose =
+        vanthu_pdf::pkcs11::open(std::path::Path::new(&m), "loose-token", "khoa-ky", "1234")
+            .unwrap();
+    assert!(
+        loose.chain()[0]
+            .tbs_certificate
+            .subject
+            .to_string()
+            .contains("Văn thư"),
+        "{}",
+        loose.chain()[0].tbs_certificate.subject
+    );
+    assert_eq!(loose.chain().len(), 2);
+    let out = sign_bytes(sample_pdf(1, "Token"), &loose, &SignOptions::default()).unwrap();
+    drop(loose);
+    let rep = verify_bytes(out, &opts()).unwrap();
+    assert!(rep.all_valid, "{rep:#?}");
     let e = vanthu_pdf::pkcs11::open(std::path::Path::new(&m), "test-token", "leader", "9999")
         .err()
         .expect("wrong PIN refused");
