@@ -91,12 +91,13 @@ pub struct SignArgs {
     #[arg(long, value_name = "PEM")]
     chain: Vec<PathBuf>,
     /// Thư viện PKCS#11 của token (token module).
-    #[arg(long, value_name = "LIB", requires_all = ["token", "key"])]
+    #[arg(long, value_name = "LIB", requires = "token")]
     pkcs11_module: Option<PathBuf>,
     /// Nhãn token (token label).
     #[arg(long, value_name = "LABEL")]
     token: Option<String>,
-    /// Nhãn khóa trên token (key label).
+    /// Nhãn khóa trên token, hoặc CKA_ID dạng hex; bỏ trống nếu token chỉ có một khóa (key
+    /// label, or its CKA_ID in hex; optional when the token holds one key).
     #[arg(long, value_name = "LABEL")]
     key: Option<String>,
     /// Biến môi trường chứa mã PIN/mật khẩu (environment variable holding the PIN).

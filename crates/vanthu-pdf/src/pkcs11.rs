@@ -84,15 +84,38 @@ pub fn open(
     session
         .login(UserType::User, Some(&AuthPin::new(pin.into())))
         .map_err(ck)?;
-    let key = session
-        .find_objects(&[
-            Attribute::Class(ObjectClass::PRIVATE_KEY),
-            Attribute::Label(key_label.as_bytes().to_vec()),
-        ])
-        .map_err(ck)?
-        .into_iter()
-        .next()
-        .ok_or_else(|| PdfError::Key(format!("không thấy khóa {key_label:?} (key not found)")))?;
+    // The key: by label; else by CKA_ID written in hex (`--key 01`); with no label given,
+    // the token's only private key.
+    let find = |a: Attribute| {
+        session
+            .find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY), a])
+            .map_err(ck)
+    };
+    let mut keys = if key_label.is_empty() {
+        session
+            .find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY)])
+            .map_err(ck)?
+    } else {
+        find(Attribute::Label(key_label.as_bytes().to_vec()))?
+    };
+    if keys.is_empty() {
+        if let Some(id) = hex::decode(key_label).ok().filter(|i| !i.is_empty()) {
+            keys = find(Attribute::Id(id))?;
+        }
+    }
+    let key = match (key_label.is_empty(), keys.len()) {
+        (_, 0) => {
+            return Err(PdfError::Key(format!(
+                "không thấy khóa {key_label:?} trên token (key not found)"
+            )))
+        }
+        (true, n) if n > 1 => {
+            return Err(PdfError::Key(format!(
+                "token có {n} khóa: chọn một bằng --key <nhãn> (several keys: name one with --key)"
+            )))
+        }
+        _ => keys[0],
+    };
     let kt = session
         .get_attributes(key, &[AttributeType::KeyType])
         .map_err(ck)?

@@ -239,6 +239,20 @@ fn token_keys_sign_and_pyhanko_validates() {
                 &format!("cert-{name}"),
             ]));
     }
+    // The token's only key: found with no label, or by its CKA_ID in hex.
+    for key in ["", "0a"] {
+        let k =
+            vanthu_pdf::pkcs11::open(std::path::Path::new(&m), "loose-token", key, "1234").unwrap();
+        assert!(k.chain()[0]
+            .tbs_certificate
+            .subject
+            .to_string()
+            .contains("Văn thư"));
+    }
+    let e = vanthu_pdf::pkcs11::open(std::path::Path::new(&m), "test-token", "", "1234")
+        .err()
+        .expect("several keys: one must be named");
+    assert!(e.to_string().contains("--key"), "{e}");
     let loose =
         vanthu_pdf::pkcs11::open(std::path::Path::new(&m), "loose-token", "khoa-ky", "1234")
             .unwrap();
