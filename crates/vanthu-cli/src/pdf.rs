@@ -19,6 +19,28 @@ pub const EXIT_SIGNATURE_INVALID: i32 = 9;
 pub enum PdfCmd {
     /// Ký số tệp PDF theo PAdES, thêm phiên bản mới (sign a PDF by incremental update).
     Sign(Box<SignArgs>),
+    /// Bổ sung dữ liệu kiểm tra dài hạn cho các chữ ký đã có: B-LT (DSS) hoặc B-LTA (thêm dấu
+    /// thời gian tài liệu) — không ký mới (bring existing signatures to B-LT/B-LTA; also renews
+    /// an archive's timestamp).
+    Extend {
+        /// Tệp PDF đã ký (input).
+        input: PathBuf,
+        /// Tệp kết quả (output; written to a temporary file, then renamed).
+        output: PathBuf,
+        /// Mức: B-LT hoặc B-LTA.
+        #[arg(long, default_value = "B-LTA")]
+        level: String,
+        /// Máy chủ dấu thời gian RFC 3161 (timestamp authority URL; needed for B-LTA).
+        #[arg(long)]
+        tsa: Option<String>,
+        /// Chứng thư gốc đưa vào DSS nếu đã cấp cho chứng thư trong tệp, PEM (roots to add
+        /// to the DSS; repeatable).
+        #[arg(long, value_name = "PEM")]
+        trust: Vec<PathBuf>,
+        /// CA tin cậy thêm cho kết nối https, PEM (an extra CA trusted for https).
+        #[arg(long, value_name = "PEM")]
+        tls_ca: Option<PathBuf>,
+    },
     /// Kiểm tra chữ ký số trong tệp PDF (validate every signature).
     Verify {
         /// Tệp PDF.
@@ -667,6 +689,46 @@ fn print_report(rep: &vanthu_pdf::Report) {
 
 pub fn run(cmd: PdfCmd, json: bool) -> i32 {
     match cmd {
+        PdfCmd::Extend {
+            input,
+            output,
+            level,
+            tsa,
+            trust,
+            tls_ca,
+        } => {
+            let res = (|| {
+                if let Some(p) = &tls_ca {
+                    vanthu_pdf::tsa::trust_tls_roots(&read(p)?)?;
+                }
+                let level = level.parse::<Level>()?;
+                let anchors = load_trust(&trust)?;
+                vanthu_pdf::sign::extend_file(&input, &output, level, tsa.as_deref(), &anchors)
+                    .map(|()| level)
+            })();
+            match res {
+                Ok(level) => {
+                    let name = if level == Level::BLTA {
+                        "B-LTA"
+                    } else {
+                        "B-LT"
+                    };
+                    if json {
+                        crate::out_json(&serde_json::json!({
+                            "extended": output,
+                            "level": name,
+                        }));
+                    } else {
+                        println!(
+                            "Đã bổ sung dữ liệu kiểm tra dài hạn ({name}): {}",
+                            output.display()
+                        );
+                    }
+                    0
+                }
+                Err(e) => fail(&e, json),
+            }
+        }
         PdfCmd::Sign(a) => match sign(&a) {
             Ok(done) => {
                 let repaired = done.repaired.as_ref().map(|r| {

@@ -30,6 +30,8 @@ pub enum PdfError {
     /// certificate (or a CA above it) revoked or on hold; nothing is written.
     #[error("Chứng thư số không còn hiệu lực, không ký: {0} (certificate revoked: not signed)")]
     Revoked(String),
+    #[error("Tệp chưa có chữ ký số nào (the file holds no signature)")]
+    NoSignature,
     #[error("Ký số thất bại: {0} (signing failed)")]
     Sign(String),
     #[error("Dịch vụ cấp dấu thời gian lỗi: {0} (timestamp authority error)")]

@@ -1431,18 +1431,32 @@ fn sign_into(
     if last {
         return Ok(());
     }
-    // B-LT: the DSS revision, appended to the same temporary file.
-    let check = Doc::open(tmp)?;
     let anchors: Vec<Vec<u8>> = signer
         .roots()
         .iter()
         .filter_map(|c| der::Encode::to_der(c).ok())
         .collect();
-    let dss = crate::ltv::dss_revision(&check, &anchors)?;
+    append_ltv(tmp, &mut f, &anchors, o, |dss| refuse_revoked(signer, dss))?;
+    f.sync_all().map_err(io)
+}
+
+/// B-LT: the DSS revision (certificates, CRLs and OCSP answers of every chain in the file,
+/// plus the `anchors` that issued them), appended to the file `f` open at `tmp`'s end, once
+/// `accept` has seen what was fetched; B-LTA: then a document timestamp over everything so
+/// far, hashed from the file and self-checked.
+fn append_ltv(
+    tmp: &Path,
+    f: &mut std::fs::File,
+    anchors: &[Vec<u8>],
+    o: &SignOptions,
+    accept: impl FnOnce(&crate::ltv::DssRevision) -> Result<(), PdfError>,
+) -> Result<(), PdfError> {
+    let io = |e| PdfError::io(tmp, e);
+    let check = Doc::open(tmp)?;
+    let dss = crate::ltv::dss_revision(&check, anchors)?;
     drop(check);
-    refuse_revoked(signer, &dss)?;
+    accept(&dss)?;
     f.write_all(&dss.buf).map_err(io)?;
-    // B-LTA: a document timestamp over everything so far, hashed from the file.
     if o.level == Level::BLTA {
         let check = Doc::open(tmp)?;
         let ts_opts = SignOptions {
@@ -1464,10 +1478,64 @@ fn sign_into(
         f.write_all(&tw.buf).map_err(io)?;
         let check = Doc::open(tmp)?;
         if !crate::verify::self_check(&check, tbr, &token, &digest, true) {
-            return Err(failed());
+            return Err(PdfError::Sign(
+                "tự kiểm tra dấu thời gian tài liệu thất bại (self-check of the document timestamp failed)"
+                    .into(),
+            ));
         }
     }
-    f.sync_all().map_err(io)
+    Ok(())
+}
+
+/// Brings the signatures already in `input` to B-LT or B-LTA (`level`) without a new
+/// signature, into `output` (atomically, as [`sign_file`]): the validation data of every
+/// chain in the file in a DSS revision, then for B-LTA a document timestamp from `tsa_url` —
+/// for files signed at B-B/B-T by a USB token away from the network, and to renew an
+/// archive's timestamp before its authority's certificate expires. `anchors` (DER) are added
+/// to the DSS when they issued a certificate in it. Earlier revisions stay byte-identical.
+pub fn extend_file(
+    input: &Path,
+    output: &Path,
+    level: Level,
+    tsa_url: Option<&str>,
+    anchors: &[Vec<u8>],
+) -> Result<(), PdfError> {
+    if level < Level::BLT {
+        return Err(PdfError::Field(
+            "chỉ nâng lên B-LT hoặc B-LTA (extend to B-LT or B-LTA only)".into(),
+        ));
+    }
+    if level == Level::BLTA && tsa_url.is_none() {
+        return Err(PdfError::Field(
+            "B-LTA cần --tsa URL (B-LTA needs a timestamp authority)".into(),
+        ));
+    }
+    let doc = Doc::open(input)?;
+    if crate::verify::signature_fields(&doc).is_empty() {
+        return Err(PdfError::NoSignature);
+    }
+    refuse_broken(&doc)?;
+    let len = doc.data.len();
+    drop(doc);
+    let o = SignOptions {
+        level,
+        tsa_url: tsa_url.map(str::to_string),
+        ..Default::default()
+    };
+    replace_with(output, |tmp| {
+        let io = |e| PdfError::io(tmp, e);
+        let mut f = std::fs::File::create(tmp).map_err(io)?;
+        let mut src = std::fs::File::open(input).map_err(|e| PdfError::io(input, e))?;
+        let copied = std::io::copy(&mut src, &mut f).map_err(io)?;
+        if copied as usize != len {
+            return Err(PdfError::Field(format!(
+                "{}: tệp đã thay đổi trong khi xử lý (the file changed meanwhile)",
+                input.display()
+            )));
+        }
+        append_ltv(tmp, &mut f, anchors, &o, |_| Ok(()))?;
+        f.sync_all().map_err(io)
+    })
 }
 
 /// `len` bytes of the file at `path` from `at`.

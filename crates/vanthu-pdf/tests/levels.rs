@@ -1011,3 +1011,60 @@ fn an_https_timestamp_authority() {
     assert!(rep.all_valid, "{rep:#?}");
     assert_eq!(rep.signatures[0].level, "B-T");
 }
+
+/// `extend_file` (`vanthu pdf extend`): a B-T file signed away from the network is brought to
+/// B-LTA later — its bytes kept, a DSS and a document timestamp appended — and validates
+/// offline in vanthu and in pyHanko's AdES validation; extending again renews the archive
+/// timestamp (a second document timestamp). A file without signatures, or B-LTA without a
+/// TSA, is refused and nothing is written.
+#[test]
+fn extend_brings_a_b_t_file_to_b_lta_and_renews_it() {
+    let tsa = start_tsa();
+    let dir = tempfile::tempdir().unwrap();
+    let bt = sign_pades(
+        sample_pdf(1, "Mo rong"),
+        &p12("leader"),
+        &SignOptions {
+            level: Level::BT,
+            tsa_url: Some(tsa.clone()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let p = |n: &str| dir.path().join(n);
+    std::fs::write(p("bt.pdf"), &bt).unwrap();
+    let root = vec![root_der()];
+    let extend = |from: &str, to: &str, level, tsa: Option<&str>| {
+        vanthu_pdf::sign::extend_file(&p(from), &p(to), level, tsa, &root)
+    };
+    extend("bt.pdf", "lta.pdf", Level::BLTA, Some(&tsa)).unwrap();
+    let lta = std::fs::read(p("lta.pdf")).unwrap();
+    assert_eq!(&lta[..bt.len()], &bt[..], "earlier bytes kept");
+    let rep = verify_bytes(lta, &offline_opts()).unwrap();
+    assert!(rep.all_valid, "{rep:#?}");
+    assert_eq!(rep.revisions, 4);
+    assert_eq!(rep.signatures[0].level, "B-LTA", "{rep:#?}");
+    let (ok, txt) = pyhanko_ades_offline(&p("lta.pdf"));
+    assert!(ok && txt.contains("AdESPassed.OK"), "pyHanko AdES: {txt}");
+    // Renewal.
+    extend("lta.pdf", "lta2.pdf", Level::BLTA, Some(&tsa)).unwrap();
+    let rep = verify_bytes(std::fs::read(p("lta2.pdf")).unwrap(), &offline_opts()).unwrap();
+    assert!(rep.all_valid, "{rep:#?}");
+    let stamps = rep
+        .signatures
+        .iter()
+        .filter(|s| s.kind == "document_timestamp")
+        .count();
+    assert_eq!(stamps, 2, "{rep:#?}");
+    let (ok, txt) = pyhanko_validate(&p("lta2.pdf"), &[]);
+    assert!(ok && !txt.contains("INVALID"), "pyHanko: {txt}");
+    let (ok, txt) = qpdf_check(&p("lta2.pdf"));
+    assert!(ok, "{txt}");
+    // Refusals.
+    std::fs::write(p("unsigned.pdf"), sample_pdf(1, "x")).unwrap();
+    let e = extend("unsigned.pdf", "never.pdf", Level::BLTA, Some(&tsa)).unwrap_err();
+    assert!(matches!(e, vanthu_pdf::PdfError::NoSignature), "{e}");
+    let e = extend("bt.pdf", "never.pdf", Level::BLTA, None).unwrap_err();
+    assert!(e.to_string().contains("B-LTA"), "{e}");
+    assert!(!p("never.pdf").exists());
+}

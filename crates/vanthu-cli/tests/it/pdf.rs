@@ -537,6 +537,33 @@ fn pdf_sign_levels_and_organisation_stamp() {
         .args(["--pin-env", "PIN", "--level", "B-T"]));
     assert_eq!(o.status.code(), Some(3));
     assert!(!d.path().join("never.pdf").exists());
+    // `pdf extend`: the B-T organisation signature and the rest brought to B-LTA afterwards.
+    let ext = d.path().join("ext.pdf");
+    let v = json(
+        pdf_cmd(d.path())
+            .arg("extend")
+            .arg(&org)
+            .arg(&ext)
+            .args(["--tsa", &tsa, "--trust"])
+            .arg(k.join("root.pem")),
+    );
+    assert_eq!(v["level"], "B-LTA", "{v}");
+    let v = json(
+        pdf_cmd(d.path())
+            .arg("verify")
+            .arg(&ext)
+            .arg("--trust")
+            .arg(k.join("root.pem")),
+    );
+    assert_eq!(v["all_valid"], true, "{v}");
+    assert_eq!(v["signatures"][2]["level"], "B-LTA", "{v}");
+    let o = run(pdf_cmd(d.path())
+        .arg("extend")
+        .arg(&input)
+        .arg(d.path().join("never.pdf"))
+        .args(["--tsa", &tsa]));
+    assert_eq!(o.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("chưa có chữ ký"));
     // B-LT with a certificate its CA's CRL lists as revoked: refused, named, nothing written.
     let o = run(p12_sign(
         d.path(),
