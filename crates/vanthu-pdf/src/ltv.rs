@@ -13,7 +13,7 @@ use crate::object::{Dict, Obj};
 use crate::sign::Update;
 use crate::PdfError;
 
-/// `http://` CRL distribution points of a certificate.
+/// `http://` and `https://` CRL distribution points of a certificate (LDAP ones are skipped).
 pub fn crl_urls(cert: &Certificate) -> Vec<String> {
     let oid = der::asn1::ObjectIdentifier::new_unwrap("2.5.29.31");
     let mut out = Vec::new();
@@ -29,7 +29,7 @@ pub fn crl_urls(cert: &Certificate) -> Vec<String> {
                 for n in names {
                     if let GeneralName::UniformResourceIdentifier(u) = n {
                         let u = u.to_string();
-                        if u.starts_with("http://") {
+                        if is_http(&u) {
                             out.push(u);
                         }
                     }
@@ -40,7 +40,8 @@ pub fn crl_urls(cert: &Certificate) -> Vec<String> {
     out
 }
 
-/// `http://` OCSP responder URLs (authority information access) of a certificate.
+/// `http://` and `https://` OCSP responder URLs (authority information access) of a
+/// certificate.
 pub fn ocsp_urls(cert: &Certificate) -> Vec<String> {
     let aia = der::asn1::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.1.1");
     let ocsp = der::asn1::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1");
@@ -58,7 +59,7 @@ pub fn ocsp_urls(cert: &Certificate) -> Vec<String> {
             if ad.access_method == ocsp {
                 if let GeneralName::UniformResourceIdentifier(u) = ad.access_location {
                     let u = u.to_string();
-                    if u.starts_with("http://") {
+                    if is_http(&u) {
                         out.push(u);
                     }
                 }
@@ -66,6 +67,77 @@ pub fn ocsp_urls(cert: &Certificate) -> Vec<String> {
         }
     }
     out
+}
+
+fn is_http(u: &str) -> bool {
+    let l = u.to_ascii_lowercase();
+    l.starts_with("http://") || l.starts_with("https://")
+}
+
+/// Answers fetched during one validation (or signing) run, by URL and request body — failures
+/// too, so a document with fifteen signatures from one CA asks its responder once, and a dead
+/// server costs one time-out, not fifteen. Per thread and per run ([`FetchCache::start`]):
+/// never stale across runs.
+type Fetched = std::collections::HashMap<(String, Vec<u8>), Option<Vec<u8>>>;
+
+thread_local! {
+    static RUN_CACHE: std::cell::RefCell<Option<Fetched>> = const { std::cell::RefCell::new(None) };
+}
+
+/// While alive, network answers on this thread are remembered ([`RUN_CACHE`]); nested runs
+/// share the outermost one's.
+pub(crate) struct FetchCache {
+    owner: bool,
+}
+
+impl FetchCache {
+    pub(crate) fn start() -> FetchCache {
+        let owner = RUN_CACHE.with(|c| {
+            let mut c = c.borrow_mut();
+            let fresh = c.is_none();
+            if fresh {
+                *c = Some(Fetched::new());
+            }
+            fresh
+        });
+        FetchCache { owner }
+    }
+}
+
+impl Drop for FetchCache {
+    fn drop(&mut self) {
+        if self.owner {
+            RUN_CACHE.with(|c| *c.borrow_mut() = None);
+        }
+    }
+}
+
+/// GET (`body` None) or POST, through the run's cache when one is active.
+fn fetch(url: &str, body: Option<&[u8]>, content_type: &str) -> Option<Vec<u8>> {
+    let key = (
+        url.to_string(),
+        body.map(<[u8]>::to_vec).unwrap_or_default(),
+    );
+    if let Some(hit) = RUN_CACHE.with(|c| c.borrow().as_ref().and_then(|m| m.get(&key).cloned())) {
+        return hit;
+    }
+    let got = match body {
+        Some(b) => crate::tsa::http_post_as(url, b, content_type, Duration::from_secs(10)),
+        None => crate::tsa::http_get(url, Duration::from_secs(10)),
+    };
+    let got = match got {
+        Ok(b) => Some(b),
+        Err(e) => {
+            tracing::warn!(url = %url, error = %e, "revocation data request failed");
+            None
+        }
+    };
+    RUN_CACHE.with(|c| {
+        if let Some(m) = c.borrow_mut().as_mut() {
+            m.insert(key, got.clone());
+        }
+    });
+    got
 }
 
 /// Asks the certificate's OCSP responder; returns the DER response when it answered
@@ -79,21 +151,9 @@ pub fn fetch_ocsp(cert: &Certificate, issuer: &Certificate) -> Option<Vec<u8>> {
     let mut req = OcspRequest::new().ok()?;
     req.add_id(id).ok()?;
     let body = req.to_der().ok()?;
-    match crate::tsa::http_post_as(
-        &url,
-        &body,
-        "application/ocsp-request",
-        Duration::from_secs(10),
-    ) {
-        Ok(b) => {
-            let r = OcspResponse::from_der(&b).ok()?;
-            (r.status() == OcspResponseStatus::SUCCESSFUL).then_some(b)
-        }
-        Err(e) => {
-            tracing::warn!(url = %url, error = %e, "OCSP request failed");
-            None
-        }
-    }
+    let b = fetch(&url, Some(&body), "application/ocsp-request")?;
+    let r = OcspResponse::from_der(&b).ok()?;
+    (r.status() == OcspResponseStatus::SUCCESSFUL).then_some(b)
 }
 
 /// Downloads the CRLs of `certs` (self-signed roots skipped); failures are logged and skipped.
@@ -111,14 +171,14 @@ pub fn fetch_crls(certs: &[Certificate]) -> Vec<Vec<u8>> {
     }
     let mut out = Vec::new();
     for u in urls {
-        match crate::tsa::http_get(&u, Duration::from_secs(10)) {
-            Ok(b) if openssl::x509::X509Crl::from_der(&b).is_ok() => out.push(b),
+        match fetch(&u, None, "") {
+            Some(b) if openssl::x509::X509Crl::from_der(&b).is_ok() => out.push(b),
             // Some servers publish the CRL in PEM; the DSS and validators want DER.
-            Ok(b) => match openssl::x509::X509Crl::from_pem(&b).and_then(|c| c.to_der()) {
+            Some(b) => match openssl::x509::X509Crl::from_pem(&b).and_then(|c| c.to_der()) {
                 Ok(der) => out.push(der),
                 Err(_) => tracing::warn!(url = %u, "CRL is neither DER nor PEM"),
             },
-            Err(e) => tracing::warn!(url = %u, error = %e, "CRL download failed"),
+            None => {}
         }
     }
     out
@@ -144,6 +204,7 @@ pub(crate) struct DssRevision {
 
 /// The DSS revision [`add_dss`] appends to `doc` (fetches CRLs and OCSP answers).
 pub(crate) fn dss_revision(doc: &Doc, anchors: &[Vec<u8>]) -> Result<DssRevision, PdfError> {
+    let _fetched = FetchCache::start();
     let mut certs = crate::verify::embedded_certs(doc);
     for a in anchors {
         if let Ok(a) = Certificate::from_der(a) {

@@ -331,6 +331,8 @@ fn field_name_in(doc: &Doc, d: &Dict, rev: usize) -> String {
 }
 
 pub fn verify_doc(doc: &Doc, opts: &VerifyOptions) -> Report {
+    // Each CRL and OCSP answer is fetched once per run, however many signatures need it.
+    let _fetched = crate::ltv::FetchCache::start();
     let mut warnings = Vec::new();
     let last = doc.sections.len() - 1;
     let sigs = signature_fields(doc);

@@ -38,6 +38,14 @@ impl Ca {
         let der = std::fs::read(self.dir.join(format!("out/interm/{who}.pfx"))).unwrap();
         vanthu_pdf::keys::load_p12(&der, PFX_PASS).unwrap()
     }
+    /// Requests for revocation data (CRLs, OCSP) the CA has answered so far.
+    fn revocation_requests(&self) -> usize {
+        std::fs::read_to_string(self.dir.join("requests.log"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("/outside/ocsp/") || l.contains("/outside/crls/"))
+            .count()
+    }
     fn root(&self) -> PathBuf {
         self.dir.join("out/root/root.cert.pem")
     }
@@ -118,7 +126,8 @@ fn start_ca(dir: &Path) -> Ca {
         .arg(dir.join("ca.yml"))
         .args(["animate", "--port", &port.to_string()])
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        // The request log (one line per request), read by the tests.
+        .stderr(std::fs::File::create(dir.join("requests.log")).unwrap())
         .spawn()
         .unwrap();
     let ca = Ca {
@@ -398,6 +407,31 @@ fn an_outside_pki_both_ways_at_every_level() {
         let (ok, txt) = pyhanko_ades_offline_with(&both, &ca.root());
         assert!(ok, "pyHanko {name} + vanthu: pyHanko AdES offline: {txt}");
     }
+    // Three signatures by the same person: one validation asks the CA once for each answer
+    // it needs (the signer's OCSP, the root's CRL), not once per signature.
+    let mut doc = input.clone();
+    for i in 1..=3 {
+        let next = dir.path().join(format!("three-{i}.pdf"));
+        vanthu_pdf::sign_file(
+            &doc,
+            &next,
+            &ca.pfx("an"),
+            &SignOptions {
+                field_name: Some(format!("Ky{i}")),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        doc = next;
+    }
+    let before = ca.revocation_requests();
+    let rep = verify_file(&doc, &ca.verify_opts(true)).unwrap();
+    assert!(rep.all_valid && rep.signatures.len() == 3, "{rep:#?}");
+    let asked = ca.revocation_requests() - before;
+    assert!(
+        (1..=3).contains(&asked),
+        "{asked} requests for 3 signatures"
+    );
     // The revoked signer: vanthu refuses B-LT (nothing written); pyHanko's B-B signature with
     // that key is KHÔNG HỢP LỆ in vanthu.
     let never = dir.path().join("never.pdf");
