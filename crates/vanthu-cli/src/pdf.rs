@@ -713,6 +713,27 @@ pub fn run(cmd: PdfCmd, json: bool) -> i32 {
                     } else {
                         "B-LT"
                     };
+                    // PAdES B-LT needs a signature timestamp: one without stays B-B (its DSS and
+                    // the document timestamp still help a later validation). Said, not hidden.
+                    let quiet = VerifyOptions {
+                        online: false,
+                        soft_revocation: true,
+                        ..Default::default()
+                    };
+                    if let Ok(rep) = vanthu_pdf::verify::verify_file(&output, &quiet) {
+                        for s in rep
+                            .signatures
+                            .iter()
+                            .filter(|s| s.kind == "signature" && s.timestamp.is_none())
+                        {
+                            eprintln!(
+                                "Lưu ý: chữ ký \"{}\" không có dấu thời gian chữ ký nên vẫn ở mức \
+                                 B-B; dữ liệu kiểm tra đã được lưu kèm (no signature timestamp: \
+                                 the signature stays B-B)",
+                                s.field
+                            );
+                        }
+                    }
                     if json {
                         crate::out_json(&serde_json::json!({
                             "extended": output,
