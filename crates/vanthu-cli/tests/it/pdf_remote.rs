@@ -117,18 +117,21 @@ fn pdf_sign_remote_ctrl_c_cancels() {
 }
 
 /// The process is killed while waiting for the approval; `--resume` with the same resume file
-/// finishes the same transaction once the signer approves (no second request to the phone).
+/// finishes the same transaction once the signer approves (no second request to the phone),
+/// at B-LTA.
 #[cfg(unix)]
 #[test]
 fn pdf_sign_remote_resume_after_kill() {
     let d = tempfile::tempdir().unwrap();
-    let (k, _) = served_pki(d.path());
+    let (k, tsa) = served_pki(d.path());
     let svc = start_remote_standin(&k);
     let out = d.path().join("out.pdf");
     let rf = d.path().join("state").join("pending.json");
     std::fs::create_dir_all(rf.parent().unwrap()).unwrap();
     let sign = |resume: bool| {
         let mut c = remote_sign(d.path(), &svc.url, "leader-hold", &out);
+        // At B-LTA: the timestamp, DSS and document timestamp come after the approval.
+        c.args(["--level", "B-LTA", "--tsa", &tsa]);
         c.arg("--resume-file").arg(&rf);
         if resume {
             c.arg("--resume");
@@ -172,6 +175,7 @@ fn pdf_sign_remote_resume_after_kill() {
             .arg(k.join("root.pem")),
     );
     assert_eq!(v["all_valid"], true, "{v}");
+    assert_eq!(v["signatures"][0]["level"], "B-LTA", "{v}");
     // Nothing left to resume.
     let o = run(&mut sign(true));
     assert_eq!(o.status.code(), Some(3));
