@@ -581,13 +581,24 @@ fn pdf_sign_levels_and_organisation_stamp() {
     assert!(!d.path().join("never.pdf").exists());
 }
 
-/// `--tsa https://…`: the TSA's TLS certificate is checked; one from an unknown CA stops the
-/// signature with the reason (exit 3, nothing written) until `--tls-ca` names its CA.
-#[test]
-fn pdf_sign_with_an_https_tsa_and_tls_ca() {
-    let d = tempfile::tempdir().unwrap();
-    let (k, tsa) = served_pki(d.path());
-    let tls = d.path().join("tls");
+/// An `https://127.0.0.1:PORT` front (Python's `ssl`, `certs/test-https-proxy.py`) for the
+/// loopback `upstream` server, with a certificate from a private test CA (`ca`: its PEM);
+/// stopped when dropped.
+pub(crate) struct HttpsFront {
+    pub url: String,
+    pub ca: std::path::PathBuf,
+    child: std::process::Child,
+}
+
+impl Drop for HttpsFront {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub(crate) fn https_front(dir: &Path, upstream: &str) -> HttpsFront {
+    let tls = dir.join("tls");
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     assert!(Command::new("bash")
         .arg(repo.join("certs/test-tls.sh"))
@@ -599,30 +610,35 @@ fn pdf_sign_with_an_https_tsa_and_tls_ca() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let _proxy = Kill(
-        Command::new("python3")
-            .arg(repo.join("certs/test-https-proxy.py"))
-            .arg(port.to_string())
-            .arg(tls.join("server.pem"))
-            .arg(tls.join("server.key.pem"))
-            .arg(tsa.trim_end_matches('/'))
-            .spawn()
-            .expect("python3"),
-    );
+    let child = Command::new("python3")
+        .arg(repo.join("certs/test-https-proxy.py"))
+        .arg(port.to_string())
+        .arg(tls.join("server.pem"))
+        .arg(tls.join("server.key.pem"))
+        .arg(upstream.trim_end_matches('/'))
+        .spawn()
+        .expect("python3");
     for _ in 0..100 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    let https = format!("https://127.0.0.1:{port}/tsa");
+    HttpsFront {
+        url: format!("https://127.0.0.1:{port}"),
+        ca: tls.join("ca.pem"),
+        child,
+    }
+}
+
+/// `--tsa https://…`: the TSA's TLS certificate is checked; one from an unknown CA stops the
+/// signature with the reason (exit 3, nothing written) until `--tls-ca` names its CA.
+#[test]
+fn pdf_sign_with_an_https_tsa_and_tls_ca() {
+    let d = tempfile::tempdir().unwrap();
+    let (k, tsa) = served_pki(d.path());
+    let front = https_front(d.path(), &tsa);
+    let https = format!("{}/tsa", front.url);
     let input = d.path().join("in.pdf");
     std::fs::write(&input, sample_pdf()).unwrap();
     let out = d.path().join("out.pdf");
@@ -636,7 +652,7 @@ fn pdf_sign_with_an_https_tsa_and_tls_ca() {
     assert_eq!(o.status.code(), Some(3), "{err}");
     assert!(err.contains("TLS handshake failed"), "{err}");
     assert!(!out.exists());
-    ok(sign().arg("--tls-ca").arg(tls.join("ca.pem")));
+    ok(sign().arg("--tls-ca").arg(&front.ca));
     let v = json(
         pdf_cmd(d.path())
             .arg("verify")

@@ -181,3 +181,30 @@ fn pdf_sign_remote_resume_after_kill() {
     assert_eq!(o.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&o.stderr).contains("không có yêu cầu ký đang chờ"));
 }
+
+/// Remote signing services are reached over `https://` (as every real one is): the service's
+/// TLS certificate is checked, and an agency CA can be added with `--tls-ca`.
+#[test]
+fn pdf_sign_remote_over_https() {
+    let d = tempfile::tempdir().unwrap();
+    let (k, _) = served_pki(d.path());
+    let svc = start_remote_standin(&k);
+    let front = crate::pdf::https_front(d.path(), &svc.url);
+    let out = d.path().join("out.pdf");
+    let o = run(&mut remote_sign(d.path(), &front.url, "leader-ok", &out));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains("TLS"), "{err}");
+    assert!(!out.exists());
+    ok(remote_sign(d.path(), &front.url, "leader-ok", &out)
+        .arg("--tls-ca")
+        .arg(&front.ca));
+    let v = json(
+        pdf_cmd(d.path())
+            .arg("verify")
+            .arg(&out)
+            .arg("--trust")
+            .arg(k.join("root.pem")),
+    );
+    assert_eq!(v["all_valid"], true, "{v}");
+}
