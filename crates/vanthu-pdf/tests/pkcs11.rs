@@ -34,6 +34,47 @@ fn run(c: &mut Command) {
     );
 }
 
+/// `softhsm2-util --init-token` with user PIN 1234.
+fn init_token(label: &str) {
+    run(Command::new("softhsm2-util").args([
+        "--init-token",
+        "--free",
+        "--label",
+        label,
+        "--pin",
+        "1234",
+        "--so-pin",
+        "5678",
+    ]));
+}
+
+/// `softhsm2-util --import` of a PEM private key as `label` / `id` (hex).
+fn import_key(token: &str, key: &std::path::Path, label: &str, id: &str) {
+    run(Command::new("softhsm2-util")
+        .arg("--import")
+        .arg(key)
+        .args([
+            "--token", token, "--label", label, "--id", id, "--pin", "1234",
+        ]));
+}
+
+/// `pkcs11-tool --write-object` of a DER certificate as `label` / `id` (hex).
+fn write_cert(module: &str, token: &str, der: &std::path::Path, id: &str, label: &str) {
+    run(Command::new("pkcs11-tool")
+        .args([
+            "--module",
+            module,
+            "--token-label",
+            token,
+            "--login",
+            "--pin",
+            "1234",
+        ])
+        .arg("--write-object")
+        .arg(der)
+        .args(["--type", "cert", "--id", id, "--label", label]));
+}
+
 #[test]
 fn token_keys_sign_and_pyhanko_validates() {
     let tok = tempfile::tempdir().unwrap();
@@ -51,31 +92,10 @@ fn token_keys_sign_and_pyhanko_validates() {
     std::env::set_var("SOFTHSM2_CONF", &conf);
     let k = pki();
     let m = module();
-    run(Command::new("softhsm2-util").args([
-        "--init-token",
-        "--free",
-        "--label",
-        "test-token",
-        "--pin",
-        "1234",
-        "--so-pin",
-        "5678",
-    ]));
+    init_token("test-token");
     for (name, id) in [("leader", "01"), ("clerk", "02"), ("inter", "10")] {
         if name != "inter" {
-            run(Command::new("softhsm2-util")
-                .arg("--import")
-                .arg(k.join(format!("{name}.key.pem")))
-                .args([
-                    "--token",
-                    "test-token",
-                    "--label",
-                    name,
-                    "--id",
-                    id,
-                    "--pin",
-                    "1234",
-                ]));
+            import_key("test-token", &k.join(format!("{name}.key.pem")), name, id);
         }
         let der = tok.path().join(format!("{name}.der"));
         run(Command::new("openssl")
@@ -83,19 +103,7 @@ fn token_keys_sign_and_pyhanko_validates() {
             .arg(k.join(format!("{name}.pem")))
             .arg("-out")
             .arg(&der));
-        run(Command::new("pkcs11-tool")
-            .args([
-                "--module",
-                &m,
-                "--token-label",
-                "test-token",
-                "--login",
-                "--pin",
-                "1234",
-            ])
-            .arg("--write-object")
-            .arg(&der)
-            .args(["--type", "cert", "--id", id, "--label", name]));
+        write_cert(&m, "test-token", &der, id, name);
     }
     let dir = tempfile::tempdir().unwrap();
     for key in ["leader", "clerk"] {
@@ -125,47 +133,20 @@ fn token_keys_sign_and_pyhanko_validates() {
             "intermediate from the token"
         );
         let (ok, txt) = pyhanko_validate(&f, &[]);
-        assert!(ok && txt.contains(":VALID"), "{key}: pyHanko: {txt}");
+        assert!(ok & txt.contains(":VALID"), "{key}: pyHanko: {txt}");
     }
     // A token that holds only the signer's key and certificate (the CA's comes from a file,
     // `vanthu pdf sign --chain`): without it the signature cannot reach the root, and the gap
     // is named; with it, the path is complete and every validator accepts the signature.
-    run(Command::new("softhsm2-util").args([
-        "--init-token",
-        "--free",
-        "--label",
+    init_token("bare-token");
+    import_key("bare-token", &k.join("leader.key.pem"), "leader", "01");
+    write_cert(
+        &m,
         "bare-token",
-        "--pin",
-        "1234",
-        "--so-pin",
-        "5678",
-    ]));
-    run(Command::new("softhsm2-util")
-        .arg("--import")
-        .arg(k.join("leader.key.pem"))
-        .args([
-            "--token",
-            "bare-token",
-            "--label",
-            "leader",
-            "--id",
-            "01",
-            "--pin",
-            "1234",
-        ]));
-    run(Command::new("pkcs11-tool")
-        .args([
-            "--module",
-            &m,
-            "--token-label",
-            "bare-token",
-            "--login",
-            "--pin",
-            "1234",
-        ])
-        .arg("--write-object")
-        .arg(tok.path().join("leader.der"))
-        .args(["--type", "cert", "--id", "01", "--label", "leader"]));
+        &tok.path().join("leader.der"),
+        "01",
+        "leader",
+    );
     let bare =
         vanthu_pdf::pkcs11::open(std::path::Path::new(&m), "bare-token", "leader", "1234").unwrap();
     assert_eq!(bare.chain().len(), 1);
@@ -175,7 +156,7 @@ fn token_keys_sign_and_pyhanko_validates() {
     );
     let out = sign_bytes(sample_pdf(1, "Token"), &bare, &SignOptions::default()).unwrap();
     let rep = verify_bytes(out, &opts()).unwrap();
-    assert!(!rep.all_valid && !rep.signatures[0].trusted, "{rep:#?}");
+    assert!(!rep.all_valid & !rep.signatures[0].trusted, "{rep:#?}");
     let inter = std::fs::read(tok.path().join("inter.der")).unwrap();
     let with = vanthu_pdf::keys::WithChain::new(Box::new(bare), &[inter]).unwrap();
     assert_eq!(with.chain().len(), 2);
@@ -190,54 +171,20 @@ fn token_keys_sign_and_pyhanko_validates() {
     let rep = verify_bytes(out, &opts()).unwrap();
     assert!(rep.all_valid, "{rep:#?}");
     let (ok, txt) = pyhanko_validate(&f, &[]);
-    assert!(ok && txt.contains(":VALID"), "pyHanko: {txt}");
+    assert!(ok & txt.contains(":VALID"), "pyHanko: {txt}");
     // A token written by a tool that gave the certificate neither the key's CKA_ID nor its
     // label (with another person's certificate beside it): the key's own certificate is
     // found by a signature the key makes and the certificate's public key verifies.
-    run(Command::new("softhsm2-util").args([
-        "--init-token",
-        "--free",
-        "--label",
-        "loose-token",
-        "--pin",
-        "1234",
-        "--so-pin",
-        "5678",
-    ]));
-    run(Command::new("softhsm2-util")
-        .arg("--import")
-        .arg(k.join("clerk.key.pem"))
-        .args([
-            "--token",
-            "loose-token",
-            "--label",
-            "khoa-ky",
-            "--id",
-            "0a",
-            "--pin",
-            "1234",
-        ]));
+    init_token("loose-token");
+    import_key("loose-token", &k.join("clerk.key.pem"), "khoa-ky", "0a");
     for (name, id) in [("leader", "0b"), ("clerk", "0c"), ("inter", "0d")] {
-        run(Command::new("pkcs11-tool")
-            .args([
-                "--module",
-                &m,
-                "--token-label",
-                "loose-token",
-                "--login",
-                "--pin",
-                "1234",
-            ])
-            .arg("--write-object")
-            .arg(tok.path().join(format!("{name}.der")))
-            .args([
-                "--type",
-                "cert",
-                "--id",
-                id,
-                "--label",
-                &format!("cert-{name}"),
-            ]));
+        write_cert(
+            &m,
+            "loose-token",
+            &tok.path().join(format!("{name}.der")),
+            id,
+            &format!("cert-{name}"),
+        );
     }
     // The token's only key: found with no label, or by its CKA_ID in hex.
     for key in ["", "0a"] {

@@ -58,6 +58,17 @@ pub(crate) fn sample_pdf() -> Vec<u8> {
     out
 }
 
+/// `vanthu pdf verify FILE --trust ROOT --json` (exit 0 asserted): the report.
+pub(crate) fn verify_json(dir: &Path, file: &Path, root: &Path) -> serde_json::Value {
+    json(
+        pdf_cmd(dir)
+            .arg("verify")
+            .arg(file)
+            .arg("--trust")
+            .arg(root),
+    )
+}
+
 /// The text of page 1 (pdftotext).
 fn page_one_text(f: &Path) -> String {
     let o = Command::new("pdftotext")
@@ -103,13 +114,7 @@ fn pdf_sign_then_verify_exit_codes() {
             "Phê duyệt",
         ]),
     );
-    let v = json(
-        pdf_cmd(d.path())
-            .arg("verify")
-            .arg(&out)
-            .arg("--trust")
-            .arg(k.join("root.pem")),
-    );
+    let v = verify_json(d.path(), &out, &k.join("root.pem"));
     assert_eq!(v["all_valid"], true, "{v}");
     assert_eq!(v["signatures"][0]["signer"], "Nguyễn Văn An");
     assert_eq!(v["signatures"][0]["level"], "B-B");
@@ -381,13 +386,7 @@ fn pdf_sign_with_softhsm_token() {
             "ToChuc",
         ])
         .args(["--pin-env", "PIN", "--field", "ToChuc"]));
-    let v = json(
-        pdf_cmd(d.path())
-            .arg("verify")
-            .arg(&out)
-            .arg("--trust")
-            .arg(k.join("root.pem")),
-    );
+    let v = verify_json(d.path(), &out, &k.join("root.pem"));
     assert_eq!(v["all_valid"], true, "{v}");
     let o = run(pdf_cmd(d.path())
         .env("SOFTHSM2_CONF", &conf)
@@ -494,13 +493,7 @@ fn pdf_sign_levels_and_organisation_stamp() {
             &tsa,
         ]),
     );
-    let v = json(
-        pdf_cmd(d.path())
-            .arg("verify")
-            .arg(&lta)
-            .arg("--trust")
-            .arg(k.join("root.pem")),
-    );
+    let v = verify_json(d.path(), &lta, &k.join("root.pem"));
     assert_eq!(v["all_valid"], true, "{v}");
     assert_eq!(v["signatures"][0]["level"], "B-LTA", "{v}");
     assert_eq!(v["signatures"][1]["kind"], "document_timestamp", "{v}");
@@ -518,13 +511,7 @@ fn pdf_sign_levels_and_organisation_stamp() {
         "--tsa",
         &tsa,
     ]));
-    let v = json(
-        pdf_cmd(d.path())
-            .arg("verify")
-            .arg(&org)
-            .arg("--trust")
-            .arg(k.join("root.pem")),
-    );
+    let v = verify_json(d.path(), &org, &k.join("root.pem"));
     assert_eq!(v["all_valid"], true, "{v}");
     assert_eq!(v["signatures"][2]["level"], "B-T", "{v}");
     // B-T without a TSA is a usage error (exit 3), and nothing is written.
@@ -548,13 +535,7 @@ fn pdf_sign_levels_and_organisation_stamp() {
             .arg(k.join("root.pem")),
     );
     assert_eq!(v["level"], "B-LTA", "{v}");
-    let v = json(
-        pdf_cmd(d.path())
-            .arg("verify")
-            .arg(&ext)
-            .arg("--trust")
-            .arg(k.join("root.pem")),
-    );
+    let v = verify_json(d.path(), &ext, &k.join("root.pem"));
     assert_eq!(v["all_valid"], true, "{v}");
     assert_eq!(v["signatures"][2]["level"], "B-LTA", "{v}");
     let o = run(pdf_cmd(d.path())
@@ -653,13 +634,7 @@ fn pdf_sign_with_an_https_tsa_and_tls_ca() {
     assert!(err.contains("TLS handshake failed"), "{err}");
     assert!(!out.exists());
     ok(sign().arg("--tls-ca").arg(&front.ca));
-    let v = json(
-        pdf_cmd(d.path())
-            .arg("verify")
-            .arg(&out)
-            .arg("--trust")
-            .arg(k.join("root.pem")),
-    );
+    let v = verify_json(d.path(), &out, &k.join("root.pem"));
     assert_eq!(v["all_valid"], true, "{v}");
     assert_eq!(v["signatures"][0]["level"], "B-T", "{v}");
 }

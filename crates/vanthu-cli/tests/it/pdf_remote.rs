@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use vanthu_pdf::test_support::start_remote_standin;
 
-use crate::pdf::{pdf_cmd, sample_pdf, served_pki};
+use crate::pdf::{pdf_cmd, sample_pdf, served_pki, verify_json};
 use crate::*;
 
 fn remote_sign(dir: &Path, url: &str, cred: &str, out: &Path) -> std::process::Command {
@@ -57,13 +57,7 @@ fn pdf_sign_remote_approve_reject_timeout_wrong_key() {
         "{err}"
     );
     assert!(svc.state.lock().unwrap().descriptions[0].contains("Ký tệp in.pdf: Phê duyệt"));
-    let v = json(
-        pdf_cmd(d.path())
-            .arg("verify")
-            .arg(&out)
-            .arg("--trust")
-            .arg(k.join("root.pem")),
-    );
+    let v = verify_json(d.path(), &out, &k.join("root.pem"));
     assert_eq!(v["all_valid"], true, "{v}");
     assert_eq!(v["signatures"][0]["signer"], "Nguyễn Văn An");
     std::fs::remove_file(&out).unwrap();
@@ -167,13 +161,7 @@ fn pdf_sign_remote_resume_after_kill() {
     assert_eq!(svc.state.lock().unwrap().txs.len(), 1, "one request only");
     assert!(!rf.exists(), "the resume file is removed once finished");
     assert_no_output_but(d.path(), &["in.pdf", "out.pdf", "state"]);
-    let v = json(
-        pdf_cmd(d.path())
-            .arg("verify")
-            .arg(&out)
-            .arg("--trust")
-            .arg(k.join("root.pem")),
-    );
+    let v = verify_json(d.path(), &out, &k.join("root.pem"));
     assert_eq!(v["all_valid"], true, "{v}");
     assert_eq!(v["signatures"][0]["level"], "B-LTA", "{v}");
     // Nothing left to resume.
@@ -199,12 +187,6 @@ fn pdf_sign_remote_over_https() {
     ok(remote_sign(d.path(), &front.url, "leader-ok", &out)
         .arg("--tls-ca")
         .arg(&front.ca));
-    let v = json(
-        pdf_cmd(d.path())
-            .arg("verify")
-            .arg(&out)
-            .arg("--trust")
-            .arg(k.join("root.pem")),
-    );
+    let v = verify_json(d.path(), &out, &k.join("root.pem"));
     assert_eq!(v["all_valid"], true, "{v}");
 }
