@@ -107,13 +107,7 @@ fn self_signed(c: &Certificate) -> bool {
 
 /// Whether `issuer`'s key made `cert`'s signature (OpenSSL; false when either is unreadable).
 fn issued_by(cert: &Certificate, issuer: &Certificate) -> bool {
-    let (Ok(c), Ok(i)) = (cert.to_der(), issuer.to_der()) else {
-        return false;
-    };
-    let (Ok(c), Ok(i)) = (
-        openssl::x509::X509::from_der(&c),
-        openssl::x509::X509::from_der(&i),
-    ) else {
+    let (Some(c), Some(i)) = (openssl_cert_of(cert), openssl_cert_of(issuer)) else {
         return false;
     };
     i.public_key().and_then(|k| c.verify(&k)).unwrap_or(false)

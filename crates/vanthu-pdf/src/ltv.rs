@@ -188,8 +188,18 @@ pub fn fetch_crls(certs: &[Certificate]) -> Vec<Vec<u8>> {
 /// timestamp in the file (plus the anchors that issued them) and their CRLs. Existing DSS
 /// entries are kept.
 pub fn add_dss(data: Vec<u8>, anchors: &[Vec<u8>]) -> Result<Vec<u8>, PdfError> {
+    add_dss_if(data, anchors, |_| Ok(()))
+}
+
+/// [`add_dss`], once `accept` has seen what was fetched (and not refused it).
+pub(crate) fn add_dss_if(
+    data: Vec<u8>,
+    anchors: &[Vec<u8>],
+    accept: impl FnOnce(&DssRevision) -> Result<(), PdfError>,
+) -> Result<Vec<u8>, PdfError> {
     let doc = Doc::parse(data)?;
     let dss = dss_revision(&doc, anchors)?;
+    accept(&dss)?;
     let mut out = doc.into_vec();
     out.extend_from_slice(&dss.buf);
     Ok(out)

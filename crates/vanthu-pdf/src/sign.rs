@@ -180,6 +180,13 @@ pub fn iso_time(t: OffsetDateTime) -> String {
     )
 }
 
+/// What a visible signature shows when no text is given: the signer's name and the signing
+/// time (ISO 8601, equal to `/M`).
+fn default_lines(signer: &dyn Signer, now: OffsetDateTime) -> Vec<String> {
+    let cn = crate::verify::cn(&signer.chain()[0].tbs_certificate.subject);
+    vec![cn, iso_time(now)]
+}
+
 /// The stamp time, Decree 30 default form: `05/03/2026; 14:22:10 +07:00`.
 pub fn vn_time(t: OffsetDateTime) -> String {
     format!(
@@ -672,11 +679,7 @@ pub fn sign_pades(
             .iter()
             .filter_map(|c| der::Encode::to_der(c).ok())
             .collect();
-        let doc = Doc::parse(out)?;
-        let dss = crate::ltv::dss_revision(&doc, &anchors)?;
-        refuse_revoked(signer, &dss)?;
-        out = doc.into_vec();
-        out.extend_from_slice(&dss.buf);
+        out = crate::ltv::add_dss_if(out, &anchors, |dss| refuse_revoked(signer, dss))?;
     }
     if opts.level == Level::BLTA {
         out = add_doc_timestamp(out, o.tsa_url.as_deref().unwrap_or_default())?;
@@ -852,8 +855,7 @@ fn prepare(
         let mut v = v.clone();
         if v.text.is_empty() && default_text {
             if let Some(signer) = signer {
-                let cn = crate::verify::cn(&signer.chain()[0].tbs_certificate.subject);
-                v.text = vec![cn, iso_time(now)];
+                v.text = default_lines(signer, now);
             }
         }
         let ap = crate::appearance::build(&mut up, &v, geom.rotate)?;
@@ -875,12 +877,11 @@ fn prepare(
             let geom = PageGeom::of(doc, p)?;
             let disp = geom.rect_to_disp([x0.min(x1), y0.min(y1), x0.max(x1), y0.max(y1)]);
             if disp[2] >= 10.0 && disp[3] >= 10.0 {
-                let cn = crate::verify::cn(&signer.chain()[0].tbs_certificate.subject);
                 let v = Visible {
                     page: page_ix + 1,
                     rect: disp,
                     image_png: None,
-                    text: vec![cn, iso_time(now)],
+                    text: default_lines(signer, now),
                     font: None,
                 };
                 let ap = crate::appearance::build(&mut up, &v, geom.rotate)?;

@@ -1881,6 +1881,14 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
     r
 }
 
+/// How a report names an intermediate CA on a path.
+fn ca_role(c: &Certificate) -> String {
+    format!(
+        "CA trung gian \"{}\" (intermediate CA)",
+        cn(&c.tbs_certificate.subject)
+    )
+}
+
 /// Signing side: what `crls` and `ocsps` (just fetched) say about `chain` (the signer's
 /// certificate first, then its CAs) at `now` — the first certificate found revoked or on hold,
 /// described; `None` when nothing says so (good, or no data: the verifier reports that).
@@ -1927,18 +1935,16 @@ pub(crate) fn revoked_now(
                 cn(&cert.tbs_certificate.subject)
             )
         } else {
-            format!(
-                "CA trung gian \"{}\" (intermediate CA)",
-                cn(&cert.tbs_certificate.subject)
-            )
+            ca_role(cert)
         };
-        match src.status(cert, issuer) {
-            (Revocation::Revoked(t), source) => {
-                let by = source.split(' ').next().unwrap_or("");
+        let (st, source) = src.status(cert, issuer);
+        // "OCSP" or "CRL": the data was just fetched, not read from a file.
+        let by = source.split(' ').next().unwrap_or("");
+        match st {
+            Revocation::Revoked(t) => {
                 return Some(format!("{role} bị thu hồi lúc {}, theo {by}", fmt_time(t)));
             }
-            (Revocation::Suspended(t), source) => {
-                let by = source.split(' ').next().unwrap_or("");
+            Revocation::Suspended(t) => {
                 return Some(format!(
                     "{role} bị tạm dừng từ {} (on hold), theo {by}",
                     fmt_time(t)
@@ -2045,10 +2051,7 @@ fn path_revocation(
         let role = if i == 0 {
             leaf_role.to_string()
         } else {
-            format!(
-                "CA trung gian \"{}\" (intermediate CA)",
-                cn(&c.tbs_certificate.subject)
-            )
+            ca_role(c)
         };
         targets.push((c.clone(), issuer, role));
     }
