@@ -210,6 +210,14 @@ fn fail(e: &PdfError, json: bool) -> i32 {
     code
 }
 
+/// `--tls-ca FILE`: its CAs are trusted for https connections too.
+fn trust_tls(file: &Option<PathBuf>) -> Result<(), PdfError> {
+    match file {
+        Some(p) => vanthu_pdf::tsa::trust_tls_roots(&read(p)?).map(drop),
+        None => Ok(()),
+    }
+}
+
 fn read(path: &Path) -> Result<Vec<u8>, PdfError> {
     std::fs::read(path).map_err(|e| PdfError::io(path, e))
 }
@@ -270,9 +278,7 @@ fn sign(a: &SignArgs) -> Result<vanthu_pdf::Signed, PdfError> {
         ..Default::default()
     };
     opts.level = a.level.parse::<Level>()?;
-    if let Some(p) = &a.tls_ca {
-        vanthu_pdf::tsa::trust_tls_roots(&read(p)?)?;
-    }
+    trust_tls(&a.tls_ca)?;
     if opts.level > Level::BB && a.tsa.is_none() {
         return Err(PdfError::Field(
             "mức B-T trở lên cần --tsa URL (B-T and above need a timestamp authority)".into(),
@@ -698,9 +704,7 @@ pub fn run(cmd: PdfCmd, json: bool) -> i32 {
             tls_ca,
         } => {
             let res = (|| {
-                if let Some(p) = &tls_ca {
-                    vanthu_pdf::tsa::trust_tls_roots(&read(p)?)?;
-                }
+                trust_tls(&tls_ca)?;
                 let level = level.parse::<Level>()?;
                 let anchors = load_trust(&trust)?;
                 vanthu_pdf::sign::extend_file(&input, &output, level, tsa.as_deref(), &anchors)
@@ -797,10 +801,8 @@ pub fn run(cmd: PdfCmd, json: bool) -> i32 {
             soft_revocation_check,
             require_revocation: _,
         } => {
-            if let Some(p) = &tls_ca {
-                if let Err(e) = read(p).and_then(|pem| vanthu_pdf::tsa::trust_tls_roots(&pem)) {
-                    return fail(&e, json);
-                }
+            if let Err(e) = trust_tls(&tls_ca) {
+                return fail(&e, json);
             }
             let extra = match load_trust(&intermediate) {
                 Ok(x) => x,

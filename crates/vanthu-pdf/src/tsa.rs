@@ -41,18 +41,16 @@ pub(crate) fn http_get(url: &str, timeout: Duration) -> Result<Vec<u8>, PdfError
 static TLS_ROOTS: std::sync::Mutex<Vec<native_tls::Certificate>> =
     std::sync::Mutex::new(Vec::new());
 
-/// Trusts the CA certificates in `pem` (one or more) for `https://` connections of this
+/// Trusts the CA certificates in `file` (a PEM bundle or one DER certificate, as
+/// [`crate::trust::read_certificates`] reads them) for `https://` connections of this
 /// process, besides the system's trust store.
-pub fn trust_tls_roots(pem: &[u8]) -> Result<usize, PdfError> {
-    let certs = openssl::x509::X509::stack_from_pem(pem)
-        .ok()
-        .filter(|c| !c.is_empty())
-        .ok_or_else(|| {
-            PdfError::Tsa(
-                "tệp chứng thư CA cho kết nối https không đọc được (cần PEM) (the TLS CA file is not a PEM certificate)"
-                    .into(),
-            )
-        })?;
+pub fn trust_tls_roots(file: &[u8]) -> Result<usize, PdfError> {
+    let certs = crate::trust::read_certificates(file).ok_or_else(|| {
+        PdfError::Tsa(
+            "tệp chứng thư CA cho kết nối https không đọc được (cần PEM hoặc DER) (the TLS CA file holds no certificate)"
+                .into(),
+        )
+    })?;
     let mut roots = TLS_ROOTS.lock().unwrap_or_else(|e| e.into_inner());
     for c in &certs {
         let der = c.to_der().map_err(tsa_err)?;
