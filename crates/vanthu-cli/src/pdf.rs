@@ -319,10 +319,16 @@ fn sign(a: &SignArgs) -> Result<vanthu_pdf::Signed, PdfError> {
     let signer: Box<dyn vanthu_pdf::Signer> = if let Some(p) = &a.p12 {
         let der = read(p)?;
         // A file without a password (some CA tools export so) opens without asking.
-        match (&a.pin_env, vanthu_pdf::keys::load_p12(&der, "")) {
-            (None, Ok(key)) => Box::new(key),
-            (_, Err(e)) if !matches!(e, PdfError::WrongPin) => return Err(e),
-            _ => {
+        let open = match &a.pin_env {
+            None => match vanthu_pdf::keys::load_p12(&der, "") {
+                Err(PdfError::WrongPin) => None,
+                other => Some(other?),
+            },
+            Some(_) => None,
+        };
+        match open {
+            Some(key) => Box::new(key),
+            None => {
                 let pw =
                     zeroize::Zeroizing::new(pin(&a.pin_env, "Mật khẩu tệp khóa (key password): ")?);
                 Box::new(vanthu_pdf::keys::load_p12(&der, &pw)?)
