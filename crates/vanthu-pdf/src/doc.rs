@@ -55,6 +55,9 @@ pub struct Doc {
     /// The file behind a mapped `data`: long passes (hashing, scanning) read it in chunks
     /// instead of touching every page of the map, so they do not grow the resident set.
     file: Option<std::fs::File>,
+    /// The key of a file encrypted with an empty user password ([`crate::crypt`]): objects
+    /// are decrypted as they are read.
+    crypt: Option<crate::crypt::Crypt>,
 }
 
 /// Chunk size of the streamed passes.
@@ -223,6 +226,7 @@ impl Doc {
             data,
             sections: Vec::new(),
             file,
+            crypt: None,
         };
         let mut seen = Vec::new();
         loop {
@@ -239,8 +243,25 @@ impl Doc {
             }
         }
         doc.sections.reverse();
-        if doc.trailer().get("Encrypt").is_some() {
-            return Err(PdfError::Encrypted);
+        if let Some(enc) = doc.trailer().get("Encrypt").cloned() {
+            // Read before the key exists: the /Encrypt dictionary is never encrypted.
+            let dict_num = enc.as_ref().map(|r| r.0);
+            let enc = doc.resolve(&enc)?;
+            let id0 = match doc.trailer().get("ID") {
+                Some(Obj::Arr(a)) => a.first().and_then(Obj::as_str).unwrap_or_default().to_vec(),
+                _ => Vec::new(),
+            };
+            let enc = enc
+                .as_dict()
+                .ok_or_else(|| PdfError::Damaged("/Encrypt is not a dictionary".into()))?;
+            doc.crypt = Some(crate::crypt::Crypt::open(enc, dict_num, &id0).map_err(
+                |e| match e {
+                    crate::crypt::CryptError::Password => PdfError::Protected,
+                    crate::crypt::CryptError::Unsupported(what) => {
+                        PdfError::Unsupported(format!("mã hóa PDF ({what}) (PDF encryption)"))
+                    }
+                },
+            )?);
         }
         if doc.trailer().get("Root").and_then(Obj::as_ref).is_none() {
             return Err(PdfError::Damaged("trailer has no /Root".into()));
@@ -479,14 +500,14 @@ impl Doc {
         }
         match self.entry_in(num, view) {
             None | Some(Entry::Free) => Ok(Obj::Null),
-            Some(Entry::Offset(off, _)) => {
+            Some(Entry::Offset(off, gen)) => {
                 let (n, o, _) = self.parse_indirect_at(off, Some(view))?;
                 if n != num {
                     return Err(PdfError::Damaged(format!(
                         "cross-reference for object {num} points at object {n}"
                     )));
                 }
-                Ok(o)
+                Ok(self.decrypted(num, gen, o))
             }
             Some(Entry::InStream(stm, idx)) => {
                 let s = self.get_depth(stm, view, depth + 1)?;
@@ -517,6 +538,29 @@ impl Doc {
                 let _ = on;
                 Lexer::new(&data, first + oo).object()
             }
+        }
+    }
+
+    /// Whether the file is encrypted (read with its empty user password; never signed).
+    pub fn encrypted(&self) -> bool {
+        self.crypt.is_some()
+    }
+
+    /// Refuses an encrypted file for writing: vanthu reads such files (to validate their
+    /// signatures) but does not sign or extend them.
+    pub fn refuse_encrypted(&self) -> Result<(), PdfError> {
+        match self.crypt {
+            Some(_) => Err(PdfError::Encrypted),
+            None => Ok(()),
+        }
+    }
+
+    /// Object `num gen` as parsed from the file ([`Doc::parse_indirect_at`]), decrypted when
+    /// the file is encrypted.
+    pub fn decrypted(&self, num: u32, gen: u16, o: Obj) -> Obj {
+        match &self.crypt {
+            Some(c) => c.object(num, gen, o),
+            None => o,
         }
     }
 
@@ -658,6 +702,8 @@ pub fn decode_stream(o: &Obj) -> Result<Vec<u8>, PdfError> {
     let mut data = raw.clone();
     for (i, f) in filters.iter().enumerate() {
         match f.as_slice() {
+            // Decrypted as the object was read (`crate::crypt`).
+            b"Crypt" => {}
             b"FlateDecode" | b"Fl" => {
                 use std::io::Read;
                 let mut out = Vec::new();

@@ -6,8 +6,12 @@ use std::path::PathBuf;
 pub enum PdfError {
     #[error("Tệp không phải PDF (not a PDF file)")]
     NotPdf,
-    #[error("Tệp PDF đã mã hóa, không ký được (encrypted PDF: not supported)")]
+    /// Signing or extending an encrypted file (its signatures can be validated).
+    #[error("Tệp PDF đã mã hóa: vanthu chưa ký được tệp mã hóa (encrypted PDF: signing it is not supported)")]
     Encrypted,
+    /// The file needs a password to open (a user password).
+    #[error("Tệp PDF được bảo vệ bằng mật khẩu mở tệp, không đọc được (password-protected PDF: cannot be read)")]
+    Protected,
     #[error("Cấu trúc tệp bị hỏng: {0} (damaged PDF structure)")]
     Damaged(String),
     #[error("Lỗi cú pháp PDF tại byte {offset}: {what} (PDF syntax error)")]

@@ -6,6 +6,7 @@
 
 mod appearance;
 pub mod cms_build;
+pub mod crypt;
 pub mod doc;
 mod error;
 pub mod keys;

@@ -214,6 +214,7 @@ pub(crate) struct DssRevision {
 
 /// The DSS revision [`add_dss`] appends to `doc` (fetches CRLs and OCSP answers).
 pub(crate) fn dss_revision(doc: &Doc, anchors: &[Vec<u8>]) -> Result<DssRevision, PdfError> {
+    doc.refuse_encrypted()?;
     let _fetched = FetchCache::start();
     let mut certs = crate::verify::embedded_certs(doc);
     for a in anchors {
@@ -268,6 +269,7 @@ fn write_dss(
     crls: Vec<Vec<u8>>,
     ocsps: Vec<Vec<u8>>,
 ) -> Result<Vec<u8>, PdfError> {
+    doc.refuse_encrypted()?;
     let cat = doc.catalog()?;
     let old = cat
         .get("DSS")

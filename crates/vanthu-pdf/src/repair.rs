@@ -38,6 +38,9 @@ pub struct Scan {
     pub root: Option<Obj>,
     pub info: Option<Obj>,
     pub id: Option<Obj>,
+    /// A trailer names an `/Encrypt` dictionary: the objects are encrypted, and a rebuilt
+    /// trailer would present them as plain text.
+    pub encrypted: bool,
 }
 
 /// The start of an object header `N G obj` whose `obj` keyword begins at `kw`.
@@ -152,6 +155,7 @@ pub fn scan(data: &[u8]) -> Scan {
         }
     }
     trailers.sort_by_key(|t| t.0);
+    s.encrypted = trailers.iter().any(|(_, t)| t.get("Encrypt").is_some());
     let exists = |o: &Obj| o.as_ref().is_some_and(|(n, _)| s.entries.contains_key(&n));
     if let Some((_, t)) = trailers
         .iter()
@@ -287,6 +291,9 @@ pub fn plan(data: &[u8]) -> Result<Plan, PdfError> {
         ));
     }
     let scan = scan(body);
+    if scan.encrypted {
+        return Err(PdfError::Encrypted);
+    }
     Ok(Plan {
         skip,
         section: section(body, &scan)?,

@@ -720,6 +720,7 @@ fn prepare(
     signer: Option<&dyn Signer>,
     opts: &SignOptions,
 ) -> Result<Written, PdfError> {
+    doc.refuse_encrypted()?;
     let now = opts
         .signing_time
         .unwrap_or_else(|| OffsetDateTime::now_utc().to_offset(vn_offset()));
@@ -1308,6 +1309,7 @@ fn sign_repaired(
             Err(e @ PdfError::Damaged(_)) if crate::repair::has_signature_marks(&map) => {
                 return Err(e)
             }
+            Err(e @ PdfError::Encrypted) => return Err(e),
             Err(_) => return Err(first),
         }
     };
@@ -1512,6 +1514,7 @@ pub fn extend_file(
         ));
     }
     let doc = Doc::open(input)?;
+    doc.refuse_encrypted()?;
     if crate::verify::signature_fields(&doc).is_empty() {
         return Err(PdfError::NoSignature);
     }

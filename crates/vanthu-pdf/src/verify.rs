@@ -1519,8 +1519,8 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
         r
     };
     // 1. The dictionary, located through the cross-reference of the latest revision.
-    let off = match doc.entry_in(num, last) {
-        Some(Entry::Offset(o, _)) => o,
+    let (off, gen) = match doc.entry_in(num, last) {
+        Some(Entry::Offset(o, g)) => (o, g),
         _ => {
             return fail(
                 r,
@@ -1530,7 +1530,7 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
         }
     };
     let sigobj = match doc.parse_indirect_at(off, None) {
-        Ok((_, o, _)) => o,
+        Ok((_, o, _)) => doc.decrypted(num, gen, o),
         Err(e) => return fail(r, format!("{e}")),
     };
     let Some(sd) = sigobj.as_dict().cloned() else {

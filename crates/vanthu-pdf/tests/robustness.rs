@@ -10,8 +10,9 @@ use proptest::prelude::*;
 use vanthu_pdf::sign::{sign_bytes, SignOptions};
 use vanthu_pdf::verify::{verify_bytes, VerifyOptions};
 
-/// Signed seeds: a classic cross-reference table (RSA) and an xref-stream / object-stream file
-/// rewritten by qpdf and signed twice (ECDSA then RSA).
+/// Signed seeds: a classic cross-reference table (RSA), an xref-stream / object-stream file
+/// rewritten by qpdf and signed twice (ECDSA then RSA), and two encrypted files signed by
+/// pyHanko.
 fn seeds() -> &'static Vec<Vec<u8>> {
     static S: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
     S.get_or_init(|| {
@@ -39,7 +40,16 @@ fn seeds() -> &'static Vec<Vec<u8>> {
         )
         .unwrap();
         let twice = sign_bytes(once, &p12("leader"), &SignOptions::default()).unwrap();
-        vec![classic, twice]
+        // Encrypted with an empty user password (AES-256 and RC4-128), signed by pyHanko:
+        // every string and stream goes through decryption.
+        let mut seeds = vec![classic, twice];
+        for args in [&["256"][..], &["128", "--use-aes=n"][..]] {
+            let (e, s) = (dir.path().join("e.pdf"), dir.path().join("s.pdf"));
+            qpdf_encrypt(&a, &e, "", args, &[]);
+            pyhanko_sign_encrypted(&e, &s);
+            seeds.push(std::fs::read(&s).unwrap());
+        }
+        seeds
     })
 }
 
@@ -153,7 +163,7 @@ proptest! {
     /// file or an error, never a panic.
     #[test]
     fn damaged_signed_files_never_panic(
-        seed in 0usize..2,
+        seed in 0usize..4,
         muts in prop::collection::vec(mutation(), 1..6),
     ) {
         let bytes = apply(seeds()[seed].clone(), &muts);
@@ -210,7 +220,7 @@ proptest! {
     /// Any change of one byte that a signature covers makes the file not valid.
     #[test]
     fn no_change_to_a_signed_byte_validates(
-        seed in 0usize..2,
+        seed in 0usize..4,
         at in any::<usize>(),
         to in any::<u8>(),
     ) {

@@ -206,15 +206,18 @@ fn pdf_sign_bad_input_gives_clear_error_and_no_output() {
     std::fs::write(&input, sample_pdf()).unwrap();
     let corrupt = d.path().join("corrupt.pdf");
     std::fs::write(&corrupt, b"%PDF-1.7\ngarbage without xref\n").unwrap();
-    let encrypted = d.path().join("enc.pdf");
-    let st = Command::new("qpdf")
-        .args(["--encrypt", "u", "o", "256", "--"])
-        .arg(&input)
-        .arg(&encrypted)
-        .status()
-        .expect("qpdf is installed (scripts/setup.sh)");
-    assert!(st.success());
-    let cases: [(&str, &Path, &str, &str, i32, &str); 4] = [
+    // Needs a password to open; encrypted with an owner password only (read, never signed).
+    let (locked, encrypted) = (d.path().join("locked.pdf"), d.path().join("enc.pdf"));
+    for (user, f) in [("u", &locked), ("", &encrypted)] {
+        let st = Command::new("qpdf")
+            .args(["--encrypt", user, "o", "256", "--"])
+            .arg(&input)
+            .arg(f)
+            .status()
+            .expect("qpdf is installed (scripts/setup.sh)");
+        assert!(st.success());
+    }
+    let cases: [(&str, &Path, &str, &str, i32, &str); 5] = [
         ("wrong-pin", &input, "leader.p12", "BADPIN", 5, "Sai mã PIN"),
         ("expired", &input, "expired.p12", "PIN", 3, "hết hạn"),
         (
@@ -225,6 +228,7 @@ fn pdf_sign_bad_input_gives_clear_error_and_no_output() {
             3,
             "Cấu trúc tệp bị hỏng",
         ),
+        ("locked", &locked, "leader.p12", "PIN", 3, "mật khẩu mở tệp"),
         ("encrypted", &encrypted, "leader.p12", "PIN", 3, "đã mã hóa"),
     ];
     for (name, inp, key, pin, code, msg) in cases {
@@ -241,6 +245,28 @@ fn pdf_sign_bad_input_gives_clear_error_and_no_output() {
             .collect();
         assert!(leftovers.is_empty(), "{name}: temporary file left");
     }
+    // `verify` reads the encrypted file (it has no signature) and names the locked one.
+    let o = run(pdf_cmd(d.path())
+        .arg("verify")
+        .arg(&encrypted)
+        .arg("--json"));
+    assert_ne!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["signatures"].as_array().map(Vec::len), Some(0), "{v}");
+    assert!(
+        v["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("không có chữ ký"),
+        "{v}"
+    );
+    let o = run(pdf_cmd(d.path()).arg("verify").arg(&locked).arg("--json"));
+    assert_eq!(o.status.code(), Some(3));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("mật khẩu"),
+        "{v}"
+    );
 }
 
 /// A file whose cross-reference no longer matches its bytes (here a line inserted after the

@@ -413,3 +413,42 @@ fn start_server(dir: PathBuf) -> String {
     });
     url
 }
+
+/// `qpdf --encrypt USER OWNER ARGS… -- EXTRA… src out` (weak ciphers allowed: RC4 files exist).
+pub fn qpdf_encrypt(src: &Path, out: &Path, user: &str, args: &[&str], extra: &[&str]) {
+    let st = std::process::Command::new("qpdf")
+        .arg("--allow-weak-crypto")
+        .args(["--encrypt", user, "proprietaire"])
+        .args(args)
+        .arg("--")
+        .args(extra)
+        .arg(src)
+        .arg(out)
+        .status()
+        .expect("qpdf is installed (scripts/setup.sh)");
+    assert!(st.success(), "qpdf {args:?}");
+}
+
+/// pyHanko signs the encrypted `src` (its password prompt answered with the empty password).
+pub fn pyhanko_sign_encrypted(src: &Path, out: &Path) {
+    use std::io::Write;
+    let k = pki();
+    let mut child = pyhanko()
+        .args(["sign", "addsig", "--field", "Sig1", "--use-pades"])
+        .args(["pemder", "--no-pass", "--key"])
+        .arg(k.join("leader.key.pem"))
+        .arg("--cert")
+        .arg(k.join("leader.pem"))
+        .arg("--chain")
+        .arg(k.join("chain.pem"))
+        .arg(src)
+        .arg(out)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"\n").unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
