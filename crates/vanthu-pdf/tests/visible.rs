@@ -390,6 +390,9 @@ fn seal_at_real_size_over_left_third_of_leader_signature() {
 /// Now in Vietnam time, rounded up to whole seconds (so the drawn time can be compared with
 /// `/M`; rounding down could fall before the notBefore of a test certificate made just now).
 fn vn_now() -> time::OffsetDateTime {
+    // The test PKI first: generated on first use, its certificates start when it is made, so a
+    // time read before that would fall outside their validity.
+    pki();
     (time::OffsetDateTime::now_utc() + time::Duration::seconds(1))
         .to_offset(time::UtcOffset::from_hms(7, 0, 0).unwrap())
         .replace_nanosecond(0)
