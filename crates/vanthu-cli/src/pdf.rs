@@ -5,6 +5,7 @@
 //! timed out or unavailable), 5 wrong PIN or key password, 9 a signature is not valid or not
 //! trusted, 130 remote signing cancelled with Ctrl-C.
 
+use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
@@ -66,6 +67,11 @@ pub enum PdfCmd {
         /// the default).
         #[arg(long, hide = true, conflicts_with = "soft_revocation_check")]
         require_revocation: bool,
+        /// Biến môi trường chứa mật khẩu mở tệp PDF, nếu tệp có mật khẩu (environment variable
+        /// holding the password of a password-protected PDF: the user or the owner password;
+        /// without it, a terminal is asked when the file needs one).
+        #[arg(long, value_name = "VAR")]
+        password_env: Option<String>,
     },
 }
 
@@ -806,6 +812,7 @@ pub fn run(cmd: PdfCmd, json: bool) -> i32 {
             tls_ca,
             soft_revocation_check,
             require_revocation: _,
+            password_env,
         } => {
             if let Err(e) = trust_tls(&tls_ca) {
                 return fail(&e, json);
@@ -825,17 +832,30 @@ pub fn run(cmd: PdfCmd, json: bool) -> i32 {
                     (t, Vec::new())
                 };
                 let intermediates = intermediates.into_iter().chain(extra).collect();
+                let opts = VerifyOptions {
+                    trust: t,
+                    at: None,
+                    online: true,
+                    intermediates,
+                    soft_revocation: soft_revocation_check,
+                };
                 // Streamed: the file is mapped and hashed in chunks, never read whole.
-                vanthu_pdf::verify::verify_file(
-                    &file,
-                    &VerifyOptions {
-                        trust: t,
-                        at: None,
-                        online: true,
-                        intermediates,
-                        soft_revocation: soft_revocation_check,
-                    },
-                )
+                let password = match &password_env {
+                    Some(_) => zeroize::Zeroizing::new(pin(&password_env, "")?),
+                    None => zeroize::Zeroizing::new(String::new()),
+                };
+                match vanthu_pdf::verify::verify_file_with_password(&file, &opts, &password) {
+                    Err(PdfError::Protected)
+                        if password_env.is_none() && std::io::stdin().is_terminal() =>
+                    {
+                        let pw = zeroize::Zeroizing::new(pin(
+                            &None,
+                            "Mật khẩu mở tệp PDF (PDF password): ",
+                        )?);
+                        vanthu_pdf::verify::verify_file_with_password(&file, &opts, &pw)
+                    }
+                    r => r,
+                }
             });
             match rep {
                 Ok(rep) => {

@@ -4,8 +4,9 @@
 //! restricts printing or editing, with an empty *user* password, so every viewer opens them
 //! without asking. Such a file can carry signatures (pyHanko and Acrobat sign it as it is), and
 //! vanthu must validate them: [`Crypt::open`] derives the file key from the empty user password
-//! and [`Crypt::object`] decrypts the strings and streams of an object as it is read. A file that
-//! needs a password to open is refused ([`CryptError::Password`]), as are other handlers.
+//! (or from a password given, as the user or the owner password) and [`Crypt::object`]
+//! decrypts the strings and streams of an object as it is read. Without the right password a
+//! file that needs one is refused ([`CryptError::Password`]), as are other handlers.
 //!
 //! Revisions 2–4 (RC4 40–128 bits, AES-128) and 5–6 (AES-256). Not encrypted, as the standard
 //! says: the `/Encrypt` dictionary, cross-reference streams, the `/Contents` of signature
@@ -202,10 +203,93 @@ fn method_of(cfm: Option<&[u8]>) -> Result<Method, CryptError> {
     }
 }
 
+/// A password for revisions 2–4: PDFDocEncoding (Latin-1 for the characters it shares),
+/// padded or cut to 32 bytes. A character outside Latin-1 (most Vietnamese letters) cannot be
+/// written there: such a password is used as its UTF-8 bytes, as some producers do.
+fn legacy_password(password: &str) -> Vec<u8> {
+    let mut b: Vec<u8> = if password.chars().all(|c| (c as u32) < 256) {
+        password.chars().map(|c| c as u8).collect()
+    } else {
+        password.as_bytes().to_vec()
+    };
+    b.truncate(32);
+    b.extend_from_slice(&PAD[..32 - b.len()]);
+    b
+}
+
+/// A password for revisions 5–6: UTF-8 after normalisation (SASLprep is NFKC with a few
+/// mappings; NFKC covers Vietnamese input typed with combining or precomposed marks), at most
+/// 127 bytes.
+fn modern_password(password: &str) -> Vec<u8> {
+    use unicode_normalization::UnicodeNormalization;
+    let mut b = password.nfkc().collect::<String>().into_bytes();
+    b.truncate(127);
+    b
+}
+
+/// The file key from a padded user password (revisions 2–4, algorithm 2).
+fn file_key_r4(
+    padded: &[u8],
+    o: &[u8],
+    p: &[u8],
+    id0: &[u8],
+    no_meta: &[u8],
+    r: i64,
+    n: usize,
+) -> Vec<u8> {
+    let mut h = md5(&[padded, o, p, id0, no_meta]);
+    if r >= 3 {
+        for _ in 0..50 {
+            h = md5(&[&h[..n]]);
+        }
+    }
+    h[..n].to_vec()
+}
+
+/// Whether `key` is the file key: the user password check (algorithms 4 and 5).
+fn user_ok(key: &[u8], u: &[u8], id0: &[u8], r: i64) -> bool {
+    if r == 2 {
+        return rc4(key, &PAD) == u[..32];
+    }
+    let mut x = rc4(key, &md5(&[&PAD, id0]));
+    for i in 1..=19u8 {
+        let k: Vec<u8> = key.iter().map(|b| b ^ i).collect();
+        x = rc4(&k, &x);
+    }
+    x[..16] == u[..16]
+}
+
+/// The padded user password that the padded owner password `pw` unlocks from `/O`
+/// (algorithm 7).
+fn owner_to_user(pw: &[u8], o: &[u8], r: i64, n: usize) -> Vec<u8> {
+    let mut h = md5(&[pw]);
+    if r >= 3 {
+        for _ in 0..50 {
+            h = md5(&[&h]);
+        }
+    }
+    let key = &h[..n];
+    if r == 2 {
+        return rc4(key, o);
+    }
+    let mut x = o.to_vec();
+    for i in (0..=19u8).rev() {
+        let k: Vec<u8> = key.iter().map(|b| b ^ i).collect();
+        x = rc4(&k, &x);
+    }
+    x
+}
+
 impl Crypt {
     /// The key of a file whose trailer has `/Encrypt` (`enc`, resolved; `dict_num` its object
-    /// number when indirect) and `/ID` first element `id0`, with the empty user password.
-    pub fn open(enc: &Dict, dict_num: Option<u32>, id0: &[u8]) -> Result<Crypt, CryptError> {
+    /// number when indirect) and `/ID` first element `id0`, opened with `password` (as the
+    /// user password, else as the owner password; "" for the files every viewer opens).
+    pub fn open(
+        enc: &Dict,
+        dict_num: Option<u32>,
+        id0: &[u8],
+        password: &str,
+    ) -> Result<Crypt, CryptError> {
         let name = |k: &str| enc.get(k).and_then(Obj::as_name).map(<[u8]>::to_vec);
         let int = |k: &str| enc.get(k).and_then(Obj::as_int);
         let bytes = |k: &str| enc.get(k).and_then(Obj::as_str).map(<[u8]>::to_vec);
@@ -269,48 +353,46 @@ impl Crypt {
                 } else {
                     &[]
                 };
-                let mut h = md5(&[&PAD, &o[..32], &p, id0, no_meta]);
-                if r >= 3 {
-                    for _ in 0..50 {
-                        h = md5(&[&h[..n]]);
-                    }
-                }
-                let key = h[..n].to_vec();
-                let ok = if r == 2 {
-                    rc4(&key, &PAD) == u[..32]
-                } else {
-                    let mut x = rc4(&key, &md5(&[&PAD, id0]));
-                    for i in 1..=19u8 {
-                        let k: Vec<u8> = key.iter().map(|b| b ^ i).collect();
-                        x = rc4(&k, &x);
-                    }
-                    x[..16] == u[..16]
+                let pw = legacy_password(password);
+                let user_key = |padded: &[u8]| {
+                    let key = file_key_r4(padded, &o[..32], &p, id0, no_meta, r, n);
+                    user_ok(&key, &u, id0, r).then_some(key)
                 };
-                if !ok {
-                    return Err(CryptError::Password);
-                }
-                key
+                // As the user password; else as the owner password, which unlocks the user
+                // password stored (encrypted) in /O.
+                user_key(&pw)
+                    .or_else(|| user_key(&owner_to_user(&pw, &o[..32], r, n)))
+                    .ok_or(CryptError::Password)?
             }
             5 | 6 => {
                 let ue = bytes("UE").unwrap_or_default();
                 if u.len() < 48 || ue.len() < 32 {
                     return Err(CryptError::Unsupported("short /U or /UE".into()));
                 }
-                let (hash, vsalt, ksalt) = (&u[..32], &u[32..40], &u[40..48]);
-                let (check, inter) = if r == 5 {
-                    (
-                        Sha256::new().chain_update(vsalt).finalize().to_vec(),
-                        Sha256::new().chain_update(ksalt).finalize().to_vec(),
-                    )
-                } else {
-                    (hash_2b(b"", vsalt, &[]), hash_2b(b"", ksalt, &[]))
+                let oe = bytes("OE").unwrap_or_default();
+                let pw = modern_password(password);
+                let h = |salt: &[u8], udata: &[u8]| {
+                    if r == 5 {
+                        Sha256::new()
+                            .chain_update(&pw)
+                            .chain_update(salt)
+                            .chain_update(udata)
+                            .finalize()
+                            .to_vec()
+                    } else {
+                        hash_2b(&pw, salt, udata)
+                    }
                 };
-                if check != hash {
+                let (wrapped, inter) = if h(&u[32..40], &[]) == u[..32] {
+                    (&ue, h(&u[40..48], &[]))
+                } else if o.len() >= 48 && oe.len() >= 32 && h(&o[32..40], &u[..48]) == o[..32] {
+                    (&oe, h(&o[40..48], &u[..48]))
+                } else {
                     return Err(CryptError::Password);
-                }
-                aes256_unwrap(&inter, &ue[..32])
+                };
+                aes256_unwrap(&inter, &wrapped[..32])
                     .filter(|k| k.len() == 32)
-                    .ok_or_else(|| CryptError::Unsupported("bad /UE".into()))?
+                    .ok_or_else(|| CryptError::Unsupported("bad /UE or /OE".into()))?
             }
             _ => return Err(CryptError::Unsupported(format!("encryption R {r}"))),
         };
@@ -452,14 +534,14 @@ mod tests {
         let mut d = Dict::new();
         d.0.push((b"Filter".to_vec(), Obj::Name(b"Adobe.PubSec".to_vec())));
         assert!(
-            matches!(Crypt::open(&d, None, b""), Err(CryptError::Unsupported(s)) if s.contains("Adobe.PubSec"))
+            matches!(Crypt::open(&d, None, b"", ""), Err(CryptError::Unsupported(s)) if s.contains("Adobe.PubSec"))
         );
         let mut d = Dict::new();
         d.0.push((b"Filter".to_vec(), Obj::Name(b"Standard".to_vec())));
         d.0.push((b"V".to_vec(), Obj::Int(2)));
         d.0.push((b"R".to_vec(), Obj::Int(9)));
         assert!(
-            matches!(Crypt::open(&d, None, b""), Err(CryptError::Unsupported(s)) if s.contains("R 9"))
+            matches!(Crypt::open(&d, None, b"", ""), Err(CryptError::Unsupported(s)) if s.contains("R 9"))
         );
     }
 }

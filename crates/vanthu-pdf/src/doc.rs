@@ -81,12 +81,18 @@ fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 impl Doc {
     pub fn parse(data: Vec<u8>) -> Result<Doc, PdfError> {
-        Doc::parse_bytes(Bytes::Owned(data), None)
+        Doc::parse_bytes(Bytes::Owned(data), None, "")
     }
 
     /// Maps `path` read-only and parses it lazily: the cross-reference chain and, later, only
     /// the objects asked for. The file must not be changed while the `Doc` lives.
     pub fn open(path: &std::path::Path) -> Result<Doc, PdfError> {
+        Doc::open_with_password(path, "")
+    }
+
+    /// [`Doc::open`] for a file that may need a password to open (the user or the owner
+    /// password; files encrypted without one open with "").
+    pub fn open_with_password(path: &std::path::Path, password: &str) -> Result<Doc, PdfError> {
         let f = std::fs::File::open(path).map_err(|e| PdfError::io(path, e))?;
         let len = f.metadata().map_err(|e| PdfError::io(path, e))?.len();
         if len == 0 {
@@ -95,7 +101,7 @@ impl Doc {
         // SAFETY: read-only map of a file that vanthu does not modify while mapped; the
         // documented contract is that no other process truncates it meanwhile.
         let map = unsafe { memmap2::Mmap::map(&f) }.map_err(|e| PdfError::io(path, e))?;
-        Doc::parse_bytes(Bytes::Mapped(map), Some(f))
+        Doc::parse_bytes(Bytes::Mapped(map), Some(f), password)
     }
 
     /// The whole file as an owned buffer (copies a mapped file).
@@ -208,7 +214,11 @@ impl Doc {
         unreachable!("feeding from memory cannot fail")
     }
 
-    fn parse_bytes(data: Bytes, file: Option<std::fs::File>) -> Result<Doc, PdfError> {
+    fn parse_bytes(
+        data: Bytes,
+        file: Option<std::fs::File>,
+        password: &str,
+    ) -> Result<Doc, PdfError> {
         if !data.starts_with(b"%PDF-") && find(&data[..data.len().min(1024)], b"%PDF-", 0).is_none()
         {
             return Err(PdfError::NotPdf);
@@ -254,14 +264,14 @@ impl Doc {
             let enc = enc
                 .as_dict()
                 .ok_or_else(|| PdfError::Damaged("/Encrypt is not a dictionary".into()))?;
-            doc.crypt = Some(crate::crypt::Crypt::open(enc, dict_num, &id0).map_err(
-                |e| match e {
+            doc.crypt = Some(
+                crate::crypt::Crypt::open(enc, dict_num, &id0, password).map_err(|e| match e {
                     crate::crypt::CryptError::Password => PdfError::Protected,
                     crate::crypt::CryptError::Unsupported(what) => {
                         PdfError::Unsupported(format!("mã hóa PDF ({what}) (PDF encryption)"))
                     }
-                },
-            )?);
+                })?,
+            );
         }
         if doc.trailer().get("Root").and_then(Obj::as_ref).is_none() {
             return Err(PdfError::Damaged("trailer has no /Root".into()));

@@ -9,8 +9,8 @@ pub enum PdfError {
     /// Signing or extending an encrypted file (its signatures can be validated).
     #[error("Tệp PDF đã mã hóa: vanthu chưa ký được tệp mã hóa (encrypted PDF: signing it is not supported)")]
     Encrypted,
-    /// The file needs a password to open (a user password).
-    #[error("Tệp PDF được bảo vệ bằng mật khẩu mở tệp, không đọc được (password-protected PDF: cannot be read)")]
+    /// The file needs a password to open (a user password), and none or a wrong one was given.
+    #[error("Tệp PDF được bảo vệ bằng mật khẩu mở tệp: cần đúng mật khẩu (password-protected PDF: the right password is needed)")]
     Protected,
     #[error("Cấu trúc tệp bị hỏng: {0} (damaged PDF structure)")]
     Damaged(String),

@@ -132,7 +132,16 @@ pub fn verify_bytes(data: Vec<u8>, opts: &VerifyOptions) -> Result<Report, PdfEr
 /// Validates a PDF file without reading it into memory: the file is mapped, parsed lazily,
 /// and each signature's ranges are hashed by streaming from the file.
 pub fn verify_file(path: &std::path::Path, opts: &VerifyOptions) -> Result<Report, PdfError> {
-    let doc = Doc::open(path)?;
+    verify_file_with_password(path, opts, "")
+}
+
+/// [`verify_file`] for a file that needs a password to open (its user or owner password).
+pub fn verify_file_with_password(
+    path: &std::path::Path,
+    opts: &VerifyOptions,
+    password: &str,
+) -> Result<Report, PdfError> {
+    let doc = Doc::open_with_password(path, password)?;
     Ok(verify_doc(&doc, opts))
 }
 

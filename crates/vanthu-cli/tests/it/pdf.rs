@@ -267,6 +267,15 @@ fn pdf_sign_bad_input_gives_clear_error_and_no_output() {
         v["error"]["message"].as_str().unwrap().contains("mật khẩu"),
         "{v}"
     );
+    // With its password (from the environment, as --pin-env for keys) it is read.
+    let o = run(pdf_cmd(d.path())
+        .arg("verify")
+        .arg(&locked)
+        .args(["--password-env", "PDF_PASSWORD", "--json"])
+        .env("PDF_PASSWORD", "u"));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["signatures"].as_array().map(Vec::len), Some(0), "{v}");
+    assert_eq!(v["revisions"], 1, "{v}");
 }
 
 /// A file whose cross-reference no longer matches its bytes (here a line inserted after the

@@ -431,6 +431,11 @@ pub fn qpdf_encrypt(src: &Path, out: &Path, user: &str, args: &[&str], extra: &[
 
 /// pyHanko signs the encrypted `src` (its password prompt answered with the empty password).
 pub fn pyhanko_sign_encrypted(src: &Path, out: &Path) {
+    pyhanko_sign_locked(src, out, "")
+}
+
+/// pyHanko signs the encrypted `src`, its password prompt answered with `password`.
+pub fn pyhanko_sign_locked(src: &Path, out: &Path, password: &str) {
     use std::io::Write;
     let k = pki();
     let mut child = pyhanko()
@@ -448,7 +453,12 @@ pub fn pyhanko_sign_encrypted(src: &Path, out: &Path) {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(b"\n").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n").as_bytes())
+        .unwrap();
     let o = child.wait_with_output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
