@@ -180,13 +180,29 @@ pub fn content_info(si: SignerInfo, chain: &[Certificate]) -> Result<Vec<u8>, Pd
     .map_err(der_err)
 }
 
-/// Parses a DER ContentInfo holding SignedData.
+/// Parses a ContentInfo holding SignedData: DER, or BER as NSS writes it (converted first,
+/// its SETs put in DER order, [`crate::ber`]).
 pub fn parse_signed_data(der_bytes: &[u8]) -> Result<SignedData, String> {
-    let ci = ContentInfo::from_der(der_bytes).map_err(|e| format!("ContentInfo: {e}"))?;
+    let strict = ContentInfo::from_der(der_bytes)
+        .and_then(|ci| ci.content.decode_as::<SignedData>().map(|sd| (ci, sd)));
+    let (ci, sd) = match strict {
+        Ok(x) => x,
+        Err(e) => {
+            let der = match crate::ber::to_der(der_bytes) {
+                Some((der, used)) if used == der_bytes.len() => der,
+                _ => der_bytes.to_vec(),
+            };
+            crate::ber::canonical_signed_data(&der)
+                .and_then(|der| {
+                    let ci = ContentInfo::from_der(&der).ok()?;
+                    let sd = ci.content.decode_as::<SignedData>().ok()?;
+                    Some((ci, sd))
+                })
+                .ok_or_else(|| format!("SignedData: {e}"))?
+        }
+    };
     if ci.content_type != ID_SIGNED_DATA {
         return Err("not SignedData".into());
     }
-    ci.content
-        .decode_as::<SignedData>()
-        .map_err(|e| format!("SignedData: {e}"))
+    Ok(sd)
 }

@@ -5,6 +5,7 @@
 //! after writing, before the temporary file is renamed into place).
 
 mod appearance;
+pub mod ber;
 pub mod cms_build;
 pub mod crypt;
 pub mod doc;

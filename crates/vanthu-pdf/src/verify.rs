@@ -1077,8 +1077,10 @@ pub(crate) fn embedded_certs(doc: &Doc) -> Vec<Certificate> {
         else {
             continue;
         };
-        let Some(l) = der_total_len(c) else { continue };
-        let Ok(sd) = parse_signed_data(&c[..l.min(c.len())]) else {
+        let Some((cms, _)) = contents_cms(c) else {
+            continue;
+        };
+        let Ok(sd) = parse_signed_data(&cms) else {
             continue;
         };
         collect_certs(&sd, &mut out);
@@ -1655,14 +1657,11 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
         Ok(Obj::Str(s)) => s,
         _ => return fail(r, "/Contents hỏng (bad /Contents)".into()),
     };
-    let der_len = match der_total_len(&hexed) {
-        Some(l) if l <= hexed.len() => l,
-        _ => {
-            return fail(
-                r,
-                "/Contents không chứa DER hợp lệ (no DER in /Contents)".into(),
-            )
-        }
+    let Some((der_bytes, der_len)) = contents_cms(&hexed) else {
+        return fail(
+            r,
+            "/Contents không chứa DER hợp lệ (no DER in /Contents)".into(),
+        );
     };
     if hexed[der_len..].iter().any(|&x| x != 0) {
         return fail(
@@ -1670,7 +1669,7 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
             "Có dữ liệu lạ sau chữ ký trong /Contents (non-zero bytes after the DER)".into(),
         );
     }
-    let der_bytes = &hexed[..der_len];
+    let der_bytes = &der_bytes[..];
     // 5. The signed ranges, hashed once (streamed from the file when it is mapped).
     let ranges = [(0, b as usize), (c as usize, end)];
     let dss = dss_certs(doc);
@@ -2233,6 +2232,17 @@ pub(crate) fn cms_matches(der: &[u8], digest: &[u8], is_ts: bool) -> bool {
 }
 
 /// Length of the DER TLV at the start of `b`.
+/// The CMS at the start of a signature's `/Contents` (zero padding follows) and the bytes it
+/// takes there: DER as it is, or BER with indefinite lengths, as NSS-based signers (poppler's
+/// `pdfsig`, LibreOffice) write it, rewritten as DER ([`crate::ber`]; the signed attributes
+/// stay byte for byte).
+fn contents_cms(c: &[u8]) -> Option<(std::borrow::Cow<'_, [u8]>, usize)> {
+    match der_total_len(c) {
+        Some(l) if l <= c.len() => Some((std::borrow::Cow::Borrowed(&c[..l]), l)),
+        _ => crate::ber::to_der(c).map(|(d, used)| (std::borrow::Cow::Owned(d), used)),
+    }
+}
+
 fn der_total_len(b: &[u8]) -> Option<usize> {
     if b.len() < 2 {
         return None;

@@ -321,6 +321,81 @@ fn pdfsig_trusts_vanthu_signatures() {
     assert!(out.contains("Total document signed"), "pdfsig: {out}");
 }
 
+/// poppler's `pdfsig` signs with NSS, whose CMS is BER (indefinite lengths) and lists the
+/// signer's certificate twice: vanthu validates it, countersigns, and pdfsig and pyHanko
+/// accept both signatures.
+#[test]
+fn pdfsig_signs_with_nss_vanthu_validates_and_countersigns() {
+    let dir = tempfile::tempdir().unwrap();
+    let nss = dir.path().join("nssdb");
+    std::fs::create_dir(&nss).unwrap();
+    let db = format!("sql:{}", nss.display());
+    let run = |c: &mut std::process::Command| {
+        let o = c
+            .output()
+            .expect("libnss3-tools and poppler-utils are installed");
+        assert!(
+            o.status.success(),
+            "{c:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    run(std::process::Command::new("certutil").args(["-N", "-d", &db, "--empty-password"]));
+    run(std::process::Command::new("pk12util")
+        .args(["-d", &db, "-W", "1234", "-i"])
+        .arg(pki().join("leader.p12")));
+    run(std::process::Command::new("certutil")
+        .args(["-M", "-d", &db, "-t", "CT,C,C", "-n"])
+        .arg("vanthu Test Root CA - vanthu test"));
+    let input = dir.path().join("in.pdf");
+    std::fs::write(&input, sample_pdf(2, "Quyet dinh ky bang pdfsig")).unwrap();
+    let by_pdfsig = dir.path().join("pdfsig.pdf");
+    run(std::process::Command::new("pdfsig")
+        .args(["-nssdir", &db, "-add-signature", "-nick", "leader"])
+        .args([
+            "-new-signature-field-name",
+            "PdfSig",
+            "-reason",
+            "Phê duyệt",
+        ])
+        .arg(&input)
+        .arg(&by_pdfsig));
+    // What this test is about: the CMS in /Contents is BER.
+    let bytes = std::fs::read(&by_pdfsig).unwrap();
+    let at = bytes
+        .windows(11)
+        .rposition(|w| w == b"/Contents <")
+        .unwrap()
+        + 11;
+    assert_eq!(&bytes[at..at + 4], b"3080", "NSS writes indefinite lengths");
+    let rep = assert_vanthu_valid(&by_pdfsig, 1);
+    assert_eq!(rep.signatures[0].signer, "Nguyễn Văn An");
+    assert_eq!(rep.signatures[0].subfilter, "adbe.pkcs7.detached");
+    let both = sign_to(
+        dir.path(),
+        "both.pdf",
+        bytes,
+        "clerk",
+        SignOptions::default(),
+    );
+    let rep = assert_vanthu_valid(&both, 2);
+    assert!(rep.signatures[1].covers_final_revision);
+    let out = run(std::process::Command::new("pdfsig")
+        .arg("-nssdir")
+        .arg(&db)
+        .arg(&both));
+    assert_eq!(
+        out.matches("Signature is Valid.").count(),
+        2,
+        "pdfsig: {out}"
+    );
+    // pdfsig writes an object with generation 1 that pyHanko's strict parser refuses.
+    let (ok, out) = pyhanko_validate(&both, &["--no-strict-syntax"]);
+    assert!(ok, "pyHanko: {out}");
+    assert_eq!(out.matches(":VALID").count(), 2, "pyHanko: {out}");
+}
+
 #[test]
 fn visible_signature_after_certification_needs_a_precreated_field() {
     let dir = tempfile::tempdir().unwrap();
