@@ -90,6 +90,44 @@ fn pyhanko_signatures_on_encrypted_files_validate() {
     }
 }
 
+/// B-LTA by pyHanko on encrypted files: the DSS (certificates, CRLs, OCSP answers) and the
+/// document timestamp are encrypted streams and strings; vanthu finds them offline.
+#[test]
+fn pyhanko_b_lta_on_encrypted_files_validates_offline() {
+    let tsa = start_tsa();
+    let dir = tempfile::tempdir().unwrap();
+    let plain = plain_input(dir.path());
+    let root = pki().join("root.pem");
+    let root = root.to_str().unwrap();
+    for (name, args) in [VARIANTS[1], VARIANTS[5]] {
+        let (enc, signed) = (dir.path().join("enc.pdf"), dir.path().join("lta.pdf"));
+        qpdf_encrypt(&plain, &enc, "", args, &[]);
+        pyhanko_sign_locked_with(
+            &enc,
+            &signed,
+            "",
+            &[
+                "--timestamp-url",
+                &tsa,
+                "--use-pades-lta",
+                "--with-validation-info",
+                "--trust",
+                root,
+                "--trust-replace",
+            ],
+        );
+        let rep = verify_file(&signed, &offline_opts()).unwrap();
+        assert!(rep.all_valid, "{name}: {rep:#?}");
+        let s = &rep.signatures[0];
+        assert_eq!(s.level, "B-LTA", "{name}");
+        assert_eq!(s.time_source, "timestamp", "{name}");
+        assert!(rep
+            .signatures
+            .iter()
+            .any(|s| s.kind == "document_timestamp" && s.intact && s.trusted));
+    }
+}
+
 #[test]
 fn a_change_after_signing_an_encrypted_file_is_flagged() {
     let dir = tempfile::tempdir().unwrap();

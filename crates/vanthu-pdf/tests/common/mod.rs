@@ -436,10 +436,16 @@ pub fn pyhanko_sign_encrypted(src: &Path, out: &Path) {
 
 /// pyHanko signs the encrypted `src`, its password prompt answered with `password`.
 pub fn pyhanko_sign_locked(src: &Path, out: &Path, password: &str) {
+    pyhanko_sign_locked_with(src, out, password, &[])
+}
+
+/// [`pyhanko_sign_locked`] with more `addsig` options (`extra`, before `pemder`).
+pub fn pyhanko_sign_locked_with(src: &Path, out: &Path, password: &str, extra: &[&str]) {
     use std::io::Write;
     let k = pki();
     let mut child = pyhanko()
         .args(["sign", "addsig", "--field", "Sig1", "--use-pades"])
+        .args(extra)
         .args(["pemder", "--no-pass", "--key"])
         .arg(k.join("leader.key.pem"))
         .arg("--cert")
