@@ -396,6 +396,68 @@ fn pdfsig_signs_with_nss_vanthu_validates_and_countersigns() {
     assert_eq!(out.matches(":VALID").count(), 2, "pyHanko: {out}");
 }
 
+/// LibreOffice signs while it exports (`SignPDF`, the key in an NSS database as on a
+/// desktop): BER CMS, the signature in the document's only revision, a `/M` with a stray
+/// apostrophe. vanthu validates it and countersigns; pdfsig accepts both signatures.
+#[test]
+fn libreoffice_signs_on_export_vanthu_validates_and_countersigns() {
+    let dir = tempfile::tempdir().unwrap();
+    let nss = dir.path().join("nssdb");
+    std::fs::create_dir(&nss).unwrap();
+    let db = format!("sql:{}", nss.display());
+    let run = |c: &mut std::process::Command| {
+        let o = c
+            .output()
+            .expect("the tool is installed (scripts/setup.sh)");
+        assert!(
+            o.status.success(),
+            "{c:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    run(std::process::Command::new("certutil").args(["-N", "-d", &db, "--empty-password"]));
+    run(std::process::Command::new("pk12util")
+        .args(["-d", &db, "-W", "1234", "-i"])
+        .arg(pki().join("leader.p12")));
+    run(std::process::Command::new("certutil")
+        .args(["-M", "-d", &db, "-t", "CT,C,C", "-n"])
+        .arg("vanthu Test Root CA - vanthu test"));
+    let txt = dir.path().join("quyet-dinh.txt");
+    std::fs::write(&txt, "QUYẾT ĐỊNH\nVề việc phê duyệt kế hoạch năm 2027\n").unwrap();
+    let filter = r#"pdf:writer_pdf_Export:{"SignPDF":{"type":"boolean","value":"true"},"SignCertificateSubjectName":{"type":"string","value":"CN=Nguyễn Văn An,O=So Noi vu tinh Hoa Binh,C=VN"}}"#;
+    run(std::process::Command::new("soffice")
+        .args(["--headless", "--convert-to", filter, "--outdir"])
+        .arg(dir.path())
+        .arg(&txt)
+        .env("HOME", dir.path())
+        .env("MOZILLA_CERTIFICATE_FOLDER", &db));
+    let signed = dir.path().join("quyet-dinh.pdf");
+    let bytes = std::fs::read(&signed).expect("LibreOffice wrote the signed PDF");
+    assert!(bytes.windows(10).any(|w| w == b"/ByteRange"), "not signed");
+    let rep = assert_vanthu_valid(&signed, 1);
+    assert_eq!(rep.signatures[0].signer, "Nguyễn Văn An");
+    assert_eq!(rep.revisions, 1, "signed in the exported revision");
+    let both = sign_to(
+        dir.path(),
+        "both.pdf",
+        bytes,
+        "clerk",
+        SignOptions::default(),
+    );
+    let rep = assert_vanthu_valid(&both, 2);
+    assert!(rep.signatures[1].covers_final_revision);
+    let out = run(std::process::Command::new("pdfsig")
+        .arg("-nssdir")
+        .arg(&db)
+        .arg(&both));
+    assert_eq!(
+        out.matches("Signature is Valid.").count(),
+        2,
+        "pdfsig: {out}"
+    );
+}
+
 #[test]
 fn visible_signature_after_certification_needs_a_precreated_field() {
     let dir = tempfile::tempdir().unwrap();
