@@ -456,6 +456,30 @@ fn libreoffice_signs_on_export_vanthu_validates_and_countersigns() {
         2,
         "pdfsig: {out}"
     );
+    // Exported encrypted as well (RC4-128 with a permissions password only): still read and
+    // validated; vanthu does not sign into it.
+    let filter = filter.replace(
+        "}}",
+        r#"},"EncryptFile":{"type":"boolean","value":"true"},"RestrictPermissions":{"type":"boolean","value":"true"},"PermissionPassword":{"type":"string","value":"chu-so-huu"}}"#,
+    );
+    let sub = dir.path().join("protected");
+    run(std::process::Command::new("soffice")
+        .args(["--headless", "--convert-to", &filter, "--outdir"])
+        .arg(&sub)
+        .arg(&txt)
+        .env("HOME", dir.path())
+        .env("MOZILLA_CERTIFICATE_FOLDER", &db));
+    let protected = sub.join("quyet-dinh.pdf");
+    assert!(vanthu_pdf::doc::Doc::open(&protected).unwrap().encrypted());
+    assert_vanthu_valid(&protected, 1);
+    let e = vanthu_pdf::sign_file(
+        &protected,
+        &sub.join("x.pdf"),
+        &p12("clerk"),
+        &Default::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(e, vanthu_pdf::PdfError::Encrypted), "{e}");
 }
 
 #[test]
