@@ -2322,6 +2322,24 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>, lock: Option<&FieldLoc
             nums.insert((*n, k));
         }
     }
+    // The encryption of the file (the key every reader decrypts the signed objects with):
+    // its trailer entry and, when indirect, its object stay as they were signed.
+    // (Each trailer names it; a reader takes the last one's, so dropping it counts too.)
+    let encrypt_at = |k: usize| doc.sections[k].trailer.get("Encrypt").cloned();
+    let old_encrypt = encrypt_at(rev);
+    let encrypt_obj = old_encrypt.as_ref().and_then(Obj::as_ref).map(|r| r.0);
+    let rewritten = nums
+        .iter()
+        .find(|(n, _)| Some(*n) == encrypt_obj)
+        .map(|(_, k)| *k);
+    if old_encrypt != encrypt_at(last) || rewritten.is_some() {
+        out.push(Change {
+            revision: rewritten.unwrap_or(last) + 1,
+            object: encrypt_obj.unwrap_or(0),
+            class: ChangeClass::Forbidden,
+            what: "Thay đổi mã hóa của tệp sau khi ký (encryption dictionary changed)".into(),
+        });
+    }
     // First revision that touches each object.
     let mut first: std::collections::BTreeMap<u32, usize> = Default::default();
     for (n, k) in nums {

@@ -177,6 +177,104 @@ with open(sys.argv[1], 'rb') as f:
     assert!(!rep.all_valid);
 }
 
+/// Appends a revision with the objects `objs` (number, body) and a trailer holding `extra`
+/// (besides /Size, /Root, /Prev).
+fn append_with_trailer(data: &[u8], objs: &[(u32, String)], extra: &str) -> Vec<u8> {
+    let doc = Doc::parse(data.to_vec()).unwrap();
+    let (prev, size, root) = (
+        doc.sections.last().unwrap().offset,
+        doc.size(),
+        doc.root_ref().0,
+    );
+    let mut out = data.to_vec();
+    let mut offs = Vec::new();
+    for (n, body) in objs {
+        offs.push((*n, out.len()));
+        out.extend_from_slice(format!("{n} 0 obj\n{body}\nendobj\n").as_bytes());
+    }
+    let x = out.len();
+    out.extend_from_slice(b"xref\n");
+    for (n, o) in &offs {
+        out.extend_from_slice(format!("{n} 1\n{o:010} 00000 n\r\n").as_bytes());
+    }
+    let size = offs.iter().map(|(n, _)| n + 1).max().unwrap_or(0).max(size);
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {size} /Root {root} 0 R /Prev {prev} {extra} >>\nstartxref\n{x}\n%%EOF\n"
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+/// After signing, the encryption is dropped from the trailer, moved to a new dictionary, or
+/// its dictionary rewritten: each is a forbidden change (the signed objects would no longer
+/// be read with the key they were signed under).
+#[test]
+fn changing_the_encryption_after_signing_is_forbidden() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = plain_input(dir.path());
+    let (enc, signed) = (dir.path().join("enc.pdf"), dir.path().join("signed.pdf"));
+    qpdf_encrypt(&plain, &enc, "", &["256"], &[]);
+    pyhanko_sign_encrypted(&enc, &signed);
+    let data = std::fs::read(&signed).unwrap();
+    let doc = Doc::parse(data.clone()).unwrap();
+    let trailer = doc.trailer().clone();
+    let (enc_num, _) = trailer.get("Encrypt").and_then(|o| o.as_ref()).unwrap();
+    // The dictionary's text as written, and the trailer's /ID as written.
+    let text = String::from_utf8_lossy(&data).into_owned();
+    let head = format!("\n{enc_num} 0 obj");
+    let start = text.find(&head).unwrap() + head.len();
+    let body = text[start..start + text[start..].find("endobj").unwrap()]
+        .trim()
+        .to_string();
+    let id_at = text.rfind("/ID").unwrap();
+    let id = text[id_at..id_at + text[id_at..].find(']').unwrap() + 1].to_string();
+    let fresh = doc.size();
+    let attacks = [
+        ("dropped", append_with_trailer(&data, &[], &id)),
+        (
+            "moved",
+            append_with_trailer(
+                &data,
+                &[(fresh, body.clone())],
+                &format!("/Encrypt {fresh} 0 R {id}"),
+            ),
+        ),
+        (
+            "rewritten",
+            append_with_trailer(
+                &data,
+                &[(enc_num, body.clone())],
+                &format!("/Encrypt {enc_num} 0 R {id}"),
+            ),
+        ),
+    ];
+    for (name, bytes) in attacks {
+        let rep = vanthu_pdf::verify_bytes(bytes, &opts()).unwrap();
+        let s = &rep.signatures[0];
+        assert!(s.intact, "{name}");
+        assert!(
+            s.modifications
+                .iter()
+                .any(|m| m.class == ChangeClass::Forbidden
+                    && m.what.contains("encryption dictionary changed")),
+            "{name}: {rep:#?}"
+        );
+        assert_ne!(s.verdict, VALID, "{name}");
+    }
+    // A revision that keeps the trailer's /Encrypt as it was is not flagged for it.
+    let kept = append_with_trailer(&data, &[], &format!("/Encrypt {enc_num} 0 R {id}"));
+    let rep = vanthu_pdf::verify_bytes(kept, &opts()).unwrap();
+    assert!(
+        !rep.signatures[0]
+            .modifications
+            .iter()
+            .any(|m| m.what.contains("encryption")),
+        "{rep:#?}"
+    );
+}
+
 #[test]
 fn vanthu_does_not_sign_or_extend_an_encrypted_file_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
