@@ -352,6 +352,12 @@ pub fn verify_doc(doc: &Doc, opts: &VerifyOptions) -> Report {
             declared - sigs.len()
         ));
     }
+    if doc.encrypted() {
+        warnings.push(
+            "Tệp PDF được mã hóa; đã giải mã để kiểm tra (encrypted PDF, decrypted to validate)"
+                .into(),
+        );
+    }
     let tail = &doc.data[doc.sections[last].end.min(doc.data.len())..];
     let trailing = doc.sections[last].end == 0 || tail.iter().any(|c| !crate::object::is_ws(*c));
     if trailing {

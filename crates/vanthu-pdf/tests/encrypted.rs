@@ -87,6 +87,11 @@ fn pyhanko_signatures_on_encrypted_files_validate() {
         assert_eq!(s.field, "Sig1", "{name}");
         assert_eq!(s.signer, "Nguyễn Văn An", "{name}");
         assert!(s.covers_final_revision, "{name}");
+        assert!(
+            rep.warnings.iter().any(|w| w.contains("encrypted PDF")),
+            "{name}: {:?}",
+            rep.warnings
+        );
     }
 }
 
