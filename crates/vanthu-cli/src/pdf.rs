@@ -720,10 +720,10 @@ pub fn run(cmd: PdfCmd, json: bool) -> i32 {
                 let level = level.parse::<Level>()?;
                 let anchors = load_trust(&trust)?;
                 vanthu_pdf::sign::extend_file(&input, &output, level, tsa.as_deref(), &anchors)
-                    .map(|()| level)
+                    .map(|()| (level, anchors))
             })();
             match res {
-                Ok(level) => {
+                Ok((level, anchors)) => {
                     let name = if level == Level::BLTA {
                         "B-LTA"
                     } else {
@@ -731,12 +731,30 @@ pub fn run(cmd: PdfCmd, json: bool) -> i32 {
                     };
                     // PAdES B-LT needs a signature timestamp: one without stays B-B (its DSS and
                     // the document timestamp still help a later validation). Said, not hidden.
+                    // A level counts a timestamp only when its authority is trusted: the
+                    // anchors given, else the shipped roots, as `verify` does.
+                    let (trust, intermediates) = if anchors.is_empty() {
+                        vanthu_pdf::trust::vietnam()
+                    } else {
+                        (anchors, Vec::new())
+                    };
                     let quiet = VerifyOptions {
+                        trust,
+                        intermediates,
                         online: false,
                         soft_revocation: true,
                         ..Default::default()
                     };
-                    if let Ok(rep) = vanthu_pdf::verify::verify_file(&output, &quiet) {
+                    let rep = vanthu_pdf::verify::verify_file(&output, &quiet).ok();
+                    // Each signature's level as it now stands (structure only: trust is
+                    // `verify`'s business).
+                    let levels: Vec<serde_json::Value> = rep
+                        .iter()
+                        .flat_map(|r| r.signatures.iter())
+                        .filter(|s| s.kind == "signature")
+                        .map(|s| serde_json::json!({ "field": s.field, "level": s.level }))
+                        .collect();
+                    if let Some(rep) = &rep {
                         for s in rep
                             .signatures
                             .iter()
@@ -754,12 +772,20 @@ pub fn run(cmd: PdfCmd, json: bool) -> i32 {
                         crate::out_json(&serde_json::json!({
                             "extended": output,
                             "level": name,
+                            "signatures": levels,
                         }));
                     } else {
                         println!(
                             "Đã bổ sung dữ liệu kiểm tra dài hạn ({name}): {}",
                             output.display()
                         );
+                        for l in &levels {
+                            println!(
+                                "  chữ ký \"{}\": {}",
+                                l["field"].as_str().unwrap_or_default(),
+                                l["level"].as_str().unwrap_or_default()
+                            );
+                        }
                     }
                     0
                 }

@@ -572,6 +572,10 @@ fn pdf_sign_levels_and_organisation_stamp() {
             .arg(k.join("root.pem")),
     );
     assert_eq!(v["level"], "B-LTA", "{v}");
+    // Each signature's level as it now stands, in the JSON.
+    let levels = v["signatures"].as_array().expect("levels");
+    assert!(!levels.is_empty(), "{v}");
+    assert!(levels.iter().all(|l| l["level"] == "B-LTA"), "{v}");
     let v = verify_json(d.path(), &ext, &k.join("root.pem"));
     assert_eq!(v["all_valid"], true, "{v}");
     assert_eq!(v["signatures"][2]["level"], "B-LTA", "{v}");
