@@ -4,6 +4,9 @@
 //!   store against a plain SQLite/file baseline in the same process (see `BENCHMARKS.md`).
 //! * `bench-ocr [--pages N]` — OCR seconds per A4 page at 300 dpi through the isolated
 //!   extraction worker, against Tesseract run directly (see `BENCHMARKS.md`).
+//! * `bench-pdf`, `bench-edxml`, `bench-search`, `bench-axis` `[ARGS…]` — the benchmarks that
+//!   live as examples of their crates, run with the profile `BENCHMARKS.md` gives for them
+//!   (ARGS go to the example).
 
 mod bench;
 mod gen;
@@ -19,7 +22,41 @@ const USAGE: &str =
   --blob-mb M   blob size in MiB (default 200)
   --rounds R    rounds; encrypted and baseline alternate order each round (default 3)
   --opens K     store opens timed (default 10)
-       cargo xtask bench-ocr [--pages N]   (default 5 pages)";
+       cargo xtask bench-ocr [--pages N]   (default 5 pages)
+       cargo xtask bench-pdf [SIZE_MB…]    (PDF signing and validation, default 1 100)
+       cargo xtask bench-edxml [--size-mb A,B]
+       cargo xtask bench-search [--docs N]
+       cargo xtask bench-axis [N KIB]";
+
+/// The benchmarks kept as examples: (task, package, example, release build).
+const EXAMPLES: &[(&str, &str, &str, bool)] = &[
+    ("bench-pdf", "vanthu-pdf", "pdf_bench", false),
+    ("bench-edxml", "vanthu-edxml", "edxml_bench", true),
+    ("bench-search", "vanthu-search", "bench", true),
+    ("bench-axis", "vanthu-app", "axis_bench", true),
+];
+
+/// Runs the example benchmark of `task` with `args`, its output passed through.
+fn run_example(task: &str, args: &[String]) -> ExitCode {
+    let Some(&(_, package, example, release)) = EXAMPLES.iter().find(|e| e.0 == task) else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut c = std::process::Command::new(cargo);
+    c.args(["run", "--quiet", "-p", package, "--example", example]);
+    if release {
+        c.arg("--release");
+    }
+    match c.arg("--").args(args).status() {
+        Ok(st) if st.success() => ExitCode::SUCCESS,
+        Ok(st) => ExitCode::from(st.code().unwrap_or(1).clamp(1, 255) as u8),
+        Err(e) => {
+            eprintln!("xtask {task}: cannot run cargo: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
 
 fn parse_bench(args: &[String]) -> Result<bench::Opts, String> {
     let quick = args.iter().any(|a| a == "--quick");
@@ -88,6 +125,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Some(task) if EXAMPLES.iter().any(|e| e.0 == task) => run_example(task, &args[1..]),
         Some("bench") => match parse_bench(&args[1..]) {
             Ok(o) => match bench::run(&o) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -118,6 +156,16 @@ fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_example_benchmark_exists_and_is_in_the_usage() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        for (task, package, example, _) in EXAMPLES {
+            let f = root.join(format!("crates/{package}/examples/{example}.rs"));
+            assert!(f.exists(), "{task}: {} missing", f.display());
+            assert!(USAGE.contains(task), "{task} not in the usage");
+        }
+    }
 
     fn s(v: &[&str]) -> Vec<String> {
         v.iter().map(|x| x.to_string()).collect()
