@@ -342,10 +342,13 @@ impl Crypt {
                 if o.len() < 32 || u.len() < 32 {
                     return Err(CryptError::Unsupported("short /O or /U".into()));
                 }
-                let n = if r == 2 {
-                    5
-                } else {
-                    (int("Length").unwrap_or(40) / 8).clamp(5, 16) as usize
+                // Key bytes: /Length in bits (40 when absent; an AES-128 crypt filter needs
+                // 128, which some writers leave out).
+                let aes = strings == Method::Aes128 || streams == Method::Aes128;
+                let n = match (r, int("Length")) {
+                    (2, _) => 5,
+                    (_, None) if aes => 16,
+                    (_, l) => (l.unwrap_or(40) / 8).clamp(5, 16) as usize,
                 };
                 let p = (int("P").unwrap_or(0) as u32).to_le_bytes();
                 let no_meta: &[u8] = if r >= 4 && !encrypt_metadata {

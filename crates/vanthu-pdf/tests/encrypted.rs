@@ -66,6 +66,23 @@ fn every_standard_encryption_reads_as_the_plain_file() {
             assert_eq!(page_contents(&doc), want, "{name} {extra:?}");
         }
     }
+    // AES-128 whose /Encrypt leaves out /Length (the key is then 128 bits, not 40).
+    let f = dir.path().join("enc.pdf");
+    qpdf_encrypt(&plain, &f, "", &["128", "--use-aes=y"], &[]);
+    let data = std::fs::read(&f).unwrap();
+    let at = data
+        .windows(17)
+        .position(|w| w == b"/Filter /Standard")
+        .unwrap();
+    let len = at
+        + data[at..]
+            .windows(11)
+            .position(|w| w == b"/Length 128")
+            .unwrap();
+    let mut cut = data.clone();
+    cut[len..len + 11].fill(b' ');
+    let doc = Doc::parse(cut).unwrap();
+    assert_eq!(page_contents(&doc), want, "AES-128 without /Length");
 }
 
 #[test]
