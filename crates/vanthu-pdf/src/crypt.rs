@@ -532,6 +532,52 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Any /Encrypt dictionary and password: a key or an error, never a panic; with a key,
+        /// any string or stream decrypts to something (or stays as it is).
+        #[test]
+        fn hostile_encrypt_dictionaries_never_panic(
+            v in 0i64..7,
+            r in 0i64..8,
+            length in proptest::option::of(-10i64..300),
+            p in proptest::num::i64::ANY,
+            o in proptest::collection::vec(proptest::num::u8::ANY, 0..130),
+            u in proptest::collection::vec(proptest::num::u8::ANY, 0..130),
+            ue in proptest::collection::vec(proptest::num::u8::ANY, 0..40),
+            cfm in proptest::sample::select(vec!["V2", "AESV2", "AESV3", "None", "Bogus"]),
+            password in ".{0,20}",
+            data in proptest::collection::vec(proptest::num::u8::ANY, 0..80),
+        ) {
+            let mut d = Dict::new();
+            let mut cf = Dict::new();
+            cf.0.push((b"CFM".to_vec(), Obj::Name(cfm.as_bytes().to_vec())));
+            let mut cfs = Dict::new();
+            cfs.0.push((b"StdCF".to_vec(), Obj::Dict(cf)));
+            for (k, o) in [
+                ("Filter", Obj::Name(b"Standard".to_vec())),
+                ("V", Obj::Int(v)),
+                ("R", Obj::Int(r)),
+                ("P", Obj::Int(p)),
+                ("O", Obj::Str(o.clone())),
+                ("U", Obj::Str(u)),
+                ("UE", Obj::Str(ue.clone())),
+                ("OE", Obj::Str(ue)),
+                ("CF", Obj::Dict(cfs)),
+                ("StmF", Obj::Name(b"StdCF".to_vec())),
+                ("StrF", Obj::Name(b"StdCF".to_vec())),
+            ] {
+                d.0.push((k.as_bytes().to_vec(), o));
+            }
+            if let Some(l) = length {
+                d.0.push((b"Length".to_vec(), Obj::Int(l)));
+            }
+            if let Ok(c) = Crypt::open(&d, Some(9), &o, &password) {
+                let _ = c.object(3, 0, Obj::Str(data.clone()));
+                let _ = c.object(4, 1, Obj::Stream(Dict::new(), data));
+            }
+        }
+    }
+
     #[test]
     fn unknown_handlers_and_revisions_are_named() {
         let mut d = Dict::new();
