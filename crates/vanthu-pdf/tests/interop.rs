@@ -257,36 +257,54 @@ fn linearized_input_signs_and_validates() {
     assert_pyhanko_valid(&f, 1);
 }
 
+/// Runs an outside tool, asserts that it succeeded, returns its standard output.
+fn tool(c: &mut std::process::Command) -> String {
+    let o = c.output().expect(
+        "the tool is installed (scripts/setup.sh: poppler-utils, libnss3-tools, LibreOffice)",
+    );
+    assert!(
+        o.status.success(),
+        "{c:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A new NSS database in `dir` (as pdfsig and LibreOffice use) trusting the test root and
+/// holding the keys of the PKCS#12 files `keys` (test PKI stems): its `sql:` path.
+fn nss_db(dir: &std::path::Path, keys: &[&str]) -> String {
+    let nss = dir.join("nssdb");
+    std::fs::create_dir(&nss).unwrap();
+    let db = format!("sql:{}", nss.display());
+    tool(std::process::Command::new("certutil").args(["-N", "-d", &db, "--empty-password"]));
+    tool(
+        std::process::Command::new("certutil")
+            .args([
+                "-A",
+                "-d",
+                &db,
+                "-n",
+                "vanthu test root",
+                "-t",
+                "CT,C,C",
+                "-i",
+            ])
+            .arg(pki().join("root.pem")),
+    );
+    for k in keys {
+        tool(
+            std::process::Command::new("pk12util")
+                .args(["-d", &db, "-W", "1234", "-i"])
+                .arg(pki().join(format!("{k}.p12"))),
+        );
+    }
+    db
+}
+
 #[test]
 fn pdfsig_trusts_vanthu_signatures() {
     let dir = tempfile::tempdir().unwrap();
-    let nss = dir.path().join("nssdb");
-    std::fs::create_dir(&nss).unwrap();
-    let db = format!("sql:{}", nss.display());
-    let run = |c: &mut std::process::Command| {
-        let o = c
-            .output()
-            .expect("libnss3-tools and poppler-utils are installed");
-        assert!(
-            o.status.success(),
-            "{c:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    };
-    run(std::process::Command::new("certutil").args(["-N", "-d", &db, "--empty-password"]));
-    run(std::process::Command::new("certutil")
-        .args([
-            "-A",
-            "-d",
-            &db,
-            "-n",
-            "vanthu test root",
-            "-t",
-            "CT,C,C",
-            "-i",
-        ])
-        .arg(pki().join("root.pem")));
+    let db = nss_db(dir.path(), &[]);
     let f1 = sign_to(
         dir.path(),
         "one.pdf",
@@ -304,10 +322,12 @@ fn pdfsig_trusts_vanthu_signatures() {
         "clerk",
         SignOptions::default(),
     );
-    let out = run(std::process::Command::new("pdfsig")
-        .arg("-nssdir")
-        .arg(&db)
-        .arg(&f2));
+    let out = tool(
+        std::process::Command::new("pdfsig")
+            .arg("-nssdir")
+            .arg(&db)
+            .arg(&f2),
+    );
     assert_eq!(
         out.matches("Signature is Valid.").count(),
         2,
@@ -327,40 +347,22 @@ fn pdfsig_trusts_vanthu_signatures() {
 #[test]
 fn pdfsig_signs_with_nss_vanthu_validates_and_countersigns() {
     let dir = tempfile::tempdir().unwrap();
-    let nss = dir.path().join("nssdb");
-    std::fs::create_dir(&nss).unwrap();
-    let db = format!("sql:{}", nss.display());
-    let run = |c: &mut std::process::Command| {
-        let o = c
-            .output()
-            .expect("libnss3-tools and poppler-utils are installed");
-        assert!(
-            o.status.success(),
-            "{c:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    };
-    run(std::process::Command::new("certutil").args(["-N", "-d", &db, "--empty-password"]));
-    run(std::process::Command::new("pk12util")
-        .args(["-d", &db, "-W", "1234", "-i"])
-        .arg(pki().join("leader.p12")));
-    run(std::process::Command::new("certutil")
-        .args(["-M", "-d", &db, "-t", "CT,C,C", "-n"])
-        .arg("vanthu Test Root CA - vanthu test"));
+    let db = nss_db(dir.path(), &["leader"]);
     let input = dir.path().join("in.pdf");
     std::fs::write(&input, sample_pdf(2, "Quyet dinh ky bang pdfsig")).unwrap();
     let by_pdfsig = dir.path().join("pdfsig.pdf");
-    run(std::process::Command::new("pdfsig")
-        .args(["-nssdir", &db, "-add-signature", "-nick", "leader"])
-        .args([
-            "-new-signature-field-name",
-            "PdfSig",
-            "-reason",
-            "Phê duyệt",
-        ])
-        .arg(&input)
-        .arg(&by_pdfsig));
+    tool(
+        std::process::Command::new("pdfsig")
+            .args(["-nssdir", &db, "-add-signature", "-nick", "leader"])
+            .args([
+                "-new-signature-field-name",
+                "PdfSig",
+                "-reason",
+                "Phê duyệt",
+            ])
+            .arg(&input)
+            .arg(&by_pdfsig),
+    );
     // What this test is about: the CMS in /Contents is BER.
     let bytes = std::fs::read(&by_pdfsig).unwrap();
     let at = bytes
@@ -381,10 +383,12 @@ fn pdfsig_signs_with_nss_vanthu_validates_and_countersigns() {
     );
     let rep = assert_vanthu_valid(&both, 2);
     assert!(rep.signatures[1].covers_final_revision);
-    let out = run(std::process::Command::new("pdfsig")
-        .arg("-nssdir")
-        .arg(&db)
-        .arg(&both));
+    let out = tool(
+        std::process::Command::new("pdfsig")
+            .arg("-nssdir")
+            .arg(&db)
+            .arg(&both),
+    );
     assert_eq!(
         out.matches("Signature is Valid.").count(),
         2,
@@ -402,36 +406,18 @@ fn pdfsig_signs_with_nss_vanthu_validates_and_countersigns() {
 #[test]
 fn libreoffice_signs_on_export_vanthu_validates_and_countersigns() {
     let dir = tempfile::tempdir().unwrap();
-    let nss = dir.path().join("nssdb");
-    std::fs::create_dir(&nss).unwrap();
-    let db = format!("sql:{}", nss.display());
-    let run = |c: &mut std::process::Command| {
-        let o = c
-            .output()
-            .expect("the tool is installed (scripts/setup.sh)");
-        assert!(
-            o.status.success(),
-            "{c:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    };
-    run(std::process::Command::new("certutil").args(["-N", "-d", &db, "--empty-password"]));
-    run(std::process::Command::new("pk12util")
-        .args(["-d", &db, "-W", "1234", "-i"])
-        .arg(pki().join("leader.p12")));
-    run(std::process::Command::new("certutil")
-        .args(["-M", "-d", &db, "-t", "CT,C,C", "-n"])
-        .arg("vanthu Test Root CA - vanthu test"));
+    let db = nss_db(dir.path(), &["leader"]);
     let txt = dir.path().join("quyet-dinh.txt");
     std::fs::write(&txt, "QUYẾT ĐỊNH\nVề việc phê duyệt kế hoạch năm 2027\n").unwrap();
     let filter = r#"pdf:writer_pdf_Export:{"SignPDF":{"type":"boolean","value":"true"},"SignCertificateSubjectName":{"type":"string","value":"CN=Nguyễn Văn An,O=So Noi vu tinh Hoa Binh,C=VN"}}"#;
-    run(std::process::Command::new("soffice")
-        .args(["--headless", "--convert-to", filter, "--outdir"])
-        .arg(dir.path())
-        .arg(&txt)
-        .env("HOME", dir.path())
-        .env("MOZILLA_CERTIFICATE_FOLDER", &db));
+    tool(
+        std::process::Command::new("soffice")
+            .args(["--headless", "--convert-to", filter, "--outdir"])
+            .arg(dir.path())
+            .arg(&txt)
+            .env("HOME", dir.path())
+            .env("MOZILLA_CERTIFICATE_FOLDER", &db),
+    );
     let signed = dir.path().join("quyet-dinh.pdf");
     let bytes = std::fs::read(&signed).expect("LibreOffice wrote the signed PDF");
     assert!(bytes.windows(10).any(|w| w == b"/ByteRange"), "not signed");
@@ -447,10 +433,12 @@ fn libreoffice_signs_on_export_vanthu_validates_and_countersigns() {
     );
     let rep = assert_vanthu_valid(&both, 2);
     assert!(rep.signatures[1].covers_final_revision);
-    let out = run(std::process::Command::new("pdfsig")
-        .arg("-nssdir")
-        .arg(&db)
-        .arg(&both));
+    let out = tool(
+        std::process::Command::new("pdfsig")
+            .arg("-nssdir")
+            .arg(&db)
+            .arg(&both),
+    );
     assert_eq!(
         out.matches("Signature is Valid.").count(),
         2,
@@ -463,12 +451,14 @@ fn libreoffice_signs_on_export_vanthu_validates_and_countersigns() {
         r#"},"EncryptFile":{"type":"boolean","value":"true"},"RestrictPermissions":{"type":"boolean","value":"true"},"PermissionPassword":{"type":"string","value":"chu-so-huu"}}"#,
     );
     let sub = dir.path().join("protected");
-    run(std::process::Command::new("soffice")
-        .args(["--headless", "--convert-to", &filter, "--outdir"])
-        .arg(&sub)
-        .arg(&txt)
-        .env("HOME", dir.path())
-        .env("MOZILLA_CERTIFICATE_FOLDER", &db));
+    tool(
+        std::process::Command::new("soffice")
+            .args(["--headless", "--convert-to", &filter, "--outdir"])
+            .arg(&sub)
+            .arg(&txt)
+            .env("HOME", dir.path())
+            .env("MOZILLA_CERTIFICATE_FOLDER", &db),
+    );
     let protected = sub.join("quyet-dinh.pdf");
     assert!(vanthu_pdf::doc::Doc::open(&protected).unwrap().encrypted());
     assert_vanthu_valid(&protected, 1);
