@@ -301,6 +301,26 @@ fn nss_db(dir: &std::path::Path, keys: &[&str]) -> String {
     db
 }
 
+/// vanthu countersigns `signed` (as the clerk) into `dir/both.pdf`; vanthu and pdfsig (with
+/// the NSS database `db`) both find the two signatures valid.
+fn countersign_for_pdfsig(dir: &std::path::Path, signed: Vec<u8>, db: &str) -> std::path::PathBuf {
+    let both = sign_to(dir, "both.pdf", signed, "clerk", SignOptions::default());
+    let rep = assert_vanthu_valid(&both, 2);
+    assert!(rep.signatures[1].covers_final_revision);
+    let out = tool(
+        std::process::Command::new("pdfsig")
+            .arg("-nssdir")
+            .arg(db)
+            .arg(&both),
+    );
+    assert_eq!(
+        out.matches("Signature is Valid.").count(),
+        2,
+        "pdfsig: {out}"
+    );
+    both
+}
+
 #[test]
 fn pdfsig_trusts_vanthu_signatures() {
     let dir = tempfile::tempdir().unwrap();
@@ -374,26 +394,7 @@ fn pdfsig_signs_with_nss_vanthu_validates_and_countersigns() {
     let rep = assert_vanthu_valid(&by_pdfsig, 1);
     assert_eq!(rep.signatures[0].signer, "Nguyễn Văn An");
     assert_eq!(rep.signatures[0].subfilter, "adbe.pkcs7.detached");
-    let both = sign_to(
-        dir.path(),
-        "both.pdf",
-        bytes,
-        "clerk",
-        SignOptions::default(),
-    );
-    let rep = assert_vanthu_valid(&both, 2);
-    assert!(rep.signatures[1].covers_final_revision);
-    let out = tool(
-        std::process::Command::new("pdfsig")
-            .arg("-nssdir")
-            .arg(&db)
-            .arg(&both),
-    );
-    assert_eq!(
-        out.matches("Signature is Valid.").count(),
-        2,
-        "pdfsig: {out}"
-    );
+    let both = countersign_for_pdfsig(dir.path(), bytes, &db);
     // pdfsig writes an object with generation 1 that pyHanko's strict parser refuses.
     let (ok, out) = pyhanko_validate(&both, &["--no-strict-syntax"]);
     assert!(ok, "pyHanko: {out}");
@@ -424,26 +425,7 @@ fn libreoffice_signs_on_export_vanthu_validates_and_countersigns() {
     let rep = assert_vanthu_valid(&signed, 1);
     assert_eq!(rep.signatures[0].signer, "Nguyễn Văn An");
     assert_eq!(rep.revisions, 1, "signed in the exported revision");
-    let both = sign_to(
-        dir.path(),
-        "both.pdf",
-        bytes,
-        "clerk",
-        SignOptions::default(),
-    );
-    let rep = assert_vanthu_valid(&both, 2);
-    assert!(rep.signatures[1].covers_final_revision);
-    let out = tool(
-        std::process::Command::new("pdfsig")
-            .arg("-nssdir")
-            .arg(&db)
-            .arg(&both),
-    );
-    assert_eq!(
-        out.matches("Signature is Valid.").count(),
-        2,
-        "pdfsig: {out}"
-    );
+    countersign_for_pdfsig(dir.path(), bytes, &db);
     // Exported encrypted as well (RC4-128 with a permissions password only): still read and
     // validated; vanthu does not sign into it.
     let filter = filter.replace(
