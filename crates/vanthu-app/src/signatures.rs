@@ -22,7 +22,8 @@ type TrustMaterial = (Vec<Vec<u8>>, Vec<Vec<u8>>);
 
 /// Verdict of a file with no signature at all.
 pub const NO_SIGNATURE: &str = "KHÔNG CÓ CHỮ KÝ";
-/// Verdict of a file that could not be validated (corrupt, encrypted, too large).
+/// Verdict of a file that could not be validated (corrupt, needing a password to open, too
+/// large).
 pub const CHECK_ERROR: &str = "LỖI";
 
 /// One of the agency's own trust anchors.
