@@ -2237,7 +2237,6 @@ pub(crate) fn cms_matches(der: &[u8], digest: &[u8], is_ts: bool) -> bool {
     check_cms(&sdata, &digest_of, true).intact
 }
 
-/// Length of the DER TLV at the start of `b`.
 /// The CMS at the start of a signature's `/Contents` (zero padding follows) and the bytes it
 /// takes there: DER as it is, or BER with indefinite lengths, as NSS-based signers (poppler's
 /// `pdfsig`, LibreOffice) write it, rewritten as DER ([`crate::ber`]; the signed attributes
@@ -2249,6 +2248,7 @@ fn contents_cms(c: &[u8]) -> Option<(std::borrow::Cow<'_, [u8]>, usize)> {
     }
 }
 
+/// Length of the DER TLV at the start of `b`.
 fn der_total_len(b: &[u8]) -> Option<usize> {
     if b.len() < 2 {
         return None;
@@ -2840,8 +2840,8 @@ mod tests {
         assert_eq!(cn(&n), "Sở Nội vụ, tỉnh Hòa Bình");
     }
 
-    /// genTime with and without fractional seconds (RFC 3161 allows them; pyHanko and many
-    /// TSAs write microseconds); anything else is unreadable, not a guess.
+    /// OpenSSL's display of an ASN.1 time, with and without fractional seconds (an OCSP
+    /// thisUpdate as certomancer and some CAs write it).
     #[test]
     fn openssl_time_text_reads_fractions() {
         let whole = asn1_text_unix("Dec  4 22:36:06 2026 GMT").unwrap();
@@ -2861,6 +2861,8 @@ mod tests {
         assert_eq!(asn1_text_unix(&t.to_string()), Some(whole));
     }
 
+    /// genTime with and without fractional seconds (RFC 3161 allows them; pyHanko and many
+    /// TSAs write microseconds); anything else is unreadable, not a guess.
     #[test]
     fn generalized_time_reads_fractions_and_refuses_the_rest() {
         assert_eq!(generalized_time(b"20261204210944Z"), Some(1_796_418_584));
