@@ -216,6 +216,16 @@ fn fail(e: &PdfError, json: bool) -> i32 {
     code
 }
 
+/// The trust anchors given (`--trust`), else the shipped Vietnamese roots with their
+/// intermediates: (anchors, intermediates).
+fn anchors_or_shipped(given: Vec<Vec<u8>>) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    if given.is_empty() {
+        vanthu_pdf::trust::vietnam()
+    } else {
+        (given, Vec::new())
+    }
+}
+
 /// `--tls-ca FILE`: its CAs are trusted for https connections too.
 fn trust_tls(file: &Option<PathBuf>) -> Result<(), PdfError> {
     match file {
@@ -729,15 +739,10 @@ pub fn run(cmd: PdfCmd, json: bool) -> i32 {
                     } else {
                         "B-LT"
                     };
-                    // PAdES B-LT needs a signature timestamp: one without stays B-B (its DSS and
-                    // the document timestamp still help a later validation). Said, not hidden.
-                    // A level counts a timestamp only when its authority is trusted: the
-                    // anchors given, else the shipped roots, as `verify` does.
-                    let (trust, intermediates) = if anchors.is_empty() {
-                        vanthu_pdf::trust::vietnam()
-                    } else {
-                        (anchors, Vec::new())
-                    };
+                    // Each signature's level as it now stands. A level counts a timestamp only
+                    // when its authority is trusted: the anchors given, else the shipped roots,
+                    // as `verify` does (offline, revocation not asked).
+                    let (trust, intermediates) = anchors_or_shipped(anchors);
                     let quiet = VerifyOptions {
                         trust,
                         intermediates,
@@ -746,20 +751,16 @@ pub fn run(cmd: PdfCmd, json: bool) -> i32 {
                         ..Default::default()
                     };
                     let rep = vanthu_pdf::verify::verify_file(&output, &quiet).ok();
-                    // Each signature's level as it now stands (structure only: trust is
-                    // `verify`'s business).
-                    let levels: Vec<serde_json::Value> = rep
+                    let mut levels = Vec::new();
+                    for s in rep
                         .iter()
                         .flat_map(|r| r.signatures.iter())
                         .filter(|s| s.kind == "signature")
-                        .map(|s| serde_json::json!({ "field": s.field, "level": s.level }))
-                        .collect();
-                    if let Some(rep) = &rep {
-                        for s in rep
-                            .signatures
-                            .iter()
-                            .filter(|s| s.kind == "signature" && s.timestamp.is_none())
-                        {
+                    {
+                        // PAdES B-LT needs a signature timestamp: one without stays B-B (its
+                        // DSS and the document timestamp still help a later validation).
+                        // Said, not hidden.
+                        if s.timestamp.is_none() {
                             eprintln!(
                                 "Lưu ý: chữ ký \"{}\" không có dấu thời gian chữ ký nên vẫn ở mức \
                                  B-B; dữ liệu kiểm tra đã được lưu kèm (no signature timestamp: \
@@ -767,6 +768,7 @@ pub fn run(cmd: PdfCmd, json: bool) -> i32 {
                                 s.field
                             );
                         }
+                        levels.push(serde_json::json!({ "field": s.field, "level": s.level }));
                     }
                     if json {
                         crate::out_json(&serde_json::json!({
@@ -849,14 +851,10 @@ pub fn run(cmd: PdfCmd, json: bool) -> i32 {
             };
             let rep = load_trust(&trust).and_then(|t| {
                 // No --trust: the shipped Vietnamese roots (unverified copies, see certs/).
-                let (t, intermediates) = if t.is_empty() {
-                    if !vanthu_pdf::trust::VIETNAM_VERIFIED {
-                        eprintln!("Lưu ý: dùng chứng thư gốc Việt Nam kèm theo, chưa đối chiếu dấu vân tay với CA (shipped Vietnamese roots, fingerprints not yet verified with the CAs)");
-                    }
-                    vanthu_pdf::trust::vietnam()
-                } else {
-                    (t, Vec::new())
-                };
+                if t.is_empty() && !vanthu_pdf::trust::VIETNAM_VERIFIED {
+                    eprintln!("Lưu ý: dùng chứng thư gốc Việt Nam kèm theo, chưa đối chiếu dấu vân tay với CA (shipped Vietnamese roots, fingerprints not yet verified with the CAs)");
+                }
+                let (t, intermediates) = anchors_or_shipped(t);
                 let intermediates = intermediates.into_iter().chain(extra).collect();
                 let opts = VerifyOptions {
                     trust: t,
