@@ -190,6 +190,11 @@ fn hash_2b(password: &[u8], salt: &[u8], udata: &[u8]) -> Vec<u8> {
     k
 }
 
+/// The method of the crypt filter called `name`.
+fn named(filters: &[(Vec<u8>, Method)], name: &[u8]) -> Option<Method> {
+    filters.iter().find(|(k, _)| k == name).map(|(_, m)| *m)
+}
+
 fn method_of(cfm: Option<&[u8]>) -> Result<Method, CryptError> {
     match cfm {
         None | Some(b"None") => Ok(Method::Identity),
@@ -320,16 +325,9 @@ impl Crypt {
         let pick = |key: &str| -> Result<Method, CryptError> {
             match name(key).as_deref() {
                 None | Some(b"Identity") => Ok(Method::Identity),
-                Some(n) => filters
-                    .iter()
-                    .find(|(k, _)| k == n)
-                    .map(|(_, m)| *m)
-                    .ok_or_else(|| {
-                        CryptError::Unsupported(format!(
-                            "crypt filter {}",
-                            String::from_utf8_lossy(n)
-                        ))
-                    }),
+                Some(n) => named(&filters, n).ok_or_else(|| {
+                    CryptError::Unsupported(format!("crypt filter {}", String::from_utf8_lossy(n)))
+                }),
             }
         };
         let (strings, streams) = match v {
@@ -419,14 +417,15 @@ impl Crypt {
         h[..(self.key.len() + 5).min(16)].to_vec()
     }
 
-    fn decrypt(&self, num: u32, gen: u16, m: Method, data: &[u8]) -> Vec<u8> {
+    fn decrypt(&self, num: u32, gen: u16, m: Method, data: Vec<u8>) -> Vec<u8> {
         match m {
-            Method::Identity => data.to_vec(),
-            Method::Rc4 => rc4(&self.object_key(num, gen, m), data),
+            Method::Identity => data,
+            Method::Rc4 => rc4(&self.object_key(num, gen, m), &data),
             // A string that does not decrypt is kept as it is: the document is damaged there,
             // and the reader reports what it finds rather than failing as a whole.
-            Method::Aes128 | Method::Aes256 => aes_cbc_decrypt(&self.object_key(num, gen, m), data)
-                .unwrap_or_else(|| data.to_vec()),
+            Method::Aes128 | Method::Aes256 => {
+                aes_cbc_decrypt(&self.object_key(num, gen, m), &data).unwrap_or(data)
+            }
         }
     }
 
@@ -443,7 +442,7 @@ impl Crypt {
                 let data = if plain {
                     data
                 } else {
-                    self.decrypt(num, gen, method, &data)
+                    self.decrypt(num, gen, method, data)
                 };
                 Obj::Stream(self.strings_in_dict(num, gen, d), data)
             }
@@ -468,11 +467,7 @@ impl Crypt {
         };
         match parms.and_then(|p| p.get("Name")).and_then(Obj::as_name) {
             None | Some(b"Identity") => Method::Identity,
-            Some(n) => self
-                .filters
-                .iter()
-                .find(|(k, _)| k == n)
-                .map_or(self.streams, |(_, m)| *m),
+            Some(n) => named(&self.filters, n).unwrap_or(self.streams),
         }
     }
 
@@ -494,7 +489,7 @@ impl Crypt {
 
     fn strings_in(&self, num: u32, gen: u16, o: Obj) -> Obj {
         match o {
-            Obj::Str(s) => Obj::Str(self.decrypt(num, gen, self.strings, &s)),
+            Obj::Str(s) => Obj::Str(self.decrypt(num, gen, self.strings, s)),
             Obj::Arr(a) => Obj::Arr(
                 a.into_iter()
                     .map(|x| self.strings_in(num, gen, x))
