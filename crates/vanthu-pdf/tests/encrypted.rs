@@ -199,36 +199,6 @@ with open(sys.argv[1], 'rb') as f:
     assert!(!rep.all_valid);
 }
 
-/// Appends a revision with the objects `objs` (number, body) and a trailer holding `extra`
-/// (besides /Size, /Root, /Prev).
-fn append_with_trailer(data: &[u8], objs: &[(u32, String)], extra: &str) -> Vec<u8> {
-    let doc = Doc::parse(data.to_vec()).unwrap();
-    let (prev, size, root) = (
-        doc.sections.last().unwrap().offset,
-        doc.size(),
-        doc.root_ref().0,
-    );
-    let mut out = data.to_vec();
-    let mut offs = Vec::new();
-    for (n, body) in objs {
-        offs.push((*n, out.len()));
-        out.extend_from_slice(format!("{n} 0 obj\n{body}\nendobj\n").as_bytes());
-    }
-    let x = out.len();
-    out.extend_from_slice(b"xref\n");
-    for (n, o) in &offs {
-        out.extend_from_slice(format!("{n} 1\n{o:010} 00000 n\r\n").as_bytes());
-    }
-    let size = offs.iter().map(|(n, _)| n + 1).max().unwrap_or(0).max(size);
-    out.extend_from_slice(
-        format!(
-            "trailer\n<< /Size {size} /Root {root} 0 R /Prev {prev} {extra} >>\nstartxref\n{x}\n%%EOF\n"
-        )
-        .as_bytes(),
-    );
-    out
-}
-
 /// After signing, the encryption is dropped from the trailer, moved to a new dictionary, or
 /// its dictionary rewritten: each is a forbidden change (the signed objects would no longer
 /// be read with the key they were signed under).
@@ -254,20 +224,22 @@ fn changing_the_encryption_after_signing_is_forbidden() {
     let id = text[id_at..id_at + text[id_at..].find(']').unwrap() + 1].to_string();
     let fresh = doc.size();
     let attacks = [
-        ("dropped", append_with_trailer(&data, &[], &id)),
+        ("dropped", append_revision_with(&data, &[], "table", &id)),
         (
             "moved",
-            append_with_trailer(
+            append_revision_with(
                 &data,
                 &[(fresh, body.clone())],
+                "table",
                 &format!("/Encrypt {fresh} 0 R {id}"),
             ),
         ),
         (
             "rewritten",
-            append_with_trailer(
+            append_revision_with(
                 &data,
                 &[(enc_num, body.clone())],
+                "table",
                 &format!("/Encrypt {enc_num} 0 R {id}"),
             ),
         ),
@@ -286,7 +258,7 @@ fn changing_the_encryption_after_signing_is_forbidden() {
         assert_ne!(s.verdict, VALID, "{name}");
     }
     // A revision that keeps the trailer's /Encrypt as it was is not flagged for it.
-    let kept = append_with_trailer(&data, &[], &format!("/Encrypt {enc_num} 0 R {id}"));
+    let kept = append_revision_with(&data, &[], "table", &format!("/Encrypt {enc_num} 0 R {id}"));
     let rep = vanthu_pdf::verify_bytes(kept, &opts()).unwrap();
     assert!(
         !rep.signatures[0]

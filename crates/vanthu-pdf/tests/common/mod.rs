@@ -249,6 +249,17 @@ pub fn offline_opts() -> vanthu_pdf::verify::VerifyOptions {
 /// Appends an incremental update with the given (number, body) objects, as an attacker would:
 /// `xref` = "table", "stream" or "none" (objects appended without any cross-reference).
 pub fn append_revision(data: &[u8], objs: &[(u32, String)], xref: &str) -> Vec<u8> {
+    append_revision_with(data, objs, xref, "")
+}
+
+/// [`append_revision`] whose trailer (or cross-reference stream dictionary) also holds
+/// `extra` (e.g. `/Encrypt 9 0 R /ID […]`).
+pub fn append_revision_with(
+    data: &[u8],
+    objs: &[(u32, String)],
+    xref: &str,
+    extra: &str,
+) -> Vec<u8> {
     let doc = vanthu_pdf::doc::Doc::parse(data.to_vec()).unwrap();
     let prev = doc.sections.last().unwrap().offset;
     let size = doc.size();
@@ -267,7 +278,7 @@ pub fn append_revision(data: &[u8], objs: &[(u32, String)], xref: &str) -> Vec<u
                 out.extend_from_slice(format!("{n} 1\n{o:010} 00000 n\r\n").as_bytes());
             }
             out.extend_from_slice(
-                format!("trailer\n<< /Size {size} /Root {root} 0 R /Prev {prev} >>\nstartxref\n{x}\n%%EOF\n")
+                format!("trailer\n<< /Size {size} /Root {root} 0 R /Prev {prev} {extra} >>\nstartxref\n{x}\n%%EOF\n")
                     .as_bytes(),
             );
         }
@@ -285,7 +296,7 @@ pub fn append_revision(data: &[u8], objs: &[(u32, String)], xref: &str) -> Vec<u
             }
             out.extend_from_slice(
                 format!(
-                    "{xs} 0 obj\n<< /Type /XRef /Size {} /Root {root} 0 R /Prev {prev} /W [1 4 2] /Index [{index}] /Length {} >>\nstream\n",
+                    "{xs} 0 obj\n<< /Type /XRef /Size {} /Root {root} 0 R /Prev {prev} {extra} /W [1 4 2] /Index [{index}] /Length {} >>\nstream\n",
                     xs + 1,
                     rows.len()
                 )
