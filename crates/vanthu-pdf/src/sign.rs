@@ -614,6 +614,71 @@ fn field_names(doc: &Doc, fields: &[Obj]) -> Vec<String> {
         .collect()
 }
 
+/// The field a signature goes into when the user names none: with `reuse` (a person's
+/// signature whose place the user did not choose), the first empty signature field made for
+/// that role (a template's pre-created `LanhDao…` or `ToChuc…`), otherwise a new name
+/// for the role — `LanhDao1`, `LanhDao2`… for a person, `ToChuc`, `ToChuc2`… for the
+/// organisation stamp, `DauThoiGian1`… for a document timestamp (always a new field).
+fn default_field_name(doc: &Doc, fields: &[Obj], person: bool, org: bool, reuse: bool) -> String {
+    let prefix = match (person, org) {
+        (false, _) => "DauThoiGian",
+        (true, true) => "ToChuc",
+        (true, false) => "LanhDao",
+    };
+    if reuse {
+        let empty = fields.iter().filter_map(Obj::as_ref).find_map(|(n, _)| {
+            let o = doc.get(n).ok()?;
+            let d = o.as_dict()?;
+            let name = d
+                .get("T")
+                .and_then(Obj::as_str)
+                .map(crate::object::decode_text)?;
+            let is_sig = d.get("FT").and_then(Obj::as_name) == Some(&b"Sig"[..]);
+            let unsigned = matches!(d.get("V"), None | Some(Obj::Null));
+            (is_sig && unsigned && name.starts_with(prefix)).then_some(name)
+        });
+        if let Some(name) = empty {
+            return name;
+        }
+    }
+    let names = field_names(doc, fields);
+    (1..)
+        .map(|i| match i {
+            1 if org => prefix.to_string(),
+            _ => format!("{prefix}{i}"),
+        })
+        .find(|n| !names.contains(n))
+        .expect("free name")
+}
+
+/// Where a pre-created field is drawn: its page's index and its box in display coordinates,
+/// when it is a visible box of at least 10 × 10 pt on one of the pages.
+fn precreated_box(
+    doc: &Doc,
+    pages: &[(u32, u16)],
+    d: &Dict,
+) -> Result<Option<(usize, [f64; 4])>, PdfError> {
+    let Some(p) = d.get("P").and_then(Obj::as_ref).map(|p| p.0) else {
+        return Ok(None);
+    };
+    let hidden = d.get("F").and_then(Obj::as_int).unwrap_or(0) & (2 | 32) != 0;
+    let user: Vec<f64> = d
+        .get("Rect")
+        .and_then(|r| doc.resolve(r).ok())
+        .and_then(|r| {
+            r.as_arr()
+                .map(|a| a.iter().filter_map(Obj::as_num).collect())
+        })
+        .unwrap_or_default();
+    let (Some(page_ix), &[x0, y0, x1, y1], false) =
+        (pages.iter().position(|pg| pg.0 == p), &user[..], hidden)
+    else {
+        return Ok(None);
+    };
+    let disp = PageGeom::of(doc, p)?.rect_to_disp([x0.min(x1), y0.min(y1), x0.max(x1), y0.max(y1)]);
+    Ok((disp[2] >= 10.0 && disp[3] >= 10.0).then_some((page_ix, disp)))
+}
+
 /// The AcroForm as it stands: (indirect number if any, dictionary).
 pub(crate) fn acroform(doc: &Doc, cat: &Dict) -> Result<(Option<u32>, Dict), PdfError> {
     Ok(match cat.get("AcroForm") {
@@ -735,18 +800,10 @@ fn prepare(
     if pages.is_empty() {
         return Err(PdfError::Damaged("no pages".into()));
     }
-    let (visible, default_text) = placement(doc, &pages, signer, opts, now)?;
-    let opts = &SignOptions {
-        visible,
-        ..opts.clone()
-    };
-    let page_no = opts.visible.as_ref().map(|v| v.page).unwrap_or(1);
-    let page = *pages.get(page_no.wrapping_sub(1)).ok_or_else(|| {
-        PdfError::Field(format!(
-            "trang {page_no} không có (page {page_no} does not exist; {} pages)",
-            pages.len()
-        ))
-    })?;
+    // The user placed the signature themselves (not the organisation stamp or the seal, whose
+    // places follow from the regulation).
+    let place_chosen = opts.visible.is_some() && !opts.org_stamp && opts.seal.is_none();
+    let (mut visible, default_text) = placement(doc, &pages, signer, opts, now)?;
     let root = doc.root_ref().0;
     let mut cat = doc.catalog()?;
     if opts.certify {
@@ -768,27 +825,43 @@ fn prepare(
     }
     let (af_num, mut af) = acroform(doc, &cat)?;
     let (fields_num, mut fields) = fields_of(doc, &af)?;
-    let names = field_names(doc, &fields);
-    let prefix = if signer.is_some() {
-        "LanhDao"
-    } else {
-        "DauThoiGian"
-    };
     let name = match &opts.field_name {
         Some(n) => n.clone(),
-        None => (1..)
-            .map(|i| format!("{prefix}{i}"))
-            .find(|n| !names.contains(n))
-            .expect("free name"),
+        None => default_field_name(
+            doc,
+            &fields,
+            signer.is_some(),
+            opts.org_stamp,
+            signer.is_some() && !place_chosen,
+        ),
     };
     if !name.is_ascii() || name.contains('.') || name.is_empty() {
         return Err(PdfError::Field(format!(
             "tên trường phải là ASCII, không có dấu chấm: {name:?} (field names are ASCII without dots)"
         )));
     }
+    let existing = find_field(doc, &fields, &name)?;
+    // The organisation stamp into a pre-created field: drawn in the box the template put there
+    // (moving a field is a forbidden change once anything is signed).
+    if let (true, Some((_, d)), Some(v)) = (opts.org_stamp, &existing, visible.as_mut()) {
+        if let Some((page_ix, rect)) = precreated_box(doc, &pages, d)? {
+            v.page = page_ix + 1;
+            v.rect = rect;
+        }
+    }
+    let opts = &SignOptions {
+        visible,
+        ..opts.clone()
+    };
+    let page_no = opts.visible.as_ref().map(|v| v.page).unwrap_or(1);
+    let page = *pages.get(page_no.wrapping_sub(1)).ok_or_else(|| {
+        PdfError::Field(format!(
+            "trang {page_no} không có (page {page_no} does not exist; {} pages)",
+            pages.len()
+        ))
+    })?;
     let mut up = Update::new(doc);
     let sig_num = up.alloc();
-    let existing = find_field(doc, &fields, &name)?;
     let existing_rect = existing
         .as_ref()
         .and_then(|(_, d)| d.get("Rect").and_then(|r| doc.resolve(r).ok()));
@@ -864,42 +937,25 @@ fn prepare(
     }
     // A pre-created visible field (an empty box placed by the drafter's tool) signed without
     // --visible: the signer's name and time are drawn in that box, which stays where it is.
-    if let (false, None, Some(signer), Some(p)) = (new_widget, &opts.visible, signer, existing_page)
-    {
-        let user: Vec<f64> = existing_rect
-            .as_ref()
-            .and_then(Obj::as_arr)
-            .map(|r| r.iter().filter_map(Obj::as_num).collect())
-            .unwrap_or_default();
-        let hidden = widget.get("F").and_then(Obj::as_int).unwrap_or(0) & (2 | 32) != 0;
-        if let (Some(page_ix), &[x0, y0, x1, y1], false) =
-            (pages.iter().position(|pg| pg.0 == p), &user[..], hidden)
-        {
-            let geom = PageGeom::of(doc, p)?;
-            let disp = geom.rect_to_disp([x0.min(x1), y0.min(y1), x0.max(x1), y0.max(y1)]);
-            if disp[2] >= 10.0 && disp[3] >= 10.0 {
-                let v = Visible {
-                    page: page_ix + 1,
-                    rect: disp,
-                    image_png: None,
-                    text: default_lines(signer, now),
-                    font: None,
-                };
-                let ap = crate::appearance::build(&mut up, &v, geom.rotate)?;
-                widget.set("AP", Obj::Dict(Dict::new().with("N", Obj::Ref(ap, 0))));
-            }
+    if let (false, None, Some(signer)) = (new_widget, &opts.visible, signer) {
+        if let Some((page_ix, rect)) = precreated_box(doc, &pages, &widget)? {
+            let v = Visible {
+                page: page_ix + 1,
+                rect,
+                image_png: None,
+                text: default_lines(signer, now),
+                font: None,
+            };
+            let geom = PageGeom::of(doc, pages[page_ix].0)?;
+            let ap = crate::appearance::build(&mut up, &v, geom.rotate)?;
+            widget.set("AP", Obj::Dict(Dict::new().with("N", Obj::Ref(ap, 0))));
         }
     }
-    if !new_widget && opts.seal.is_some() {
-        // A pre-created seal field cannot move once the leader has signed (a changed /Rect or
-        // a reordered /Annots is a forbidden change, spec §4.2): it must already be where the
-        // seal goes, on the leader's page.
-        let want = opts
-            .visible
-            .as_ref()
-            .map(|v| PageGeom::of(doc, page.0).map(|g| g.rect_to_user(v.rect)))
-            .transpose()?
-            .unwrap_or_default();
+    // A pre-created field is filled where it is: a changed /Rect (or a reordered /Annots) is a
+    // forbidden change once anything in the document is signed (spec §4.2), and a field moved
+    // to another page would leave that page's /Annots without it.
+    if let (false, Some(v)) = (new_widget, &opts.visible) {
+        let want = PageGeom::of(doc, page.0)?.rect_to_user(v.rect);
         let was: Vec<f64> = existing_rect
             .as_ref()
             .and_then(Obj::as_arr)
@@ -915,15 +971,27 @@ fn prepare(
             .iter()
             .zip(want)
             .all(|(a, b)| (a - b).abs() < 0.5);
-        if !same || existing_page != Some(page.0) {
+        let other_page = existing_page.is_some_and(|p| p != page.0);
+        if opts.seal.is_some() && (!same || existing_page != Some(page.0)) {
             return Err(PdfError::Field(format!(
                 "trường {name} có sẵn không nằm đúng chỗ đóng dấu [{:.1} {:.1} {:.1} {:.1}] trên trang {}; bỏ --field để tạo trường mới (a pre-created seal field must already sit where the seal goes)",
                 want[0], want[1], want[2], want[3], page_no
             )));
         }
-        // Unchanged, to the digit: the field is filled, not moved.
-        if let Some(r) = existing_rect_raw {
-            widget.set("Rect", r);
+        if other_page || (!same && existing_signatures(doc)? > 0) {
+            let at = match pages.iter().position(|p| Some(p.0) == existing_page) {
+                Some(i) => format!("trang {} (page {})", i + 1, i + 1),
+                None => "chỗ khác (elsewhere)".into(),
+            };
+            return Err(PdfError::Field(format!(
+                "trường {name} có sẵn nằm ở {at}, không di chuyển được sau khi tài liệu đã có chữ ký hoặc sang trang khác: bỏ --visible để ký vào đúng ô có sẵn, hoặc dùng --field với tên khác để tạo trường mới (a pre-created field is filled where it is)"
+            )));
+        }
+        if same {
+            // Unchanged, to the digit: the field is filled, not moved.
+            if let Some(r) = existing_rect_raw {
+                widget.set("Rect", r);
+            }
         }
     }
     up.put(widget_num, Obj::Dict(widget));

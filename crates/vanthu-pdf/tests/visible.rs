@@ -1069,3 +1069,90 @@ im.save(d + '/sig.gif')
     .unwrap_err();
     assert!(e.to_string().contains("con dấu phải là tệp PNG"), "{e}");
 }
+
+/// A drafter's template with empty `LanhDao1` and `ToChuc` boxes, certified by the leader: with
+/// no field named, the leader's signature fills `LanhDao1` and the organisation stamp fills
+/// `ToChuc`, each drawn in its box, which does not move (a moved field would void the
+/// certification: pyHanko and vanthu both said so when the stamp was moved to its default
+/// corner). Asking to move a pre-created field once the document is signed is refused before
+/// anything is written; without a template, the stamp gets a new field named `ToChuc`, then
+/// `ToChuc2`.
+#[test]
+fn default_fields_fill_the_templates_boxes_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let tpl = template(
+        dir.path(),
+        &["1/340,60,540,130/LanhDao1", "1/380,760,580,820/ToChuc"],
+    );
+    let boxes = (
+        widget_rect(&tpl, "LanhDao1").0,
+        widget_rect(&tpl, "ToChuc").0,
+    );
+    let led = sign_bytes(
+        tpl,
+        &p12("leader"),
+        &SignOptions {
+            certify: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let org = |data: Vec<u8>, visible: Option<Visible>| {
+        sign_bytes(
+            data,
+            &p12("clerk"),
+            &SignOptions {
+                org_stamp: true,
+                stamp_number: Some("12/QĐ-UBND".into()),
+                visible,
+                ..Default::default()
+            },
+        )
+    };
+    let out = org(led.clone(), None).unwrap();
+    assert_eq!(widget_rect(&out, "LanhDao1").0, boxes.0);
+    assert_eq!(widget_rect(&out, "ToChuc").0, boxes.1);
+    let f = dir.path().join("signed.pdf");
+    std::fs::write(&f, &out).unwrap();
+    let rep = verify_bytes(out, &opts()).unwrap();
+    assert!(rep.all_valid, "{rep:#?}");
+    let fields: Vec<_> = rep.signatures.iter().map(|s| s.field.as_str()).collect();
+    assert_eq!(fields, ["LanhDao1", "ToChuc"]);
+    assert!(rep.signatures[0]
+        .modifications
+        .iter()
+        .all(|m| m.class != vanthu_pdf::verify::ChangeClass::Forbidden));
+    let (ok, txt) = pyhanko_validate(&f, &[]);
+    assert!(ok && txt.matches(":VALID").count() == 2, "pyHanko: {txt}");
+    // The stamp's number is drawn inside the ToChuc box (top of an 842 pt page).
+    let w = words(&f);
+    let num = w
+        .iter()
+        .find(|(t, ..)| t.contains("12/QĐ-UBND"))
+        .unwrap_or_else(|| panic!("no stamp number in {w:?}"));
+    assert!(num.1 >= 379.0 && num.3 <= 581.0, "{num:?}");
+    assert!(842.0 - num.4 >= 759.0 && 842.0 - num.2 <= 821.0, "{num:?}");
+    // Moving the pre-created box after the leader signed: refused.
+    let moved = SignOptions {
+        field_name: Some("ToChuc".into()),
+        visible: Some(Visible {
+            page: 1,
+            rect: [20.0, 20.0, 150.0, 50.0],
+            image_png: None,
+            text: Vec::new(),
+            font: None,
+        }),
+        ..Default::default()
+    };
+    let e = sign_bytes(led, &p12("clerk"), &moved)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("filled where it is"), "{e}");
+    // No template: a new ToChuc field, then ToChuc2.
+    let plain = sample_pdf(1, "Phu luc");
+    let once = org(plain, None).unwrap();
+    let twice = org(once, None).unwrap();
+    let rep = verify_bytes(twice, &opts()).unwrap();
+    let fields: Vec<_> = rep.signatures.iter().map(|s| s.field.as_str()).collect();
+    assert_eq!(fields, ["ToChuc", "ToChuc2"]);
+}
