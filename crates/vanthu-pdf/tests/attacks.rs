@@ -710,3 +710,38 @@ fn locked_signature_field_cannot_be_signed() {
     let rep = verify_bytes(both, &opts()).unwrap();
     assert!(rep.all_valid, "{rep:#?}");
 }
+
+/// Sneaky Signature Attack (Mladenov et al., "Breaking the Specification: PDF Certification",
+/// 2021): under DocMDP P=2 signing is allowed, so an attacker signs the certified document with a
+/// *new* signature field whose widget is a large box over the signed text (its appearance may
+/// draw anything). Made here with pyHanko's own signer (`addsig --field page/box/name`), which
+/// adds the field. Both validators reject the certification; vanthu itself refuses to create
+/// such a field (`visible_signature_after_certification_needs_a_precreated_field`).
+#[test]
+fn sneaky_signature_field_over_certified_content_is_rejected() {
+    let certified = sign_bytes(
+        sample_pdf(1, "So tien: 1.000.000 dong"),
+        &p12("leader"),
+        &SignOptions {
+            certify: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (i, o) = (dir.path().join("in.pdf"), dir.path().join("ssa.pdf"));
+    std::fs::write(&i, certified).unwrap();
+    pyhanko_sign_locked_with(&i, &o, "", &["--field", "1/40,600,560,800/Sneaky"]);
+    let rep = rejected("sneaky-signature", std::fs::read(&o).unwrap());
+    let cert = &rep.signatures[0];
+    assert_eq!(cert.certification, Some(2));
+    assert!(cert.intact, "{rep:#?}");
+    assert!(
+        cert.modifications
+            .iter()
+            .any(|m| m.class == ChangeClass::Forbidden),
+        "{rep:#?}"
+    );
+    assert_eq!(rep.signatures[1].field, "Sneaky");
+    assert!(rep.signatures[1].intact);
+}
