@@ -147,7 +147,9 @@ pub struct SignArgs {
     /// Lý do ký (reason).
     #[arg(long)]
     reason: Option<String>,
-    /// Tên trường chữ ký, ASCII (field name, e.g. LanhDao1, ToChuc).
+    /// Tên trường chữ ký: trường mới viết ASCII, trường có sẵn ghi tên đầy đủ (field name: a new
+    /// one in ASCII, e.g. LanhDao1, ToChuc; a pre-created one by its full name, e.g.
+    /// Form.Ky.LanhDao). Mặc định: ô trống LanhDao…/ToChuc… có sẵn, hoặc trường mới.
     #[arg(long)]
     field: Option<String>,
     /// Chứng nhận tài liệu, DocMDP P=2 (certify; first signature only).

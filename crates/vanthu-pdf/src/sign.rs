@@ -584,16 +584,47 @@ pub(crate) fn fill_contents(w: &mut Written, der: &[u8]) -> Result<(), PdfError>
 
 /// Finds a top-level field named `name` in the AcroForm (latest revision).
 fn find_field(doc: &Doc, fields: &[Obj], name: &str) -> Result<Option<(u32, Dict)>, PdfError> {
-    for f in fields {
+    // Fully qualified names (`Form.Ky.LanhDao`, as forms made in Acrobat or LiveCycle nest
+    // them): each level's partial name /T, joined with dots.
+    let mut stack: Vec<(Obj, String, usize)> = fields
+        .iter()
+        .rev()
+        .map(|f| (f.clone(), String::new(), 0))
+        .collect();
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some((f, prefix, depth)) = stack.pop() {
         let Some((n, _)) = f.as_ref() else { continue };
+        if depth > 32 || !seen.insert(n) {
+            continue;
+        }
         let o = doc.get(n)?;
         let Some(d) = o.as_dict() else { continue };
-        if d.get("T")
+        let Some(t) = d
+            .get("T")
             .and_then(Obj::as_str)
             .map(crate::object::decode_text)
-            == Some(name.to_string())
-        {
+        else {
+            continue;
+        };
+        let full = if prefix.is_empty() {
+            t
+        } else {
+            format!("{prefix}.{t}")
+        };
+        if full == name {
+            if d.name_is("FT", "Sig") && d.get("Rect").is_none() && d.get("Kids").is_some() {
+                return Err(PdfError::Field(format!(
+                    "trường {name} có các ô hiển thị (widget) riêng, chưa hỗ trợ ký vào (a field with separate widget annotations is not supported)"
+                )));
+            }
             return Ok(Some((n, d.clone())));
+        }
+        if name.starts_with(&format!("{full}.")) {
+            if let Some(kids) = d.get("Kids").and_then(Obj::as_arr) {
+                for k in kids.iter().rev() {
+                    stack.push((k.clone(), full.clone(), depth + 1));
+                }
+            }
         }
     }
     Ok(None)
@@ -835,12 +866,12 @@ fn prepare(
             signer.is_some() && !place_chosen,
         ),
     };
-    if !name.is_ascii() || name.contains('.') || name.is_empty() {
+    let existing = find_field(doc, &fields, &name)?;
+    if existing.is_none() && (!name.is_ascii() || name.contains('.') || name.is_empty()) {
         return Err(PdfError::Field(format!(
-            "tên trường phải là ASCII, không có dấu chấm: {name:?} (field names are ASCII without dots)"
+            "tên trường mới phải là ASCII, không có dấu chấm: {name:?} (new field names are ASCII without dots; an existing field is named in full, e.g. Form.Ky.LanhDao)"
         )));
     }
-    let existing = find_field(doc, &fields, &name)?;
     // The organisation stamp into a pre-created field: drawn in the box the template put there
     // (moving a field is a forbidden change once anything is signed).
     if let (true, Some((_, d)), Some(v)) = (opts.org_stamp, &existing, visible.as_mut()) {

@@ -1156,3 +1156,42 @@ fn default_fields_fill_the_templates_boxes_in_place() {
     let fields: Vec<_> = rep.signatures.iter().map(|s| s.field.as_str()).collect();
     assert_eq!(fields, ["ToChuc", "ToChuc2"]);
 }
+
+/// Forms made in Acrobat or LiveCycle nest their fields (`Form.Ky.LanhDao`); a partial name can
+/// be Vietnamese. Such pre-created fields are signed by their full name, in place, and both
+/// validators accept the certification followed by the second signature; a field group or a
+/// new name with a dot gets its own message.
+#[test]
+fn nested_precreated_fields_are_signed_by_their_full_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let tpl = template(
+        dir.path(),
+        &[
+            "1/340,60,540,130/Form.Ky.LanhDao",
+            "1/340,700,540,760/Form.Ky.Tổ chức",
+        ],
+    );
+    let field = |f: &str, certify: bool| SignOptions {
+        field_name: Some(f.into()),
+        certify,
+        ..Default::default()
+    };
+    let e = sign_bytes(tpl.clone(), &p12("leader"), &field("Form.Ky", false))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("not a signature field"), "{e}");
+    let e = sign_bytes(tpl.clone(), &p12("leader"), &field("Form.Moi", false))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("new field names are ASCII without dots"), "{e}");
+    let led = sign_bytes(tpl, &p12("leader"), &field("Form.Ky.LanhDao", true)).unwrap();
+    let out = sign_bytes(led, &p12("clerk"), &field("Form.Ky.Tổ chức", false)).unwrap();
+    let f = dir.path().join("signed.pdf");
+    std::fs::write(&f, &out).unwrap();
+    let rep = verify_bytes(out, &opts()).unwrap();
+    assert!(rep.all_valid, "{rep:#?}");
+    let fields: Vec<_> = rep.signatures.iter().map(|s| s.field.as_str()).collect();
+    assert_eq!(fields, ["Form.Ky.LanhDao", "Form.Ky.Tổ chức"]);
+    let (ok, txt) = pyhanko_validate(&f, &[]);
+    assert!(ok && txt.matches(":VALID").count() == 2, "pyHanko: {txt}");
+}
