@@ -1373,3 +1373,52 @@ fn an_inconsistent_size_is_rebuilt_so_strict_readers_accept_the_signature() {
         vanthu_pdf::sign_file(&signed, &out2, &p12("clerk"), &SignOptions::default()).unwrap();
     assert_eq!(done.repaired, None);
 }
+
+/// Hybrid-reference files (a table plus `/XRefStm`, as Word writes them): vanthu signs one
+/// twice and validates it, and says the file is hybrid; pdfsig and qpdf accept the result;
+/// pyHanko refuses hybrid files in its default strict mode (by policy, whoever signed them), and
+/// with `--no-strict-syntax` finds both of vanthu's signatures valid and adds its own, which
+/// vanthu validates beside them.
+#[test]
+fn hybrid_reference_files_sign_and_validate() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = sign_to(
+        dir.path(),
+        "one.pdf",
+        hybrid_pdf("Hybrid"),
+        "leader",
+        SignOptions {
+            visible: Some(vanthu_pdf::sign::Visible {
+                page: 1,
+                rect: [300.0, 100.0, 200.0, 60.0],
+                image_png: None,
+                text: Vec::new(),
+                font: None,
+            }),
+            ..Default::default()
+        },
+    );
+    let f = sign_to(
+        dir.path(),
+        "two.pdf",
+        std::fs::read(&f).unwrap(),
+        "clerk",
+        SignOptions::default(),
+    );
+    let rep = assert_vanthu_valid(&f, 2);
+    assert!(
+        rep.warnings.iter().any(|w| w.contains("hybrid-reference")),
+        "{rep:#?}"
+    );
+    let (ok, out) = qpdf_check(&f);
+    assert!(ok, "qpdf: {out}");
+    let pdfsig = tool(std::process::Command::new("pdfsig").arg(&f));
+    assert_eq!(pdfsig.matches("Signature is Valid").count(), 2, "{pdfsig}");
+    let (strict, out) = pyhanko_validate(&f, &[]);
+    eprintln!("pyHanko, strict (refuses hybrid files by policy): ok={strict}: {out}");
+    let (ok, out) = pyhanko_validate(&f, &["--no-strict-syntax"]);
+    assert!(ok && out.matches(":VALID").count() == 2, "pyHanko: {out}");
+    let py = dir.path().join("three.pdf");
+    pyhanko_addsig("leader", "PySig", &f, &py, &["--no-strict-syntax"]);
+    assert_vanthu_valid(&py, 3);
+}

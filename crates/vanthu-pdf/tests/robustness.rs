@@ -42,7 +42,14 @@ fn seeds() -> &'static Vec<Vec<u8>> {
         let twice = sign_bytes(once, &p12("leader"), &SignOptions::default()).unwrap();
         // Encrypted with an empty user password (AES-256 and RC4-128), signed by pyHanko:
         // every string and stream goes through decryption.
-        let mut seeds = vec![classic, twice];
+        // A hybrid-reference file (table + /XRefStm), signed.
+        let hybrid = sign_bytes(
+            hybrid_pdf("Cong van"),
+            &p12("leader"),
+            &SignOptions::default(),
+        )
+        .unwrap();
+        let mut seeds = vec![classic, twice, hybrid];
         for args in [&["256"][..], &["128", "--use-aes=n"][..]] {
             let (e, s) = (dir.path().join("e.pdf"), dir.path().join("s.pdf"));
             qpdf_encrypt(&a, &e, "", args, &[]);
@@ -53,7 +60,7 @@ fn seeds() -> &'static Vec<Vec<u8>> {
     })
 }
 
-/// Unsigned seeds: a classic table and an object-stream file.
+/// Unsigned seeds: a classic table, an object-stream file and a hybrid-reference file.
 fn unsigned_seeds() -> &'static Vec<Vec<u8>> {
     static S: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
     S.get_or_init(|| {
@@ -61,6 +68,7 @@ fn unsigned_seeds() -> &'static Vec<Vec<u8>> {
         vec![
             sample_pdf(2, "Chua ky"),
             xref_stream_pdf(dir.path(), 1, "Chua ky"),
+            hybrid_pdf("Chua ky"),
         ]
     })
 }
@@ -163,7 +171,7 @@ proptest! {
     /// file or an error, never a panic.
     #[test]
     fn damaged_signed_files_never_panic(
-        seed in 0usize..4,
+        seed in 0usize..5,
         muts in prop::collection::vec(mutation(), 1..6),
     ) {
         let bytes = apply(seeds()[seed].clone(), &muts);
@@ -194,7 +202,7 @@ proptest! {
     /// on) as its prefix; the repair's scan never panics on anything.
     #[test]
     fn damaged_unsigned_files_sign_soundly_or_not_at_all(
-        seed in 0usize..2,
+        seed in 0usize..3,
         muts in prop::collection::vec(mutation(), 1..4),
     ) {
         let bytes = apply(unsigned_seeds()[seed].clone(), &muts);
@@ -220,7 +228,7 @@ proptest! {
     /// Any change of one byte that a signature covers makes the file not valid.
     #[test]
     fn no_change_to_a_signed_byte_validates(
-        seed in 0usize..4,
+        seed in 0usize..5,
         at in any::<usize>(),
         to in any::<u8>(),
     ) {

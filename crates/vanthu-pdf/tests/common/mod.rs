@@ -90,6 +90,66 @@ pub fn sample_pdf(pages: usize, text: &str) -> Vec<u8> {
     out
 }
 
+/// A hybrid-reference file laid out as in ISO 32000-1 §7.5.8.4 (and as Word writes them): a
+/// main table in which the page tree and page (objects 3, 4, kept in object stream 2) are free
+/// entries with generation 65535, then an empty update table whose trailer's /XRefStm points
+/// at a cross-reference stream (object 7) that gives them. A PDF 1.4 reader sees no pages.
+pub fn hybrid_pdf(text: &str) -> Vec<u8> {
+    let mut out = b"%PDF-1.5\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut off = [0usize; 8];
+    let mut obj = |out: &mut Vec<u8>, n: usize, body: &[u8]| {
+        off[n] = out.len();
+        out.extend_from_slice(format!("{n} 0 obj\n").as_bytes());
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendobj\n");
+    };
+    let content = format!("BT /F1 24 Tf 72 700 Td ({text}) Tj ET");
+    obj(&mut out, 1, b"<< /Type /Catalog /Pages 3 0 R >>");
+    let o3 = "<< /Type /Pages /Kids [4 0 R] /Count 1 >>";
+    let o4 = "<< /Type /Page /Parent 3 0 R /MediaBox [0 0 595 842] /Contents 5 0 R /Resources << /Font << /F1 6 0 R >> >> >>";
+    let hdr = format!("3 0 4 {} ", o3.len() + 1);
+    let data = format!("{hdr}{o3} {o4}");
+    let stm = format!(
+        "<< /Type /ObjStm /N 2 /First {} /Length {} >>\nstream\n{data}\nendstream",
+        hdr.len(),
+        data.len()
+    );
+    obj(&mut out, 2, stm.as_bytes());
+    let c = format!(
+        "<< /Length {} >>\nstream\n{content}\nendstream",
+        content.len()
+    );
+    obj(&mut out, 5, c.as_bytes());
+    obj(
+        &mut out,
+        6,
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    );
+    let mut xs = b"<< /Type /XRef /Size 8 /Index [3 2] /W [1 2 1] /Length 8 >>\nstream\n".to_vec();
+    xs.extend_from_slice(&[2, 0, 2, 0, 2, 0, 2, 1]);
+    xs.extend_from_slice(b"\nendstream");
+    obj(&mut out, 7, &xs);
+    let main = out.len();
+    out.extend_from_slice(b"xref\n0 8\n0000000003 65535 f \n");
+    out.extend_from_slice(format!("{:010} 00000 n \n{:010} 00000 n \n", off[1], off[2]).as_bytes());
+    out.extend_from_slice(b"0000000004 65535 f \n0000000000 65535 f \n");
+    for n in [5, 6, 7] {
+        out.extend_from_slice(format!("{:010} 00000 n \n", off[n]).as_bytes());
+    }
+    out.extend_from_slice(
+        format!("trailer\n<< /Size 8 /Root 1 0 R >>\nstartxref\n{main}\n%%EOF\n").as_bytes(),
+    );
+    let upd = out.len();
+    out.extend_from_slice(
+        format!(
+            "xref\n0 0\ntrailer\n<< /Size 8 /Root 1 0 R /Prev {main} /XRefStm {} >>\nstartxref\n{upd}\n%%EOF\n",
+            off[7]
+        )
+        .as_bytes(),
+    );
+    out
+}
+
 /// The same document rewritten by qpdf with object and cross-reference streams.
 pub fn xref_stream_pdf(dir: &Path, pages: usize, text: &str) -> Vec<u8> {
     let a = dir.join("classic.pdf");
