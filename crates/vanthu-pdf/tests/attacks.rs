@@ -745,3 +745,91 @@ fn sneaky_signature_field_over_certified_content_is_rejected() {
     assert_eq!(rep.signatures[1].field, "Sneaky");
     assert!(rep.signatures[1].intact);
 }
+
+/// Hide-and-replace through a hybrid-reference update: after the signature, an update whose
+/// table is empty and whose trailer's /XRefStm points at a cross-reference stream that moves
+/// the signed page (object 4) into a new object stream, with new contents. Readers that honour
+/// /XRefStm show the new page; a PDF 1.4 reader (and a validator that ignores /XRefStm) still
+/// sees the signed one. vanthu reads the stream and names the change; pyHanko refuses the file.
+#[test]
+fn hybrid_update_replacing_the_signed_page_is_rejected() {
+    let signed = signed();
+    let doc = vanthu_pdf::doc::Doc::parse(signed.clone()).unwrap();
+    let n = doc.size();
+    let (stm, content, xs) = (n, n + 1, n + 2);
+    let mut page = doc.get(4).unwrap().as_dict().unwrap().clone();
+    page.set("Contents", vanthu_pdf::object::Obj::Ref(content, 0));
+    let mut body = Vec::new();
+    vanthu_pdf::object::write_dict(&mut body, &page);
+    let body = String::from_utf8(body).unwrap();
+    let mut out = signed.clone();
+    let prev = doc.sections.last().unwrap().offset;
+    let mut off = std::collections::BTreeMap::new();
+    let hdr = "4 0 ";
+    let data = format!("{hdr}{body}");
+    off.insert(stm, out.len());
+    out.extend_from_slice(
+        format!(
+            "{stm} 0 obj\n<< /Type /ObjStm /N 1 /First {} /Length {} >>\nstream\n{data}\nendstream\nendobj\n",
+            hdr.len(),
+            data.len()
+        )
+        .as_bytes(),
+    );
+    let text = "BT /F1 14 Tf 72 760 Td (So tien: 9.000.000 dong) Tj ET";
+    off.insert(content, out.len());
+    out.extend_from_slice(
+        format!(
+            "{content} 0 obj\n<< /Length {} >>\nstream\n{text}\nendstream\nendobj\n",
+            text.len()
+        )
+        .as_bytes(),
+    );
+    // Entries: 4 → (2, stm, 0); stm, content, xs → (1, offset, 0). W [1 4 2].
+    let xs_off = out.len();
+    off.insert(xs, xs_off);
+    let mut rows = vec![2u8, 0, 0, 0, 0, 0, 0];
+    rows[1..5].copy_from_slice(&stm.to_be_bytes());
+    for k in [stm, content, xs] {
+        rows.push(1);
+        rows.extend_from_slice(&(off[&k] as u32).to_be_bytes());
+        rows.extend_from_slice(&[0, 0]);
+    }
+    out.extend_from_slice(
+        format!(
+            "{xs} 0 obj\n<< /Type /XRef /Size {} /Index [4 1 {stm} 3] /W [1 4 2] /Length {} >>\nstream\n",
+            xs + 1,
+            rows.len()
+        )
+        .as_bytes(),
+    );
+    out.extend_from_slice(&rows);
+    out.extend_from_slice(b"\nendstream\nendobj\n");
+    let upd = out.len();
+    out.extend_from_slice(
+        format!(
+            "xref\n0 0\ntrailer\n<< /Size {} /Root 1 0 R /Prev {prev} /XRefStm {xs_off} >>\nstartxref\n{upd}\n%%EOF\n",
+            xs + 1
+        )
+        .as_bytes(),
+    );
+    // What a PDF 1.5 reader shows: the new amount.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("hybrid.pdf");
+    std::fs::write(&f, &out).unwrap();
+    let shown = std::process::Command::new("pdftotext")
+        .arg(&f)
+        .arg("-")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&shown.stdout).contains("9.000.000"));
+    let rep = rejected("hybrid-update", out);
+    assert!(rep.signatures[0].intact, "{rep:#?}");
+    assert!(
+        rep.signatures[0]
+            .modifications
+            .iter()
+            .any(|m| m.object == 4 && m.class == ChangeClass::Forbidden),
+        "{rep:#?}"
+    );
+}
