@@ -223,16 +223,31 @@ impl Signer for WithChain<'_> {
 pub fn load_p12(der: &[u8], password: &str) -> Result<SoftKey, PdfError> {
     let p12 = openssl::pkcs12::Pkcs12::from_der(der)
         .map_err(|e| PdfError::Key(format!("tệp PKCS#12 hỏng ({e})")))?;
-    let parsed = match p12.parse2(password) {
+    let parse = |pw: &str| match p12.parse2(pw) {
         Ok(p) => Ok(p),
         // Older files (RC2-40, 3DES): OpenSSL 3 needs its legacy provider, loaded on demand
         // and kept loaded for the process.
         Err(e) if e.to_string().contains("unsupported") => {
             legacy_provider();
-            p12.parse2(password)
+            p12.parse2(pw)
         }
         Err(e) => Err(e),
     };
+    // A Vietnamese password is typed precomposed or with combining marks depending on the
+    // keyboard's setting (Unikey: "Unicode dựng sẵn" or "tổ hợp"), and the file was made with
+    // one of them: as typed first, then the other forms.
+    use unicode_normalization::UnicodeNormalization;
+    let mut parsed = parse(password);
+    for alt in [password.nfc().collect::<String>(), password.nfd().collect()] {
+        if parsed.is_ok() {
+            break;
+        }
+        if alt != password {
+            if let Ok(p) = parse(&alt) {
+                parsed = Ok(p);
+            }
+        }
+    }
     let parsed = parsed.map_err(|e| {
         let s = e.to_string();
         if s.contains("mac verify") || s.contains("MAC") || s.contains("decrypt") {

@@ -592,6 +592,49 @@ fn legacy_rc2_pkcs12_loads() {
     assert!(matches!(e, vanthu_pdf::PdfError::WrongPin), "{e}");
 }
 
+/// A Vietnamese password reaches the program precomposed (NFC) or with combining marks (NFD),
+/// as the keyboard is set; OpenSSL made the files (AES-256 and legacy 3DES/RC2) with one form,
+/// and the other form opens them too; a wrong password is still named as such.
+#[test]
+fn pkcs12_vietnamese_password_in_either_unicode_form() {
+    use unicode_normalization::UnicodeNormalization;
+    let dir = tempfile::tempdir().unwrap();
+    let k = pki();
+    let typed = "Mật khẩu số 1";
+    let (nfc, nfd): (String, String) = (typed.nfc().collect(), typed.nfd().collect());
+    assert_ne!(nfc, nfd);
+    for (made, given) in [(&nfc, &nfd), (&nfd, &nfc)] {
+        for legacy in [false, true] {
+            let f = dir.path().join("k.p12");
+            let mut c = std::process::Command::new("openssl");
+            c.args(["pkcs12", "-export"]);
+            if legacy {
+                c.arg("-legacy");
+            }
+            let o = c
+                .arg("-inkey")
+                .arg(k.join("leader.key.pem"))
+                .arg("-in")
+                .arg(k.join("leader.pem"))
+                .arg("-out")
+                .arg(&f)
+                .arg("-passout")
+                .arg(format!("pass:{made}"))
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            let der = std::fs::read(&f).unwrap();
+            let key = vanthu_pdf::keys::load_p12(&der, given)
+                .unwrap_or_else(|e| panic!("legacy={legacy}: {e}"));
+            assert_eq!(vanthu_pdf::Signer::chain(&key).len(), 1);
+            let e = vanthu_pdf::keys::load_p12(&der, "Mat khau so 1")
+                .err()
+                .unwrap();
+            assert!(matches!(e, vanthu_pdf::PdfError::WrongPin), "{e}");
+        }
+    }
+}
+
 #[test]
 fn an_intermediate_can_be_the_trust_anchor() {
     let out = sign_bytes(
