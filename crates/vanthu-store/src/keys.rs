@@ -119,6 +119,24 @@ impl Passphrase {
     pub fn new(s: impl Into<String>) -> Self {
         Passphrase(Zeroizing::new(s.into()))
     }
+
+    /// The forms a Vietnamese passphrase may have been set in: precomposed (NFC, what new key
+    /// files are wrapped with), as typed, with combining marks (NFD). Keyboards differ (Unikey:
+    /// "Unicode dựng sẵn" or "tổ hợp"), and the same words must open the store either way.
+    fn forms(&self) -> Vec<Zeroizing<String>> {
+        use unicode_normalization::UnicodeNormalization;
+        let mut out: Vec<Zeroizing<String>> = Vec::with_capacity(3);
+        for f in [
+            Zeroizing::new(self.0.nfc().collect::<String>()),
+            self.0.clone(),
+            Zeroizing::new(self.0.nfd().collect::<String>()),
+        ] {
+            if !out.iter().any(|o| **o == *f) {
+                out.push(f);
+            }
+        }
+        out
+    }
 }
 
 fn kek(pass: &str, salt: &[u8], p: KdfParams) -> Result<Zeroizing<[u8; 32]>, StoreError> {
@@ -146,21 +164,24 @@ impl KeyProvider for Passphrase {
         if nonce.len() != 24 || ct.len() != 48 {
             return Err(bad("lengths"));
         }
-        let kek = kek(&self.0, &salt, file.kdf_params)?;
-        let cipher = XChaCha20Poly1305::new(kek.as_ref().into());
-        let mut pt = cipher
-            .decrypt(
+        for form in self.forms() {
+            let kek = kek(&form, &salt, file.kdf_params)?;
+            let cipher = XChaCha20Poly1305::new(kek.as_ref().into());
+            let Ok(mut pt) = cipher.decrypt(
                 XNonce::from_slice(&nonce),
                 Payload {
                     msg: &ct,
                     aad: file.store_id.as_bytes(),
                 },
-            )
-            .map_err(|_| StoreError::WrongPassphrase)?;
-        let mut k = Zeroizing::new([0u8; 32]);
-        k.copy_from_slice(&pt);
-        pt.zeroize();
-        Ok(DataKey(k))
+            ) else {
+                continue;
+            };
+            let mut k = Zeroizing::new([0u8; 32]);
+            k.copy_from_slice(&pt);
+            pt.zeroize();
+            return Ok(DataKey(k));
+        }
+        Err(StoreError::WrongPassphrase)
     }
 }
 
@@ -179,7 +200,7 @@ impl KeyFile {
         let mut nonce = [0u8; 24];
         rand::rngs::OsRng.fill_bytes(&mut salt);
         rand::rngs::OsRng.fill_bytes(&mut nonce);
-        let kek = kek(&pass.0, &salt, params)?;
+        let kek = kek(&pass.forms()[0], &salt, params)?;
         let cipher = XChaCha20Poly1305::new(kek.as_ref().into());
         let ct = cipher
             .encrypt(

@@ -198,3 +198,42 @@ fn garbage_collection_removes_orphan_blobs_only() {
     assert!(s.blobs().open_blob(&kept.id).is_ok());
     assert!(s.blobs().open_blob(&orphan.id).is_err());
 }
+
+/// The same Vietnamese passphrase typed precomposed (NFC) or with combining marks (NFD), as
+/// keyboards differ (Unikey's two Unicode settings): either form opens a store set up with the
+/// other, and changing the passphrase keeps that true; a different passphrase still fails.
+#[test]
+fn passphrase_opens_in_either_unicode_form() {
+    use unicode_normalization::UnicodeNormalization;
+    let typed = "mật khẩu của văn thư";
+    let (nfc, nfd): (String, String) = (typed.nfc().collect(), typed.nfd().collect());
+    assert_ne!(nfc, nfd);
+    let d = tempfile::tempdir().unwrap();
+    drop(
+        Store::init(
+            d.path(),
+            &Passphrase::new(nfd.clone()),
+            &agency(),
+            fast_kdf(),
+        )
+        .unwrap(),
+    );
+    drop(Store::open(d.path(), &Passphrase::new(nfc.clone())).unwrap());
+    drop(Store::open(d.path(), &Passphrase::new(nfd.clone())).unwrap());
+    Store::change_passphrase(
+        d.path(),
+        &Passphrase::new(nfc.clone()),
+        &Passphrase::new("khóa mới".nfd().collect::<String>()),
+        fast_kdf(),
+    )
+    .unwrap();
+    drop(
+        Store::open(
+            d.path(),
+            &Passphrase::new("khóa mới".nfc().collect::<String>()),
+        )
+        .unwrap(),
+    );
+    let e = Store::open(d.path(), &Passphrase::new(nfc)).err().unwrap();
+    assert!(matches!(e, StoreError::WrongPassphrase), "{e}");
+}
