@@ -94,7 +94,11 @@ impl Doc {
     /// password; files encrypted without one open with "").
     pub fn open_with_password(path: &std::path::Path, password: &str) -> Result<Doc, PdfError> {
         let f = std::fs::File::open(path).map_err(|e| PdfError::io(path, e))?;
-        let len = f.metadata().map_err(|e| PdfError::io(path, e))?.len();
+        let meta = f.metadata().map_err(|e| PdfError::io(path, e))?;
+        if meta.is_dir() {
+            return Err(PdfError::io(path, crate::error::is_a_folder()));
+        }
+        let len = meta.len();
         if len == 0 {
             return Err(PdfError::NotPdf);
         }

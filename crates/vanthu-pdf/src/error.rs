@@ -65,3 +65,8 @@ impl PdfError {
         }
     }
 }
+
+/// The cause named when a folder is given where a file is meant.
+pub(crate) fn is_a_folder() -> std::io::Error {
+    std::io::Error::other("là thư mục, không phải tệp (a folder, not a file)")
+}

@@ -1913,6 +1913,21 @@ fn replace_with(
     path: &Path,
     fill: impl FnOnce(&Path) -> Result<(), PdfError>,
 ) -> Result<(), PdfError> {
+    // Named before anything is written: a folder in place of the output file, or a folder
+    // for it that does not exist (otherwise the error would name the temporary file).
+    if path.is_dir() {
+        return Err(PdfError::io(path, crate::error::is_a_folder()));
+    }
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(dir) = parent.filter(|d| !d.is_dir()) {
+        return Err(PdfError::io(
+            dir,
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "thư mục để lưu tệp không có (the output folder does not exist)",
+            ),
+        ));
+    }
     let tmp = temp_path(path, "tmp");
     let res =
         fill(&tmp).and_then(|()| std::fs::rename(&tmp, path).map_err(|e| PdfError::io(path, e)));

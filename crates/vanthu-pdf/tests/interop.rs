@@ -838,15 +838,26 @@ fn sign_file_failures_name_the_cause_and_leave_nothing() {
         "{e}"
     );
     assert!(!out.exists());
-    // The temporary file cannot be created (no such folder): the file error, naming it.
+    // No such folder for the output: the file error names the folder, not a temporary file.
     let nowhere = dir.path().join("khong-co").join("ky.pdf");
     let e = vanthu_pdf::sign_file(&input, &nowhere, &p12("leader"), &so).unwrap_err();
     match &e {
-        vanthu_pdf::PdfError::Io { path, .. } => {
-            assert!(path.starts_with(dir.path().join("khong-co")))
-        }
+        vanthu_pdf::PdfError::Io { path, .. } => assert_eq!(path, &dir.path().join("khong-co")),
         other => panic!("{other}"),
     }
+    assert!(
+        e.to_string().contains("output folder does not exist"),
+        "{e}"
+    );
+    assert_eq!(temporary_files(dir.path()), Vec::<String>::new());
+    // A folder given for the input or the output file: named as such.
+    for (i, o) in [(dir.path(), out.as_path()), (input.as_path(), dir.path())] {
+        let e = vanthu_pdf::sign_file(i, o, &p12("leader"), &so).unwrap_err();
+        assert!(e.to_string().contains("a folder, not a file"), "{e}");
+    }
+    let e = vanthu_pdf::verify::verify_file(dir.path(), &opts()).unwrap_err();
+    assert!(e.to_string().contains("a folder, not a file"), "{e}");
+    assert!(!out.exists());
     assert_eq!(temporary_files(dir.path()), Vec::<String>::new());
     // An existing output survives a failed signature byte for byte.
     std::fs::write(&out, b"earlier output").unwrap();
