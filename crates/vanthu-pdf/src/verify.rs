@@ -156,6 +156,23 @@ pub(crate) fn signature_fields(doc: &Doc) -> Vec<(String, u32)> {
 
 /// Like [`signature_fields`], with the field's own object number when it is indirect.
 fn signature_field_objects(doc: &Doc) -> Vec<(String, u32, Option<u32>)> {
+    all_signature_fields(doc)
+        .into_iter()
+        .filter_map(|(name, v, f)| Some((name, v?, f)))
+        .collect()
+}
+
+/// Names of the signature fields that nobody has signed yet (a template's empty boxes).
+pub fn empty_signature_fields(doc: &Doc) -> Vec<String> {
+    all_signature_fields(doc)
+        .into_iter()
+        .filter(|(_, v, _)| v.is_none())
+        .map(|(name, ..)| name)
+        .collect()
+}
+
+/// Every signature field: (full name, its value's object number if signed, the field's).
+fn all_signature_fields(doc: &Doc) -> Vec<(String, Option<u32>, Option<u32>)> {
     let mut out = Vec::new();
     let Ok(cat) = doc.catalog() else { return out };
     let Ok((_, af)) = crate::sign::acroform(doc, &cat) else {
@@ -193,7 +210,8 @@ fn signature_field_objects(doc: &Doc) -> Vec<(String, u32, Option<u32>)> {
             }
         }
         if d.name_is("FT", "Sig") {
-            if let Some((v, _)) = d.get("V").and_then(Obj::as_ref) {
+            let v = d.get("V").and_then(Obj::as_ref).map(|(v, _)| v);
+            if v.is_some() || d.get("Kids").is_none() {
                 out.push((name, v, f.as_ref().map(|r| r.0)));
             }
         }
@@ -350,6 +368,13 @@ pub fn verify_doc(doc: &Doc, opts: &VerifyOptions) -> Report {
         warnings.push(format!(
             "Có {} từ điển chữ ký không gắn với trường nào (orphan signature dictionaries)",
             declared - sigs.len()
+        ));
+    }
+    let empty = empty_signature_fields(doc);
+    if !empty.is_empty() {
+        warnings.push(format!(
+            "Trường chữ ký chưa ký: {} (unsigned signature fields)",
+            empty.join(", ")
         ));
     }
     if doc.encrypted() {

@@ -1109,6 +1109,15 @@ fn default_fields_fill_the_templates_boxes_in_place() {
             },
         )
     };
+    // The report names the box still waiting for a signature.
+    let rep = verify_bytes(led.clone(), &opts()).unwrap();
+    assert!(
+        rep.warnings
+            .iter()
+            .any(|w| w.starts_with("Trường chữ ký chưa ký: ToChuc (")),
+        "{:?}",
+        rep.warnings
+    );
     let out = org(led.clone(), None).unwrap();
     assert_eq!(widget_rect(&out, "LanhDao1").0, boxes.0);
     assert_eq!(widget_rect(&out, "ToChuc").0, boxes.1);
@@ -1116,6 +1125,10 @@ fn default_fields_fill_the_templates_boxes_in_place() {
     std::fs::write(&f, &out).unwrap();
     let rep = verify_bytes(out, &opts()).unwrap();
     assert!(rep.all_valid, "{rep:#?}");
+    assert!(!rep
+        .warnings
+        .iter()
+        .any(|w| w.contains("unsigned signature fields")));
     let fields: Vec<_> = rep.signatures.iter().map(|s| s.field.as_str()).collect();
     assert_eq!(fields, ["LanhDao1", "ToChuc"]);
     assert!(rep.signatures[0]
