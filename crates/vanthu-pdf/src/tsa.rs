@@ -79,12 +79,96 @@ fn http_post(url: &str, body: &[u8]) -> Result<Vec<u8>, PdfError> {
 /// Minimal HTTP/1.1 client for `http://` and `https://` URLs (TLS 1.2 or later, the server's
 /// certificate checked against the system's trust store, the CAs given to
 /// [`trust_tls_roots`], and its name); returns the response body on status 200.
+/// `user:password@` in the URL is sent as HTTP Basic authentication (timestamp services that
+/// sell accounts ask for it). Redirects (301, 302, 303, 307, 308: CRLs moved to a CDN, an
+/// address moved to https) are followed up to 5 times, the request re-sent as it was, without
+/// the credentials, and never from https back to http.
 fn http(
     url: &str,
     post: Option<&[u8]>,
     content_type: &str,
     timeout: Duration,
 ) -> Result<Vec<u8>, PdfError> {
+    let mut url = url.to_string();
+    for _ in 0..=5 {
+        match http_once(&url, post, content_type, timeout)? {
+            Reply::Body(b) => return Ok(b),
+            Reply::Redirect(to) => {
+                let next = redirect_target(&url, &to);
+                if url.starts_with("https://") && !next.starts_with("https://") {
+                    return Err(tsa_err(format!(
+                        "máy chủ chuyển hướng từ https về http, không theo (redirect from https to http refused): {next}"
+                    )));
+                }
+                url = next;
+            }
+        }
+    }
+    Err(tsa_err(format!(
+        "chuyển hướng quá nhiều lần (too many redirects), lần cuối tới {url}"
+    )))
+}
+
+enum Reply {
+    Body(Vec<u8>),
+    Redirect(String),
+}
+
+/// The absolute URL a `Location` header points to from `base`.
+fn redirect_target(base: &str, location: &str) -> String {
+    let location = location.trim();
+    if location.starts_with("http://") || location.starts_with("https://") {
+        return location.to_string();
+    }
+    let (scheme, rest) = base.split_once("://").unwrap_or(("http", base));
+    if let Some(r) = location.strip_prefix("//") {
+        return format!("{scheme}://{r}");
+    }
+    let hostport = rest.split('/').next().unwrap_or("");
+    let hostport = hostport.rsplit_once('@').map_or(hostport, |(_, h)| h);
+    if location.starts_with('/') {
+        return format!("{scheme}://{hostport}{location}");
+    }
+    let path = rest[rest.find('/').unwrap_or(rest.len())..]
+        .split(['?', '#'])
+        .next()
+        .unwrap_or("");
+    let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
+    let dir = if dir.is_empty() { "/" } else { dir };
+    format!("{scheme}://{hostport}{dir}{location}")
+}
+
+/// `%XX` escapes of a URL's user information decoded.
+fn percent_decode(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (
+            b[i],
+            b.get(i + 1).copied().and_then(hex),
+            b.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, ..) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+fn http_once(
+    url: &str,
+    post: Option<&[u8]>,
+    content_type: &str,
+    timeout: Duration,
+) -> Result<Reply, PdfError> {
     let (tls, rest) = match (url.strip_prefix("http://"), url.strip_prefix("https://")) {
         (Some(r), _) => (false, r),
         (_, Some(r)) => (true, r),
@@ -97,6 +181,14 @@ fn http(
     let (hostport, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
+    };
+    let (auth, hostport) = match hostport.rsplit_once('@') {
+        Some((user, h)) => {
+            use base64::Engine;
+            let b64 = base64::engine::general_purpose::STANDARD.encode(percent_decode(user));
+            (format!("Authorization: Basic {b64}\r\n"), h)
+        }
+        None => (String::new(), hostport),
     };
     // `host[:port]`, `[v6][:port]`: the name the server's certificate must carry, and where.
     let explicit = hostport
@@ -140,10 +232,12 @@ fn http(
     };
     let head = match post {
         Some(body) => format!(
-            "POST {path} HTTP/1.1\r\nHost: {hostport}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            "POST {path} HTTP/1.1\r\nHost: {hostport}\r\n{auth}Content-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
             body.len()
         ),
-        None => format!("GET {path} HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\n\r\n"),
+        None => format!(
+            "GET {path} HTTP/1.1\r\nHost: {hostport}\r\n{auth}Connection: close\r\n\r\n"
+        ),
     };
     s.write_all(head.as_bytes()).map_err(tsa_err)?;
     if let Some(body) = post {
@@ -159,6 +253,22 @@ fn http(
         .ok_or_else(|| tsa_err("bad HTTP response"))?;
     let headers = String::from_utf8_lossy(&resp[..split]).to_string();
     let status = headers.split_whitespace().nth(1).unwrap_or("");
+    if matches!(status, "301" | "302" | "303" | "307" | "308") {
+        let location = headers.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim()
+                .eq_ignore_ascii_case("location")
+                .then(|| v.trim().to_string())
+        });
+        if let Some(to) = location.filter(|l| !l.is_empty()) {
+            return Ok(Reply::Redirect(to));
+        }
+    }
+    if status == "401" || status == "403" {
+        return Err(tsa_err(format!(
+            "HTTP {status}: máy chủ đòi đăng nhập hoặc từ chối; tài khoản ghi trong địa chỉ dạng https://tên:mật-khẩu@máy-chủ/… (the server wants credentials or refused them)"
+        )));
+    }
     if status != "200" {
         return Err(tsa_err(format!("HTTP {status}")));
     }
@@ -169,7 +279,7 @@ fn http(
     {
         body = dechunk(&body).ok_or_else(|| tsa_err("bad chunked body"))?;
     }
-    Ok(body)
+    Ok(Reply::Body(body))
 }
 
 fn dechunk(mut b: &[u8]) -> Option<Vec<u8>> {
@@ -259,4 +369,30 @@ pub fn timestamp(url: &str, digest: &[u8]) -> Result<Vec<u8>, PdfError> {
         return Err(tsa_err("nonce không khớp (nonce mismatch)"));
     }
     Ok(token)
+}
+
+#[cfg(test)]
+mod redirect_tests {
+    use super::*;
+
+    #[test]
+    fn locations_resolve_against_the_request() {
+        let base = "http://u:p@ca.example:8080/crl/sub/ca.crl?x=1";
+        let t = |l: &str| redirect_target(base, l);
+        assert_eq!(t("https://cdn.example/a.crl"), "https://cdn.example/a.crl");
+        assert_eq!(t("//cdn.example/a.crl"), "http://cdn.example/a.crl");
+        assert_eq!(t("/moi/ca.crl"), "http://ca.example:8080/moi/ca.crl");
+        assert_eq!(t("ca2.crl"), "http://ca.example:8080/crl/sub/ca2.crl");
+        assert_eq!(redirect_target("http://h", "x"), "http://h/x");
+    }
+
+    #[test]
+    fn user_information_is_percent_decoded() {
+        assert_eq!(
+            percent_decode("van%20thu:m%E1%BA%ADt"),
+            "van thu:mật".as_bytes()
+        );
+        assert_eq!(percent_decode("a%2"), b"a%2");
+        assert_eq!(percent_decode("%zz%41"), b"%zzA");
+    }
 }
