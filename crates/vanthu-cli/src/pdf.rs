@@ -815,9 +815,10 @@ pub fn run(cmd: PdfCmd, json: bool) -> i32 {
                     crate::out_json(&serde_json::json!({
                         "signed": a.output,
                         "repaired": repaired,
+                        "notes": done.notes,
                     }));
                 } else {
-                    if let Some(r) = &repaired {
+                    for r in repaired.iter().chain(&done.notes) {
                         eprintln!("Lưu ý: {r}");
                     }
                     println!("Đã ký: {}", a.output.display());

@@ -826,6 +826,13 @@ fn prepare(
             .first()
             .ok_or_else(|| PdfError::Key("no certificate".into()))?;
         check_validity(cert, now)?;
+        if !crate::verify::key_usage_ok(cert) {
+            return Err(PdfError::Key(
+                "chứng thư không dùng để ký số được: keyUsage không có digitalSignature hay \
+                 nonRepudiation (the certificate's key usage does not allow signing)"
+                    .into(),
+            ));
+        }
     }
     let pages = doc.pages()?;
     if pages.is_empty() {
@@ -1355,7 +1362,7 @@ pub fn sign_file(
     opts: &SignOptions,
 ) -> Result<Signed, PdfError> {
     let o = level_options(opts)?;
-    match replace_with(output, |tmp| sign_into(input, tmp, signer, &o, true)) {
+    let mut done = match replace_with(output, |tmp| sign_into(input, tmp, signer, &o, true)) {
         Ok(()) => Ok(Signed::default()),
         Err(e) if o.repair && crate::repair::curable(&e) => {
             sign_repaired(input, output, signer, &o, e)
@@ -1369,7 +1376,29 @@ pub fn sign_file(
             })
         }
         Err(e) => Err(e),
+    }?;
+    done.notes = signing_notes(signer);
+    Ok(done)
+}
+
+/// What the signer should know about a signature just made with `signer`'s certificate
+/// (Vietnamese, English in parentheses): a key usage without nonRepudiation, which pyHanko's
+/// default policy (and some agencies' validators) refuse although PAdES accepts
+/// digitalSignature alone.
+pub fn signing_notes(signer: &dyn Signer) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some(cert) = signer.chain().first() {
+        if crate::verify::key_usage_lacks_non_repudiation(cert) {
+            notes.push(
+                "chứng thư của người ký không có mục đích nonRepudiation (chống chối bỏ): chữ ký \
+                 hợp lệ theo PAdES nhưng một số phần mềm kiểm tra (như pyHanko) không chấp nhận \
+                 (the certificate's key usage lacks nonRepudiation: some validators refuse such \
+                 signatures)"
+                    .into(),
+            );
+        }
     }
+    notes
 }
 
 /// What [`sign_file`] did besides signing.
@@ -1377,6 +1406,8 @@ pub fn sign_file(
 pub struct Signed {
     /// The input's cross-reference was damaged and was rebuilt before signing.
     pub repaired: Option<Repaired>,
+    /// Notes for the signer ([`signing_notes`]).
+    pub notes: Vec<String>,
 }
 
 /// A repair made before signing ([`crate::repair`]).
@@ -1444,6 +1475,7 @@ fn sign_repaired(
             objects: plan.objects,
             dropped: plan.skip,
         }),
+        notes: Vec::new(),
     })
 }
 

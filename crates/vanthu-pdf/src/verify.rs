@@ -918,24 +918,33 @@ fn check_chain(
     })
 }
 
-fn key_usage_ok(cert: &Certificate) -> bool {
+/// The certificate's keyUsage, if it has the extension (`Err` when it does not parse).
+fn key_usage(cert: &Certificate) -> Option<Result<x509_cert::ext::pkix::KeyUsage, der::Error>> {
     let ku = ObjectIdentifier::new_unwrap("2.5.29.15");
-    match cert
-        .tbs_certificate
+    cert.tbs_certificate
         .extensions
         .iter()
         .flatten()
         .find(|e| e.extn_id == ku)
-    {
+        .map(|e| x509_cert::ext::pkix::KeyUsage::from_der(e.extn_value.as_bytes()))
+}
+
+/// A signing certificate's key usage: absent, or with digitalSignature or nonRepudiation.
+pub(crate) fn key_usage_ok(cert: &Certificate) -> bool {
+    use x509_cert::ext::pkix::KeyUsages;
+    match key_usage(cert) {
         None => true,
-        Some(e) => x509_cert::ext::pkix::KeyUsage::from_der(e.extn_value.as_bytes())
-            .map(|k| {
-                k.0.contains(x509_cert::ext::pkix::KeyUsages::DigitalSignature)
-                    || k.0
-                        .contains(x509_cert::ext::pkix::KeyUsages::NonRepudiation)
-            })
-            .unwrap_or(false),
+        Some(k) => k.is_ok_and(|k| {
+            k.0.contains(KeyUsages::DigitalSignature) || k.0.contains(KeyUsages::NonRepudiation)
+        }),
     }
+}
+
+/// A keyUsage extension that allows signing without nonRepudiation (contentCommitment).
+pub(crate) fn key_usage_lacks_non_repudiation(cert: &Certificate) -> bool {
+    use x509_cert::ext::pkix::KeyUsages;
+    matches!(key_usage(cert), Some(Ok(k)) if !k.0.contains(KeyUsages::NonRepudiation))
+        && key_usage_ok(cert)
 }
 
 /// The TSA certificate's timeStamping extended key usage: `None` without it, else whether

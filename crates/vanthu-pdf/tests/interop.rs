@@ -1476,3 +1476,68 @@ fn hybrid_reference_files_sign_and_validate() {
     pyhanko_addsig("leader", "PySig", &f, &py, &["--no-strict-syntax"]);
     assert_vanthu_valid(&py, 3);
 }
+
+/// A certificate whose key usage is digitalSignature without nonRepudiation (made here from
+/// the test intermediate): PAdES accepts it and vanthu signs and validates, but tells the signer
+/// that some validators refuse it (pyHanko's default policy does: logged). The leader's usual
+/// certificate gets no such note.
+#[test]
+fn a_signing_certificate_without_non_repudiation_is_noted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (k, d) = (pki(), dir.path());
+    std::fs::write(d.join("ext"), "keyUsage=critical,digitalSignature\n").unwrap();
+    let openssl = |args: &str| {
+        // Paths are named relative to the two folders: {d} and {k}.
+        let line = args
+            .replace("{d}", &d.display().to_string())
+            .replace("{k}", &k.display().to_string());
+        let o = std::process::Command::new("openssl")
+            .args(line.split_whitespace())
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{line}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    openssl("req -newkey rsa:2048 -nodes -keyout {d}/ds.key -out {d}/ds.csr -subj /C=VN/CN=Ky");
+    openssl(
+        "x509 -req -in {d}/ds.csr -CA {k}/inter.pem -CAkey {k}/inter.key.pem -set_serial 4242 \
+         -days 30 -extfile {d}/ext -out {d}/ds.pem",
+    );
+    openssl(
+        "pkcs12 -export -inkey {d}/ds.key -in {d}/ds.pem -certfile {k}/inter.pem \
+         -out {d}/ds.p12 -passout pass:1234",
+    );
+    let key =
+        vanthu_pdf::keys::load_p12(&std::fs::read(dir.path().join("ds.p12")).unwrap(), "1234")
+            .unwrap();
+    let input = dir.path().join("in.pdf");
+    std::fs::write(&input, sample_pdf(1, "Ky so")).unwrap();
+    let out = dir.path().join("out.pdf");
+    let done = vanthu_pdf::sign_file(&input, &out, &key, &SignOptions::default()).unwrap();
+    assert_eq!(done.notes.len(), 1, "{:?}", done.notes);
+    assert!(
+        done.notes[0].contains("lacks nonRepudiation"),
+        "{:?}",
+        done.notes
+    );
+    let rep = vanthu_pdf::verify::verify_file(
+        &out,
+        &vanthu_pdf::verify::VerifyOptions {
+            soft_revocation: true,
+            ..opts()
+        },
+    )
+    .unwrap();
+    assert!(
+        rep.signatures[0].intact && rep.signatures[0].trusted,
+        "{rep:#?}"
+    );
+    let (ok, txt) = pyhanko_validate(&out, &[]);
+    eprintln!("pyHanko (its default key usage policy wants nonRepudiation): ok={ok}: {txt}");
+    let done =
+        vanthu_pdf::sign_file(&input, &out, &p12("leader"), &SignOptions::default()).unwrap();
+    assert!(done.notes.is_empty(), "{:?}", done.notes);
+}
