@@ -1384,7 +1384,7 @@ pub fn sign_file(
 /// What the signer should know about a signature just made with `signer`'s certificate
 /// (Vietnamese, English in parentheses): a key usage without nonRepudiation, which pyHanko's
 /// default policy (and some agencies' validators) refuse although PAdES accepts
-/// digitalSignature alone.
+/// digitalSignature alone; an extended key usage that Acrobat does not take for documents.
 pub fn signing_notes(signer: &dyn Signer) -> Vec<String> {
     let mut notes = Vec::new();
     if let Some(cert) = signer.chain().first() {
@@ -1396,6 +1396,9 @@ pub fn signing_notes(signer: &dyn Signer) -> Vec<String> {
                  signatures)"
                     .into(),
             );
+        }
+        if !crate::verify::eku_allows_documents(cert) {
+            notes.push(crate::verify::EKU_NOTE.into());
         }
     }
     notes

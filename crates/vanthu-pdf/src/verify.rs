@@ -950,6 +950,39 @@ pub(crate) fn key_usage_lacks_non_repudiation(cert: &Certificate) -> bool {
 /// The TSA certificate's timeStamping extended key usage: `None` without it, else whether
 /// the extension is critical (RFC 3161 §2.3 says it must be; pyHanko and Acrobat accept it
 /// either way, so a non-critical one is a warning, not a refusal).
+/// Said when a signer's extendedKeyUsage names none of the purposes document signing goes by.
+pub(crate) const EKU_NOTE: &str = "chứng thư có extendedKeyUsage nhưng không có mục đích ký văn \
+     bản (emailProtection, documentSigning, Adobe, Microsoft, anyExtendedKeyUsage): Adobe Acrobat \
+     có thể không công nhận chữ ký (the certificate's extended key usage names no document-signing \
+     purpose: Acrobat may not accept the signature)";
+
+/// Whether the signer's extendedKeyUsage, if it has one, names a purpose that Acrobat accepts
+/// for signing documents: emailProtection, documentSigning (RFC 9336), Adobe Authentic
+/// Documents, Microsoft Document Signing, or anyExtendedKeyUsage. PAdES itself requires none,
+/// so a miss is a warning, never a refusal.
+pub(crate) fn eku_allows_documents(cert: &Certificate) -> bool {
+    let eku = ObjectIdentifier::new_unwrap("2.5.29.37");
+    let ok = [
+        "1.3.6.1.5.5.7.3.4",       // emailProtection
+        "1.3.6.1.5.5.7.3.36",      // documentSigning
+        "1.2.840.113583.1.1.5",    // Adobe Authentic Documents Trust
+        "1.3.6.1.4.1.311.10.3.12", // Microsoft Document Signing
+        "2.5.29.37.0",             // anyExtendedKeyUsage
+    ]
+    .map(ObjectIdentifier::new_unwrap);
+    match cert
+        .tbs_certificate
+        .extensions
+        .iter()
+        .flatten()
+        .find(|e| e.extn_id == eku)
+    {
+        None => true,
+        Some(e) => x509_cert::ext::pkix::ExtendedKeyUsage::from_der(e.extn_value.as_bytes())
+            .is_ok_and(|k| k.0.iter().any(|p| ok.contains(p))),
+    }
+}
+
 fn timestamping_eku(cert: &Certificate) -> Option<bool> {
     let eku = ObjectIdentifier::new_unwrap("2.5.29.37");
     let ts = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
@@ -1875,6 +1908,9 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
                     "Chứng thư không cho phép ký số: keyUsage thiếu digitalSignature/nonRepudiation (certificate not trusted)"
                         .into(),
                 );
+            }
+            if !eku_allows_documents(signer) {
+                r.warnings.push(EKU_NOTE.into());
             }
             r.trusted = chk.ok && ku;
             check_revocation(

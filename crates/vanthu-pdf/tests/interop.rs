@@ -1477,15 +1477,17 @@ fn hybrid_reference_files_sign_and_validate() {
     assert_vanthu_valid(&py, 3);
 }
 
-/// A certificate whose key usage is digitalSignature without nonRepudiation (made here from
-/// the test intermediate): PAdES accepts it and vanthu signs and validates, but tells the signer
-/// that some validators refuse it (pyHanko's default policy does: logged). The leader's usual
-/// certificate gets no such note.
+/// A certificate whose key usage is digitalSignature without nonRepudiation, and whose extended
+/// key usage is clientAuth only (a TLS client certificate; made here from the test
+/// intermediate): PAdES accepts it and vanthu signs and validates, but tells the signer that
+/// some validators refuse it (pyHanko's default policy does: logged) and that Acrobat may not
+/// take the purpose; the report warns too. The leader's usual certificate gets no such note.
 #[test]
 fn a_signing_certificate_without_non_repudiation_is_noted() {
     let dir = tempfile::tempdir().unwrap();
     let (k, d) = (pki(), dir.path());
-    std::fs::write(d.join("ext"), "keyUsage=critical,digitalSignature\n").unwrap();
+    let ext = "keyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n";
+    std::fs::write(d.join("ext"), ext).unwrap();
     let openssl = |args: &str| {
         // Paths are named relative to the two folders: {d} and {k}.
         let line = args
@@ -1517,9 +1519,14 @@ fn a_signing_certificate_without_non_repudiation_is_noted() {
     std::fs::write(&input, sample_pdf(1, "Ky so")).unwrap();
     let out = dir.path().join("out.pdf");
     let done = vanthu_pdf::sign_file(&input, &out, &key, &SignOptions::default()).unwrap();
-    assert_eq!(done.notes.len(), 1, "{:?}", done.notes);
+    assert_eq!(done.notes.len(), 2, "{:?}", done.notes);
     assert!(
         done.notes[0].contains("lacks nonRepudiation"),
+        "{:?}",
+        done.notes
+    );
+    assert!(
+        done.notes[1].contains("no document-signing purpose"),
         "{:?}",
         done.notes
     );
@@ -1534,6 +1541,11 @@ fn a_signing_certificate_without_non_repudiation_is_noted() {
     assert!(
         rep.signatures[0].intact && rep.signatures[0].trusted,
         "{rep:#?}"
+    );
+    let w = &rep.signatures[0].warnings;
+    assert!(
+        w.iter().any(|w| w.contains("no document-signing purpose")),
+        "{w:?}"
     );
     let (ok, txt) = pyhanko_validate(&out, &[]);
     eprintln!("pyHanko (its default key usage policy wants nonRepudiation): ok={ok}: {txt}");
