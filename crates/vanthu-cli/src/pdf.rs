@@ -378,14 +378,36 @@ fn sign(a: &SignArgs) -> Result<vanthu_pdf::Signed, PdfError> {
             &load_trust(&a.chain)?,
         )?)
     };
-    if let Some(issuer) = vanthu_pdf::keys::missing_issuer(signer.chain(), &signer.roots()) {
-        eprintln!(
-            "Cảnh báo: khóa chỉ kèm chứng thư của người ký, thiếu chứng thư của CA \"{issuer}\": \
-             người nhận có thể không dựng được chuỗi tới gốc tin cậy; thêm --chain <tệp CA> \
-             (warning: only the signer's certificate is available; add the CA certificate with \
-             --chain)"
-        );
-    }
+    // Only the signer's certificate (a USB token usually holds no CA certificate): the CA's
+    // is fetched from the address the certificate names (AIA "CA Issuers"), as Windows does.
+    let signer = match vanthu_pdf::keys::missing_issuer(signer.chain(), &signer.roots()) {
+        None => signer,
+        Some(issuer) => {
+            let fetched = signer
+                .chain()
+                .first()
+                .map(vanthu_pdf::keys::fetch_issuers)
+                .unwrap_or_default();
+            if fetched.is_empty() {
+                eprintln!(
+                    "Cảnh báo: khóa chỉ kèm chứng thư của người ký, thiếu chứng thư của CA \
+                     \"{issuer}\": người nhận có thể không dựng được chuỗi tới gốc tin cậy; thêm \
+                     --chain <tệp CA> (warning: only the signer's certificate is available; add \
+                     the CA certificate with --chain)"
+                );
+                signer
+            } else {
+                for (_, url) in &fetched {
+                    eprintln!(
+                        "Lưu ý: đã tải chứng thư CA từ {url}, địa chỉ ghi trong chứng thư (the CA \
+                         certificate was fetched from the certificate's CA Issuers address)"
+                    );
+                }
+                let ders: Vec<Vec<u8>> = fetched.into_iter().map(|(d, _)| d).collect();
+                Box::new(vanthu_pdf::keys::WithChain::new(signer, &ders)?)
+            }
+        }
+    };
     let res = vanthu_pdf::sign_file(&a.input, &a.output, signer.as_ref(), &opts);
     if let Some(rf) = &opts.resume_file {
         match &res {

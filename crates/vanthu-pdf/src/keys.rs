@@ -171,6 +171,101 @@ pub fn missing_issuer(chain: &[Certificate], roots: &[Certificate]) -> Option<St
     Some(crate::verify::cn(&leaf.tbs_certificate.issuer))
 }
 
+/// The CA certificates above `leaf` fetched from the "CA Issuers" addresses of its Authority
+/// Information Access extension (http or https; a DER or PEM certificate, or a PKCS#7
+/// certificate bundle, as CAs publish them), then above each fetched certificate, up to four
+/// levels or a self-signed one: what Windows and Acrobat do when a USB token holds only the
+/// signer's certificate. Returns (DER certificate, address) pairs; an address that fails or
+/// answers something else is skipped (logged). Inside a validation run, each address is asked
+/// once (the run's fetch cache).
+pub fn fetch_issuers(leaf: &Certificate) -> Vec<(Vec<u8>, String)> {
+    let mut out: Vec<(Vec<u8>, String)> = Vec::new();
+    let mut cur = leaf.clone();
+    for _ in 0..4 {
+        if self_signed(&cur) {
+            break;
+        }
+        let mut found = None;
+        'urls: for url in ca_issuers_urls(&cur) {
+            // Through the validation run's cache: one download for many signatures.
+            let Some(body) = crate::ltv::fetch(&url, None, "") else {
+                continue;
+            };
+            for c in certificates_in(&body) {
+                if c.tbs_certificate.subject == cur.tbs_certificate.issuer {
+                    found = Some((c, url.clone()));
+                    break 'urls;
+                }
+            }
+            tracing::warn!(url = %url, "CA Issuers address holds no issuer certificate");
+        }
+        let Some((issuer, url)) = found else { break };
+        let Ok(der) = issuer.to_der() else { break };
+        if out.iter().any(|(d, _)| *d == der) {
+            break;
+        }
+        out.push((der, url));
+        cur = issuer;
+    }
+    out
+}
+
+/// The http(s) "CA Issuers" addresses of a certificate's Authority Information Access.
+fn ca_issuers_urls(c: &Certificate) -> Vec<String> {
+    use x509_cert::ext::pkix::name::GeneralName;
+    let aia = der::asn1::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.1.1");
+    let ca_issuers = der::asn1::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.2");
+    let Some(ext) = c
+        .tbs_certificate
+        .extensions
+        .iter()
+        .flatten()
+        .find(|e| e.extn_id == aia)
+    else {
+        return Vec::new();
+    };
+    let Ok(info) =
+        x509_cert::ext::pkix::AuthorityInfoAccessSyntax::from_der(ext.extn_value.as_bytes())
+    else {
+        return Vec::new();
+    };
+    info.0
+        .iter()
+        .filter(|a| a.access_method == ca_issuers)
+        .filter_map(|a| match &a.access_location {
+            GeneralName::UniformResourceIdentifier(u) => Some(u.to_string()),
+            _ => None,
+        })
+        .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
+        .collect()
+}
+
+/// Certificates in a DER or PEM certificate file or a PKCS#7 (`.p7c`) bundle.
+fn certificates_in(body: &[u8]) -> Vec<Certificate> {
+    if let Ok(c) = Certificate::from_der(body) {
+        return vec![c];
+    }
+    if let Some(certs) = crate::trust::read_certificates(body) {
+        return certs
+            .iter()
+            .filter_map(|c| c.to_der().ok())
+            .filter_map(|d| Certificate::from_der(&d).ok())
+            .collect();
+    }
+    match crate::cms_build::parse_signed_data(body) {
+        Ok(sd) => sd
+            .certificates
+            .iter()
+            .flat_map(|set| set.0.iter())
+            .filter_map(|c| match c {
+                cms::cert::CertificateChoices::Certificate(c) => Some(c.clone()),
+                _ => None,
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
 /// A signer with CA certificates added from elsewhere (`vanthu pdf sign --chain`: the CAs a
 /// token or a PKCS#12 file does not hold), its path rebuilt with [`build_path`].
 pub struct WithChain<'a> {

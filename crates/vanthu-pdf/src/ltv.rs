@@ -113,7 +113,7 @@ impl Drop for FetchCache {
 }
 
 /// GET (`body` None) or POST, through the run's cache when one is active.
-fn fetch(url: &str, body: Option<&[u8]>, content_type: &str) -> Option<Vec<u8>> {
+pub(crate) fn fetch(url: &str, body: Option<&[u8]>, content_type: &str) -> Option<Vec<u8>> {
     let key = (
         url.to_string(),
         body.map(<[u8]>::to_vec).unwrap_or_default(),

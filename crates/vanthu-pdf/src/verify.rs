@@ -1895,6 +1895,27 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
                     .iter()
                     .filter_map(|d| Certificate::from_der(d).ok()),
             );
+            // The file does not carry the signer's CA (a token that held only the signer's
+            // certificate): online, it is fetched from the certificate's "CA Issuers" address.
+            let issuer = &signer.tbs_certificate.issuer;
+            if opts.online
+                && *issuer != signer.tbs_certificate.subject
+                && !others.iter().any(|c| c.tbs_certificate.subject == *issuer)
+                && !opts.trust.iter().any(|d| {
+                    Certificate::from_der(d).is_ok_and(|c| c.tbs_certificate.subject == *issuer)
+                })
+            {
+                for (der, url) in crate::keys::fetch_issuers(signer) {
+                    if let Ok(c) = Certificate::from_der(&der) {
+                        r.warnings.push(format!(
+                            "Tệp không kèm chứng thư CA \"{}\"; đã tải từ {url}, địa chỉ ghi trong \
+                             chứng thư (the CA certificate was fetched from the CA Issuers address)",
+                            cn(&c.tbs_certificate.subject)
+                        ));
+                        others.push(c);
+                    }
+                }
+            }
             let chk = check_chain(signer, &others, &opts.trust, at);
             r.chain = chk.names.clone();
             if let Some(e) = &chk.error {

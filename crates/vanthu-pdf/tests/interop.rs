@@ -1553,3 +1553,142 @@ fn a_signing_certificate_without_non_repudiation_is_noted() {
         vanthu_pdf::sign_file(&input, &out, &p12("leader"), &SignOptions::default()).unwrap();
     assert!(done.notes.is_empty(), "{:?}", done.notes);
 }
+
+/// A loopback HTTP server for `n` GET requests: each path maps to a body (404 otherwise).
+fn serve(
+    n: usize,
+    files: Vec<(&'static str, Vec<u8>)>,
+) -> (String, std::thread::JoinHandle<Vec<String>>) {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    let h = std::thread::spawn(move || {
+        let mut asked = Vec::new();
+        for _ in 0..n {
+            let (mut c, _) = l.accept().unwrap();
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 1024];
+            while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                let k = c.read(&mut chunk).unwrap();
+                assert!(k > 0);
+                buf.extend_from_slice(&chunk[..k]);
+            }
+            let line = String::from_utf8_lossy(&buf)
+                .lines()
+                .next()
+                .unwrap()
+                .to_string();
+            let path = line.split(' ').nth(1).unwrap().to_string();
+            match files.iter().find(|(p, _)| *p == path) {
+                Some((_, body)) => {
+                    let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+                    c.write_all(head.as_bytes()).unwrap();
+                    c.write_all(body).unwrap();
+                }
+                None => c
+                    .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+                    .unwrap(),
+            }
+            asked.push(path);
+        }
+        asked
+    });
+    (url, h)
+}
+
+/// A USB token or a PKCS#12 file often holds only the signer's certificate. Its Authority
+/// Information Access names where the CA's certificate is published ("CA Issuers"): vanthu
+/// fetches it from there — past an address that answers 404, as a DER file or a PKCS#7 bundle —
+/// and embeds it, so the signature reaches the root for vanthu and pyHanko alike.
+#[test]
+fn the_missing_ca_certificate_is_fetched_from_the_ca_issuers_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let (k, d) = (pki(), dir.path());
+    let inter = std::fs::read(k.join("inter.pem")).unwrap();
+    let inter_der = openssl::x509::X509::from_pem(&inter)
+        .unwrap()
+        .to_der()
+        .unwrap();
+    let o = std::process::Command::new("openssl")
+        .args(["crl2pkcs7", "-nocrl", "-outform", "DER", "-certfile"])
+        .arg(k.join("inter.pem"))
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let p7c = o.stdout;
+    for (file, body) in [("/ca.cer", inter_der), ("/ca.p7c", p7c)] {
+        let (url, asked) = serve(4, vec![(file, body)]);
+        let ext = format!(
+            "keyUsage=critical,digitalSignature,nonRepudiation\n\
+             authorityInfoAccess=caIssuers;URI:{url}/khong-co.cer,caIssuers;URI:{url}{file}\n"
+        );
+        std::fs::write(d.join("ext"), ext).unwrap();
+        let openssl = |args: &str| {
+            let line = args
+                .replace("{d}", &d.display().to_string())
+                .replace("{k}", &k.display().to_string());
+            let o = std::process::Command::new("openssl")
+                .args(line.split_whitespace())
+                .output()
+                .unwrap();
+            assert!(
+                o.status.success(),
+                "{line}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        };
+        openssl("req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout {d}/t.key -out {d}/t.csr -subj /C=VN/CN=Token");
+        openssl(
+            "x509 -req -in {d}/t.csr -CA {k}/inter.pem -CAkey {k}/inter.key.pem -set_serial 4343 \
+             -days 30 -extfile {d}/ext -out {d}/t.pem",
+        );
+        openssl("pkcs12 -export -inkey {d}/t.key -in {d}/t.pem -out {d}/t.p12 -passout pass:1234");
+        let key =
+            vanthu_pdf::keys::load_p12(&std::fs::read(d.join("t.p12")).unwrap(), "1234").unwrap();
+        let chain = vanthu_pdf::Signer::chain(&key).to_vec();
+        assert_eq!(chain.len(), 1);
+        assert!(vanthu_pdf::keys::missing_issuer(&chain, &[]).is_some());
+        let fetched = vanthu_pdf::keys::fetch_issuers(&chain[0]);
+        assert_eq!(fetched.len(), 1, "{file}");
+        assert!(fetched[0].1.ends_with(file), "{:?}", fetched[0].1);
+        // Signed with the signer's certificate alone, then validated: online, the CA's
+        // certificate is fetched the same way (and said so); offline, the path stops short.
+        let bare = sign_bytes(sample_pdf(1, "Bare"), &key, &SignOptions::default()).unwrap();
+        let soft = vanthu_pdf::verify::VerifyOptions {
+            soft_revocation: true,
+            ..opts()
+        };
+        let rep = verify_bytes(bare.clone(), &soft).unwrap();
+        assert!(rep.signatures[0].trusted, "{rep:#?}");
+        assert!(
+            rep.signatures[0]
+                .warnings
+                .iter()
+                .any(|w| w.contains("CA Issuers address")),
+            "{rep:#?}"
+        );
+        let offline = vanthu_pdf::verify::VerifyOptions {
+            online: false,
+            ..soft.clone()
+        };
+        assert!(!verify_bytes(bare, &offline).unwrap().signatures[0].trusted);
+        assert_eq!(
+            asked.join().unwrap(),
+            ["/khong-co.cer", file, "/khong-co.cer", file]
+        );
+        let ders: Vec<Vec<u8>> = fetched.into_iter().map(|(d, _)| d).collect();
+        let signer = vanthu_pdf::keys::WithChain::new(Box::new(key), &ders).unwrap();
+        assert_eq!(vanthu_pdf::Signer::chain(&signer).len(), 2);
+        let out = sign_bytes(sample_pdf(1, "Token"), &signer, &SignOptions::default()).unwrap();
+        let f = d.join("signed.pdf");
+        std::fs::write(&f, &out).unwrap();
+        let rep = verify_bytes(out, &soft).unwrap();
+        assert!(
+            rep.signatures[0].intact && rep.signatures[0].trusted,
+            "{rep:#?}"
+        );
+        assert_eq!(rep.signatures[0].chain.len(), 3, "{rep:#?}");
+        let (ok, txt) = pyhanko_validate(&f, &[]);
+        assert!(ok && txt.contains(":VALID"), "pyHanko: {txt}");
+    }
+}
