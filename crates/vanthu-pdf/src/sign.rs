@@ -682,6 +682,17 @@ fn default_field_name(doc: &Doc, fields: &[Obj], person: bool, org: bool, reuse:
         .expect("free name")
 }
 
+/// The numbers of a widget's /Rect (resolved if indirect); empty when it has none.
+fn rect_nums(doc: &Doc, d: &Dict) -> Vec<f64> {
+    d.get("Rect")
+        .and_then(|r| doc.resolve(r).ok())
+        .and_then(|r| {
+            r.as_arr()
+                .map(|a| a.iter().filter_map(Obj::as_num).collect())
+        })
+        .unwrap_or_default()
+}
+
 /// Where a pre-created field is drawn: its page's index and its box in display coordinates,
 /// when it is a visible box of at least 10 × 10 pt on one of the pages.
 fn precreated_box(
@@ -693,14 +704,7 @@ fn precreated_box(
         return Ok(None);
     };
     let hidden = d.get("F").and_then(Obj::as_int).unwrap_or(0) & (2 | 32) != 0;
-    let user: Vec<f64> = d
-        .get("Rect")
-        .and_then(|r| doc.resolve(r).ok())
-        .and_then(|r| {
-            r.as_arr()
-                .map(|a| a.iter().filter_map(Obj::as_num).collect())
-        })
-        .unwrap_or_default();
+    let user = rect_nums(doc, d);
     let (Some(page_ix), &[x0, y0, x1, y1], false) =
         (pages.iter().position(|pg| pg.0 == p), &user[..], hidden)
     else {
@@ -1196,14 +1200,7 @@ fn placement(
                 .and_then(Obj::as_str)
                 .map(crate::object::decode_text)
                 .unwrap_or_default();
-            let r: Vec<f64> = d
-                .get("Rect")
-                .and_then(|r| doc.resolve(r).ok())
-                .and_then(|r| {
-                    r.as_arr()
-                        .map(|a| a.iter().filter_map(Obj::as_num).collect())
-                })
-                .unwrap_or_default();
+            let r = rect_nums(doc, d);
             let Some(p) = d.get("P").and_then(Obj::as_ref) else {
                 continue;
             };

@@ -65,32 +65,6 @@ fn assert_vanthu_valid(f: &std::path::Path, n: usize) -> vanthu_pdf::Report {
     rep
 }
 
-/// `pyhanko sign addsig --field FIELD --use-pades EXTRA… pemder` as `key` (a PKI file stem,
-/// with the test chain), `src` into `out`; asserts that pyHanko succeeded.
-fn pyhanko_addsig(
-    key: &str,
-    field: &str,
-    src: &std::path::Path,
-    out: &std::path::Path,
-    extra: &[&str],
-) {
-    let k = pki();
-    let o = pyhanko()
-        .args(["sign", "addsig", "--field", field, "--use-pades"])
-        .args(extra)
-        .args(["pemder", "--no-pass", "--key"])
-        .arg(k.join(format!("{key}.key.pem")))
-        .arg("--cert")
-        .arg(k.join(format!("{key}.pem")))
-        .arg("--chain")
-        .arg(k.join("chain.pem"))
-        .arg(src)
-        .arg(out)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-}
-
 /// Signs `src` into `out` with pyHanko's Python API as `key` (a PKI file stem):
 /// `PdfSignatureMetadata(<meta>)`, after the Python lines `prelude` (patches, imports).
 /// pyHanko's Python API signs `src` with the test PKI's `key`; `meta` are the arguments of its
@@ -1485,30 +1459,20 @@ fn hybrid_reference_files_sign_and_validate() {
 #[test]
 fn a_signing_certificate_without_non_repudiation_is_noted() {
     let dir = tempfile::tempdir().unwrap();
-    let (k, d) = (pki(), dir.path());
+    let d = dir.path();
     let ext = "keyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n";
     std::fs::write(d.join("ext"), ext).unwrap();
-    let openssl = |args: &str| {
-        // Paths are named relative to the two folders: {d} and {k}.
-        let line = args
-            .replace("{d}", &d.display().to_string())
-            .replace("{k}", &k.display().to_string());
-        let o = std::process::Command::new("openssl")
-            .args(line.split_whitespace())
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "{line}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-    };
-    openssl("req -newkey rsa:2048 -nodes -keyout {d}/ds.key -out {d}/ds.csr -subj /C=VN/CN=Ky");
     openssl(
+        d,
+        "req -newkey rsa:2048 -nodes -keyout {d}/ds.key -out {d}/ds.csr -subj /C=VN/CN=Ky",
+    );
+    openssl(
+        d,
         "x509 -req -in {d}/ds.csr -CA {k}/inter.pem -CAkey {k}/inter.key.pem -set_serial 4242 \
          -days 30 -extfile {d}/ext -out {d}/ds.pem",
     );
     openssl(
+        d,
         "pkcs12 -export -inkey {d}/ds.key -in {d}/ds.pem -certfile {k}/inter.pem \
          -out {d}/ds.p12 -passout pass:1234",
     );
@@ -1554,48 +1518,6 @@ fn a_signing_certificate_without_non_repudiation_is_noted() {
     assert!(done.notes.is_empty(), "{:?}", done.notes);
 }
 
-/// A loopback HTTP server for `n` GET requests: each path maps to a body (404 otherwise).
-fn serve(
-    n: usize,
-    files: Vec<(&'static str, Vec<u8>)>,
-) -> (String, std::thread::JoinHandle<Vec<String>>) {
-    use std::io::{Read, Write};
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", l.local_addr().unwrap());
-    let h = std::thread::spawn(move || {
-        let mut asked = Vec::new();
-        for _ in 0..n {
-            let (mut c, _) = l.accept().unwrap();
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 1024];
-            while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                let k = c.read(&mut chunk).unwrap();
-                assert!(k > 0);
-                buf.extend_from_slice(&chunk[..k]);
-            }
-            let line = String::from_utf8_lossy(&buf)
-                .lines()
-                .next()
-                .unwrap()
-                .to_string();
-            let path = line.split(' ').nth(1).unwrap().to_string();
-            match files.iter().find(|(p, _)| *p == path) {
-                Some((_, body)) => {
-                    let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
-                    c.write_all(head.as_bytes()).unwrap();
-                    c.write_all(body).unwrap();
-                }
-                None => c
-                    .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
-                    .unwrap(),
-            }
-            asked.push(path);
-        }
-        asked
-    });
-    (url, h)
-}
-
 /// A USB token or a PKCS#12 file often holds only the signer's certificate. Its Authority
 /// Information Access names where the CA's certificate is published ("CA Issuers"): vanthu
 /// fetches it from there — past an address that answers 404, as a DER file or a PKCS#7 bundle —
@@ -1617,32 +1539,29 @@ fn the_missing_ca_certificate_is_fetched_from_the_ca_issuers_address() {
     assert!(o.status.success());
     let p7c = o.stdout;
     for (file, body) in [("/ca.cer", inter_der), ("/ca.p7c", p7c)] {
-        let (url, asked) = serve(4, vec![(file, body)]);
+        let (url, asked) = loopback_http(4, move |head| {
+            let path = head.split(' ').nth(1).unwrap_or("");
+            if path == file {
+                http_reply("200 OK", &body)
+            } else {
+                http_reply("404 Not Found", b"")
+            }
+        });
         let ext = format!(
             "keyUsage=critical,digitalSignature,nonRepudiation\n\
              authorityInfoAccess=caIssuers;URI:{url}/khong-co.cer,caIssuers;URI:{url}{file}\n"
         );
         std::fs::write(d.join("ext"), ext).unwrap();
-        let openssl = |args: &str| {
-            let line = args
-                .replace("{d}", &d.display().to_string())
-                .replace("{k}", &k.display().to_string());
-            let o = std::process::Command::new("openssl")
-                .args(line.split_whitespace())
-                .output()
-                .unwrap();
-            assert!(
-                o.status.success(),
-                "{line}: {}",
-                String::from_utf8_lossy(&o.stderr)
-            );
-        };
-        openssl("req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout {d}/t.key -out {d}/t.csr -subj /C=VN/CN=Token");
+        openssl(d, "req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout {d}/t.key -out {d}/t.csr -subj /C=VN/CN=Token");
         openssl(
+            d,
             "x509 -req -in {d}/t.csr -CA {k}/inter.pem -CAkey {k}/inter.key.pem -set_serial 4343 \
              -days 30 -extfile {d}/ext -out {d}/t.pem",
         );
-        openssl("pkcs12 -export -inkey {d}/t.key -in {d}/t.pem -out {d}/t.p12 -passout pass:1234");
+        openssl(
+            d,
+            "pkcs12 -export -inkey {d}/t.key -in {d}/t.pem -out {d}/t.p12 -passout pass:1234",
+        );
         let key =
             vanthu_pdf::keys::load_p12(&std::fs::read(d.join("t.p12")).unwrap(), "1234").unwrap();
         let chain = vanthu_pdf::Signer::chain(&key).to_vec();
@@ -1672,10 +1591,13 @@ fn the_missing_ca_certificate_is_fetched_from_the_ca_issuers_address() {
             ..soft.clone()
         };
         assert!(!verify_bytes(bare, &offline).unwrap().signatures[0].trusted);
-        assert_eq!(
-            asked.join().unwrap(),
-            ["/khong-co.cer", file, "/khong-co.cer", file]
-        );
+        let paths: Vec<String> = asked
+            .join()
+            .unwrap()
+            .iter()
+            .map(|h| h.split(' ').nth(1).unwrap().to_string())
+            .collect();
+        assert_eq!(paths, ["/khong-co.cer", file, "/khong-co.cer", file]);
         let ders: Vec<Vec<u8>> = fetched.into_iter().map(|(d, _)| d).collect();
         let signer = vanthu_pdf::keys::WithChain::new(Box::new(key), &ders).unwrap();
         assert_eq!(vanthu_pdf::Signer::chain(&signer).len(), 2);

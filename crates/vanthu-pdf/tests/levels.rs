@@ -1069,47 +1069,6 @@ fn extend_brings_a_b_t_file_to_b_lta_and_renews_it() {
     assert!(!p("never.pdf").exists());
 }
 
-/// A loopback HTTP front that answers `n` requests with `reply(request head)` and returns the
-/// heads it saw.
-fn front(
-    n: usize,
-    reply: impl Fn(&str) -> String + Send + 'static,
-) -> (String, std::thread::JoinHandle<Vec<String>>) {
-    use std::io::{Read, Write};
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", l.local_addr().unwrap());
-    let h = std::thread::spawn(move || {
-        let mut seen = Vec::new();
-        for _ in 0..n {
-            let (mut c, _) = l.accept().unwrap();
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 4096];
-            // The head, then as many body bytes as Content-Length says.
-            let head_end = loop {
-                let k = c.read(&mut chunk).unwrap();
-                buf.extend_from_slice(&chunk[..k]);
-                if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                    break p + 4;
-                }
-                assert!(k > 0, "request cut short");
-            };
-            let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-            let len: usize = head
-                .lines()
-                .find_map(|l| l.strip_prefix("Content-Length: "))
-                .map_or(0, |v| v.trim().parse().unwrap());
-            while buf.len() < head_end + len {
-                let k = c.read(&mut chunk).unwrap();
-                buf.extend_from_slice(&chunk[..k]);
-            }
-            c.write_all(reply(&head).as_bytes()).unwrap();
-            seen.push(head);
-        }
-        seen
-    });
-    (url, h)
-}
-
 /// A timestamp service reached through `user:password@` (HTTP Basic authentication, the
 /// user information percent-decoded) and a redirect to where it really answers: the B-T
 /// signature is made; the credentials go to the address they were written for, not to the
@@ -1118,8 +1077,12 @@ fn front(
 fn timestamp_service_with_login_and_redirect() {
     let tsa = start_tsa();
     let to = tsa.clone();
-    let (url, seen) = front(1, move |_| {
-        format!("HTTP/1.1 307 Temporary Redirect\r\nLocation: {to}\r\nContent-Length: 0\r\n\r\n")
+    let (url, seen) = loopback_http(1, move |_| {
+        http_reply_with(
+            "307 Temporary Redirect",
+            &format!("Location: {to}\r\n"),
+            b"",
+        )
     });
     let with_login = url.replace("http://", "http://van%20thu:m%E1%BA%ADt@") + "/tsa";
     let opts_t = |u: &str| SignOptions {
@@ -1153,8 +1116,8 @@ fn timestamp_service_with_login_and_redirect() {
         "no user information in the Host line"
     );
     // A loop: six hops, then the error.
-    let (url, seen) = front(6, |_| {
-        "HTTP/1.1 302 Found\r\nLocation: /lai\r\nContent-Length: 0\r\n\r\n".into()
+    let (url, seen) = loopback_http(6, |_| {
+        http_reply_with("302 Found", "Location: /lai\r\n", b"")
     });
     let e = sign_bytes(sample_pdf(1, "x"), &p12("leader"), &opts_t(&url)).unwrap_err();
     assert!(e.to_string().contains("too many redirects"), "{e}");
@@ -1164,9 +1127,7 @@ fn timestamp_service_with_login_and_redirect() {
         .iter()
         .all(|h| h.starts_with("POST /lai ") || h.starts_with("POST / ")));
     // A refused login.
-    let (url, seen) = front(1, |_| {
-        "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n".into()
-    });
+    let (url, seen) = loopback_http(1, |_| http_reply("401 Unauthorized", b""));
     let e = sign_bytes(sample_pdf(1, "x"), &p12("leader"), &opts_t(&url)).unwrap_err();
     assert!(e.to_string().contains("wants credentials"), "{e}");
     seen.join().unwrap();

@@ -539,3 +539,103 @@ pub fn pyhanko_sign_locked_with(src: &Path, out: &Path, password: &str, extra: &
     let o = child.wait_with_output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// `pyhanko sign addsig --field FIELD --use-pades EXTRA… pemder` as `key` (a PKI file stem,
+/// with the test chain), `src` into `out`; asserts that pyHanko succeeded.
+pub fn pyhanko_addsig(
+    key: &str,
+    field: &str,
+    src: &std::path::Path,
+    out: &std::path::Path,
+    extra: &[&str],
+) {
+    let k = pki();
+    let o = pyhanko()
+        .args(["sign", "addsig", "--field", field, "--use-pades"])
+        .args(extra)
+        .args(["pemder", "--no-pass", "--key"])
+        .arg(k.join(format!("{key}.key.pem")))
+        .arg("--cert")
+        .arg(k.join(format!("{key}.pem")))
+        .arg("--chain")
+        .arg(k.join("chain.pem"))
+        .arg(src)
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Runs `openssl` with `args` split on spaces, `{d}` standing for `dir` and `{k}` for the test
+/// PKI's folder (neither may hold a space); asserts that it succeeded.
+pub fn openssl(dir: &Path, args: &str) {
+    let line = args
+        .replace("{d}", &dir.display().to_string())
+        .replace("{k}", &pki().display().to_string());
+    let o = Command::new("openssl")
+        .args(line.split_whitespace())
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{line}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// A loopback HTTP server for `n` requests: each gets `reply(request head)` (the request's
+/// body, per Content-Length, is read and dropped). Returns its URL and, when joined, the heads.
+pub fn loopback_http(
+    n: usize,
+    reply: impl Fn(&str) -> Vec<u8> + Send + 'static,
+) -> (String, std::thread::JoinHandle<Vec<String>>) {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    let h = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        for _ in 0..n {
+            let (mut c, _) = l.accept().unwrap();
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            let head_end = loop {
+                let k = c.read(&mut chunk).unwrap();
+                buf.extend_from_slice(&chunk[..k]);
+                if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break p + 4;
+                }
+                assert!(k > 0, "request cut short");
+            };
+            let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("Content-Length: "))
+                .map_or(0, |v| v.trim().parse().unwrap());
+            while buf.len() < head_end + len {
+                let k = c.read(&mut chunk).unwrap();
+                assert!(k > 0, "body cut short");
+                buf.extend_from_slice(&chunk[..k]);
+            }
+            c.write_all(&reply(&head)).unwrap();
+            seen.push(head);
+        }
+        seen
+    });
+    (url, h)
+}
+
+/// An HTTP/1.1 response with `status` (e.g. "200 OK") and `body`; `extra` header lines first.
+pub fn http_reply_with(status: &str, extra: &str, body: &[u8]) -> Vec<u8> {
+    let mut r = format!(
+        "HTTP/1.1 {status}\r\n{extra}Content-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    r.extend_from_slice(body);
+    r
+}
+
+/// [`http_reply_with`] without extra headers.
+pub fn http_reply(status: &str, body: &[u8]) -> Vec<u8> {
+    http_reply_with(status, "", body)
+}
