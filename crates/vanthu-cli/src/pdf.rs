@@ -820,8 +820,14 @@ pub fn run(cmd: PdfCmd, json: bool) -> i32 {
         }
         PdfCmd::Sign(a) => match sign(&a) {
             Ok(done) => {
-                let repaired = done.repaired.as_ref().map(|r| {
-                    format!(
+                let repaired = done.repaired.as_ref().map(|r| match &r.inconsistent {
+                    Some(why) => format!(
+                        "{why}: đã thêm một bảng tham chiếu chéo đầy đủ ({} đối tượng) trước khi \
+                         ký, nội dung giữ nguyên (a complete cross-reference section was \
+                         appended before signing; the content is unchanged)",
+                        r.objects
+                    ),
+                    None => format!(
                         "bảng tham chiếu chéo của tệp gốc bị hỏng nên đã được dựng lại ({} đối \
                          tượng{}) trước khi ký (the damaged cross-reference table was rebuilt \
                          before signing)",
@@ -831,7 +837,7 @@ pub fn run(cmd: PdfCmd, json: bool) -> i32 {
                         } else {
                             String::new()
                         }
-                    )
+                    ),
                 });
                 if json {
                     crate::out_json(&serde_json::json!({

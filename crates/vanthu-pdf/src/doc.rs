@@ -555,6 +555,14 @@ impl Doc {
         }
     }
 
+    /// Whether a cross-reference section is hybrid (a table whose trailer points at a
+    /// cross-reference stream with `/XRefStm`, as Word writes its files).
+    pub fn hybrid(&self) -> bool {
+        self.sections
+            .iter()
+            .any(|s| s.trailer.get("XRefStm").is_some())
+    }
+
     /// Whether the file is encrypted (read with its empty user password; never signed).
     pub fn encrypted(&self) -> bool {
         self.crypt.is_some()

@@ -1417,6 +1417,9 @@ pub struct Repaired {
     pub objects: usize,
     /// Bytes before the `%PDF-` header, dropped.
     pub dropped: usize,
+    /// Why a readable file was rebuilt (its `/Size`, a hybrid cross-reference); `None` when
+    /// it was damaged.
+    pub inconsistent: Option<String>,
 }
 
 /// [`sign_file`] for an input that failed with `first`, a damaged structure: repairs it into a
@@ -1442,6 +1445,10 @@ fn sign_repaired(
             Err(e @ PdfError::Encrypted) => return Err(e),
             Err(_) => return Err(first),
         }
+    };
+    let inconsistent = match &first {
+        PdfError::Inconsistent(why) => Some(why.clone()),
+        _ => None,
     };
     let fixed = temp_path(output, "repaired");
     let res = (|| {
@@ -1474,6 +1481,7 @@ fn sign_repaired(
         repaired: Some(Repaired {
             objects: plan.objects,
             dropped: plan.skip,
+            inconsistent,
         }),
         notes: Vec::new(),
     })
@@ -1506,10 +1514,21 @@ fn sign_into(
             s.spawn(move || write_side(input, tmp, copied_tx, tail_rx, gap_rx, last, stop));
         let signed = (|| {
             let doc = Doc::open(input)?;
-            if consistent && doc.size_mismatch() && !crate::repair::has_signature_marks(&doc.data) {
-                return Err(PdfError::Inconsistent(
-                    "/Size nhỏ hơn số đối tượng (/Size below the highest object number)".into(),
-                ));
+            if consistent && !crate::repair::has_signature_marks(&doc.data) {
+                if doc.size_mismatch() {
+                    return Err(PdfError::Inconsistent(
+                        "/Size nhỏ hơn số đối tượng (/Size below the highest object number)".into(),
+                    ));
+                }
+                // Word's hybrid-reference files: pyHanko's strict mode refuses to validate any
+                // signature in one; a complete section without /Prev hides the hybrid one.
+                if doc.hybrid() {
+                    return Err(PdfError::Inconsistent(
+                        "tệp dùng bảng tham chiếu chéo lai /XRefStm, như Word ghi (a \
+                         hybrid-reference file, as Word writes them)"
+                            .into(),
+                    ));
+                }
             }
             refuse_broken(&doc)?;
             let mut w = match &o.resume_file {

@@ -386,11 +386,7 @@ pub fn verify_doc(doc: &Doc, opts: &VerifyOptions) -> Report {
     // Hybrid-reference files (Word writes them): a reader without PDF 1.5 support sees only the
     // table's objects, so it may show less than the signer saw; pyHanko's strict mode refuses
     // to validate them at all. vanthu reads both, as PDF 1.5 readers do, and says so.
-    if doc
-        .sections
-        .iter()
-        .any(|s| s.trailer.get("XRefStm").is_some())
-    {
+    if doc.hybrid() {
         warnings.push(
             "Tệp dùng bảng tham chiếu chéo lai (/XRefStm): trình đọc cũ chỉ hỗ trợ PDF 1.4 có thể \
              hiển thị khác (hybrid-reference file: PDF 1.4 readers may show less)"

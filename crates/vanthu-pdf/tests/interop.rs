@@ -1451,6 +1451,49 @@ fn hybrid_reference_files_sign_and_validate() {
     assert_vanthu_valid(&py, 3);
 }
 
+/// `sign_file` (the CLI's path) on an *unsigned* hybrid-reference file first appends one
+/// complete cross-reference section without `/Prev`, the original bytes kept, as for an
+/// inconsistent `/Size`: then pyHanko's strict mode, which refuses any hybrid file, validates
+/// the signature, qpdf and pdfsig agree, the page still reads the same, and the report no
+/// longer calls the file hybrid. A file signed over a hybrid section is signed as it is.
+#[test]
+fn sign_file_hides_a_hybrid_reference_from_strict_readers() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("word.pdf");
+    let word = hybrid_pdf("Van ban Word");
+    std::fs::write(&input, &word).unwrap();
+    let out = dir.path().join("ky.pdf");
+    let done =
+        vanthu_pdf::sign_file(&input, &out, &p12("leader"), &SignOptions::default()).unwrap();
+    let why = done
+        .repaired
+        .and_then(|r| r.inconsistent)
+        .unwrap_or_default();
+    assert!(why.contains("hybrid-reference"), "{why}");
+    assert!(std::fs::read(&out).unwrap().starts_with(&word));
+    assert_pyhanko_valid(&out, 1);
+    let rep = vanthu_pdf::verify::verify_file(&out, &opts()).unwrap();
+    assert!(rep.all_valid, "{rep:#?}");
+    assert!(
+        !rep.warnings.iter().any(|w| w.contains("hybrid")),
+        "{rep:#?}"
+    );
+    let pdfsig = tool(std::process::Command::new("pdfsig").arg(&out));
+    assert_eq!(pdfsig.matches("Signature is Valid").count(), 1, "{pdfsig}");
+    let text = tool(std::process::Command::new("pdftotext").arg(&out).arg("-"));
+    assert!(text.contains("Van ban Word"), "{text}");
+    // Signed over the hybrid section already: nothing rebuilt.
+    let signed = dir.path().join("signed.pdf");
+    std::fs::write(
+        &signed,
+        sign_bytes(word, &p12("leader"), &SignOptions::default()).unwrap(),
+    )
+    .unwrap();
+    let done =
+        vanthu_pdf::sign_file(&signed, &out, &p12("clerk"), &SignOptions::default()).unwrap();
+    assert_eq!(done.repaired, None);
+}
+
 /// A certificate whose key usage is digitalSignature without nonRepudiation, and whose extended
 /// key usage is clientAuth only (a TLS client certificate; made here from the test
 /// intermediate): PAdES accepts it and vanthu signs and validates, but tells the signer that
