@@ -114,6 +114,124 @@ enum Reply {
     Redirect(String),
 }
 
+/// An HTTP proxy: where it listens, and its `Proxy-Authorization` header line (or "").
+#[derive(Clone, Debug, PartialEq)]
+struct Proxy {
+    hostport: String,
+    auth: String,
+}
+
+/// Proxy settings given by the program (tests, a settings screen), which take precedence over
+/// the environment.
+static PROXY_SETTINGS: std::sync::Mutex<Option<(Option<String>, String)>> =
+    std::sync::Mutex::new(None);
+
+/// Sends the requests of this process (timestamps, CRLs, OCSP, CA certificates, remote signing)
+/// through the HTTP proxy `url` (`http://[user:password@]host:port`), except to the hosts in
+/// `no_proxy` (comma-separated names or domain suffixes, `*` for all). `None`: no proxy. Without
+/// this call, the conventional variables `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` (or their
+/// lower-case forms) are used; loopback addresses go direct unless `NO_PROXY` is set.
+pub fn use_proxy(url: Option<&str>, no_proxy: &str) {
+    *PROXY_SETTINGS.lock().unwrap_or_else(|e| e.into_inner()) =
+        Some((url.map(str::to_string), no_proxy.to_string()));
+}
+
+/// The proxy for a request to `host` over http or https, if any.
+fn proxy_for(tls: bool, host: &str) -> Option<Proxy> {
+    let env = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty()))
+    };
+    let set = PROXY_SETTINGS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let (url, no_proxy) = match set {
+        Some(s) => s,
+        None => {
+            let url = if tls {
+                env(&["HTTPS_PROXY", "https_proxy"])
+            } else {
+                env(&["HTTP_PROXY", "http_proxy"])
+            };
+            let no = std::env::var("NO_PROXY")
+                .or_else(|_| std::env::var("no_proxy"))
+                .unwrap_or_else(|_| "localhost,127.0.0.1,::1".into());
+            (url, no)
+        }
+    };
+    let url = url?;
+    if bypassed(&no_proxy, host) {
+        return None;
+    }
+    let rest = url
+        .trim()
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
+    let (auth, hostport) = match rest.rsplit_once('@') {
+        Some((user, h)) => {
+            use base64::Engine;
+            let b64 = base64::engine::general_purpose::STANDARD.encode(percent_decode(user));
+            (format!("Proxy-Authorization: Basic {b64}\r\n"), h)
+        }
+        None => (String::new(), rest),
+    };
+    let hostport = if hostport
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+    {
+        hostport.to_string()
+    } else {
+        format!("{hostport}:80")
+    };
+    Some(Proxy { hostport, auth })
+}
+
+/// Whether `host` is among the `NO_PROXY`-style exceptions: names, domain suffixes (`.gov.vn`,
+/// `*.gov.vn` or `gov.vn` all take `dichvucong.gov.vn`), or `*`.
+fn bypassed(no_proxy: &str, host: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    no_proxy
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .any(|e| {
+            let e = e
+                .trim_start_matches("*.")
+                .trim_start_matches('.')
+                .to_ascii_lowercase();
+            e == "*" || host == e || host.ends_with(&format!(".{e}"))
+        })
+}
+
+/// Asks the proxy on `tcp` for a tunnel to `to` (`host:port`); Ok once it answers 2xx.
+fn connect_tunnel(tcp: &mut TcpStream, to: &str, auth: &str) -> Result<(), PdfError> {
+    tcp.write_all(format!("CONNECT {to} HTTP/1.1\r\nHost: {to}\r\n{auth}\r\n").as_bytes())
+        .map_err(tsa_err)?;
+    // Byte by byte up to the blank line: what follows belongs to the tunnel.
+    let mut head = Vec::new();
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if tcp.read(&mut b).map_err(tsa_err)? == 0 || head.len() > 16 * 1024 {
+            return Err(tsa_err("proxy closed the connection"));
+        }
+        head.push(b[0]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    let status = head.split_whitespace().nth(1).unwrap_or("");
+    if status.starts_with('2') {
+        Ok(())
+    } else if status == "407" {
+        Err(tsa_err(
+            "HTTP 407: máy chủ proxy đòi đăng nhập; ghi tài khoản trong địa chỉ proxy dạng \
+             http://tên:mật-khẩu@proxy:cổng (the proxy wants credentials)",
+        ))
+    } else {
+        Err(tsa_err(format!("proxy CONNECT {to}: HTTP {status}")))
+    }
+}
+
 /// The absolute URL a `Location` header points to from `base`.
 fn redirect_target(base: &str, location: &str) -> String {
     let location = location.trim();
@@ -207,14 +325,35 @@ fn http_once(
         ),
     };
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    let addr = addr_s
+    let proxy = proxy_for(tls, host);
+    let connect_to = proxy
+        .as_ref()
+        .map_or(addr_s.as_str(), |p| p.hostport.as_str());
+    let addr = connect_to
         .to_socket_addrs()
         .map_err(tsa_err)?
         .next()
         .ok_or_else(|| tsa_err("no address"))?;
-    let tcp = TcpStream::connect_timeout(&addr, timeout).map_err(tsa_err)?;
+    let mut tcp = TcpStream::connect_timeout(&addr, timeout).map_err(|e| match &proxy {
+        Some(p) => tsa_err(format!(
+            "không kết nối được máy chủ proxy {}: {e} (proxy unreachable)",
+            p.hostport
+        )),
+        None => tsa_err(e),
+    })?;
     tcp.set_read_timeout(Some(timeout)).map_err(tsa_err)?;
     tcp.set_write_timeout(Some(timeout)).map_err(tsa_err)?;
+    // Through a proxy: https is tunnelled with CONNECT; http asks the proxy for the whole URL.
+    let mut target = path.to_string();
+    let mut proxy_auth = String::new();
+    if let Some(p) = &proxy {
+        if tls {
+            connect_tunnel(&mut tcp, &addr_s, &p.auth)?;
+        } else {
+            target = format!("http://{hostport}{path}");
+            proxy_auth = p.auth.clone();
+        }
+    }
     let mut s: Box<dyn Stream> = if tls {
         let mut b = native_tls::TlsConnector::builder();
         b.min_protocol_version(Some(native_tls::Protocol::Tlsv12));
@@ -232,11 +371,11 @@ fn http_once(
     };
     let head = match post {
         Some(body) => format!(
-            "POST {path} HTTP/1.1\r\nHost: {hostport}\r\n{auth}Content-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            "POST {target} HTTP/1.1\r\nHost: {hostport}\r\n{auth}{proxy_auth}Content-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
             body.len()
         ),
         None => format!(
-            "GET {path} HTTP/1.1\r\nHost: {hostport}\r\n{auth}Connection: close\r\n\r\n"
+            "GET {target} HTTP/1.1\r\nHost: {hostport}\r\n{auth}{proxy_auth}Connection: close\r\n\r\n"
         ),
     };
     s.write_all(head.as_bytes()).map_err(tsa_err)?;
@@ -263,6 +402,12 @@ fn http_once(
         if let Some(to) = location.filter(|l| !l.is_empty()) {
             return Ok(Reply::Redirect(to));
         }
+    }
+    if status == "407" {
+        return Err(tsa_err(
+            "HTTP 407: máy chủ proxy đòi đăng nhập; ghi tài khoản trong địa chỉ proxy dạng \
+             http://tên:mật-khẩu@proxy:cổng (the proxy wants credentials)",
+        ));
     }
     if status == "401" || status == "403" {
         return Err(tsa_err(format!(
@@ -384,6 +529,22 @@ mod redirect_tests {
         assert_eq!(t("/moi/ca.crl"), "http://ca.example:8080/moi/ca.crl");
         assert_eq!(t("ca2.crl"), "http://ca.example:8080/crl/sub/ca2.crl");
         assert_eq!(redirect_target("http://h", "x"), "http://h/x");
+    }
+
+    #[test]
+    fn proxy_exceptions_match_names_and_domains() {
+        for (list, host, yes) in [
+            ("", "tsa.gov.vn", false),
+            ("*", "tsa.gov.vn", true),
+            ("gov.vn", "tsa.gov.vn", true),
+            (".gov.vn", "TSA.Gov.VN", true),
+            ("*.gov.vn", "tsa.gov.vn", true),
+            ("localhost, 127.0.0.1", "127.0.0.1", true),
+            ("gov.vn", "notgov.vn", false),
+            ("example.org", "127.0.0.1", false),
+        ] {
+            assert_eq!(bypassed(list, host), yes, "{list:?} {host}");
+        }
     }
 
     #[test]

@@ -958,41 +958,7 @@ open(sys.argv[2], 'wb').write(resp.dump())
 /// Python's `ssl` in front of the loopback TSA (`certs/test-https-proxy.py`).
 #[test]
 fn an_https_timestamp_authority() {
-    let tls = tempfile::tempdir().unwrap();
-    let st = std::process::Command::new("bash")
-        .arg(repo().join("certs/test-tls.sh"))
-        .arg(tls.path())
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let upstream = start_tsa().trim_end_matches("/tsa").to_string();
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let _server = Kill(
-        std::process::Command::new(python())
-            .arg(repo().join("certs/test-https-proxy.py"))
-            .arg(port.to_string())
-            .arg(tls.path().join("server.pem"))
-            .arg(tls.path().join("server.key.pem"))
-            .arg(&upstream)
-            .spawn()
-            .unwrap(),
-    );
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    let (port, ca, _server) = https_front();
     let bt = SignOptions {
         level: Level::BT,
         tsa_url: Some(format!("https://127.0.0.1:{port}/tsa")),
@@ -1003,8 +969,7 @@ fn an_https_timestamp_authority() {
         matches!(e, vanthu_pdf::PdfError::Tsa(_)) && e.to_string().contains("TLS handshake failed"),
         "{e}"
     );
-    let n = vanthu_pdf::tsa::trust_tls_roots(&std::fs::read(tls.path().join("ca.pem")).unwrap())
-        .unwrap();
+    let n = vanthu_pdf::tsa::trust_tls_roots(&ca).unwrap();
     assert_eq!(n, 1);
     let out = sign_pades(sample_pdf(1, "https"), &p12("leader"), &bt).unwrap();
     let rep = verify_bytes(out, &opts()).unwrap();

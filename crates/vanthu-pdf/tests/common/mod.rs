@@ -639,3 +639,44 @@ pub fn http_reply_with(status: &str, extra: &str, body: &[u8]) -> Vec<u8> {
 pub fn http_reply(status: &str, body: &[u8]) -> Vec<u8> {
     http_reply_with(status, "", body)
 }
+
+/// An `https://127.0.0.1:PORT` front (Python's `ssl`, `certs/test-https-proxy.py`) for the
+/// loopback TSA's server, with a certificate from a fresh test TLS CA (`certs/test-tls.sh`):
+/// (port, the CA's PEM, a guard that stops the front when dropped).
+pub fn https_front() -> (u16, Vec<u8>, impl Drop) {
+    let tls = tempfile::tempdir().unwrap();
+    let st = Command::new("bash")
+        .arg(repo().join("certs/test-tls.sh"))
+        .arg(tls.path())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let upstream = start_tsa().trim_end_matches("/tsa").to_string();
+    struct Kill(std::process::Child, tempfile::TempDir);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let child = Command::new(python())
+        .arg(repo().join("certs/test-https-proxy.py"))
+        .arg(port.to_string())
+        .arg(tls.path().join("server.pem"))
+        .arg(tls.path().join("server.key.pem"))
+        .arg(&upstream)
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let ca = std::fs::read(tls.path().join("ca.pem")).unwrap();
+    (port, ca, Kill(child, tls))
+}
