@@ -130,7 +130,7 @@ static PROXY_SETTINGS: std::sync::Mutex<Option<(Option<String>, String)>> =
 /// through the HTTP proxy `url` (`http://[user:password@]host:port`), except to the hosts in
 /// `no_proxy` (comma-separated names or domain suffixes, `*` for all). `None`: no proxy. Without
 /// this call, the conventional variables `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` (or their
-/// lower-case forms) are used; loopback addresses go direct unless `NO_PROXY` is set.
+/// lower-case forms) are used, and loopback addresses always go direct.
 pub fn use_proxy(url: Option<&str>, no_proxy: &str) {
     *PROXY_SETTINGS.lock().unwrap_or_else(|e| e.into_inner()) =
         Some((url.map(str::to_string), no_proxy.to_string()));
@@ -155,10 +155,11 @@ fn proxy_for(tls: bool, host: &str) -> Option<Proxy> {
             } else {
                 env(&["HTTP_PROXY", "http_proxy"])
             };
+            // Loopback always goes direct (a local test or stand-in server).
             let no = std::env::var("NO_PROXY")
                 .or_else(|_| std::env::var("no_proxy"))
-                .unwrap_or_else(|_| "localhost,127.0.0.1,::1".into());
-            (url, no)
+                .unwrap_or_default();
+            (url, format!("{no},localhost,127.0.0.1,::1"))
         }
     };
     let url = url?;
