@@ -653,7 +653,7 @@ fn readable_pdf_date(d: &str) -> String {
             }
             _ => String::new(),
         };
-        return format!(
+        let iso = format!(
             "{}-{}-{}T{}:{}:{}{tz}",
             &t[..4],
             &t[4..6],
@@ -662,6 +662,26 @@ fn readable_pdf_date(d: &str) -> String {
             &t[10..12],
             &t[12..14]
         );
+        // Written in another zone (pyHanko and many tools write UTC): also in Vietnam's time.
+        let vn = time::UtcOffset::from_hms(7, 0, 0).expect("+07:00");
+        return match time::OffsetDateTime::parse(
+            &iso,
+            &time::format_description::well_known::Rfc3339,
+        ) {
+            Ok(at) if at.offset() != vn => {
+                let local = at.to_offset(vn);
+                format!(
+                    "{iso} (= {:02}/{:02}/{} {:02}:{:02}:{:02} +07:00)",
+                    local.day(),
+                    u8::from(local.month()),
+                    local.year(),
+                    local.hour(),
+                    local.minute(),
+                    local.second()
+                )
+            }
+            _ => iso,
+        };
     }
     d.to_string()
 }
@@ -928,5 +948,27 @@ pub fn run(cmd: PdfCmd, json: bool) -> i32 {
                 Err(e) => fail(&e, json),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::readable_pdf_date;
+
+    #[test]
+    fn claimed_times_read_as_written_and_in_vietnam_time() {
+        assert_eq!(
+            readable_pdf_date("D:20261205093106+07'00'"),
+            "2026-12-05T09:31:06+07:00"
+        );
+        assert_eq!(
+            readable_pdf_date("D:20261205024005Z"),
+            "2026-12-05T02:40:05Z (= 05/12/2026 09:40:05 +07:00)"
+        );
+        assert_eq!(
+            readable_pdf_date("D:20261231200000-05'00'"),
+            "2026-12-31T20:00:00-05:00 (= 01/01/2027 08:00:00 +07:00)"
+        );
+        assert_eq!(readable_pdf_date("hôm qua"), "hôm qua");
     }
 }
