@@ -869,12 +869,14 @@ fn prepare(
     let (fields_num, mut fields) = fields_of(doc, &af)?;
     let name = match &opts.field_name {
         Some(n) => n.clone(),
+        // The seal is the organisation's too; its place follows the leader's signature, so a
+        // template's empty box is not taken for it unless named.
         None => default_field_name(
             doc,
             &fields,
             signer.is_some(),
-            opts.org_stamp,
-            signer.is_some() && !place_chosen,
+            opts.org_stamp || opts.seal.is_some(),
+            signer.is_some() && !place_chosen && opts.seal.is_none(),
         ),
     };
     let existing = find_field(doc, &fields, &name)?;

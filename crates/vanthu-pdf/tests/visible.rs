@@ -367,12 +367,12 @@ fn seal_at_real_size_over_left_third_of_leader_signature() {
     assert_eq!(red_right, 0, "no red right of the seal");
     let blue = count(&img, [third + 1.0, l[1], l[2], l[3]], is_blue);
     assert!(blue > 200, "leader's blue signature: {blue}");
-    // Without a name the seal goes next to the last signed visible signature.
+    // Without a name the seal goes next to the last signed visible signature, in a new field
+    // named for the organisation (ToChuc is taken: ToChuc2).
     let auto = sign_bytes(
         std::fs::read(&f).unwrap()[..].to_vec(),
         &p12("clerk"),
         &SignOptions {
-            field_name: Some("ToChuc2".into()),
             seal: Some(Seal {
                 png: seal_png(),
                 diameter_mm: 30.0,
