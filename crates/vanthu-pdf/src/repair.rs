@@ -301,6 +301,43 @@ pub fn plan(data: &[u8]) -> Result<Plan, PdfError> {
     })
 }
 
+/// The complete section for a file that reads soundly but that strict readers refuse (a
+/// `/Size` below its objects, a hybrid cross-reference): built from the file's own
+/// cross-reference — every section's entries, the newer over the older, a hybrid section's
+/// stream included, freed objects left out — so that each object resolves exactly as before.
+pub fn plan_from_doc(doc: &crate::doc::Doc) -> Result<Plan, PdfError> {
+    let data = &doc.data[..];
+    if header_offset(data) != Some(0) {
+        return Err(PdfError::Damaged("bytes before the header".into()));
+    }
+    let mut entries = BTreeMap::new();
+    for s in &doc.sections {
+        for (n, e) in &s.entries {
+            match e {
+                Entry::Free => entries.remove(n),
+                e => entries.insert(*n, *e),
+            };
+        }
+    }
+    entries.remove(&0);
+    let t = doc.trailer();
+    if t.get("Encrypt").is_some() {
+        return Err(PdfError::Encrypted);
+    }
+    let scan = Scan {
+        entries,
+        root: t.get("Root").cloned(),
+        info: t.get("Info").cloned(),
+        id: t.get("ID").cloned(),
+        encrypted: false,
+    };
+    Ok(Plan {
+        skip: 0,
+        section: section(data, &scan)?,
+        objects: scan.entries.len(),
+    })
+}
+
 /// The first object that the document reaches from its trailer (catalog, page tree, pages,
 /// their contents and resources, everything they refer to) but that is not in the file: a
 /// sign that it was cut short, which a repair must not paper over. `None` when nothing is

@@ -1439,7 +1439,15 @@ fn sign_repaired(
         let f = std::fs::File::open(input).map_err(|e| PdfError::io(input, e))?;
         // SAFETY: a read-only map of the input, as in `Doc::open`.
         let map = unsafe { memmap2::Mmap::map(&f) }.map_err(|e| PdfError::io(input, e))?;
-        match crate::repair::plan(&map) {
+        // A readable file: its own cross-reference says where each object is; a damaged one
+        // is scanned.
+        let own = match &first {
+            PdfError::Inconsistent(_) => Doc::open(input)
+                .ok()
+                .and_then(|d| crate::repair::plan_from_doc(&d).ok()),
+            _ => None,
+        };
+        match own.map_or_else(|| crate::repair::plan(&map), Ok) {
             Ok(p) => p,
             Err(e @ PdfError::Damaged(_)) if crate::repair::has_signature_marks(&map) => {
                 return Err(e)

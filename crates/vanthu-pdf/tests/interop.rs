@@ -1454,7 +1454,8 @@ fn hybrid_reference_files_sign_and_validate() {
 /// `sign_file` (the CLI's path) on an *unsigned* hybrid-reference file first appends one
 /// complete cross-reference section without `/Prev`, the original bytes kept, as for an
 /// inconsistent `/Size`: then pyHanko's strict mode, which refuses any hybrid file, validates
-/// the signature, qpdf and pdfsig agree, the page still reads the same, and the report no
+/// the signature, qpdf and pdfsig agree, the page still reads the same (each object resolves
+/// as it did: the section is built from the file's own cross-reference), and the report no
 /// longer calls the file hybrid. A file signed over a hybrid section is signed as it is.
 #[test]
 fn sign_file_hides_a_hybrid_reference_from_strict_readers() {
@@ -1482,6 +1483,15 @@ fn sign_file_hides_a_hybrid_reference_from_strict_readers() {
     assert_eq!(pdfsig.matches("Signature is Valid").count(), 1, "{pdfsig}");
     let text = tool(std::process::Command::new("pdftotext").arg(&out).arg("-"));
     assert!(text.contains("Van ban Word"), "{text}");
+    // Every object the signature did not touch resolves as before: the page tree (in the
+    // object stream), the content stream, the font.
+    let (a, b) = (
+        vanthu_pdf::doc::Doc::parse(word.clone()).unwrap(),
+        vanthu_pdf::doc::Doc::open(&out).unwrap(),
+    );
+    for n in [2, 3, 5, 6] {
+        assert_eq!(a.get(n).unwrap(), b.get(n).unwrap(), "object {n}");
+    }
     // Signed over the hybrid section already: nothing rebuilt.
     let signed = dir.path().join("signed.pdf");
     std::fs::write(
