@@ -59,6 +59,7 @@ fn raw_client(endpoint: &str, code: &str, sys: &str) -> VxpClient {
         hash_padded: false,
         timeout: std::time::Duration::from_secs(60),
         tls_ca_pem: None,
+        proxy: None,
     })
     .expect("client")
 }

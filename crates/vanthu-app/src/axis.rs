@@ -2132,6 +2132,8 @@ fn client_config(s: &AxisSettings) -> vanthu_axis::ClientConfig {
         hash_padded: s.hash_padded != 0,
         timeout: std::time::Duration::from_secs(120),
         tls_ca_pem: s.tls_ca_pem.as_ref().map(|p| p.as_bytes().to_vec()),
+        // The environment's proxy, if any (a settings field comes with the settings screen).
+        proxy: None,
     }
 }
 

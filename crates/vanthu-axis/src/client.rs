@@ -52,6 +52,57 @@ pub struct ClientConfig {
     /// Extra trusted CA certificates (PEM bundle) for an `https://` endpoint, beside the
     /// operating system's store: an agency adapter with a private CA, the local test server.
     pub tls_ca_pem: Option<Vec<u8>>,
+    /// The HTTP proxy to reach the axis through (`http://[user:password@]host:port`, https
+    /// tunnelled with CONNECT). `None`: `HTTPS_PROXY`/`HTTP_PROXY` and `NO_PROXY` from the
+    /// environment, if set, with loopback addresses always direct.
+    pub proxy: Option<String>,
+}
+
+/// The proxy for a request to `url`: the configured one, else the environment's unless the
+/// host is loopback or listed in `NO_PROXY` (names or domain suffixes, `*` for all).
+fn proxy_for(url: &reqwest::Url, configured: Option<&str>) -> Option<reqwest::Url> {
+    let parse = |p: &str| {
+        let p = p.trim();
+        let p = if p.contains("://") {
+            p.to_string()
+        } else {
+            format!("http://{p}")
+        };
+        reqwest::Url::parse(&p).ok()
+    };
+    if let Some(p) = configured {
+        return parse(p);
+    }
+    let host = url
+        .host_str()?
+        .trim_matches(['[', ']'])
+        .to_ascii_lowercase();
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    let var = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty()))
+    };
+    let no_proxy = var(&["NO_PROXY", "no_proxy"]).unwrap_or_default();
+    let listed = no_proxy.split(',').map(str::trim).any(|e| {
+        let e = e
+            .trim_start_matches("*.")
+            .trim_start_matches('.')
+            .to_ascii_lowercase();
+        !e.is_empty() && (e == "*" || host == e || host.ends_with(&format!(".{e}")))
+    });
+    if loopback || listed {
+        return None;
+    }
+    let p = if url.scheme() == "https" {
+        var(&["HTTPS_PROXY", "https_proxy"])
+    } else {
+        var(&["HTTP_PROXY", "http_proxy"])
+    }?;
+    parse(&p)
 }
 
 /// A blocking client of the VXP protocol.
@@ -81,7 +132,10 @@ impl VxpClient {
         let mut b = reqwest::blocking::Client::builder()
             .timeout(cfg.timeout)
             .connect_timeout(Duration::from_secs(10))
-            .no_proxy()
+            .proxy({
+                let configured = cfg.proxy.clone();
+                reqwest::Proxy::custom(move |url| proxy_for(url, configured.as_deref()))
+            })
             .tcp_nodelay(true)
             .user_agent(sign::USER_AGENT)
             // the OS's TLS: SChannel and the Windows certificate store, OpenSSL here

@@ -41,6 +41,7 @@ fn client(srv: &RunningServer, organ: &str, sys: &str, secret: &str) -> VxpClien
         hash_padded: false,
         timeout: Duration::from_secs(10),
         tls_ca_pem: None,
+        proxy: None,
     })
     .unwrap()
 }
@@ -301,6 +302,7 @@ fn endpoints_must_be_http_or_https() {
             hash_padded: false,
             timeout: Duration::from_secs(1),
             tls_ca_pem: ca,
+            proxy: None,
         })
     };
     assert!(mk("http://127.0.0.1:8080/XrdAdapter/adapter", None).is_ok());
@@ -359,4 +361,78 @@ fn admin_routes_need_the_token_when_one_is_set() {
         .send()
         .unwrap();
     assert!(r.status().is_success());
+}
+
+/// A forward proxy on loopback that passes absolute-form requests on in origin form (and
+/// CONNECT tunnels), recording each request line and its `Proxy-Authorization`.
+fn start_proxy() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for c in l.incoming() {
+            let Ok(mut c) = c else { continue };
+            let log = log.clone();
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut b = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if c.read(&mut b).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(b[0]);
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                log.lock().unwrap().push(head.clone());
+                let line = head.lines().next().unwrap_or("").to_string();
+                let target = line.split(' ').nth(1).unwrap_or("").to_string();
+                let rest = target.strip_prefix("http://").unwrap_or(&target);
+                let (hostport, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+                let mut up = TcpStream::connect(hostport).unwrap();
+                up.write_all(head.replacen(&target, path, 1).as_bytes())
+                    .unwrap();
+                let (mut c2, mut up2) = (c.try_clone().unwrap(), up.try_clone().unwrap());
+                let t = std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut c2, &mut up2);
+                });
+                let _ = std::io::copy(&mut up, &mut c);
+                let _ = c.shutdown(std::net::Shutdown::Both);
+                let _ = t.join();
+            });
+        }
+    });
+    (url, seen)
+}
+
+/// An agency behind a proxy: with `ClientConfig::proxy` every call goes through it (in
+/// absolute form, with the proxy's login from the URL), and the exchange works as direct.
+#[test]
+fn the_axis_is_reached_through_a_configured_proxy() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start(dir.path());
+    let (proxy, seen) = start_proxy();
+    let a = VxpClient::new(ClientConfig {
+        proxy: Some(proxy.replace("http://", "http://van%20thu:b%C3%AD@")),
+        ..client(&srv, A, "00.01.W00", "bí-mật-a").config().clone()
+    })
+    .unwrap();
+    let entries = a.directory().unwrap();
+    assert_eq!(entries.len(), 2);
+    let heads = seen.lock().unwrap().clone();
+    assert!(!heads.is_empty());
+    let basic = "dmFuIHRodTpiw60="; // base64("van thu:bí")
+    for h in &heads {
+        assert!(
+            h.contains(&format!(" {}", srv.endpoint())),
+            "absolute form: {h}"
+        );
+        assert!(
+            h.contains(&format!("proxy-authorization: Basic {basic}"))
+                || h.contains(&format!("Proxy-Authorization: Basic {basic}")),
+            "{h}"
+        );
+    }
 }

@@ -51,6 +51,7 @@ fn client(endpoint: &str, organ: &str, sys: &str, secret: &str, ca: Option<&Path
         hash_padded: false,
         timeout: Duration::from_secs(10),
         tls_ca_pem: ca.map(|p| std::fs::read(p).unwrap()),
+        proxy: None,
     })
     .unwrap()
 }
