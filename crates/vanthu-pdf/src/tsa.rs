@@ -170,14 +170,7 @@ fn proxy_for(tls: bool, host: &str) -> Option<Proxy> {
         .trim()
         .trim_start_matches("http://")
         .trim_end_matches('/');
-    let (auth, hostport) = match rest.rsplit_once('@') {
-        Some((user, h)) => {
-            use base64::Engine;
-            let b64 = base64::engine::general_purpose::STANDARD.encode(percent_decode(user));
-            (format!("Proxy-Authorization: Basic {b64}\r\n"), h)
-        }
-        None => (String::new(), rest),
-    };
+    let (auth, hostport) = split_login(rest, "Proxy-Authorization");
     let hostport = if hostport
         .rsplit_once(':')
         .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
@@ -257,6 +250,19 @@ fn redirect_target(base: &str, location: &str) -> String {
     format!("{scheme}://{hostport}{dir}{location}")
 }
 
+/// `user:password@host:port` split into a Basic `header` line (the user information
+/// percent-decoded; "" without one) and `host:port`.
+fn split_login<'a>(hostport: &'a str, header: &str) -> (String, &'a str) {
+    match hostport.rsplit_once('@') {
+        Some((user, h)) => {
+            use base64::Engine;
+            let b64 = base64::engine::general_purpose::STANDARD.encode(percent_decode(user));
+            (format!("{header}: Basic {b64}\r\n"), h)
+        }
+        None => (String::new(), hostport),
+    }
+}
+
 /// `%XX` escapes of a URL's user information decoded.
 fn percent_decode(s: &str) -> Vec<u8> {
     let b = s.as_bytes();
@@ -301,14 +307,7 @@ fn http_once(
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
     };
-    let (auth, hostport) = match hostport.rsplit_once('@') {
-        Some((user, h)) => {
-            use base64::Engine;
-            let b64 = base64::engine::general_purpose::STANDARD.encode(percent_decode(user));
-            (format!("Authorization: Basic {b64}\r\n"), h)
-        }
-        None => (String::new(), hostport),
-    };
+    let (auth, hostport) = split_login(hostport, "Authorization");
     // `host[:port]`, `[v6][:port]`: the name the server's certificate must carry, and where.
     let explicit = hostport
         .rsplit_once(':')
