@@ -1504,6 +1504,40 @@ fn sign_file_hides_a_hybrid_reference_from_strict_readers() {
     assert_eq!(done.repaired, None);
 }
 
+/// A signer whose certificate the test intermediate issues now, with the extensions written in
+/// `{d}/ext`: `newkey` as `openssl req -newkey` takes it, the intermediate in the PKCS#12 file
+/// or not (`with_chain`).
+fn signer_from_inter(
+    d: &std::path::Path,
+    newkey: &str,
+    serial: &str,
+    with_chain: bool,
+) -> vanthu_pdf::keys::SoftKey {
+    openssl(
+        d,
+        &format!(
+            "req -newkey {newkey} -nodes -keyout {{d}}/s.key -out {{d}}/s.csr -subj /C=VN/CN=Ky"
+        ),
+    );
+    openssl(
+        d,
+        &format!(
+            "x509 -req -in {{d}}/s.csr -CA {{k}}/inter.pem -CAkey {{k}}/inter.key.pem \
+             -set_serial {serial} -days 30 -extfile {{d}}/ext -out {{d}}/s.pem"
+        ),
+    );
+    let chain = if with_chain {
+        "-certfile {k}/inter.pem"
+    } else {
+        ""
+    };
+    openssl(
+        d,
+        &format!("pkcs12 -export -inkey {{d}}/s.key -in {{d}}/s.pem {chain} -out {{d}}/s.p12 -passout pass:1234"),
+    );
+    vanthu_pdf::keys::load_p12(&std::fs::read(d.join("s.p12")).unwrap(), "1234").unwrap()
+}
+
 /// A certificate whose key usage is digitalSignature without nonRepudiation, and whose extended
 /// key usage is clientAuth only (a TLS client certificate; made here from the test
 /// intermediate): PAdES accepts it and vanthu signs and validates, but tells the signer that
@@ -1515,23 +1549,7 @@ fn a_signing_certificate_without_non_repudiation_is_noted() {
     let d = dir.path();
     let ext = "keyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n";
     std::fs::write(d.join("ext"), ext).unwrap();
-    openssl(
-        d,
-        "req -newkey rsa:2048 -nodes -keyout {d}/ds.key -out {d}/ds.csr -subj /C=VN/CN=Ky",
-    );
-    openssl(
-        d,
-        "x509 -req -in {d}/ds.csr -CA {k}/inter.pem -CAkey {k}/inter.key.pem -set_serial 4242 \
-         -days 30 -extfile {d}/ext -out {d}/ds.pem",
-    );
-    openssl(
-        d,
-        "pkcs12 -export -inkey {d}/ds.key -in {d}/ds.pem -certfile {k}/inter.pem \
-         -out {d}/ds.p12 -passout pass:1234",
-    );
-    let key =
-        vanthu_pdf::keys::load_p12(&std::fs::read(dir.path().join("ds.p12")).unwrap(), "1234")
-            .unwrap();
+    let key = signer_from_inter(d, "rsa:2048", "4242", true);
     let input = dir.path().join("in.pdf");
     std::fs::write(&input, sample_pdf(1, "Ky so")).unwrap();
     let out = dir.path().join("out.pdf");
@@ -1605,18 +1623,7 @@ fn the_missing_ca_certificate_is_fetched_from_the_ca_issuers_address() {
              authorityInfoAccess=caIssuers;URI:{url}/khong-co.cer,caIssuers;URI:{url}{file}\n"
         );
         std::fs::write(d.join("ext"), ext).unwrap();
-        openssl(d, "req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout {d}/t.key -out {d}/t.csr -subj /C=VN/CN=Token");
-        openssl(
-            d,
-            "x509 -req -in {d}/t.csr -CA {k}/inter.pem -CAkey {k}/inter.key.pem -set_serial 4343 \
-             -days 30 -extfile {d}/ext -out {d}/t.pem",
-        );
-        openssl(
-            d,
-            "pkcs12 -export -inkey {d}/t.key -in {d}/t.pem -out {d}/t.p12 -passout pass:1234",
-        );
-        let key =
-            vanthu_pdf::keys::load_p12(&std::fs::read(d.join("t.p12")).unwrap(), "1234").unwrap();
+        let key = signer_from_inter(d, "ec -pkeyopt ec_paramgen_curve:P-256", "4343", false);
         let chain = vanthu_pdf::Signer::chain(&key).to_vec();
         assert_eq!(chain.len(), 1);
         assert!(vanthu_pdf::keys::missing_issuer(&chain, &[]).is_some());
