@@ -9,7 +9,8 @@ use crate::PdfError;
 /// Where an object lives according to one cross-reference section.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Entry {
-    Free,
+    /// A freed object, with the generation its next use must have.
+    Free(u32),
     Offset(usize, u16),
     InStream(u32, u32),
 }
@@ -29,6 +30,9 @@ pub struct Section {
     pub trailer: Dict,
     /// End of this revision: just after its `%%EOF` marker (0 if none was found).
     pub end: usize,
+    /// The highest generation number an entry of this section gives (free ones included; a
+    /// valid file stays at or below 65535).
+    pub max_generation: u64,
 }
 
 /// The bytes of a PDF: held in memory, or a read-only map of a file (only the pages the parser
@@ -304,6 +308,7 @@ impl Doc {
         if lx.peek_word() == b"xref" {
             lx.word();
             let mut entries = BTreeMap::new();
+            let mut max_generation = 0;
             loop {
                 let save = lx.pos;
                 let (Some(start), Some(count)) = (lx.uint(), lx.uint()) else {
@@ -317,9 +322,10 @@ impl Doc {
                     };
                     let kind = lx.word();
                     let num = (start + i) as u32;
+                    max_generation = max_generation.max(g);
                     let e = match kind {
                         b"n" => Entry::Offset(o as usize, g as u16),
-                        b"f" => Entry::Free,
+                        b"f" => Entry::Free(g.min(u64::from(u32::MAX)) as u32),
                         _ => return Err(PdfError::Damaged("bad cross-reference entry".into())),
                     };
                     // Within one table the first entry for a number counts.
@@ -349,6 +355,7 @@ impl Doc {
                 entries,
                 trailer,
                 end: self.revision_end(lx.pos),
+                max_generation,
             })
         } else {
             self.read_xref_stream(off)
@@ -387,6 +394,7 @@ impl Doc {
         };
         let rec = w[0] + w[1] + w[2];
         let mut entries = BTreeMap::new();
+        let mut max_generation = 0;
         let mut p = 0;
         let field = |b: &[u8]| b.iter().fold(0u64, |a, &c| a << 8 | c as u64);
         for pair in index.chunks(2) {
@@ -400,8 +408,11 @@ impl Doc {
                 let t = if w[0] == 0 { 1 } else { field(&r[..w[0]]) };
                 let f2 = field(&r[w[0]..w[0] + w[1]]);
                 let f3 = field(&r[w[0] + w[1]..]);
+                if t < 2 {
+                    max_generation = max_generation.max(f3);
+                }
                 let e = match t {
-                    0 => Entry::Free,
+                    0 => Entry::Free(f3.min(u64::from(u32::MAX)) as u32),
                     1 => Entry::Offset(f2 as usize, f3 as u16),
                     2 => Entry::InStream(f2 as u32, f3 as u32),
                     _ => continue,
@@ -415,6 +426,7 @@ impl Doc {
             entries,
             trailer: dict.clone(),
             end: self.revision_end(end),
+            max_generation,
         })
     }
 
@@ -513,7 +525,7 @@ impl Doc {
             return Err(PdfError::Damaged("object streams nest too deeply".into()));
         }
         match self.entry_in(num, view) {
-            None | Some(Entry::Free) => Ok(Obj::Null),
+            None | Some(Entry::Free(_)) => Ok(Obj::Null),
             Some(Entry::Offset(off, gen)) => {
                 let (n, o, _) = self.parse_indirect_at(off, Some(view))?;
                 if n != num {
@@ -699,6 +711,91 @@ impl Doc {
                 .next_back()
                 .is_some_and(|&m| i64::from(m) >= size)
         })
+    }
+
+    /// What a strict reader finds wrong with this file's cross-reference chain, readable as it
+    /// is by vanthu and by lenient readers: pyHanko's default (strict) mode refuses to
+    /// validate *any* signature in such a file, whoever made it. `sign_file` hides an unsigned
+    /// file's chain behind one complete section of its own for these (the original bytes stay).
+    /// Checked: `/Size` below the objects listed (pdfunite); a hybrid section (Word); a
+    /// generation above 65535 (Pillow's `0 65536 f`); `/Size` shrinking in a later section; an
+    /// object freed with next generation 0 in a later section, or used again with a lower
+    /// generation than its freeing announced, or moved into an object stream; a
+    /// cross-reference stream's own object number reused by a later section.
+    pub fn strict_objection(&self) -> Option<String> {
+        if self.size_mismatch() {
+            return Some(
+                "/Size nhỏ hơn số đối tượng (/Size below the highest object number)".into(),
+            );
+        }
+        if self.hybrid() {
+            return Some(
+                "tệp dùng bảng tham chiếu chéo lai /XRefStm, như Word ghi (a hybrid-reference \
+                 file, as Word writes them)"
+                    .into(),
+            );
+        }
+        if let Some(g) = self
+            .sections
+            .iter()
+            .map(|s| s.max_generation)
+            .find(|&g| g > 0xFFFF)
+        {
+            return Some(format!(
+                "số thế hệ {g} vượt 65535 trong bảng tham chiếu chéo (generation {g} above \
+                 65535 in the cross-reference)"
+            ));
+        }
+        let size = |s: &Section| s.trailer.get("Size").and_then(Obj::as_int).unwrap_or(0);
+        let mut largest = 0;
+        for (i, s) in self.sections.iter().enumerate() {
+            if size(s) < largest {
+                return Some(format!(
+                    "/Size giảm từ {largest} xuống {} ở bản cập nhật sau (/Size shrinks in a \
+                     later update)",
+                    size(s)
+                ));
+            }
+            largest = largest.max(size(s));
+            let later = &self.sections[i + 1..];
+            for (&n, e) in &s.entries {
+                let Entry::Free(next) = *e else { continue };
+                if n == 0 {
+                    continue;
+                }
+                if next == 0 && i > 0 {
+                    return Some(format!(
+                        "đối tượng {n} bị xoá với thế hệ kế tiếp 0 ở bản cập nhật sau (object \
+                         {n} freed with next generation 0 in a later update)"
+                    ));
+                }
+                let reused = later.iter().find_map(|l| match l.entries.get(&n) {
+                    Some(Entry::InStream(..)) => Some(0),
+                    Some(&Entry::Offset(_, g)) if next == 0 || u32::from(g) < next => {
+                        Some(u32::from(g))
+                    }
+                    _ => None,
+                });
+                if let Some(g) = reused {
+                    return Some(format!(
+                        "đối tượng {n} được dùng lại với thế hệ {g} sau khi bị xoá (object {n} \
+                         used again with generation {g} after it was freed)"
+                    ));
+                }
+            }
+            if s.kind == XrefKind::Stream {
+                let n = Lexer::new(&self.data, s.offset).uint();
+                if let Some(n) = n.and_then(|n| u32::try_from(n).ok()) {
+                    if later.iter().any(|l| l.entries.contains_key(&n)) {
+                        return Some(format!(
+                            "số đối tượng {n} của luồng tham chiếu chéo được dùng lại (the \
+                             cross-reference stream's object number {n} is used again)"
+                        ));
+                    }
+                }
+            }
+        }
+        None
     }
 }
 

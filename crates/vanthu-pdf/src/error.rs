@@ -50,8 +50,8 @@ pub enum PdfError {
     Cancelled,
     #[error("Dịch vụ ký từ xa không sẵn sàng: {0} (remote signing service unavailable)")]
     Unavailable(String),
-    /// An unsigned input whose cross-reference is readable but inconsistent (see
-    /// `Doc::size_mismatch`) or hybrid (`Doc::hybrid`): `sign_file` rebuilds it before signing,
+    /// An unsigned input whose cross-reference is readable but refused by strict readers (see
+    /// `Doc::strict_objection`): `sign_file` rebuilds it before signing,
     /// so that strict readers accept the result; not seen by callers unless that fails.
     #[error("Bảng tham chiếu chéo không nhất quán: {0} (inconsistent cross-reference table)")]
     Inconsistent(String),

@@ -314,7 +314,7 @@ pub fn plan_from_doc(doc: &crate::doc::Doc) -> Result<Plan, PdfError> {
     for s in &doc.sections {
         for (n, e) in &s.entries {
             match e {
-                Entry::Free => entries.remove(n),
+                Entry::Free(_) => entries.remove(n),
                 e => entries.insert(*n, *e),
             };
         }

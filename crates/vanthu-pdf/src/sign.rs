@@ -1525,19 +1525,10 @@ fn sign_into(
         let signed = (|| {
             let doc = Doc::open(input)?;
             if consistent && !crate::repair::has_signature_marks(&doc.data) {
-                if doc.size_mismatch() {
-                    return Err(PdfError::Inconsistent(
-                        "/Size nhỏ hơn số đối tượng (/Size below the highest object number)".into(),
-                    ));
-                }
-                // Word's hybrid-reference files: pyHanko's strict mode refuses to validate any
-                // signature in one; a complete section without /Prev hides the hybrid one.
-                if doc.hybrid() {
-                    return Err(PdfError::Inconsistent(
-                        "tệp dùng bảng tham chiếu chéo lai /XRefStm, như Word ghi (a \
-                         hybrid-reference file, as Word writes them)"
-                            .into(),
-                    ));
+                // pyHanko's strict mode refuses to validate any signature in such a file; a
+                // complete section without /Prev hides the old chain (`Doc::strict_objection`).
+                if let Some(why) = doc.strict_objection() {
+                    return Err(PdfError::Inconsistent(why));
                 }
             }
             refuse_broken(&doc)?;

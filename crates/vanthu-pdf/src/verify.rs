@@ -392,6 +392,12 @@ pub fn verify_doc(doc: &Doc, opts: &VerifyOptions) -> Report {
              hiển thị khác (hybrid-reference file: PDF 1.4 readers may show less)"
                 .into(),
         );
+    } else if let Some(why) = doc.strict_objection() {
+        // Read as lenient readers do; say why a strict validator may refuse the whole file.
+        warnings.push(format!(
+            "Trình kiểm tra nghiêm ngặt (như pyHanko) có thể từ chối cả tệp: {why} (strict \
+             validators such as pyHanko may refuse the whole file)"
+        ));
     }
     let tail = &doc.data[doc.sections[last].end.min(doc.data.len())..];
     let trailing = doc.sections[last].end == 0 || tail.iter().any(|c| !crate::object::is_ws(*c));

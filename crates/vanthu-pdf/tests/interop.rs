@@ -1674,3 +1674,142 @@ fn the_missing_ca_certificate_is_fetched_from_the_ca_issuers_address() {
         assert!(ok && txt.contains(":VALID"), "pyHanko: {txt}");
     }
 }
+
+/// Cross-references that lenient readers (and vanthu) read but pyHanko's strict mode refuses
+/// whole, so that it would validate no signature in the file, whoever made it: Pillow's
+/// `0 65536 f`, an object freed with next generation 0 in an update (as Acrobat does), `/Size`
+/// shrinking in an update, a freed object used again with a lower generation, an update that
+/// reuses a cross-reference stream's object number. The in-memory signer signs such a file as
+/// it is (pyHanko's strict mode then refuses it: the oracle agrees the defect is real);
+/// `sign_file` first appends a complete section without `/Prev` (the original bytes kept), and
+/// pyHanko's strict mode, qpdf and vanthu all validate the signature. Clean files from
+/// several producers raise no objection.
+#[test]
+fn cross_references_strict_readers_refuse_are_hidden_before_signing() {
+    use vanthu_pdf::doc::Doc;
+    let dir = tempfile::tempdir().unwrap();
+    let base = sample_pdf(2, "Strict");
+    let offset_of = |data: &[u8], n: u32| {
+        let head = format!("\n{n} 0 obj");
+        data.windows(head.len())
+            .position(|w| w == head.as_bytes())
+            .unwrap()
+            + 1
+    };
+    // An update holding only a table (`rows`, subsection headers included).
+    let update = |data: &[u8], rows: String, size: usize| {
+        let prev = Doc::parse(data.to_vec())
+            .unwrap()
+            .sections
+            .last()
+            .unwrap()
+            .offset;
+        let mut out = data.to_vec();
+        let x = out.len();
+        out.extend_from_slice(
+            format!(
+                "xref\n{rows}trailer\n<< /Size {size} /Root 1 0 R /Prev {prev} >>\nstartxref\n{x}\n%%EOF\n"
+            )
+            .as_bytes(),
+        );
+        out
+    };
+    let objstm = xref_stream_pdf(dir.path(), 2, "Strict");
+    for clean in [base.clone(), objstm.clone(), sample_pdf(1, "Other")] {
+        assert_eq!(Doc::parse(clean).unwrap().strict_objection(), None);
+    }
+    let freed = update(&base, "7 1\n0000000000 00001 f \n".into(), 8);
+    let xs = Doc::parse(objstm.clone())
+        .unwrap()
+        .sections
+        .last()
+        .unwrap()
+        .offset;
+    let xs_num: u32 = String::from_utf8_lossy(&objstm[xs..xs + 12])
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let cases = [
+        (
+            "Pillow",
+            patch_same_len(&base, b"0000000000 65535 f", b"0000000000 65536 f"),
+            "above 65535",
+        ),
+        (
+            "dead",
+            update(&base, "8 1\n0000000000 00000 f \n".into(), 9),
+            "next generation 0",
+        ),
+        (
+            "shrink",
+            update(
+                &base,
+                format!("1 1\n{:010} 00000 n \n", offset_of(&base, 1)),
+                2,
+            ),
+            "/Size shrinks",
+        ),
+        (
+            "reuse",
+            update(
+                &freed,
+                format!("7 1\n{:010} 00000 n \n", offset_of(&base, 7)),
+                8,
+            ),
+            "used again with generation 0",
+        ),
+        (
+            "clobber",
+            append_revision(&objstm, &[(xs_num, "<< /Note (x) >>".into())], "table"),
+            "cross-reference stream's object number",
+        ),
+    ];
+    for (name, input, why) in cases {
+        let objection = Doc::parse(input.clone()).unwrap().strict_objection();
+        assert!(
+            objection.as_deref().unwrap_or_default().contains(why),
+            "{name}: {objection:?}"
+        );
+        let as_is = sign_to(
+            dir.path(),
+            &format!("{name}-as-is.pdf"),
+            input.clone(),
+            "leader",
+            SignOptions::default(),
+        );
+        let (ok, out) = pyhanko_validate(&as_is, &[]);
+        assert!(!ok && out.contains("strict"), "{name}: pyHanko: {out}");
+        let rep = vanthu_pdf::verify::verify_file(&as_is, &opts()).unwrap();
+        assert!(rep.all_valid, "{name}: {rep:#?}");
+        assert!(
+            rep.warnings
+                .iter()
+                .any(|w| w.contains("strict validators") && w.contains(why)),
+            "{name}: {:?}",
+            rep.warnings
+        );
+        let src = dir.path().join(format!("{name}.pdf"));
+        std::fs::write(&src, &input).unwrap();
+        let out = dir.path().join(format!("{name}-signed.pdf"));
+        let done =
+            vanthu_pdf::sign_file(&src, &out, &p12("leader"), &SignOptions::default()).unwrap();
+        let said = done
+            .repaired
+            .and_then(|r| r.inconsistent)
+            .unwrap_or_default();
+        assert!(said.contains(why), "{name}: {said}");
+        assert!(std::fs::read(&out).unwrap().starts_with(&input), "{name}");
+        assert_pyhanko_valid(&out, 1);
+        let rep = vanthu_pdf::verify::verify_file(&out, &opts()).unwrap();
+        assert!(rep.all_valid, "{name}: {rep:#?}");
+        assert!(
+            !rep.warnings.iter().any(|w| w.contains("strict")),
+            "{name}: {:?}",
+            rep.warnings
+        );
+        let text = tool(std::process::Command::new("pdftotext").arg(&out).arg("-"));
+        assert!(text.contains("Strict - page 1"), "{name}: {text}");
+    }
+}
