@@ -243,7 +243,7 @@ fn read(path: &Path) -> Result<Vec<u8>, PdfError> {
 fn parse_visible(s: &str) -> Result<(usize, [f64; 4]), PdfError> {
     let parts: Vec<&str> = s.split(',').map(str::trim).collect();
     let bad = || {
-        PdfError::Field(format!(
+        PdfError::Request(format!(
             "--visible {s:?}: cần trang,x,y,rộng,cao (expected page,x,y,w,h)"
         ))
     };
@@ -298,14 +298,14 @@ fn sign(a: &SignArgs) -> Result<vanthu_pdf::Signed, PdfError> {
     opts.level = a.level.parse::<Level>()?;
     trust_tls(&a.tls_ca)?;
     if opts.level > Level::BB && a.tsa.is_none() {
-        return Err(PdfError::Field(
+        return Err(PdfError::Request(
             "mức B-T trở lên cần --tsa URL (B-T and above need a timestamp authority)".into(),
         ));
     }
     if let Some(seal) = &a.seal {
         let diameter_mm = a.seal_mm.unwrap_or_default();
         if !(5.0..=100.0).contains(&diameter_mm) {
-            return Err(PdfError::Field(format!(
+            return Err(PdfError::Request(format!(
                 "--seal-mm {diameter_mm}: đường kính con dấu 5–100 mm (seal diameter in mm)"
             )));
         }
@@ -364,7 +364,7 @@ fn sign(a: &SignArgs) -> Result<vanthu_pdf::Signed, PdfError> {
         opts.resume_file = a.resume_file.clone();
         Box::new(remote_signer(a, url)?)
     } else {
-        return Err(PdfError::Field(
+        return Err(PdfError::Request(
             "cần --p12 FILE, --pkcs11-module LIB --token LABEL --key LABEL hoặc --remote URL \
              --credential ID (a key source is required)"
                 .into(),
@@ -449,7 +449,7 @@ fn pending_request(
 ) -> Result<Option<vanthu_pdf::remote::PendingTx>, PdfError> {
     let exists = rf.exists();
     if exists && !a.resume {
-        return Err(PdfError::Field(format!(
+        return Err(PdfError::Request(format!(
             "{} đã có một yêu cầu ký đang chờ: chạy lại với --resume để tiếp tục, hoặc xóa tệp \
              để ký lại từ đầu (a request is pending: use --resume)",
             rf.display()
@@ -457,7 +457,7 @@ fn pending_request(
     }
     if !exists {
         return if a.resume {
-            Err(PdfError::Field(format!(
+            Err(PdfError::Request(format!(
                 "không có yêu cầu ký đang chờ trong {} (nothing to resume)",
                 rf.display()
             )))
@@ -473,7 +473,7 @@ fn pending_request(
     if r["url"].as_str() != Some(url.trim_end_matches('/'))
         || r["credential"].as_str() != a.credential.as_deref()
     {
-        return Err(PdfError::Field(format!(
+        return Err(PdfError::Request(format!(
             "{}: yêu cầu đang chờ thuộc dịch vụ {} với tài khoản {}, không phải tài khoản này \
              (the pending request is for another service or credential)",
             rf.display(),
@@ -491,7 +491,7 @@ fn pending_request(
         let _ = std::fs::remove_file(dir.join(format!(".{}.{pid}.tmp", name.to_string_lossy())));
     }
     let damaged = || {
-        PdfError::Field(format!(
+        PdfError::Request(format!(
             "{}: tệp tiếp tục hỏng (damaged resume file)",
             rf.display()
         ))

@@ -241,7 +241,7 @@ fn embed_font(
 type Decoded = (u32, u32, Vec<u8>, Vec<u8>);
 
 fn decode_png(png_bytes: &[u8]) -> Result<Decoded, PdfError> {
-    let bad = |e: &dyn std::fmt::Display| PdfError::Field(format!("ảnh PNG hỏng ({e}) (bad PNG)"));
+    let bad = |e: &dyn std::fmt::Display| PdfError::Image(format!("ảnh PNG hỏng ({e}) (bad PNG)"));
     let mut dec = png::Decoder::new(png_bytes);
     dec.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
     let mut reader = dec.read_info().map_err(|e| bad(&e))?;
@@ -307,7 +307,7 @@ fn ink_share(d: &Decoded, is: impl Fn(i32, i32, i32) -> bool) -> (f64, bool) {
 /// (an opaque seal would hide the leader's signature it overlaps) and red ink.
 pub(crate) fn check_seal(png_bytes: &[u8]) -> Result<(), PdfError> {
     if !png_bytes.starts_with(PNG_MAGIC) {
-        return Err(PdfError::Field(
+        return Err(PdfError::Image(
             "ảnh con dấu phải là tệp PNG nền trong suốt (the seal image must be a PNG with a transparent background)"
                 .into(),
         ));
@@ -315,12 +315,12 @@ pub(crate) fn check_seal(png_bytes: &[u8]) -> Result<(), PdfError> {
     let d = decode_png(png_bytes)?;
     let (red, transparent) = ink_share(&d, |r, g, b| r > g + 60 && r > b + 60);
     if !transparent {
-        return Err(PdfError::Field(
+        return Err(PdfError::Image(
             "ảnh con dấu phải có nền trong suốt (PNG có kênh alpha) (the seal PNG needs a transparent background)".into(),
         ));
     }
     if red < 0.6 {
-        return Err(PdfError::Field(format!(
+        return Err(PdfError::Image(format!(
             "ảnh con dấu phải màu đỏ ({:.0}% điểm ảnh đỏ) (the seal must be red)",
             red * 100.0
         )));
@@ -356,7 +356,7 @@ fn embed_image(up: &mut Update<'_>, bytes: &[u8]) -> Result<(u32, u32, u32), Pdf
         return embed_jpeg(up, bytes);
     }
     if !bytes.starts_with(PNG_MAGIC) {
-        return Err(PdfError::Field(
+        return Err(PdfError::Image(
             "ảnh chữ ký phải là tệp PNG hoặc JPEG (the signature image must be a PNG or JPEG file)"
                 .into(),
         ));
@@ -366,7 +366,7 @@ fn embed_image(up: &mut Update<'_>, bytes: &[u8]) -> Result<(u32, u32, u32), Pdf
 
 /// Width, height and number of colour components from a JPEG's frame header (SOFn).
 pub(crate) fn jpeg_info(b: &[u8]) -> Result<(u32, u32, u8), PdfError> {
-    let bad = |why: &str| PdfError::Field(format!("ảnh JPEG hỏng: {why} (bad JPEG)"));
+    let bad = |why: &str| PdfError::Image(format!("ảnh JPEG hỏng: {why} (bad JPEG)"));
     if !is_jpeg(b) {
         return Err(bad("thiếu SOI (no start of image)"));
     }
@@ -401,7 +401,7 @@ pub(crate) fn jpeg_info(b: &[u8]) -> Result<(u32, u32, u8), PdfError> {
                 f[5],
             );
             if bits != 8 || w == 0 || h == 0 {
-                return Err(PdfError::Field(format!(
+                return Err(PdfError::Image(format!(
                     "ảnh JPEG {bits} bit, {w}×{h}: chỉ nhận JPEG 8 bit có kích thước (only 8-bit JPEGs with a size)"
                 )));
             }
@@ -423,7 +423,7 @@ fn embed_jpeg(up: &mut Update<'_>, bytes: &[u8]) -> Result<(u32, u32, u32), PdfE
         1 => "DeviceGray",
         3 => "DeviceRGB",
         _ => {
-            return Err(PdfError::Field(format!(
+            return Err(PdfError::Image(format!(
                 "ảnh JPEG {n} kênh màu (CMYK?): hãy lưu lại dạng RGB hoặc PNG (only greyscale or RGB JPEGs)"
             )))
         }

@@ -42,6 +42,11 @@ pub enum PdfError {
     Tsa(String),
     #[error("Trường chữ ký không hợp lệ: {0} (bad signature field)")]
     Field(String),
+    /// An option, a resume file or the document's state that rules out what was asked.
+    #[error("Không ký được như yêu cầu: {0} (cannot sign as asked)")]
+    Request(String),
+    #[error("Ảnh không dùng được: {0} (unusable image)")]
+    Image(String),
     #[error("Người ký đã từ chối trên điện thoại (the signer rejected the request)")]
     Rejected,
     #[error("Hết thời gian chờ xác nhận ký (approval timed out)")]

@@ -220,7 +220,7 @@ impl std::str::FromStr for Level {
             "B-LT" => Level::BLT,
             "B-LTA" => Level::BLTA,
             _ => {
-                return Err(PdfError::Field(format!(
+                return Err(PdfError::Request(format!(
                     "mức {s:?}: cần B-B, B-T, B-LT hoặc B-LTA (unknown PAdES level)"
                 )))
             }
@@ -851,7 +851,7 @@ fn prepare(
     if opts.certify {
         let existing = existing_signatures(doc)?;
         if existing > 0 {
-            return Err(PdfError::Field(
+            return Err(PdfError::Request(
                 "chỉ chữ ký đầu tiên được chứng nhận (only the first signature may certify)".into(),
             ));
         }
@@ -859,7 +859,7 @@ fn prepare(
     // A certification with P=1 allows no change at all but DSS and document timestamps
     // (PAdES): another signature would void it, so refuse before writing anything.
     if signer.is_some() && crate::verify::current_certification(doc) == Some(1) {
-        return Err(PdfError::Field(
+        return Err(PdfError::Request(
             "tài liệu đã được chứng nhận không cho phép thay đổi (DocMDP P=1): ký thêm sẽ làm mất \
              hiệu lực chữ ký chứng nhận (the document is certified with no changes allowed)"
                 .into(),
@@ -899,7 +899,7 @@ fn prepare(
     };
     let page_no = opts.visible.as_ref().map(|v| v.page).unwrap_or(1);
     let page = *pages.get(page_no.wrapping_sub(1)).ok_or_else(|| {
-        PdfError::Field(format!(
+        PdfError::Request(format!(
             "trang {page_no} không có (page {page_no} does not exist; {} pages)",
             pages.len()
         ))
@@ -1111,7 +1111,7 @@ fn prepare(
             0 | 2 => 2,
             3 => 3,
             p => {
-                return Err(PdfError::Field(format!(
+                return Err(PdfError::Request(format!(
                     "DocMDP P={p} không dùng được, chỉ 2 hoặc 3 (DocMDP level must be 2 or 3)"
                 )))
             }
@@ -1568,7 +1568,7 @@ fn sign_into(
             return Err(failed());
         };
         if copied != base {
-            return Err(PdfError::Field(format!(
+            return Err(PdfError::Request(format!(
                 "{}: tệp đã thay đổi trong khi ký (the file changed while it was being signed)",
                 input.display()
             )));
@@ -1655,12 +1655,12 @@ pub fn extend_file(
     anchors: &[Vec<u8>],
 ) -> Result<(), PdfError> {
     if level < Level::BLT {
-        return Err(PdfError::Field(
+        return Err(PdfError::Request(
             "chỉ nâng lên B-LT hoặc B-LTA (extend to B-LT or B-LTA only)".into(),
         ));
     }
     if level == Level::BLTA && tsa_url.is_none() {
-        return Err(PdfError::Field(
+        return Err(PdfError::Request(
             "B-LTA cần --tsa URL (B-LTA needs a timestamp authority)".into(),
         ));
     }
@@ -1683,7 +1683,7 @@ pub fn extend_file(
         let mut src = std::fs::File::open(input).map_err(|e| PdfError::io(input, e))?;
         let copied = std::io::copy(&mut src, &mut f).map_err(io)?;
         if copied as usize != len {
-            return Err(PdfError::Field(format!(
+            return Err(PdfError::Request(format!(
                 "{}: tệp đã thay đổi trong khi xử lý (the file changed meanwhile)",
                 input.display()
             )));
@@ -1707,7 +1707,7 @@ fn read_back(path: &Path, at: u64, len: usize) -> std::io::Result<Vec<u8>> {
 pub fn read_json_file(path: &Path) -> Result<serde_json::Map<String, serde_json::Value>, PdfError> {
     match std::fs::read(path) {
         Ok(b) => serde_json::from_slice(&b).map_err(|e| {
-            PdfError::Field(format!(
+            PdfError::Request(format!(
                 "{}: tệp tiếp tục hỏng ({e}) (damaged resume file)",
                 path.display()
             ))
@@ -1735,7 +1735,7 @@ fn prepared_revision(
         if r["input_len"].as_u64() != Some(doc.data.len() as u64)
             || r["input_sha256"].as_str() != Some(&input_sha256)
         {
-            return Err(PdfError::Field(format!(
+            return Err(PdfError::Request(format!(
                 "{}: tệp tiếp tục thuộc về một tệp PDF khác hoặc tệp đã bị sửa (the resume file \
                  belongs to another input)",
                 file.display()
@@ -1754,7 +1754,7 @@ fn prepared_revision(
                     contents: Some(contents),
                 })
             }
-            _ => Err(PdfError::Field(format!(
+            _ => Err(PdfError::Request(format!(
                 "{}: tệp tiếp tục hỏng (damaged resume file)",
                 file.display()
             ))),
@@ -1781,7 +1781,7 @@ pub fn write_json_file(
     path: &Path,
     v: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<(), PdfError> {
-    let b = serde_json::to_vec_pretty(v).map_err(|e| PdfError::Field(e.to_string()))?;
+    let b = serde_json::to_vec_pretty(v).map_err(|e| PdfError::Request(e.to_string()))?;
     write_atomic(path, &b)
 }
 
@@ -1902,7 +1902,7 @@ fn level_options(opts: &SignOptions) -> Result<SignOptions, PdfError> {
     if opts.level == Level::BB {
         o.tsa_url = None;
     } else if opts.tsa_url.is_none() {
-        return Err(PdfError::Field(
+        return Err(PdfError::Request(
             "mức B-T trở lên cần máy chủ dấu thời gian --tsa (B-T and above need a TSA URL)".into(),
         ));
     }
@@ -1918,7 +1918,7 @@ fn refuse_broken(doc: &Doc) -> Result<(), PdfError> {
     }
     let rep = crate::verify::verify_doc(doc, &crate::verify::VerifyOptions::default());
     if let Some(bad) = rep.signatures.iter().find(|s| !s.intact) {
-        return Err(PdfError::Field(format!(
+        return Err(PdfError::Request(format!(
             "chữ ký có sẵn \"{}\" không toàn vẹn, không ký tiếp (existing signature is broken)",
             bad.field
         )));
@@ -1928,7 +1928,7 @@ fn refuse_broken(doc: &Doc) -> Result<(), PdfError> {
             .iter()
             .any(|m| m.class == crate::verify::ChangeClass::Forbidden)
     }) {
-        return Err(PdfError::Field(format!(
+        return Err(PdfError::Request(format!(
             "tệp đã bị sửa không được phép sau chữ ký \"{}\" (forbidden changes after an existing signature)",
             bad.field
         )));
