@@ -26,5 +26,5 @@ pub mod verify;
 
 pub use error::PdfError;
 pub use keys::{KeyAlg, Signer};
-pub use sign::{sign_bytes, sign_file, SignOptions, Signed};
+pub use sign::{sign_bytes, sign_document, sign_file, SignOptions, Signed};
 pub use verify::{verify_bytes, Report, SigReport};

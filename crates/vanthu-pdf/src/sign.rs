@@ -787,6 +787,88 @@ pub fn sign_pades(
     Ok(out)
 }
 
+/// The in-memory counterpart of [`sign_file`], for documents that must not reach disk in
+/// plaintext (the app's encrypted store): an *unsigned* input that strict readers refuse
+/// ([`Doc::strict_objection`]) first gets one complete cross-reference section, the original
+/// bytes kept; with `opts.repair`, an unsigned input whose structure is damaged is rebuilt
+/// ([`crate::repair`]); then it is signed at `opts.level` ([`sign_pades`]). The report says
+/// what was rebuilt and what the signer should know, as [`sign_file`]'s does.
+pub fn sign_document(
+    data: Vec<u8>,
+    signer: &dyn Signer,
+    opts: &SignOptions,
+) -> Result<(Vec<u8>, Signed), PdfError> {
+    // A rebuilt file must parse, have pages and lack nothing it refers to (else it was cut
+    // short, and signing it would sign less than the author wrote).
+    let whole = |v: Vec<u8>| match Doc::parse(v) {
+        Ok(d)
+            if d.pages().is_ok_and(|p| !p.is_empty())
+                && crate::repair::missing_object(&d).is_none() =>
+        {
+            Some(d.into_vec())
+        }
+        _ => None,
+    };
+    let rebuilt = |data: &[u8], plan: crate::repair::Plan, why: Option<String>| {
+        let mut v = Vec::with_capacity(data.len() - plan.skip + plan.section.len());
+        v.extend_from_slice(&data[plan.skip..]);
+        v.extend_from_slice(&plan.section);
+        let repaired = Repaired {
+            objects: plan.objects,
+            dropped: plan.skip,
+            inconsistent: why,
+        };
+        whole(v).map(|v| (v, Some(repaired)))
+    };
+    let backup = opts.repair.then(|| data.clone());
+    let (data, repaired) = match Doc::parse(data) {
+        Ok(doc) => {
+            let why = if crate::repair::has_signature_marks(&doc.data) {
+                None
+            } else {
+                doc.strict_objection()
+            };
+            let plan = why
+                .as_ref()
+                .and_then(|_| crate::repair::plan_from_doc(&doc).ok());
+            let data = doc.into_vec();
+            // Readable as it is: when the rebuild does not hold, signed as it is.
+            match plan.and_then(|p| rebuilt(&data, p, why)) {
+                Some(done) => done,
+                None => (data, None),
+            }
+        }
+        Err(e) if crate::repair::curable(&e) && backup.is_some() => {
+            let data = backup.unwrap_or_default();
+            match crate::repair::plan(&data) {
+                Ok(p) => rebuilt(&data, p, None).ok_or(e)?,
+                Err(e2 @ (PdfError::Encrypted | PdfError::Damaged(_)))
+                    if crate::repair::has_signature_marks(&data) =>
+                {
+                    return Err(e2)
+                }
+                Err(_) => return Err(e),
+            }
+        }
+        Err(e) => return Err(e),
+    };
+    if let Some(r) = &repaired {
+        tracing::info!(
+            objects = r.objects,
+            dropped = r.dropped,
+            "cross-reference rebuilt before signing"
+        );
+    }
+    let out = sign_pades(data, signer, opts)?;
+    Ok((
+        out,
+        Signed {
+            repaired,
+            notes: signing_notes(signer),
+        },
+    ))
+}
+
 /// Appends a document timestamp (PAdES B-LTA): an invisible field whose `/Contents` is an
 /// RFC 3161 token over the ByteRange.
 pub fn add_doc_timestamp(data: Vec<u8>, tsa_url: &str) -> Result<Vec<u8>, PdfError> {

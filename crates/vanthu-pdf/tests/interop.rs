@@ -1124,6 +1124,15 @@ fn damaged_unsigned_files_are_repaired_then_signed() {
             ok || (!qpdf_clean && text.contains("WARNING") && !text.contains("ERROR")),
             "{name}: qpdf: {text}"
         );
+        // In memory (the app's path: its documents never reach disk in plaintext), alike.
+        let e = vanthu_pdf::sign_document(bytes.clone(), &p12("leader"), &SignOptions::default())
+            .unwrap_err();
+        assert!(matches!(e, vanthu_pdf::PdfError::Damaged(_)), "{name}: {e}");
+        let (mem, done) = vanthu_pdf::sign_document(bytes.clone(), &p12("leader"), &so)
+            .unwrap_or_else(|e| panic!("{name}: in memory: {e}"));
+        assert_eq!(done.repaired.map(|r| r.dropped), Some(dropped), "{name}");
+        assert_eq!(&mem[..bytes.len() - dropped], &bytes[dropped..], "{name}");
+        assert!(verify_bytes(mem, &opts()).unwrap().all_valid, "{name}");
         // The signed result is an ordinary file now: a second signature needs no repair.
         let out2 = dir.path().join(format!("{name}-signed2.pdf"));
         let again = vanthu_pdf::sign_file(&out, &out2, &p12("clerk"), &so).unwrap();
@@ -1145,12 +1154,17 @@ fn damaged_unsigned_files_are_repaired_then_signed() {
     let e = vanthu_pdf::sign_file(&input, &out, &p12("clerk"), &so).unwrap_err();
     assert!(e.to_string().contains("signatures"), "{e}");
     assert!(!out.exists());
+    let e = vanthu_pdf::sign_document(broken, &p12("clerk"), &so).unwrap_err();
+    assert!(e.to_string().contains("signatures"), "{e}");
     // Nothing to rebuild from: the first error stays.
     let input = dir.path().join("cut.pdf");
     std::fs::write(&input, &good[..good.len() / 3]).unwrap();
     let e = vanthu_pdf::sign_file(&input, &out, &p12("clerk"), &so).unwrap_err();
     assert!(e.to_string().contains("startxref"), "{e}");
     assert!(!out.exists());
+    let e =
+        vanthu_pdf::sign_document(good[..good.len() / 3].to_vec(), &p12("clerk"), &so).unwrap_err();
+    assert!(e.to_string().contains("startxref"), "{e}");
     let left: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .flatten()
@@ -1681,8 +1695,9 @@ fn the_missing_ca_certificate_is_fetched_from_the_ca_issuers_address() {
 /// shrinking in an update, a freed object used again with a lower generation, an update that
 /// reuses a cross-reference stream's object number. The in-memory signer signs such a file as
 /// it is (pyHanko's strict mode then refuses it: the oracle agrees the defect is real);
-/// `sign_file` first appends a complete section without `/Prev` (the original bytes kept), and
-/// pyHanko's strict mode, qpdf and vanthu all validate the signature. Clean files from
+/// `sign_file`, and in memory `sign_document`, first append a complete section without
+/// `/Prev` (the original bytes kept), and pyHanko's strict mode, qpdf and vanthu all validate
+/// the signature. Clean files from
 /// several producers raise no objection.
 #[test]
 fn cross_references_strict_readers_refuse_are_hidden_before_signing() {
@@ -1809,6 +1824,19 @@ fn cross_references_strict_readers_refuse_are_hidden_before_signing() {
             "{name}: {:?}",
             rep.warnings
         );
+        // In memory (the app's path), the same section, the same result for pyHanko.
+        let (mem, done) =
+            vanthu_pdf::sign_document(input.clone(), &p12("leader"), &SignOptions::default())
+                .unwrap();
+        let said = done
+            .repaired
+            .and_then(|r| r.inconsistent)
+            .unwrap_or_default();
+        assert!(said.contains(why), "{name}: in memory: {said}");
+        assert!(mem.starts_with(&input), "{name}");
+        let mem_file = dir.path().join(format!("{name}-memory.pdf"));
+        std::fs::write(&mem_file, mem).unwrap();
+        assert_pyhanko_valid(&mem_file, 1);
         let text = tool(std::process::Command::new("pdftotext").arg(&out).arg("-"));
         assert!(text.contains("Strict - page 1"), "{name}: {text}");
     }
