@@ -2482,6 +2482,13 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>, lock: Option<&FieldLoc
         })
         .map(|r| r.0);
     let old_pages: BTreeSet<u32> = old_page_refs(doc, rev);
+    // A page as the reader sees it: its number in the final document, and its object.
+    let page_list = doc.pages().unwrap_or_default();
+    let page_no = |n: u32| page_list.iter().position(|p| p.0 == n).map(|i| i + 1);
+    let page_name = |n: u32| match page_no(n) {
+        Some(i) => format!("trang {i} (đối tượng {n})"),
+        None => format!("đối tượng {n}"),
+    };
     // Only the catalog's own XMP stream may change as "metadata".
     let old_meta = old_cat
         .as_ref()
@@ -2671,7 +2678,18 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>, lock: Option<&FieldLoc
                 push(c, "Danh sách trường biểu mẫu (form field list)".into());
             } else if old_annots_arrays.contains(&n) {
                 let c = annots_added(oa, na);
-                push(c, format!("Chú thích trang (page annotations), mảng {n}"));
+                let on = old_pages
+                    .iter()
+                    .find(|p| {
+                        doc.get_in(**p, rev).ok().is_some_and(|o| {
+                            o.as_dict()
+                                .and_then(|d| d.get("Annots"))
+                                .and_then(Obj::as_ref)
+                                .is_some_and(|r| r.0 == n)
+                        })
+                    })
+                    .map_or_else(|| format!("mảng {n}"), |p| page_name(*p));
+                push(c, format!("Chú thích trang (page annotations), {on}"));
             } else {
                 push(
                     ChangeClass::Forbidden,
@@ -2756,12 +2774,16 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>, lock: Option<&FieldLoc
                 } else {
                     annots_added(&oa, &na)
                 };
-                push(c, format!("Chú thích trang (page annotations), trang {n}"));
+                push(
+                    c,
+                    format!("Chú thích trang (page annotations), {}", page_name(n)),
+                );
             } else {
                 push(
                     ChangeClass::Forbidden,
                     format!(
-                        "Trang (đối tượng {n}) bị sửa: {} (page modified)",
+                        "Trang {}bị sửa (đối tượng {n}): {} (page modified)",
+                        page_no(n).map(|i| format!("{i} ")).unwrap_or_default(),
                         ck.join(", ")
                     ),
                 );

@@ -306,6 +306,14 @@ fn annotation_after_certification_is_rejected_and_blocks_signing() {
         .modifications
         .iter()
         .any(|m| m.class == ChangeClass::Forbidden));
+    // The report names the page as the reader sees it (page 1), beside its object number.
+    assert!(
+        rep.signatures[0].modifications.iter().any(
+            |m| m.what.contains("page annotations") && m.what.contains("trang 1 (đối tượng 4)")
+        ),
+        "{:#?}",
+        rep.signatures[0].modifications
+    );
     // vanthu refuses to add a signature on top.
     let dir = tempfile::tempdir().unwrap();
     let (i, o) = (dir.path().join("in.pdf"), dir.path().join("out.pdf"));
