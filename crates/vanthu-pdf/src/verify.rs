@@ -530,6 +530,10 @@ struct CmsCheck {
     /// An algorithm vanthu does not implement: nothing could be checked, which says nothing
     /// about the document.
     unsupported: bool,
+    /// A PAdES (ETSI.CAdES.detached) signature without any ESS signing-certificate attribute:
+    /// intact, but the signed attributes do not bind the signer's certificate, so it is never
+    /// valid (EN 319 102-1: INDETERMINATE, NO_SIGNING_CERTIFICATE_FOUND).
+    no_ess: bool,
 }
 
 /// Adobe's revocation archival attribute.
@@ -596,6 +600,7 @@ fn check_cms(
         archival: (Vec::new(), Vec::new()),
         weak: None,
         unsupported: false,
+        no_ess: false,
     };
     if let Some(cs) = &sd.certificates {
         for ch in cs.0.iter() {
@@ -697,13 +702,10 @@ fn check_cms(
                 .push("Có signing-time, PAdES dùng /M (signing-time present)".into());
         }
     }
-    let ess_ok = ess_seen == Some(true);
-    if pades && ess_seen.is_none() {
-        c.errors.push(
-            "Thiếu thuộc tính signing-certificate-v2 mà PAdES bắt buộc (no ESS signing certificate)"
-                .into(),
-        );
-    }
+    // Present, each must match (else another certificate may have been substituted); absent,
+    // the content is still intact but the certificate is not bound (`no_ess`).
+    let ess_ok = ess_seen != Some(false);
+    c.no_ess = pades && ess_seen.is_none();
     if !md_ok {
         c.errors.push(
             "Giá trị băm của nội dung không khớp message-digest: nội dung đã bị thay đổi (digest mismatch)"
@@ -714,7 +716,7 @@ fn check_cms(
         c.errors
             .push("Thiếu content-type (content-type missing)".into());
     }
-    if pades && !attrs.iter().any(|a| a.oid == ID_SIGNING_CERT_V2) {
+    if pades && ess_seen.is_some() && !attrs.iter().any(|a| a.oid == ID_SIGNING_CERT_V2) {
         c.warnings.push(
             "Thiếu signing-certificate-v2: không theo PAdES (no signing-certificate-v2)".into(),
         );
@@ -754,7 +756,7 @@ fn check_cms(
             c.unsigned.push((a.oid, a.values.iter().cloned().collect()));
         }
     }
-    c.intact = md_ok && ct_ok && sig_ok && (ess_ok || !pades);
+    c.intact = md_ok && ct_ok && sig_ok && ess_ok;
     c.signer = Some(signer);
     c
 }
@@ -1582,7 +1584,8 @@ fn dss_certs(doc: &Doc) -> Vec<Certificate> {
 }
 
 fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigReport {
-    // A weak digest algorithm (SHA-1) under the signature: never HỢP LỆ.
+    // A weak digest algorithm (SHA-1) under the signature, or a PAdES signature that does not
+    // bind its certificate: never HỢP LỆ.
     let mut weak = false;
     let last = doc.sections.len() - 1;
     let mut r = SigReport {
@@ -1825,6 +1828,16 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
                  được kiểm tra toàn vẹn nhưng chữ ký không thể được coi là hợp lệ (weak hash \
                  algorithm: integrity checked, validity undetermined)"
             ));
+        }
+        if ck.no_ess {
+            weak = true;
+            r.warnings.push(
+                "Thiếu thuộc tính signing-certificate-v2 mà PAdES bắt buộc: chữ ký không ràng \
+                 buộc chứng thư của người ký, nên không thể được coi là hợp lệ dù nội dung \
+                 không bị thay đổi (no ESS signing certificate, which PAdES requires: the \
+                 signer's certificate is not bound; integrity checked, validity undetermined)"
+                    .into(),
+            );
         }
         r.errors.extend(ck.errors.iter().cloned());
         r.warnings.extend(ck.warnings.iter().cloned());

@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use vanthu_pdf::sign::{sign_bytes, SignOptions};
-use vanthu_pdf::verify::{verify_bytes, ChangeClass, VALID};
+use vanthu_pdf::verify::{verify_bytes, ChangeClass, INVALID, UNDETERMINED, VALID};
 
 #[test]
 fn vanthu_signs_classic_pdf_pyhanko_and_qpdf_accept() {
@@ -914,6 +914,8 @@ async def build(self, dry_run=False):
         cert = load_cert_from_pemder({root:?})
     if variant == 'v1':
         return general.as_signing_certificate(cert)
+    if variant == 'none':
+        return None
     return general.as_signing_certificate_v2(cert, 'sha512')
 if variant == 'v1':
     attributes.SigningCertificateV2Provider.attribute_type = 'signing_certificate'
@@ -954,6 +956,29 @@ attributes.SigningCertificateV2Provider.build_attr_value = build
     );
     let (ok, out) = pyhanko_validate(&f, &[]);
     assert!(!ok || !out.contains(":VALID"), "pyHanko: {out}");
+    // No ESS attribute at all (PDFBox-based signers that set ETSI.CAdES.detached write such
+    // signatures): the content is intact, but the certificate is not bound, so the verdict is
+    // CHƯA XÁC ĐỊNH (EN 319 102-1: NO_SIGNING_CERTIFICATE_FOUND, as EU DSS says), never HỢP LỆ,
+    // and not KHÔNG HỢP LỆ either (it used to say "not intact").
+    let f = sign("none");
+    let rep = verify_bytes(std::fs::read(&f).unwrap(), &opts()).unwrap();
+    let s = &rep.signatures[0];
+    assert!(s.intact && s.verdict == UNDETERMINED, "{s:#?}");
+    assert!(
+        s.warnings
+            .iter()
+            .any(|w| w.contains("no ESS signing certificate")),
+        "{s:#?}"
+    );
+    // pyHanko, which does not require the attribute, finds it valid.
+    let (ok, out) = pyhanko_validate(&f, &[]);
+    assert!(ok && out.contains(":VALID"), "pyHanko: {out}");
+    // Changed after signing, it is KHÔNG HỢP LỆ as any other.
+    let mut bad = std::fs::read(&f).unwrap();
+    let at = bad.windows(3).position(|w| w == b"ESS").unwrap();
+    bad[at] = b'X';
+    let rep = verify_bytes(bad, &opts()).unwrap();
+    assert!(!rep.signatures[0].intact && rep.signatures[0].verdict == INVALID);
 }
 
 /// A document that pyHanko certified with DocMDP P=1 (no changes) is refused for another
