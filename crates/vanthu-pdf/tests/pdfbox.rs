@@ -78,16 +78,20 @@ fn java(args: &[&str]) -> String {
 /// PDFBox signs `src` into `out` as `key` (a test PKI stem), in field `field`; `mode`: adbe,
 /// etsi (no ESS attribute) or etsi-ess.
 fn pdfbox_sign(src: &Path, out: &Path, key: &str, field: &str, mode: &str) {
+    pdfbox_sign_with(src, out, key, field, mode, &[]);
+}
+
+/// [`pdfbox_sign`] with the program's further arguments (`["2"]`: certify with DocMDP P=2).
+fn pdfbox_sign_with(src: &Path, out: &Path, key: &str, field: &str, mode: &str, more: &[&str]) {
     let p12 = pki().join(format!("{key}.p12"));
-    java(&[
-        "sign",
-        &src.display().to_string(),
-        &out.display().to_string(),
-        &p12.display().to_string(),
-        "1234",
-        field,
-        mode,
-    ]);
+    let (src, out, p12) = (
+        src.display().to_string(),
+        out.display().to_string(),
+        p12.display().to_string(),
+    );
+    let mut args = vec!["sign", &src, &out, &p12, "1234", field, mode];
+    args.extend_from_slice(more);
+    java(&args);
 }
 
 /// BouncyCastle's word on each signature PDFBox finds: (field, "OK:whole" | "OK:partial" |
@@ -217,5 +221,42 @@ fn pdfbox_signs_vanthu_validates_and_countersigns() {
         let f = write(dir.path(), &format!("{mode}-bad.pdf"), bad);
         let seen = pdfbox_verify(&f);
         assert!(seen[0].1.starts_with("BAD:"), "{mode}: {seen:?}");
+    }
+}
+
+/// A document certified by PDFBox (DocMDP as its examples write it): at P=2 and P=3 vanthu reads
+/// the certification, adds its signature, and vanthu, pyHanko and BouncyCastle find both good;
+/// at P=1 vanthu refuses to sign (another signature would void the certification) and writes
+/// nothing.
+#[test]
+fn a_pdfbox_certification_is_honoured() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = write(dir.path(), "in.pdf", sample_pdf(1, "Chung nhan PDFBox"));
+    for p in [2i64, 3, 1] {
+        let certified = dir.path().join(format!("p{p}.pdf"));
+        let ps = p.to_string();
+        pdfbox_sign_with(&src, &certified, "leader", "LanhDao", "etsi-ess", &[&ps]);
+        let rep = verify_bytes(std::fs::read(&certified).unwrap(), &opts()).unwrap();
+        assert_eq!(rep.signatures[0].certification, Some(p), "P={p}: {rep:#?}");
+        assert!(rep.all_valid, "P={p}: {rep:#?}");
+        let out = dir.path().join(format!("p{p}-signed.pdf"));
+        let done = vanthu_pdf::sign_file(&certified, &out, &p12("clerk"), &SignOptions::default());
+        if p == 1 {
+            let e = done.unwrap_err();
+            assert!(e.to_string().contains("DocMDP P=1"), "{e}");
+            assert!(!out.exists());
+            continue;
+        }
+        done.unwrap();
+        let rep = verify_bytes(std::fs::read(&out).unwrap(), &opts()).unwrap();
+        assert_eq!(rep.signatures.len(), 2, "P={p}: {rep:#?}");
+        assert!(rep.all_valid, "P={p}: {rep:#?}");
+        let (ok, text) = pyhanko_validate(&out, &[]);
+        assert!(ok && text.matches(":VALID").count() == 2, "P={p}: {text}");
+        let seen = pdfbox_verify(&out);
+        assert!(
+            seen.len() == 2 && seen.iter().all(|(_, v)| v.starts_with("OK:")),
+            "P={p}: {seen:?}"
+        );
     }
 }

@@ -2,10 +2,11 @@
 // libpdfbox2-java) with BouncyCastle (libbcpkix-java), as Java-based signing services use them.
 // Compiled by the test that runs it (crates/vanthu-pdf/tests/pdfbox.rs); not part of vanthu.
 //
-//   sign IN OUT P12 PASSWORD FIELD (adbe | etsi | etsi-ess)
+//   sign IN OUT P12 PASSWORD FIELD (adbe | etsi | etsi-ess) [P]
 //       Adds a signature as PDFBox's own examples do (an incremental update, BouncyCastle's
 //       detached CMS over the ByteRange): adbe.pkcs7.detached, or ETSI.CAdES.detached without
-//       (etsi) or with (etsi-ess) the ESS signing-certificate-v2 attribute and no signing-time.
+//       (etsi) or with (etsi-ess) the ESS signing-certificate-v2 attribute and no signing-time;
+//       with P, a certification signature with DocMDP permission P (as PDFBox's examples set it).
 //   verify FILE
 //       For each signature, as PDFBox finds them: the CMS checked by BouncyCastle against the
 //       bytes the ByteRange covers. Prints "FIELD:OK:whole" (covers the whole file),
@@ -28,6 +29,9 @@ import java.util.Arrays;
 import java.util.Calendar;
 import java.util.Collection;
 
+import org.apache.pdfbox.cos.COSArray;
+import org.apache.pdfbox.cos.COSDictionary;
+import org.apache.pdfbox.cos.COSName;
 import org.apache.pdfbox.pdmodel.PDDocument;
 import org.apache.pdfbox.pdmodel.interactive.digitalsignature.PDSignature;
 import org.apache.pdfbox.pdmodel.interactive.digitalsignature.SignatureInterface;
@@ -123,6 +127,9 @@ public class PdfBoxOracle implements SignatureInterface {
             sig.setSignDate(Calendar.getInstance());
             SignatureOptions options = new SignatureOptions();
             options.setPreferredSignatureSize(20000);
+            if (a.length > 7) {
+                certify(doc, sig, Integer.parseInt(a[7]));
+            }
             doc.addSignature(sig, signer, options);
             // The new field gets its name from PDFBox; rename it so the test can find it.
             doc.getSignatureFields().stream()
@@ -132,6 +139,26 @@ public class PdfBoxOracle implements SignatureInterface {
             doc.saveIncremental(out);
             options.close();
         }
+    }
+
+    /** Makes `sig` a certification signature with DocMDP permission `p`. */
+    static void certify(PDDocument doc, PDSignature sig, int p) {
+        COSDictionary params = new COSDictionary();
+        params.setItem(COSName.TYPE, COSName.getPDFName("TransformParams"));
+        params.setInt(COSName.P, p);
+        params.setName(COSName.V, "1.2");
+        COSDictionary ref = new COSDictionary();
+        ref.setItem(COSName.TYPE, COSName.getPDFName("SigRef"));
+        ref.setItem(COSName.getPDFName("TransformMethod"), COSName.getPDFName("DocMDP"));
+        ref.setItem(COSName.getPDFName("DigestMethod"), COSName.getPDFName("SHA256"));
+        ref.setItem(COSName.getPDFName("TransformParams"), params);
+        COSArray refs = new COSArray();
+        refs.add(ref);
+        sig.getCOSObject().setItem(COSName.getPDFName("Reference"), refs);
+        COSDictionary perms = new COSDictionary();
+        perms.setItem(COSName.getPDFName("DocMDP"), sig);
+        doc.getDocumentCatalog().getCOSObject().setItem(COSName.PERMS, perms);
+        doc.getDocumentCatalog().getCOSObject().setNeedToBeUpdated(true);
     }
 
     static void verify(String[] a) throws Exception {
