@@ -531,6 +531,54 @@ pub fn verify_pss_with_cert(cert: &Certificate, data: &[u8], sig: &[u8], hash: H
     ossl_verify(cert, data, sig, hash, true)
 }
 
+/// Verifies `sig` over a `digest` already computed with `hash`, with the public key of `cert`
+/// (RSA PKCS#1 v1.5 or ECDSA): a CMS without signed attributes signs the content's digest
+/// itself.
+pub fn verify_digest_with_cert(cert: &Certificate, digest: &[u8], sig: &[u8], hash: Hash) -> bool {
+    let Some((key, alg)) = public_key(cert) else {
+        return false;
+    };
+    let run = || -> Result<bool, openssl::error::ErrorStack> {
+        let mut ctx = openssl::pkey_ctx::PkeyCtx::new(&key)?;
+        ctx.verify_init()?;
+        if alg == KeyAlg::RsaSha256 {
+            ctx.set_rsa_padding(openssl::rsa::Padding::PKCS1)?;
+            ctx.set_signature_md(match hash {
+                Hash::Sha1 => openssl::md::Md::sha1(),
+                Hash::S256 => openssl::md::Md::sha256(),
+                Hash::S384 => openssl::md::Md::sha384(),
+                Hash::S512 => openssl::md::Md::sha512(),
+            })?;
+        }
+        ctx.verify(digest, sig)
+    };
+    let ok = run().unwrap_or(false);
+    let _ = openssl::error::ErrorStack::get();
+    ok
+}
+
+/// Verifies an Ed25519 signature (pure EdDSA, RFC 8419) over `data` with the public key of
+/// `cert`; false for any other key.
+pub fn verify_ed25519_with_cert(cert: &Certificate, data: &[u8], sig: &[u8]) -> bool {
+    let run = || -> Result<bool, openssl::error::ErrorStack> {
+        let spki = cert
+            .tbs_certificate
+            .subject_public_key_info
+            .to_der()
+            .unwrap_or_default();
+        let key = openssl::pkey::PKey::public_key_from_der(&spki)?;
+        if key.id() != openssl::pkey::Id::ED25519 {
+            return Ok(false);
+        }
+        let mut v = openssl::sign::Verifier::new_without_digest(&key)?;
+        let ok = v.verify_oneshot(sig, data)?;
+        Ok(ok)
+    };
+    let ok = run().unwrap_or(false);
+    let _ = openssl::error::ErrorStack::get();
+    ok
+}
+
 /// Verifies `sig` over `data` with the public key of `cert` (RSA PKCS#1 v1.5 or ECDSA
 /// P-256/P-384), hashing with `hash`.
 pub fn verify_with_cert_hash(cert: &Certificate, data: &[u8], sig: &[u8], hash: Hash) -> bool {

@@ -1999,6 +1999,17 @@ fn refuse_broken(doc: &Doc) -> Result<(), PdfError> {
         return Ok(());
     }
     let rep = crate::verify::verify_doc(doc, &crate::verify::VerifyOptions::default());
+    if let Some(bad) = rep
+        .signatures
+        .iter()
+        .find(|s| !s.intact && s.verdict == crate::verify::UNDETERMINED)
+    {
+        return Err(PdfError::Request(format!(
+            "chữ ký có sẵn \"{}\" dùng thuật toán hoặc dạng vanthu chưa kiểm tra được, không ký \
+             tiếp (an existing signature cannot be checked by vanthu)",
+            bad.field
+        )));
+    }
     if let Some(bad) = rep.signatures.iter().find(|s| !s.intact) {
         return Err(PdfError::Request(format!(
             "chữ ký có sẵn \"{}\" không toàn vẹn, không ký tiếp (existing signature is broken)",

@@ -536,6 +536,18 @@ struct CmsCheck {
     no_ess: bool,
 }
 
+// Signature algorithms read as RSA PKCS#1 v1.5 or ECDSA over the named (or the SignerInfo's)
+// digest.
+const RSA_PKCS1: &str = "1.2.840.113549.1.1.1";
+const SHA1_RSA: &str = "1.2.840.113549.1.1.5";
+const SHA256_RSA: &str = "1.2.840.113549.1.1.11";
+const SHA384_RSA: &str = "1.2.840.113549.1.1.12";
+const SHA512_RSA: &str = "1.2.840.113549.1.1.13";
+const ECDSA_SHA1: &str = "1.2.840.10045.4.1";
+const ECDSA_SHA256: &str = "1.2.840.10045.4.3.2";
+const ECDSA_SHA384: &str = "1.2.840.10045.4.3.3";
+const ECDSA_SHA512: &str = "1.2.840.10045.4.3.4";
+
 /// Adobe's revocation archival attribute.
 const ID_ADBE_REVOCATION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113583.1.1.8");
 
@@ -654,8 +666,41 @@ fn check_cms(
         return c;
     };
     let Some(attrs) = &si.signed_attrs else {
-        c.errors
-            .push("CMS không có thuộc tính ký (no signed attributes)".into());
+        // PAdES requires signed attributes; a plain PKCS#7 signature may sign the content's
+        // digest itself (RFC 5652 §5.4; pyHanko validates such signatures too).
+        if pades {
+            c.errors
+                .push("CMS không có thuộc tính ký mà PAdES bắt buộc (no signed attributes)".into());
+        } else {
+            let content_digest = digest(hash);
+            let sig = si.signature.as_bytes();
+            c.intact = match si.signature_algorithm.oid.to_string().as_str() {
+                RSA_PKCS1 | SHA1_RSA | ECDSA_SHA1 | SHA256_RSA | SHA384_RSA | SHA512_RSA
+                | ECDSA_SHA256 | ECDSA_SHA384 | ECDSA_SHA512 => {
+                    crate::keys::verify_digest_with_cert(&signer, &content_digest, sig, hash)
+                }
+                o => {
+                    c.errors.push(format!(
+                        "Thuật toán ký {o} chưa hỗ trợ (unsupported algorithm)"
+                    ));
+                    c.unsupported = true;
+                    c.signer = Some(signer);
+                    return c;
+                }
+            };
+            if c.intact {
+                c.warnings.push(
+                    "CMS không có thuộc tính ký: chữ ký ký thẳng lên giá trị băm của nội dung \
+                     (no signed attributes: the content digest is signed directly)"
+                        .into(),
+                );
+            } else {
+                c.errors.push(
+                    "Chữ ký không khớp nội dung hoặc khóa công khai (signature value invalid)"
+                        .into(),
+                );
+            }
+        }
         c.signer = Some(signer);
         return c;
     };
@@ -725,26 +770,24 @@ fn check_cms(
     let sig_ok = match si.signature_algorithm.oid.to_string().as_str() {
         // RSA PKCS#1 v1.5 (rsaEncryption, sha1WithRSA or shaNNNWithRSA) and ECDSA (SHA-1
         // or SHA-2).
-        "1.2.840.113549.1.1.1"
-        | "1.2.840.113549.1.1.5"
-        | "1.2.840.10045.4.1"
-        | "1.2.840.113549.1.1.11"
-        | "1.2.840.113549.1.1.12"
-        | "1.2.840.113549.1.1.13"
-        | "1.2.840.10045.4.3.2"
-        | "1.2.840.10045.4.3.3"
-        | "1.2.840.10045.4.3.4" => {
+        RSA_PKCS1 | SHA1_RSA | ECDSA_SHA1 | SHA256_RSA | SHA384_RSA | SHA512_RSA | ECDSA_SHA256
+        | ECDSA_SHA384 | ECDSA_SHA512 => {
             crate::keys::verify_with_cert_hash(&signer, &tbs, si.signature.as_bytes(), hash)
         }
         "1.2.840.113549.1.1.10" => {
             crate::keys::verify_pss_with_cert(&signer, &tbs, si.signature.as_bytes(), hash)
+        }
+        // Ed25519 (RFC 8419): pure EdDSA over the signed attributes.
+        "1.3.101.112" => {
+            crate::keys::verify_ed25519_with_cert(&signer, &tbs, si.signature.as_bytes())
         }
         o => {
             c.errors.push(format!(
                 "Thuật toán ký {o} chưa hỗ trợ (unsupported algorithm)"
             ));
             c.unsupported = true;
-            false
+            c.signer = Some(signer);
+            return c;
         }
     };
     if !sig_ok {

@@ -1333,7 +1333,7 @@ fn unsupported_algorithms_are_undetermined_not_invalid() {
         for at in targets {
             f[at..at + to.len()].copy_from_slice(to);
         }
-        let rep = verify_bytes(f, &opts()).unwrap();
+        let rep = verify_bytes(f.clone(), &opts()).unwrap();
         let s = &rep.signatures[0];
         assert_eq!(
             s.verdict,
@@ -1344,7 +1344,25 @@ fn unsupported_algorithms_are_undetermined_not_invalid() {
             s.errors.iter().any(|e| e.contains("chưa hỗ trợ")),
             "{name}: {s:#?}"
         );
+        // Not a claim that the signature is invalid either.
+        assert!(
+            !s.errors
+                .iter()
+                .any(|e| e.contains("signature value invalid")),
+            "{name}: {s:#?}"
+        );
         assert!(!rep.all_valid);
+        // Not signed over: the refusal says the signature cannot be checked, not that it is
+        // broken.
+        let dir = tempfile::tempdir().unwrap();
+        let (i, o) = (dir.path().join("in.pdf"), dir.path().join("out.pdf"));
+        std::fs::write(&i, f).unwrap();
+        let e = vanthu_pdf::sign_file(&i, &o, &p12("clerk"), &SignOptions::default()).unwrap_err();
+        assert!(
+            e.to_string().contains("cannot be checked by vanthu"),
+            "{name}: {e}"
+        );
+        assert!(!o.exists());
     }
 }
 
@@ -1865,4 +1883,114 @@ fn cross_references_strict_readers_refuse_are_hidden_before_signing() {
         let text = tool(std::process::Command::new("pdftotext").arg(&out).arg("-"));
         assert!(text.contains("Strict - page 1"), "{name}: {text}");
     }
+}
+
+/// Two kinds of signature that pyHanko validates and that vanthu used to call "not intact":
+/// a plain PKCS#7 (adbe.pkcs7.detached) whose CMS has no signed attributes — the content's
+/// digest is signed directly (RFC 5652 §5.4; made here by `openssl cms -sign -noattr` over the
+/// ByteRange of a pyHanko signature) — and an Ed25519 signature (RFC 8419; pyHanko signs with
+/// an Ed25519 key that the test intermediate certifies). vanthu finds each intact and valid
+/// with the test root, as pyHanko does; a changed byte makes each KHÔNG HỢP LỆ.
+#[test]
+fn signatures_without_signed_attributes_and_ed25519_validate() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let src = d.join("in.pdf");
+    std::fs::write(&src, sample_pdf(1, "Ky truc tiep")).unwrap();
+    let tampered = |data: &[u8]| {
+        let mut bad = data.to_vec();
+        let at = bad.windows(8).position(|w| w == b"Ky truc ").unwrap();
+        bad[at] = b'X';
+        verify_bytes(bad, &opts()).unwrap()
+    };
+    // No signed attributes: pyHanko's CMS replaced by openssl's over the same ByteRange.
+    let py = d.join("py.pdf");
+    pyhanko_api_sign(
+        "leader",
+        &src,
+        &py,
+        "field_name='Sig1', subfilter=SigSeedSubFilter.ADOBE_PKCS7_DETACHED",
+        "",
+    );
+    let mut data = std::fs::read(&py).unwrap();
+    let p = data.windows(12).position(|w| w == b"/ByteRange [").unwrap() + 12;
+    let e = p + data[p..].iter().position(|&c| c == b']').unwrap();
+    let br: Vec<usize> = std::str::from_utf8(&data[p..e])
+        .unwrap()
+        .split_whitespace()
+        .map(|x| x.parse().unwrap())
+        .collect();
+    let mut content = data[br[0]..br[0] + br[1]].to_vec();
+    content.extend_from_slice(&data[br[2]..br[2] + br[3]]);
+    std::fs::write(d.join("content.bin"), &content).unwrap();
+    openssl(
+        d,
+        "cms -sign -binary -noattr -md sha256 -in {d}/content.bin -signer {k}/leader.pem \
+         -inkey {k}/leader.key.pem -certfile {k}/inter.pem -outform DER -out {d}/cms.der",
+    );
+    let hex: String = std::fs::read(d.join("cms.der"))
+        .unwrap()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    let (gap_start, gap_end) = (br[0] + br[1] + 1, br[2] - 1);
+    assert!(hex.len() <= gap_end - gap_start);
+    data[gap_start..gap_end].fill(b'0');
+    data[gap_start..gap_start + hex.len()].copy_from_slice(hex.as_bytes());
+    let noattr = d.join("noattr.pdf");
+    std::fs::write(&noattr, &data).unwrap();
+    let rep = verify_bytes(data.clone(), &opts()).unwrap();
+    let s = &rep.signatures[0];
+    assert!(s.intact && s.verdict == VALID, "{s:#?}");
+    assert!(
+        s.warnings
+            .iter()
+            .any(|w| w.contains("no signed attributes")),
+        "{s:#?}"
+    );
+    let (ok, out) = pyhanko_validate(&noattr, &[]);
+    assert!(ok && out.contains(":VALID"), "pyHanko: {out}");
+    let rep = tampered(&data);
+    assert!(!rep.signatures[0].intact && rep.signatures[0].verdict == INVALID);
+    // Ed25519, signed by pyHanko.
+    std::fs::write(
+        d.join("ext"),
+        format!(
+            "keyUsage=critical,digitalSignature,nonRepudiation\n\
+             crlDistributionPoints=URI:{}/inter.crl\n",
+            pki_url()
+        ),
+    )
+    .unwrap();
+    openssl(
+        d,
+        "req -newkey ed25519 -nodes -keyout {d}/ed.key -out {d}/ed.csr -subj /C=VN/CN=Ed25519",
+    );
+    openssl(
+        d,
+        "x509 -req -in {d}/ed.csr -CA {k}/inter.pem -CAkey {k}/inter.key.pem -set_serial 25519 \
+         -days 30 -extfile {d}/ext -out {d}/ed.pem",
+    );
+    let ed = d.join("ed.pdf");
+    let o = pyhanko()
+        .args(["sign", "addsig", "--field", "Sig1", "--use-pades"])
+        .args(["pemder", "--no-pass", "--key"])
+        .arg(d.join("ed.key"))
+        .arg("--cert")
+        .arg(d.join("ed.pem"))
+        .arg("--chain")
+        .arg(pki().join("chain.pem"))
+        .arg(&src)
+        .arg(&ed)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (ok, out) = pyhanko_validate(&ed, &[]);
+    assert!(ok && out.contains(":VALID"), "pyHanko: {out}");
+    let data = std::fs::read(&ed).unwrap();
+    let rep = verify_bytes(data.clone(), &opts()).unwrap();
+    let s = &rep.signatures[0];
+    assert!(s.intact && s.verdict == VALID, "{s:#?}");
+    let rep = tampered(&data);
+    assert!(!rep.signatures[0].intact && rep.signatures[0].verdict == INVALID);
 }

@@ -36,6 +36,11 @@ fn pki_and_url() -> &'static (PathBuf, String, tempfile::TempDir) {
     })
 }
 
+/// Base URL of the loopback server of the test PKI (its CRLs at /root.crl and /inter.crl).
+pub fn pki_url() -> &'static str {
+    &pki_and_url().1
+}
+
 /// URL of the loopback TSA.
 pub fn start_tsa() -> String {
     format!("{}/tsa", pki_and_url().1)
