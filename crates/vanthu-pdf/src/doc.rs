@@ -33,6 +33,8 @@ pub struct Section {
     /// The highest generation number an entry of this section gives (free ones included; a
     /// valid file stays at or below 65535).
     pub max_generation: u64,
+    /// A table entry not in the fixed 20-byte form (space-padded numbers, short fields).
+    pub loose_entries: bool,
 }
 
 /// The bytes of a PDF: held in memory, or a read-only map of a file (only the pages the parser
@@ -309,6 +311,7 @@ impl Doc {
             lx.word();
             let mut entries = BTreeMap::new();
             let mut max_generation = 0;
+            let mut loose_entries = false;
             loop {
                 let save = lx.pos;
                 let (Some(start), Some(count)) = (lx.uint(), lx.uint()) else {
@@ -317,12 +320,24 @@ impl Doc {
                 };
                 lx.skip_ws();
                 for i in 0..count {
+                    lx.skip_ws();
+                    let at = lx.pos;
                     let (Some(o), Some(g)) = (lx.uint(), lx.uint()) else {
                         return Err(PdfError::Damaged("bad cross-reference entry".into()));
                     };
                     let kind = lx.word();
                     let num = (start + i) as u32;
                     max_generation = max_generation.max(g);
+                    // The fixed 20-byte form ("nnnnnnnnnn ggggg n"), which strict readers
+                    // read by position.
+                    let fixed = self.data.get(at..at + 18).is_some_and(|e| {
+                        e[..10].iter().all(u8::is_ascii_digit)
+                            && e[10] == b' '
+                            && e[11..16].iter().all(u8::is_ascii_digit)
+                            && e[16] == b' '
+                            && matches!(e[17], b'n' | b'f')
+                    });
+                    loose_entries |= !fixed;
                     let e = match kind {
                         b"n" => Entry::Offset(o as usize, g as u16),
                         b"f" => Entry::Free(g.min(u64::from(u32::MAX)) as u32),
@@ -356,6 +371,7 @@ impl Doc {
                 trailer,
                 end: self.revision_end(lx.pos),
                 max_generation,
+                loose_entries,
             })
         } else {
             self.read_xref_stream(off)
@@ -427,6 +443,7 @@ impl Doc {
             trailer: dict.clone(),
             end: self.revision_end(end),
             max_generation,
+            loose_entries: false,
         })
     }
 
@@ -718,7 +735,8 @@ impl Doc {
     /// validate *any* signature in such a file, whoever made it. `sign_file` hides an unsigned
     /// file's chain behind one complete section of its own for these (the original bytes stay).
     /// Checked: `/Size` below the objects listed (pdfunite); a hybrid section (Word); a
-    /// generation above 65535 (Pillow's `0 65536 f`); `/Size` shrinking in a later section; an
+    /// generation above 65535 (Pillow's `0 65536 f`); a table entry not in the fixed 20-byte
+    /// form; `/Size` shrinking in a later section; an
     /// object freed with next generation 0 in a later section, or used again with a lower
     /// generation than its freeing announced, or moved into an object stream; a
     /// cross-reference stream's own object number reused by a later section.
@@ -745,6 +763,13 @@ impl Doc {
                 "số thế hệ {g} vượt 65535 trong bảng tham chiếu chéo (generation {g} above \
                  65535 in the cross-reference)"
             ));
+        }
+        if self.sections.iter().any(|s| s.loose_entries) {
+            return Some(
+                "bảng tham chiếu chéo có mục không đúng dạng 20 byte (a cross-reference entry \
+                 not in the fixed 20-byte form)"
+                    .into(),
+            );
         }
         let size = |s: &Section| s.trailer.get("Size").and_then(Obj::as_int).unwrap_or(0);
         let mut largest = 0;

@@ -1734,9 +1734,9 @@ fn the_missing_ca_certificate_is_fetched_from_the_ca_issuers_address() {
 
 /// Cross-references that lenient readers (and vanthu) read but pyHanko's strict mode refuses
 /// whole, so that it would validate no signature in the file, whoever made it: Pillow's
-/// `0 65536 f`, an object freed with next generation 0 in an update (as Acrobat does), `/Size`
-/// shrinking in an update, a freed object used again with a lower generation, an update that
-/// reuses a cross-reference stream's object number. The in-memory signer signs such a file as
+/// `0 65536 f`, a space-padded table entry, an object freed with next generation 0 in an
+/// update (as Acrobat does), `/Size` shrinking in an update, a freed object used again with a
+/// lower generation, an update that reuses a cross-reference stream's object number. The in-memory signer signs such a file as
 /// it is (pyHanko's strict mode then refuses it: the oracle agrees the defect is real);
 /// `sign_file`, and in memory `sign_document`, first append a complete section without
 /// `/Prev` (the original bytes kept), and pyHanko's strict mode, qpdf and vanthu all validate
@@ -1794,6 +1794,18 @@ fn cross_references_strict_readers_refuse_are_hidden_before_signing() {
             "Pillow",
             patch_same_len(&base, b"0000000000 65535 f", b"0000000000 65536 f"),
             "above 65535",
+        ),
+        (
+            "padded",
+            {
+                let o = offset_of(&base, 1);
+                patch_same_len(
+                    &base,
+                    format!("{o:010} 00000 n").as_bytes(),
+                    format!("{o:>10} 00000 n").as_bytes(),
+                )
+            },
+            "20-byte form",
         ),
         (
             "dead",
