@@ -725,7 +725,9 @@ fn print_report(rep: &vanthu_pdf::Report) {
             },
             s.revocation
         );
+        use vanthu_pdf::verify::ChangeClass;
         let later = s.modifications.len();
+        let worst = s.modifications.iter().map(|m| m.class).max();
         println!(
             "  Phạm vi:      Phiên bản {}/{}; {}",
             s.revision,
@@ -734,6 +736,8 @@ fn print_report(rep: &vanthu_pdf::Report) {
                 "bao toàn bộ tài liệu".to_string()
             } else if s.modifications_allowed {
                 format!("{later} thay đổi sau đó được phép")
+            } else if worst == Some(ChangeClass::Review) {
+                format!("{later} thay đổi sau đó, có thay đổi cần xem xét")
             } else {
                 format!("{later} thay đổi sau đó, có thay đổi KHÔNG được phép")
             }
@@ -741,9 +745,14 @@ fn print_report(rep: &vanthu_pdf::Report) {
         for m in s
             .modifications
             .iter()
-            .filter(|m| m.class != vanthu_pdf::verify::ChangeClass::Allowed)
+            .filter(|m| m.class != ChangeClass::Allowed)
         {
-            println!("    - phiên bản {}: {}", m.revision, m.what);
+            let class = match m.class {
+                ChangeClass::Forbidden => "không được phép",
+                ChangeClass::Review => "cần xem xét",
+                _ => "điền biểu mẫu",
+            };
+            println!("    - phiên bản {} [{class}]: {}", m.revision, m.what);
         }
         for e in &s.errors {
             println!("  Lỗi:          {e}");

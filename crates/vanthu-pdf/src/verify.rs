@@ -2,7 +2,7 @@
 //! ending a revision), CMS integrity, PAdES profile, trust path, timestamps, and what changed in
 //! later revisions.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use cms::signed_data::{SignedData, SignerIdentifier};
 use der::asn1::{Any, ObjectIdentifier, OctetString};
@@ -399,8 +399,15 @@ pub fn verify_doc(doc: &Doc, opts: &VerifyOptions) -> Report {
              validators such as pyHanko may refuse the whole file)"
         ));
     }
-    let tail = &doc.data[doc.sections[last].end.min(doc.data.len())..];
-    let trailing = doc.sections[last].end == 0 || tail.iter().any(|c| !crate::object::is_ws(*c));
+    // The end of the file's last revision in file order: in a linearized file the last section
+    // of the chain (the first-page one) sits near the start.
+    let file_end = if doc.sections[last].end == 0 {
+        0
+    } else {
+        doc.sections.iter().map(|s| s.end).max().unwrap_or(0)
+    };
+    let tail = &doc.data[file_end.min(doc.data.len())..];
+    let trailing = file_end == 0 || tail.iter().any(|c| !crate::object::is_ws(*c));
     if trailing {
         warnings.push(
             "Có dữ liệu sau %%EOF cuối cùng, ngoài mọi phiên bản (bytes after the last revision)"
@@ -1779,13 +1786,23 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
                 .iter()
                 .all(|&x| x == b'\r' || x == b'\n')
     });
-    let Some(rev) = rev else {
+    let Some(mut rev) = rev else {
         return fail(
             r,
             "Vùng ký không kết thúc ở cuối một phiên bản (ByteRange does not end a revision)"
                 .into(),
         );
     };
+    // A linearized original has two sections: the main one at the end of the file comes first
+    // in the chain, the first-page one near the start after it. Both lie inside the signed
+    // bytes, and a reader of the signed bytes alone reads both: the signature covers them.
+    while doc
+        .sections
+        .get(rev + 1)
+        .is_some_and(|s| s.offset < end && s.end > 0 && s.end <= end)
+    {
+        rev += 1;
+    }
     r.revision = rev + 1;
     // 4. Contents: DER then only zero padding.
     let hexed = match Lexer::new(&doc.data, cs).object() {
@@ -2607,6 +2624,35 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>, lock: Option<&FieldLoc
                     .is_some_and(|d| d.name_is("Type", "DocTimeStamp"))
             })
     };
+    // Widgets listed as /Kids of a signature field in the final form, by object number: some
+    // writers leave out the widget's /Parent.
+    let mut sig_kids: BTreeMap<u32, Dict> = BTreeMap::new();
+    let final_fields = doc
+        .catalog()
+        .ok()
+        .and_then(|c| c.get("AcroForm").and_then(|a| doc.resolve(a).ok()))
+        .and_then(|a| a.as_dict().and_then(|d| d.get("Fields").cloned()))
+        .and_then(|f| doc.resolve(&f).ok())
+        .and_then(|f| f.as_arr().map(<[Obj]>::to_vec))
+        .unwrap_or_default();
+    for f in final_fields.iter().take(10_000) {
+        let Some(fd) = doc.resolve(f).ok().and_then(|f| f.as_dict().cloned()) else {
+            continue;
+        };
+        if !fd.name_is("FT", "Sig") {
+            continue;
+        }
+        let kids = fd
+            .get("Kids")
+            .and_then(|k| doc.resolve(k).ok())
+            .and_then(|k| k.as_arr().map(<[Obj]>::to_vec))
+            .unwrap_or_default();
+        for k in kids {
+            if let Some((n, _)) = k.as_ref() {
+                sig_kids.insert(n, fd.clone());
+            }
+        }
+    }
     let is_sig_widget = |o: &Obj| -> bool {
         let Some(d) = doc.resolve(o).ok().and_then(|w| w.as_dict().cloned()) else {
             return false;
@@ -2618,6 +2664,11 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>, lock: Option<&FieldLoc
                 .and_then(|p| doc.resolve(p).ok())
                 .and_then(|p| p.as_dict().cloned())
                 .filter(|p| p.name_is("FT", "Sig"))
+                .or_else(|| {
+                    o.as_ref()
+                        .filter(|_| d.name_is("Subtype", "Widget") && d.get("Parent").is_none())
+                        .and_then(|(n, _)| sig_kids.get(&n).cloned())
+                })
         };
         field.is_some_and(|f| !p1 || is_doc_ts(&f))
     };
@@ -2814,21 +2865,23 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>, lock: Option<&FieldLoc
             );
         } else if old_pages.contains(&n) {
             if only(&["Annots"]) {
-                let empty = Vec::new();
-                let oa = od
-                    .get("Annots")
-                    .and_then(Obj::as_arr)
-                    .map(<[Obj]>::to_vec)
-                    .unwrap_or_default();
-                let na = nd
-                    .get("Annots")
-                    .and_then(Obj::as_arr)
-                    .map(<[Obj]>::to_vec)
-                    .unwrap_or(empty);
-                let c = if matches!(od.get("Annots"), Some(Obj::Ref(..))) {
-                    ChangeClass::Forbidden
-                } else {
-                    annots_added(&oa, &na)
+                // The arrays as of each revision, whether the page holds them directly or by
+                // reference (Acrobat keeps them in their own object, and a later signer may
+                // write a direct array in their place).
+                let annots = |d: &Dict, view: usize| -> Option<Vec<Obj>> {
+                    match d.get("Annots") {
+                        None => Some(Vec::new()),
+                        Some(Obj::Arr(a)) => Some(a.clone()),
+                        Some(Obj::Ref(r, _)) => doc
+                            .get_in(*r, view)
+                            .ok()
+                            .and_then(|o| o.as_arr().map(<[Obj]>::to_vec)),
+                        Some(_) => None,
+                    }
+                };
+                let c = match (annots(od, rev), annots(nd, last)) {
+                    (Some(oa), Some(na)) => annots_added(&oa, &na),
+                    _ => ChangeClass::Forbidden,
                 };
                 push(
                     c,

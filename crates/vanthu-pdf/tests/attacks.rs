@@ -864,3 +864,121 @@ fn hybrid_update_replacing_the_signed_page_is_rejected() {
         "{rep:#?}"
     );
 }
+
+/// Acrobat keeps a page's /Annots in an object of its own; a later signer may write a direct
+/// array in the page instead, with a new signature field's widget (some writers give that
+/// widget no /Parent: the field lists it in /Kids). vanthu compares the arrays themselves:
+/// everything signed still there, only signature widgets added — allowed, as pyHanko says; a
+/// direct array that drops the signed widget is forbidden, by both.
+#[test]
+fn page_annotations_held_by_reference_may_be_rewritten_directly() {
+    use vanthu_pdf::object::{write_dict, Obj};
+    let base = sample_pdf(1, "Annots");
+    let doc = vanthu_pdf::doc::Doc::parse(base.clone()).unwrap();
+    let arr = doc.size();
+    let mut page = doc.get(4).unwrap().as_dict().unwrap().clone();
+    page.set("Annots", Obj::Ref(arr, 0));
+    let dict = |d: &vanthu_pdf::object::Dict| {
+        let mut v = Vec::new();
+        write_dict(&mut v, d);
+        String::from_utf8(v).unwrap()
+    };
+    let unsigned = with_size(
+        append_revision(&base, &[(4, dict(&page)), (arr, "[]".into())], "table"),
+        arr + 1,
+    );
+    let signed = sign_bytes(unsigned, &p12("leader"), &SignOptions::default()).unwrap();
+    let doc = vanthu_pdf::doc::Doc::parse(signed.clone()).unwrap();
+    assert!(matches!(
+        doc.get(4).unwrap().as_dict().unwrap().get("Annots"),
+        Some(Obj::Ref(..))
+    ));
+    let signed_widgets = doc.get(arr).unwrap().as_arr().unwrap().to_vec();
+    assert_eq!(signed_widgets.len(), 1);
+    let n = doc.size();
+    // The form's field list with `field` added, as the update that holds it must write it.
+    let cat = doc.catalog().unwrap();
+    let root = doc.root_ref().0;
+    let with_field = |field: u32| -> (u32, String) {
+        match cat.get("AcroForm") {
+            Some(Obj::Ref(af, _)) => {
+                let mut d = doc.get(*af).unwrap().as_dict().unwrap().clone();
+                let mut f = d.get("Fields").unwrap().as_arr().unwrap().to_vec();
+                f.push(Obj::Ref(field, 0));
+                d.set("Fields", Obj::Arr(f));
+                (*af, dict(&d))
+            }
+            _ => {
+                let mut c = cat.clone();
+                let mut d = c.get("AcroForm").unwrap().as_dict().unwrap().clone();
+                let mut f = d.get("Fields").unwrap().as_arr().unwrap().to_vec();
+                f.push(Obj::Ref(field, 0));
+                d.set("Fields", Obj::Arr(f));
+                c.set("AcroForm", Obj::Dict(d));
+                (root, dict(&c))
+            }
+        }
+    };
+    let page_with = |annots: Vec<Obj>| {
+        let mut p = doc.get(4).unwrap().as_dict().unwrap().clone();
+        p.set("Annots", Obj::Arr(annots));
+        (4, dict(&p))
+    };
+    let widget = "/Type /Annot /Subtype /Widget /Rect [0 0 0 0] /F 132 /P 4 0 R";
+    let mut kept = signed_widgets.clone();
+    kept.push(Obj::Ref(n, 0));
+    let direct = with_size(
+        append_revision(
+            &signed,
+            &[
+                page_with(kept),
+                (n, format!("<< /FT /Sig /T (Sig2) {widget} >>")),
+                with_field(n),
+            ],
+            "table",
+        ),
+        n + 1,
+    );
+    let mut kept = signed_widgets.clone();
+    kept.push(Obj::Ref(n + 1, 0));
+    let orphan_widget = with_size(
+        append_revision(
+            &signed,
+            &[
+                page_with(kept),
+                (n, format!("<< /FT /Sig /T (Sig2) /Kids [{} 0 R] >>", n + 1)),
+                (n + 1, format!("<< {widget} >>")),
+                with_field(n),
+            ],
+            "table",
+        ),
+        n + 2,
+    );
+    for (name, data) in [("direct", direct), ("no-parent", orphan_widget)] {
+        let rep = verify_bytes(data.clone(), &opts()).unwrap();
+        let s = &rep.signatures[0];
+        assert!(
+            s.modifications_allowed && s.verdict == VALID,
+            "{name}: {:#?}",
+            s.modifications
+        );
+        assert!(pyhanko_says(name, &data), "{name}: pyHanko disagrees");
+    }
+    let dropped = with_size(
+        append_revision(
+            &signed,
+            &[
+                page_with(vec![Obj::Ref(n, 0)]),
+                (n, format!("<< /FT /Sig /T (Sig2) {widget} >>")),
+                with_field(n),
+            ],
+            "table",
+        ),
+        n + 1,
+    );
+    let rep = rejected("dropped-signed-widget", dropped);
+    assert!(rep.signatures[0]
+        .modifications
+        .iter()
+        .any(|m| m.class == ChangeClass::Forbidden && m.what.contains("page annotations")));
+}

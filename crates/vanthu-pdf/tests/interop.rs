@@ -207,6 +207,103 @@ fn pyhanko_signs_vanthu_validates_and_countersigns() {
     assert_pyhanko_valid(&v2, 2);
 }
 
+/// A signature *inside* a linearized file, as Acrobat writes when it signs a document with a
+/// full save and Fast Web View: the original has two cross-reference sections — the main one
+/// at the end of the file, first in the chain, and the first-page one near the start, after it
+/// in the chain — and the signature covers both. Made here: qpdf linearizes a file whose
+/// signature dictionary holds a placeholder, then `openssl cms` signs its ByteRange. vanthu
+/// reads the signed revision as both sections (it used to take the main one alone, so that a
+/// later countersignature showed as a forbidden change of the catalog and the page); vanthu's
+/// and pyHanko's countersignatures leave both signatures valid for both validators.
+#[test]
+fn a_signature_inside_a_linearized_file_covers_both_of_its_sections() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let text = "BT /F1 14 Tf 72 760 Td (Linearized and signed) Tj ET";
+    let objs = [
+        "<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [5 0 R] /SigFlags 3 >> >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".into(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Annots [5 0 R] \
+         /Resources << /Font << /F1 7 0 R >> >> >>"
+            .into(),
+        format!("<< /Length {} >>\nstream\n{text}\nendstream", text.len()),
+        "<< /FT /Sig /T (Sig1) /V 6 0 R /Type /Annot /Subtype /Widget /Rect [0 0 0 0] /F 132 \
+         /P 3 0 R >>"
+            .into(),
+        format!(
+            "<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /adbe.pkcs7.detached /ByteRange [0 \
+             1111111111 2222222222 3333333333] /Contents <{}> /M (D:20261205000000Z) >>",
+            "0".repeat(16384)
+        ),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".into(),
+    ];
+    let mut orig = b"%PDF-1.7\n".to_vec();
+    let mut offs = Vec::new();
+    for (i, o) in objs.iter().enumerate() {
+        offs.push(orig.len());
+        orig.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let x = orig.len();
+    orig.extend_from_slice(b"xref\n0 8\n0000000000 65535 f \n");
+    for o in offs {
+        orig.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    orig.extend_from_slice(
+        format!("trailer\n<< /Size 8 /Root 1 0 R >>\nstartxref\n{x}\n%%EOF\n").as_bytes(),
+    );
+    std::fs::write(d.join("orig.pdf"), &orig).unwrap();
+    tool(
+        std::process::Command::new("qpdf")
+            .args(["--linearize", "--object-streams=disable"])
+            .arg(d.join("orig.pdf"))
+            .arg(d.join("lin.pdf")),
+    );
+    let mut data = std::fs::read(d.join("lin.pdf")).unwrap();
+    let doc = vanthu_pdf::doc::Doc::parse(data.clone()).unwrap();
+    assert_eq!(doc.sections.len(), 2, "linearized: two sections");
+    assert!(doc.sections[0].offset > doc.sections[1].offset);
+    // The ByteRange around the placeholder, then the CMS over it.
+    let lt = data.windows(11).position(|w| w == b"/Contents <").unwrap() + 10;
+    let gt = lt + data[lt..].iter().position(|&c| c == b'>').unwrap();
+    let (b, c) = (lt, gt + 1);
+    let br_at = data.windows(12).position(|w| w == b"1111111111 2").unwrap();
+    let br = format!("{b:010} {c:010} {:010}", data.len() - c);
+    data[br_at..br_at + br.len()].copy_from_slice(br.as_bytes());
+    let mut content = data[..b].to_vec();
+    content.extend_from_slice(&data[c..]);
+    std::fs::write(d.join("content.bin"), &content).unwrap();
+    openssl(
+        d,
+        "cms -sign -binary -md sha256 -in {d}/content.bin -signer {k}/leader.pem \
+         -inkey {k}/leader.key.pem -certfile {k}/inter.pem -outform DER -out {d}/cms.der",
+    );
+    let hex: String = std::fs::read(d.join("cms.der"))
+        .unwrap()
+        .iter()
+        .map(|x| format!("{x:02X}"))
+        .collect();
+    data[lt + 1..lt + 1 + hex.len()].copy_from_slice(hex.as_bytes());
+    let signed = d.join("signed.pdf");
+    std::fs::write(&signed, &data).unwrap();
+    let rep = assert_vanthu_valid(&signed, 1);
+    assert_eq!(
+        (rep.signatures[0].revision, rep.signatures[0].revisions),
+        (2, 2),
+        "the signature covers both sections"
+    );
+    assert_pyhanko_valid(&signed, 1);
+    // Countersigned by vanthu (a new field: the catalog's form and the page change), then by
+    // pyHanko.
+    let two = sign_to(d, "two.pdf", data, "clerk", SignOptions::default());
+    let rep = assert_vanthu_valid(&two, 2);
+    assert!(rep.signatures[0].modifications_allowed, "{rep:#?}");
+    assert_pyhanko_valid(&two, 2);
+    let three = d.join("three.pdf");
+    pyhanko_addsig("clerk", "PySig", &two, &three, &[]);
+    assert_vanthu_valid(&three, 3);
+    assert_pyhanko_valid(&three, 3);
+}
+
 #[test]
 fn linearized_input_signs_and_validates() {
     let dir = tempfile::tempdir().unwrap();
