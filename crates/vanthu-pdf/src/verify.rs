@@ -558,6 +558,32 @@ const ECDSA_SHA512: &str = "1.2.840.10045.4.3.4";
 /// Adobe's revocation archival attribute.
 const ID_ADBE_REVOCATION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113583.1.1.8");
 
+/// The offsets of the cross-reference sections a reader of `doc.data[..end]` alone would read:
+/// from the last `startxref` before `end`, along `/Prev`, among the sections of the file.
+fn signed_chain(doc: &Doc, end: usize) -> BTreeSet<usize> {
+    let mut out = BTreeSet::new();
+    let head = &doc.data[..end.min(doc.data.len())];
+    let Some(at) = head.windows(9).rposition(|w| w == b"startxref") else {
+        return out;
+    };
+    let mut lx = Lexer::new(head, at + 9);
+    let mut next = lx.uint().map(|x| x as usize);
+    while let Some(off) = next {
+        let Some(s) = doc.sections.iter().find(|s| s.offset == off) else {
+            break;
+        };
+        if !out.insert(off) {
+            break;
+        }
+        next = s
+            .trailer
+            .get("Prev")
+            .and_then(Obj::as_int)
+            .and_then(|p| usize::try_from(p).ok());
+    }
+    out
+}
+
 /// The top-level TLVs of DER content: (tag, whole TLV, contents).
 fn tlvs(mut b: &[u8]) -> Vec<(u8, &[u8], &[u8])> {
     let mut out = Vec::new();
@@ -1794,12 +1820,16 @@ fn verify_one(doc: &Doc, field: &str, num: u32, opts: &VerifyOptions) -> SigRepo
         );
     };
     // A linearized original has two sections: the main one at the end of the file comes first
-    // in the chain, the first-page one near the start after it. Both lie inside the signed
-    // bytes, and a reader of the signed bytes alone reads both: the signature covers them.
+    // in the chain, the first-page one near the start after it. A reader of the signed bytes
+    // alone reads both — its chain starts at the signed bytes' own `startxref` — so the
+    // signature covers both. Only sections of *that* chain count: a section planted in the
+    // signed bytes but outside the signer's chain, and hooked in by a later update, is a later
+    // change like any other (a shadow attack otherwise).
+    let signed_chain = signed_chain(doc, end);
     while doc
         .sections
         .get(rev + 1)
-        .is_some_and(|s| s.offset < end && s.end > 0 && s.end <= end)
+        .is_some_and(|s| signed_chain.contains(&s.offset))
     {
         rev += 1;
     }

@@ -982,3 +982,87 @@ fn page_annotations_held_by_reference_may_be_rewritten_directly() {
         .iter()
         .any(|m| m.class == ChangeClass::Forbidden && m.what.contains("page annotations")));
 }
+
+/// A cross-reference section planted in the document before it is signed, outside the chain
+/// the signer reads (its own `startxref` points back at the original table), with a `/Prev`
+/// naming where the signer's section will be; after signing, an update of one empty table hooks
+/// it in. The chain then runs update → planted → signature → original, and the planted section
+/// remaps the page's content to a stream hidden in the original ("REPLACED"). Its bytes are
+/// signed, but it is not what the signer saw: a later change, forbidden — as pyHanko says too.
+#[test]
+fn a_planted_cross_reference_hooked_in_after_signing_is_rejected() {
+    let base = sample_pdf(1, "Original text");
+    let base_xref = vanthu_pdf::doc::Doc::parse(base.clone())
+        .unwrap()
+        .sections
+        .last()
+        .unwrap()
+        .offset;
+    let plant = |prev: usize| -> (Vec<u8>, usize) {
+        let mut v = base.clone();
+        let hidden = v.len();
+        let s = "BT /F1 14 Tf 72 760 Td (REPLACED - page 1) Tj ET";
+        v.extend_from_slice(
+            format!(
+                "5 0 obj\n<< /Length {} >>\nstream\n{s}\nendstream\nendobj\n",
+                s.len()
+            )
+            .as_bytes(),
+        );
+        let planted = v.len();
+        v.extend_from_slice(
+            format!(
+                "xref\n0 1\n0000000000 65535 f \n5 1\n{hidden:010} 00000 n \ntrailer\n<< /Size 6 \
+                 /Root 1 0 R /Prev {prev:010} >>\nstartxref\n{base_xref}\n%%EOF\n"
+            )
+            .as_bytes(),
+        );
+        (v, planted)
+    };
+    let signer_section = |signed: &[u8]| {
+        vanthu_pdf::doc::Doc::parse(signed.to_vec())
+            .unwrap()
+            .sections
+            .last()
+            .unwrap()
+            .offset
+    };
+    // Where the signer's section lands (the same layout whatever the /Prev digits).
+    let key = p12("leader");
+    let o = SignOptions {
+        signing_time: Some(time::OffsetDateTime::now_utc()),
+        ..Default::default()
+    };
+    let (probe, _) = plant(0);
+    let x = signer_section(&sign_bytes(probe, &key, &o).unwrap());
+    let (doc, planted) = plant(x);
+    let signed = sign_bytes(doc, &key, &o).unwrap();
+    assert_eq!(signer_section(&signed), x, "the prediction holds");
+    let before = verify_bytes(signed.clone(), &opts()).unwrap();
+    assert!(before.all_valid, "{before:#?}");
+    let size = vanthu_pdf::doc::Doc::parse(signed.clone()).unwrap().size();
+    let mut evil = signed.clone();
+    let u = evil.len();
+    evil.extend_from_slice(
+        format!(
+            "xref\n0 1\n0000000000 65535 f \ntrailer\n<< /Size {size} /Root 1 0 R /Prev \
+             {planted} >>\nstartxref\n{u}\n%%EOF\n"
+        )
+        .as_bytes(),
+    );
+    let chain = vanthu_pdf::doc::Doc::parse(evil.clone()).unwrap();
+    assert_eq!(
+        chain.sections.len(),
+        4,
+        "update → planted → signature → original"
+    );
+    let rep = rejected("planted-xref", evil);
+    assert!(
+        rep.signatures[0]
+            .modifications
+            .iter()
+            .any(|m| m.class == ChangeClass::Forbidden),
+        "{:#?}",
+        rep.signatures[0]
+    );
+}
