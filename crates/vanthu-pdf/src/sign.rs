@@ -791,8 +791,9 @@ pub fn sign_pades(
 /// plaintext (the app's encrypted store): an *unsigned* input that strict readers refuse
 /// ([`Doc::strict_objection`]) first gets one complete cross-reference section, the original
 /// bytes kept; with `opts.repair`, an unsigned input whose structure is damaged is rebuilt
-/// ([`crate::repair`]); then it is signed at `opts.level` ([`sign_pades`]). The report says
-/// what was rebuilt and what the signer should know, as [`sign_file`]'s does.
+/// ([`crate::repair`]); an earlier signature that is broken, cannot be checked or was followed
+/// by forbidden changes is refused; then it is signed at `opts.level` ([`sign_pades`]). The
+/// report says what was rebuilt and what the signer should know, as [`sign_file`]'s does.
 pub fn sign_document(
     data: Vec<u8>,
     signer: &dyn Signer,
@@ -859,6 +860,12 @@ pub fn sign_document(
             "cross-reference rebuilt before signing"
         );
     }
+    // As `sign_file`: never sign over a broken or forbidden-changed earlier signature.
+    let data = {
+        let doc = Doc::parse(data)?;
+        refuse_broken(&doc)?;
+        doc.into_vec()
+    };
     let out = sign_pades(data, signer, opts)?;
     Ok((
         out,

@@ -317,10 +317,13 @@ fn annotation_after_certification_is_rejected_and_blocks_signing() {
     // vanthu refuses to add a signature on top.
     let dir = tempfile::tempdir().unwrap();
     let (i, o) = (dir.path().join("in.pdf"), dir.path().join("out.pdf"));
-    std::fs::write(&i, evil).unwrap();
+    std::fs::write(&i, &evil).unwrap();
     let e = vanthu_pdf::sign_file(&i, &o, &p12("clerk"), &SignOptions::default()).unwrap_err();
     assert!(e.to_string().contains("forbidden changes"), "{e}");
     assert!(!o.exists());
+    // In memory (the app's path), alike.
+    let e = vanthu_pdf::sign_document(evil, &p12("clerk"), &SignOptions::default()).unwrap_err();
+    assert!(e.to_string().contains("forbidden changes"), "{e}");
 }
 
 /// Appends a FreeText annotation to page 1 (object 4) of a signed sample.
