@@ -558,6 +558,16 @@ const ECDSA_SHA512: &str = "1.2.840.10045.4.3.4";
 /// Adobe's revocation archival attribute.
 const ID_ADBE_REVOCATION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113583.1.1.8");
 
+/// `c` for a signature algorithm vanthu does not implement: nothing checked (not "tampered").
+fn unsupported_algorithm(mut c: CmsCheck, signer: Certificate, oid: &str) -> CmsCheck {
+    c.errors.push(format!(
+        "Thuật toán ký {oid} chưa hỗ trợ (unsupported algorithm)"
+    ));
+    c.unsupported = true;
+    c.signer = Some(signer);
+    c
+}
+
 /// The offsets of the cross-reference sections a reader of `doc.data[..end]` alone would read:
 /// from the last `startxref` before `end`, along `/Prev`, among the sections of the file.
 fn signed_chain(doc: &Doc, end: usize) -> BTreeSet<usize> {
@@ -712,14 +722,7 @@ fn check_cms(
                 | ECDSA_SHA256 | ECDSA_SHA384 | ECDSA_SHA512 => {
                     crate::keys::verify_digest_with_cert(&signer, &content_digest, sig, hash)
                 }
-                o => {
-                    c.errors.push(format!(
-                        "Thuật toán ký {o} chưa hỗ trợ (unsupported algorithm)"
-                    ));
-                    c.unsupported = true;
-                    c.signer = Some(signer);
-                    return c;
-                }
+                o => return unsupported_algorithm(c, signer, o),
             };
             if c.intact {
                 c.warnings.push(
@@ -814,14 +817,7 @@ fn check_cms(
         "1.3.101.112" => {
             crate::keys::verify_ed25519_with_cert(&signer, &tbs, si.signature.as_bytes())
         }
-        o => {
-            c.errors.push(format!(
-                "Thuật toán ký {o} chưa hỗ trợ (unsupported algorithm)"
-            ));
-            c.unsupported = true;
-            c.signer = Some(signer);
-            return c;
-        }
+        o => return unsupported_algorithm(c, signer, o),
     };
     if !sig_ok {
         c.errors
