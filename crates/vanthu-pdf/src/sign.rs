@@ -792,8 +792,9 @@ pub fn sign_pades(
 /// ([`Doc::strict_objection`]) first gets one complete cross-reference section, the original
 /// bytes kept; with `opts.repair`, an unsigned input whose structure is damaged is rebuilt
 /// ([`crate::repair`]); an earlier signature that is broken, cannot be checked or was followed
-/// by forbidden changes is refused; then it is signed at `opts.level` ([`sign_pades`]). The
-/// report says what was rebuilt and what the signer should know, as [`sign_file`]'s does.
+/// by forbidden changes is refused; then it is signed at `opts.level` ([`sign_pades`]) and the
+/// result is checked (every signature in it intact). The report says what was rebuilt and what
+/// the signer should know, as [`sign_file`]'s does.
 pub fn sign_document(
     data: Vec<u8>,
     signer: &dyn Signer,
@@ -861,14 +862,24 @@ pub fn sign_document(
         );
     }
     // As `sign_file`: never sign over a broken or forbidden-changed earlier signature.
-    let data = {
+    let (data, before) = {
         let doc = Doc::parse(data)?;
         refuse_broken(&doc)?;
-        doc.into_vec()
+        let before = crate::verify::signature_fields(&doc).len();
+        (doc.into_vec(), before)
     };
     let out = sign_pades(data, signer, opts)?;
+    // Self-check, as `sign_file` does on what it wrote: the new signature (and any DSS or
+    // document timestamp after it) parses and is intact, and so is every earlier one.
+    let doc = Doc::parse(out)?;
+    let rep = crate::verify::verify_doc(&doc, &crate::verify::VerifyOptions::default());
+    if rep.signatures.len() <= before || rep.signatures.iter().any(|s| !s.intact) {
+        return Err(PdfError::Sign(
+            "tự kiểm tra chữ ký mới thất bại (self-check of the new signature failed)".into(),
+        ));
+    }
     Ok((
-        out,
+        doc.into_vec(),
         Signed {
             repaired,
             notes: signing_notes(signer),
