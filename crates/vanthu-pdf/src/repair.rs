@@ -338,6 +338,12 @@ pub fn plan_from_doc(doc: &crate::doc::Doc) -> Result<Plan, PdfError> {
     })
 }
 
+/// Whether a rebuilt file can be signed: it has pages and lacks nothing it refers to (else it
+/// was cut short, and signing it would sign less than the author wrote).
+pub fn is_whole(doc: &crate::doc::Doc) -> bool {
+    doc.pages().is_ok_and(|p| !p.is_empty()) && missing_object(doc).is_none()
+}
+
 /// The first object that the document reaches from its trailer (catalog, page tree, pages,
 /// their contents and resources, everything they refer to) but that is not in the file: a
 /// sign that it was cut short, which a repair must not paper over. `None` when nothing is

@@ -800,17 +800,7 @@ pub fn sign_document(
     signer: &dyn Signer,
     opts: &SignOptions,
 ) -> Result<(Vec<u8>, Signed), PdfError> {
-    // A rebuilt file must parse, have pages and lack nothing it refers to (else it was cut
-    // short, and signing it would sign less than the author wrote).
-    let whole = |v: Vec<u8>| match Doc::parse(v) {
-        Ok(d)
-            if d.pages().is_ok_and(|p| !p.is_empty())
-                && crate::repair::missing_object(&d).is_none() =>
-        {
-            Some(d.into_vec())
-        }
-        _ => None,
-    };
+    // The rebuilt file, parsed, when it holds (`repair::is_whole`).
     let rebuilt = |data: &[u8], plan: crate::repair::Plan, why: Option<String>| {
         let mut v = Vec::with_capacity(data.len() - plan.skip + plan.section.len());
         v.extend_from_slice(&data[plan.skip..]);
@@ -820,10 +810,13 @@ pub fn sign_document(
             dropped: plan.skip,
             inconsistent: why,
         };
-        whole(v).map(|v| (v, Some(repaired)))
+        Doc::parse(v)
+            .ok()
+            .filter(crate::repair::is_whole)
+            .map(|d| (d, Some(repaired)))
     };
     let backup = opts.repair.then(|| data.clone());
-    let (data, repaired) = match Doc::parse(data) {
+    let (doc, repaired) = match Doc::parse(data) {
         Ok(doc) => {
             let why = if crate::repair::has_signature_marks(&doc.data) {
                 None
@@ -833,23 +826,17 @@ pub fn sign_document(
             let plan = why
                 .as_ref()
                 .and_then(|_| crate::repair::plan_from_doc(&doc).ok());
-            let data = doc.into_vec();
             // Readable as it is: when the rebuild does not hold, signed as it is.
-            match plan.and_then(|p| rebuilt(&data, p, why)) {
+            match plan.and_then(|p| rebuilt(&doc.data, p, why)) {
                 Some(done) => done,
-                None => (data, None),
+                None => (doc, None),
             }
         }
         Err(e) if crate::repair::curable(&e) && backup.is_some() => {
             let data = backup.unwrap_or_default();
             match crate::repair::plan(&data) {
                 Ok(p) => rebuilt(&data, p, None).ok_or(e)?,
-                Err(e2 @ (PdfError::Encrypted | PdfError::Damaged(_)))
-                    if crate::repair::has_signature_marks(&data) =>
-                {
-                    return Err(e2)
-                }
-                Err(_) => return Err(e),
+                Err(e2) => return Err(unrepairable(e, e2, &data)),
             }
         }
         Err(e) => return Err(e),
@@ -862,13 +849,9 @@ pub fn sign_document(
         );
     }
     // As `sign_file`: never sign over a broken or forbidden-changed earlier signature.
-    let (data, before) = {
-        let doc = Doc::parse(data)?;
-        refuse_broken(&doc)?;
-        let before = crate::verify::signature_fields(&doc).len();
-        (doc.into_vec(), before)
-    };
-    let out = sign_pades(data, signer, opts)?;
+    refuse_broken(&doc)?;
+    let before = crate::verify::signature_fields(&doc).len();
+    let out = sign_pades(doc.into_vec(), signer, opts)?;
     // Self-check, as `sign_file` does on what it wrote: the new signature (and any DSS or
     // document timestamp after it) parses and is intact, and so is every earlier one.
     let doc = Doc::parse(out)?;
@@ -1549,11 +1532,7 @@ fn sign_repaired(
         };
         match own.map_or_else(|| crate::repair::plan(&map), Ok) {
             Ok(p) => p,
-            Err(e @ PdfError::Damaged(_)) if crate::repair::has_signature_marks(&map) => {
-                return Err(e)
-            }
-            Err(e @ PdfError::Encrypted) => return Err(e),
-            Err(_) => return Err(first),
+            Err(e) => return Err(unrepairable(first, e, &map)),
         }
     };
     let inconsistent = match &first {
@@ -1571,11 +1550,8 @@ fn sign_repaired(
             dst.write_all(&plan.section)
                 .map_err(|e| PdfError::io(&fixed, e))?;
         }
-        // The rebuilt file must parse as it is, have pages, and lack nothing it refers to
-        // (else it was cut short, and signing it would sign less than the author wrote).
-        let whole = Doc::open(&fixed).is_ok_and(|d| {
-            d.pages().is_ok_and(|p| !p.is_empty()) && crate::repair::missing_object(&d).is_none()
-        });
+        // The rebuilt file must parse as it is and hold (`repair::is_whole`).
+        let whole = Doc::open(&fixed).is_ok_and(|d| crate::repair::is_whole(&d));
         if !whole {
             return Err(first);
         }
@@ -1595,6 +1571,17 @@ fn sign_repaired(
         }),
         notes: Vec::new(),
     })
+}
+
+/// What to report for an input that failed with `first` when its repair fails with `e`: a
+/// damaged file with signatures is never repaired (said so), an encrypted one is named as
+/// such, anything else keeps the first error. `data`: the input.
+fn unrepairable(first: PdfError, e: PdfError, data: &[u8]) -> PdfError {
+    match e {
+        e @ PdfError::Damaged(_) if crate::repair::has_signature_marks(data) => e,
+        e @ PdfError::Encrypted => e,
+        _ => first,
+    }
 }
 
 /// The work of [`sign_file`], into the temporary file `tmp`. With `consistent`, an unsigned
