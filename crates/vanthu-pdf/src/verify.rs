@@ -2628,15 +2628,14 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>, lock: Option<&FieldLoc
         .rev()
         .find_map(|s| s.trailer.get("Info").and_then(Obj::as_ref))
         .map(|r| r.0);
-    let old_annots_arrays: BTreeSet<u32> = old_pages
+    // Pages' /Annots arrays held in objects of their own: array object → its page.
+    let old_annots_arrays: BTreeMap<u32, u32> = old_pages
         .iter()
-        .filter_map(|p| doc.get_in(*p, rev).ok())
-        .filter_map(|p| {
-            p.as_dict()
-                .and_then(|d| d.get("Annots"))
-                .and_then(Obj::as_ref)
+        .filter_map(|&p| {
+            let a = doc.get_in(p, rev).ok()?;
+            let r = a.as_dict()?.get("Annots").and_then(Obj::as_ref)?;
+            Some((r.0, p))
         })
-        .map(|r| r.0)
         .collect();
     // DocMDP P=1 forbids every change except, per PAdES, DSS updates and document timestamps:
     // the only signature fields that may appear are document-timestamp ones.
@@ -2651,34 +2650,40 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>, lock: Option<&FieldLoc
             })
     };
     // Widgets listed as /Kids of a signature field in the final form, by object number: some
-    // writers leave out the widget's /Parent.
-    let mut sig_kids: BTreeMap<u32, Dict> = BTreeMap::new();
-    let final_fields = doc
-        .catalog()
-        .ok()
-        .and_then(|c| c.get("AcroForm").and_then(|a| doc.resolve(a).ok()))
-        .and_then(|a| a.as_dict().and_then(|d| d.get("Fields").cloned()))
-        .and_then(|f| doc.resolve(&f).ok())
-        .and_then(|f| f.as_arr().map(<[Obj]>::to_vec))
-        .unwrap_or_default();
-    for f in final_fields.iter().take(10_000) {
-        let Some(fd) = doc.resolve(f).ok().and_then(|f| f.as_dict().cloned()) else {
-            continue;
-        };
-        if !fd.name_is("FT", "Sig") {
-            continue;
-        }
-        let kids = fd
-            .get("Kids")
-            .and_then(|k| doc.resolve(k).ok())
-            .and_then(|k| k.as_arr().map(<[Obj]>::to_vec))
-            .unwrap_or_default();
-        for k in kids {
-            if let Some((n, _)) = k.as_ref() {
-                sig_kids.insert(n, fd.clone());
+    // writers leave out the widget's /Parent. Read only when such a widget turns up.
+    let sig_kids = std::cell::OnceCell::new();
+    let sig_kids = || -> &BTreeMap<u32, Dict> {
+        sig_kids.get_or_init(|| {
+            let mut out = BTreeMap::new();
+            let final_fields = doc
+                .catalog()
+                .ok()
+                .and_then(|c| c.get("AcroForm").and_then(|a| doc.resolve(a).ok()))
+                .and_then(|a| a.as_dict().and_then(|d| d.get("Fields").cloned()))
+                .and_then(|f| doc.resolve(&f).ok())
+                .and_then(|f| f.as_arr().map(<[Obj]>::to_vec))
+                .unwrap_or_default();
+            for f in final_fields.iter().take(10_000) {
+                let Some(fd) = doc.resolve(f).ok().and_then(|f| f.as_dict().cloned()) else {
+                    continue;
+                };
+                if !fd.name_is("FT", "Sig") {
+                    continue;
+                }
+                let kids = fd
+                    .get("Kids")
+                    .and_then(|k| doc.resolve(k).ok())
+                    .and_then(|k| k.as_arr().map(<[Obj]>::to_vec))
+                    .unwrap_or_default();
+                for k in kids {
+                    if let Some((n, _)) = k.as_ref() {
+                        out.insert(n, fd.clone());
+                    }
+                }
             }
-        }
-    }
+            out
+        })
+    };
     let is_sig_widget = |o: &Obj| -> bool {
         let Some(d) = doc.resolve(o).ok().and_then(|w| w.as_dict().cloned()) else {
             return false;
@@ -2693,7 +2698,7 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>, lock: Option<&FieldLoc
                 .or_else(|| {
                     o.as_ref()
                         .filter(|_| d.name_is("Subtype", "Widget") && d.get("Parent").is_none())
-                        .and_then(|(n, _)| sig_kids.get(&n).cloned())
+                        .and_then(|(n, _)| sig_kids().get(&n).cloned())
                 })
         };
         field.is_some_and(|f| !p1 || is_doc_ts(&f))
@@ -2809,20 +2814,12 @@ fn diff_after(doc: &Doc, rev: usize, docmdp: Option<i64>, lock: Option<&FieldLoc
                     ChangeClass::Forbidden
                 };
                 push(c, "Danh sách trường biểu mẫu (form field list)".into());
-            } else if old_annots_arrays.contains(&n) {
+            } else if let Some(&page) = old_annots_arrays.get(&n) {
                 let c = annots_added(oa, na);
-                let on = old_pages
-                    .iter()
-                    .find(|p| {
-                        doc.get_in(**p, rev).ok().is_some_and(|o| {
-                            o.as_dict()
-                                .and_then(|d| d.get("Annots"))
-                                .and_then(Obj::as_ref)
-                                .is_some_and(|r| r.0 == n)
-                        })
-                    })
-                    .map_or_else(|| format!("mảng {n}"), |p| page_name(*p));
-                push(c, format!("Chú thích trang (page annotations), {on}"));
+                push(
+                    c,
+                    format!("Chú thích trang (page annotations), {}", page_name(page)),
+                );
             } else {
                 push(
                     ChangeClass::Forbidden,
