@@ -103,17 +103,26 @@ fn requests_go_through_the_configured_proxy() {
     };
     use base64::Engine;
     let basic = base64::engine::general_purpose::STANDARD.encode("can bo:bí");
+    // Signs at B-T with the TSA at `url`; the signature must carry the timestamp.
+    let signs_bt = |url: String| {
+        let out = sign_pades(sample_pdf(1, "proxy"), &p12("leader"), &bt(url)).unwrap();
+        assert_eq!(
+            verify_bytes(out, &opts()).unwrap().signatures[0].level,
+            "B-T"
+        );
+    };
+    // The request head the proxy saw that starts with `start`.
+    let head = |start: String| {
+        let heads = seen.lock().unwrap().clone();
+        heads
+            .iter()
+            .find(|h| h.starts_with(&start))
+            .cloned()
+            .unwrap_or_else(|| panic!("{heads:?}"))
+    };
     // http, absolute form.
-    let out = sign_pades(sample_pdf(1, "proxy"), &p12("leader"), &bt(tsa.clone())).unwrap();
-    assert_eq!(
-        verify_bytes(out, &opts()).unwrap().signatures[0].level,
-        "B-T"
-    );
-    let heads = seen.lock().unwrap().clone();
-    let post = heads
-        .iter()
-        .find(|h| h.starts_with(&format!("POST {tsa} HTTP/1.1\r\n")))
-        .unwrap_or_else(|| panic!("{heads:?}"));
+    signs_bt(tsa.clone());
+    let post = head(format!("POST {tsa} HTTP/1.1\r\n"));
     assert!(
         post.contains(&format!("Proxy-Authorization: Basic {basic}\r\n")),
         "{post}"
@@ -121,21 +130,8 @@ fn requests_go_through_the_configured_proxy() {
     // https, through a tunnel.
     let (port, ca, _front) = https_front();
     vanthu_pdf::tsa::trust_tls_roots(&ca).unwrap();
-    let out = sign_pades(
-        sample_pdf(1, "proxy"),
-        &p12("leader"),
-        &bt(format!("https://127.0.0.1:{port}/tsa")),
-    )
-    .unwrap();
-    assert_eq!(
-        verify_bytes(out, &opts()).unwrap().signatures[0].level,
-        "B-T"
-    );
-    let heads = seen.lock().unwrap().clone();
-    let connect = heads
-        .iter()
-        .find(|h| h.starts_with(&format!("CONNECT 127.0.0.1:{port} HTTP/1.1\r\n")))
-        .unwrap_or_else(|| panic!("{heads:?}"));
+    signs_bt(format!("https://127.0.0.1:{port}/tsa"));
+    let connect = head(format!("CONNECT 127.0.0.1:{port} HTTP/1.1\r\n"));
     assert!(connect.contains(&format!("Proxy-Authorization: Basic {basic}\r\n")));
     // An exception: straight to the TSA, the proxy sees nothing more.
     let before = seen.lock().unwrap().len();
