@@ -28,3 +28,5 @@ pub use error::PdfError;
 pub use keys::{KeyAlg, Signer};
 pub use sign::{sign_bytes, sign_document, sign_file, SignOptions, Signed};
 pub use verify::{verify_bytes, Report, SigReport};
+/// The certificate type of the [`Signer`] trait, for implementations outside this crate.
+pub use x509_cert;

@@ -211,6 +211,18 @@ pub enum Level {
     BLTA,
 }
 
+impl Level {
+    /// As PAdES writes it: `B-B`, `B-T`, `B-LT`, `B-LTA`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::BB => "B-B",
+            Level::BT => "B-T",
+            Level::BLT => "B-LT",
+            Level::BLTA => "B-LTA",
+        }
+    }
+}
+
 impl std::str::FromStr for Level {
     type Err = PdfError;
     fn from_str(s: &str) -> Result<Level, PdfError> {
@@ -577,8 +589,13 @@ pub(crate) fn fill_contents(w: &mut Written, der: &[u8]) -> Result<(), PdfError>
             der.len()
         )));
     }
-    let hx = hex::encode_upper(der);
-    w.buf[cs + 1..cs + 1 + hx.len()].copy_from_slice(hx.as_bytes());
+    // Upper-case hex straight into the gap (no intermediate string).
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let gap = &mut w.buf[cs + 1..cs + 1 + 2 * der.len()];
+    for (pair, &b) in gap.chunks_exact_mut(2).zip(der) {
+        pair[0] = HEX[usize::from(b >> 4)];
+        pair[1] = HEX[usize::from(b & 15)];
+    }
     Ok(())
 }
 
@@ -787,6 +804,24 @@ pub fn sign_pades(
     Ok(out)
 }
 
+/// Spare capacity that lets [`sign_document`] append a signature revision (B-B or B-T, the
+/// default 16 KiB signature space written as hex, with its field and cross-reference) to the
+/// caller's buffer without copying the document; a larger revision still fits, after a copy.
+pub const SIGNATURE_HEADROOM: usize = 64 * 1024;
+
+/// Reads `path` into a buffer with [`SIGNATURE_HEADROOM`] to spare, for [`sign_document`].
+pub fn read_for_signing(path: &Path) -> Result<Vec<u8>, PdfError> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| PdfError::io(path, e))?;
+    let len = f.metadata().map_err(|e| PdfError::io(path, e))?.len();
+    let len = usize::try_from(len)
+        .map_err(|_| PdfError::Unsupported("file too large to read into memory".into()))?;
+    let mut data = Vec::with_capacity(len.saturating_add(SIGNATURE_HEADROOM));
+    f.read_to_end(&mut data)
+        .map_err(|e| PdfError::io(path, e))?;
+    Ok(data)
+}
+
 /// The in-memory counterpart of [`sign_file`], for documents that must not reach disk in
 /// plaintext (the app's encrypted store): an *unsigned* input that strict readers refuse
 /// ([`Doc::strict_objection`]) first gets one complete cross-reference section, the original
@@ -794,7 +829,8 @@ pub fn sign_pades(
 /// ([`crate::repair`]); an earlier signature that is broken, cannot be checked or was followed
 /// by forbidden changes is refused; then it is signed at `opts.level` ([`sign_pades`]) and the
 /// result is checked (every signature in it intact). The report says what was rebuilt and what
-/// the signer should know, as [`sign_file`]'s does.
+/// the signer should know, as [`sign_file`]'s does. A `data` buffer with
+/// [`SIGNATURE_HEADROOM`] spare capacity ([`read_for_signing`]) becomes the result in place.
 pub fn sign_document(
     data: Vec<u8>,
     signer: &dyn Signer,
@@ -818,11 +854,10 @@ pub fn sign_document(
     let backup = opts.repair.then(|| data.clone());
     let (doc, repaired) = match Doc::parse(data) {
         Ok(doc) => {
-            let why = if crate::repair::has_signature_marks(&doc.data) {
-                None
-            } else {
-                doc.strict_objection()
-            };
+            // As `sign_file`: the cross-reference first, the scan only on an objection.
+            let why = doc
+                .strict_objection()
+                .filter(|_| !crate::repair::has_signature_marks(&doc.data));
             let plan = why
                 .as_ref()
                 .and_then(|_| crate::repair::plan_from_doc(&doc).ok());
@@ -851,16 +886,34 @@ pub fn sign_document(
     // As `sign_file`: never sign over a broken or forbidden-changed earlier signature.
     refuse_broken(&doc)?;
     let before = crate::verify::signature_fields(&doc).len();
-    let out = sign_pades(doc.into_vec(), signer, opts)?;
-    // Self-check, as `sign_file` does on what it wrote: the new signature (and any DSS or
-    // document timestamp after it) parses and is intact, and so is every earlier one.
-    let doc = Doc::parse(out)?;
-    let rep = crate::verify::verify_doc(&doc, &crate::verify::VerifyOptions::default());
-    if rep.signatures.len() <= before || rep.signatures.iter().any(|s| !s.intact) {
-        return Err(PdfError::Sign(
+    let failed = || {
+        PdfError::Sign(
             "tự kiểm tra chữ ký mới thất bại (self-check of the new signature failed)".into(),
-        ));
-    }
+        )
+    };
+    let o = level_options(opts)?;
+    let doc = if before == 0 && o.level < Level::BLT {
+        // The first signature, in one revision: checked as `sign_file` checks what it wrote —
+        // the file parses, its only signature's ByteRange covers all of it but the gap, the
+        // gap holds the CMS and the CMS verifies against the digest the signer signed (the
+        // digest of exactly these bytes: no second hashing pass).
+        let a = append_signature(doc, Some(signer), &o)?;
+        let doc = Doc::parse(a.out)?;
+        if !crate::verify::self_check(&doc, a.br, &a.der, &a.digest, false) {
+            return Err(failed());
+        }
+        doc
+    } else {
+        let out = sign_pades(doc.into_vec(), signer, opts)?;
+        // Earlier signatures, a DSS or a document timestamp: the new revisions and every
+        // earlier signature are validated in full (intact, no forbidden change).
+        let doc = Doc::parse(out)?;
+        let rep = crate::verify::verify_doc(&doc, &crate::verify::VerifyOptions::default());
+        if rep.signatures.len() <= before || rep.signatures.iter().any(|s| !s.intact) {
+            return Err(failed());
+        }
+        doc
+    };
     Ok((
         doc.into_vec(),
         Signed {
@@ -885,16 +938,45 @@ fn sign_inner(
     signer: Option<&dyn Signer>,
     opts: &SignOptions,
 ) -> Result<Vec<u8>, PdfError> {
-    let doc = Doc::parse(data)?;
+    append_signature(Doc::parse(data)?, signer, opts).map(|a| a.out)
+}
+
+/// One signature (or document timestamp) revision appended in memory, with what a self-check
+/// of it needs.
+struct Appended {
+    /// The whole new file.
+    out: Vec<u8>,
+    /// The new signature's ByteRange.
+    br: [usize; 4],
+    /// SHA-256 of the bytes the ByteRange covers, as they were hashed for the signature.
+    digest: Vec<u8>,
+    /// The CMS (or timestamp token) in the gap.
+    der: Vec<u8>,
+}
+
+/// [`sign_inner`] on a parsed document, keeping the ByteRange, digest and CMS.
+fn append_signature(
+    doc: Doc,
+    signer: Option<&dyn Signer>,
+    opts: &SignOptions,
+) -> Result<Appended, PdfError> {
     let mut w = prepare(&doc, signer, opts)?;
-    finish(&mut w, signer, opts.tsa_url.as_deref(), |h| {
+    let (digest, der) = finish(&mut w, signer, opts.tsa_url.as_deref(), |h| {
         h.update(&doc.data[..]);
         Ok(())
     })?;
+    let base = doc.data.len();
+    let (cs, ce) = w.contents.expect("placeholder written");
+    let br = [0, base + cs, base + ce, w.buf.len() - ce];
     let mut out = doc.into_vec();
     out.reserve_exact(w.buf.len());
     out.extend_from_slice(&w.buf);
-    Ok(out)
+    Ok(Appended {
+        out,
+        br,
+        digest,
+        der,
+    })
 }
 
 /// Builds the signature revision for `doc` with a zeroed Contents gap and its ByteRange set.
@@ -1611,10 +1693,15 @@ fn sign_into(
             s.spawn(move || write_side(input, tmp, copied_tx, tail_rx, gap_rx, last, stop));
         let signed = (|| {
             let doc = Doc::open(input)?;
-            if consistent && !crate::repair::has_signature_marks(&doc.data) {
+            if consistent {
                 // pyHanko's strict mode refuses to validate any signature in such a file; a
-                // complete section without /Prev hides the old chain (`Doc::strict_objection`).
-                if let Some(why) = doc.strict_objection() {
+                // complete section without /Prev hides the old chain (`Doc::strict_objection`,
+                // read from the cross-reference alone; the scan of the whole file for marks
+                // of a signature only when there is an objection).
+                if let Some(why) = doc
+                    .strict_objection()
+                    .filter(|_| !crate::repair::has_signature_marks(&doc.data))
+                {
                     return Err(PdfError::Inconsistent(why));
                 }
             }

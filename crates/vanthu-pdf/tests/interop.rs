@@ -946,6 +946,85 @@ fn sign_file_failures_name_the_cause_and_leave_nothing() {
     assert_eq!(temporary_files(dir.path()), Vec::<String>::new());
 }
 
+/// A token whose private key is not the one its certificate names (a renewed certificate
+/// beside the old key, the wrong one of two keys on a token): it signs, but the signature does
+/// not verify with the certificate.
+struct WrongKey {
+    cert_of: vanthu_pdf::keys::SoftKey,
+    key: vanthu_pdf::keys::SoftKey,
+}
+
+impl vanthu_pdf::Signer for WrongKey {
+    fn chain(&self) -> &[x509_cert::Certificate] {
+        self.cert_of.chain()
+    }
+    fn algorithm(&self) -> vanthu_pdf::KeyAlg {
+        self.key.algorithm()
+    }
+    fn sign(&self, tbs: &[u8]) -> Result<Vec<u8>, vanthu_pdf::PdfError> {
+        self.key.sign(tbs)
+    }
+}
+
+/// Both signing paths check the signature value against the certificate before anything is
+/// handed over: with a key that does not match its certificate, `sign_file` and
+/// `sign_document` say so, no output appears (an existing one is untouched) and nothing is
+/// left behind, on an unsigned and on a signed document. The same calls with the right key
+/// succeed.
+#[test]
+fn a_key_that_does_not_match_its_certificate_signs_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("vb.pdf");
+    let original = sample_pdf(1, "Khóa không khớp");
+    std::fs::write(&input, &original).unwrap();
+    let out = dir.path().join("ky.pdf");
+    let so = SignOptions::default();
+    let wrong = || WrongKey {
+        cert_of: p12("leader"),
+        key: p12("ocspok"),
+    };
+    let mismatch = |e: vanthu_pdf::PdfError| {
+        assert!(
+            matches!(e, vanthu_pdf::PdfError::Sign(_))
+                && e.to_string()
+                    .contains("signature does not match the certificate key"),
+            "{e}"
+        )
+    };
+    mismatch(vanthu_pdf::sign_file(&input, &out, &wrong(), &so).unwrap_err());
+    assert!(!out.exists());
+    std::fs::write(&out, b"earlier output").unwrap();
+    mismatch(vanthu_pdf::sign_file(&input, &out, &wrong(), &so).unwrap_err());
+    assert_eq!(std::fs::read(&out).unwrap(), b"earlier output");
+    assert_eq!(temporary_files(dir.path()), Vec::<String>::new());
+    assert_eq!(std::fs::read(&input).unwrap(), original);
+    // In memory: on an unsigned and on a signed document.
+    let data = vanthu_pdf::sign::read_for_signing(&input).unwrap();
+    assert_eq!(data, original);
+    mismatch(vanthu_pdf::sign_document(data, &wrong(), &so).unwrap_err());
+    // With the room `read_for_signing` leaves, the signed document is the caller's buffer.
+    let data = vanthu_pdf::sign::read_for_signing(&input).unwrap();
+    let at = data.as_ptr();
+    let (once, _) = vanthu_pdf::sign_document(data, &p12("leader"), &so).unwrap();
+    assert_eq!(once.as_ptr(), at, "signed in place");
+    mismatch(vanthu_pdf::sign_document(once.clone(), &wrong(), &so).unwrap_err());
+    let (twice, _) = vanthu_pdf::sign_document(once.clone(), &p12("clerk"), &so).unwrap();
+    assert!(twice.starts_with(&once));
+    // What the in-memory path hands over, the outside validator accepts.
+    let mem = dir.path().join("trong-bo-nho.pdf");
+    std::fs::write(&mem, &twice).unwrap();
+    assert_pyhanko_valid(&mem, 2);
+    let rep = verify_bytes(twice, &opts()).unwrap();
+    assert_eq!(rep.signatures.len(), 2);
+    assert!(rep.all_valid, "{rep:?}");
+    vanthu_pdf::sign_file(&input, &out, &p12("leader"), &so).unwrap();
+    assert!(
+        vanthu_pdf::verify::verify_file(&out, &opts())
+            .unwrap()
+            .all_valid
+    );
+}
+
 /// pyHanko signs a page whose MediaBox holds LibreOffice's 15-digit reals (A4 in points); vanthu
 /// then adds its own signature field, which rewrites the page to extend `/Annots`. Every other
 /// value of the page must come back exactly, or pyHanko's first signature reads as illegally
