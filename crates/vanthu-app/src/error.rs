@@ -27,6 +27,9 @@ pub enum AppError {
         #[source]
         source: std::io::Error,
     },
+    /// A PDF could not be signed (its message says why, Vietnamese first).
+    #[error(transparent)]
+    Pdf(#[from] vanthu_pdf::PdfError),
     /// An exported file did not match the hash recorded at registration.
     #[error("Tệp {0} giải mã ra không khớp mã băm đã lưu; không xuất (file does not match its recorded hash)")]
     HashMismatch(String),
@@ -67,6 +70,7 @@ impl AppError {
             AppError::Duplicate(_) => "duplicate",
             AppError::File { .. } => "file",
             AppError::HashMismatch(_) => "hash_mismatch",
+            AppError::Pdf(_) => "pdf",
         }
     }
 }

@@ -3,6 +3,12 @@
 //! own trust anchors, and the report is kept with the file (Decree 30/2020 Art. 21.2.a). The
 //! clerk sees the verdict beside the document; nothing is sent back automatically (returning a
 //! document with a bad signature, status 02, is the clerk's decision).
+//!
+//! Signing a stored PDF ([`App::sign_pdf`]) happens in memory: the file is decrypted into a
+//! buffer, signed with `vanthu_pdf::sign_document` and stored again as a new encrypted file
+//! beside the original, so no plaintext byte of the document reaches disk.
+
+use std::io::Read;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -17,6 +23,43 @@ use crate::{App, AppError};
 /// (never to disk), and a sync must stay within its memory budget. The clerk exports such a
 /// file and runs `vanthu pdf verify` on it.
 pub const MAX_CHECK_BYTES: u64 = 32 * 1024 * 1024;
+
+/// PDFs larger than this are not signed inside the app (signing holds the document in memory
+/// twice at most: the decrypted original, then the signed copy while it is stored). Larger
+/// files are exported and signed with `vanthu pdf sign`, which streams.
+pub const MAX_SIGN_BYTES: u64 = 256 * 1024 * 1024;
+
+/// A PDF signed inside the app.
+#[derive(Debug, Clone)]
+pub struct SignedFile {
+    /// The file that was signed (kept as it was).
+    pub original: FileRow,
+    /// The signed file, attached to the same document.
+    pub signed: FileRow,
+    /// What was repaired before signing, and notes for the signer.
+    pub report: vanthu_pdf::Signed,
+}
+
+/// The name of the signed copy of `name`: `X.pdf` becomes `X (đã ký).pdf`, then
+/// `X (đã ký 2).pdf` and so on, never one of `taken`; a name that already says it was signed
+/// counts up from its own mark instead of adding a second one.
+pub fn signed_name(name: &str, taken: &[String]) -> String {
+    let stem = name
+        .strip_suffix(".pdf")
+        .or_else(|| name.strip_suffix(".PDF"))
+        .unwrap_or(name);
+    let stem = match stem.rfind(" (đã ký") {
+        Some(i) if stem.ends_with(')') => &stem[..i],
+        _ => stem,
+    };
+    (1..)
+        .map(|n| match n {
+            1 => format!("{stem} (đã ký).pdf"),
+            n => format!("{stem} (đã ký {n}).pdf"),
+        })
+        .find(|c| !taken.contains(c))
+        .expect("an unused name")
+}
 
 type TrustMaterial = (Vec<Vec<u8>>, Vec<Vec<u8>>);
 
@@ -257,6 +300,93 @@ impl App {
                     serde_json::to_string(&rep).unwrap_or_default(),
                 )
             }
+        })
+    }
+
+    /// Signs one PDF of a document (`which`: position from 1 or name, default the first) with
+    /// `signer` at `opts` and attaches the signed file beside the original, which is kept. The
+    /// document is decrypted into memory and signed there ([`vanthu_pdf::sign_document`]: the
+    /// same refusals and self-check as `vanthu pdf sign`); the result is stored encrypted.
+    /// Nothing is attached when any step fails. Validation of the result is
+    /// [`App::check_signatures`]'s (it may go online for revocation data).
+    pub fn sign_pdf(
+        &mut self,
+        document_id: &str,
+        which: Option<&str>,
+        signer: &dyn vanthu_pdf::Signer,
+        opts: &vanthu_pdf::SignOptions,
+    ) -> Result<SignedFile, AppError> {
+        let original = self.pick_file(document_id, which)?;
+        if !is_pdf(&original) {
+            return Err(AppError::BadInput(format!(
+                "Tệp {} không phải PDF, không ký được (only PDF files are signed)",
+                original.name
+            )));
+        }
+        if original.size > MAX_SIGN_BYTES {
+            return Err(AppError::BadInput(format!(
+                "Tệp quá lớn để ký trong ứng dụng ({} MiB, tối đa {} MiB); xuất tệp rồi ký bằng \
+                 vanthu pdf sign (file too large to sign in the app)",
+                original.size >> 20,
+                MAX_SIGN_BYTES >> 20
+            )));
+        }
+        // Room for the signature revision: the signed document is this buffer, extended.
+        let mut data =
+            Vec::with_capacity(original.size as usize + vanthu_pdf::sign::SIGNATURE_HEADROOM);
+        self.store()
+            .blobs()
+            .open_blob(&original.blob_id)?
+            .read_to_end(&mut data)
+            .map_err(|e| {
+                vanthu_store::StoreError::BlobCorrupt(format!("{}: {e}", original.blob_id))
+            })?;
+        if hex::encode(Sha256::digest(&data)) != original.sha256 {
+            return Err(AppError::HashMismatch(original.name.clone()));
+        }
+        let (signed, report) = vanthu_pdf::sign_document(data, signer, opts)?;
+        let taken: Vec<String> = self
+            .store()
+            .files_of(document_id)?
+            .into_iter()
+            .map(|f| f.name)
+            .collect();
+        let name = signed_name(&original.name, &taken);
+        let info = self.store().blobs().put(&mut signed.as_slice())?;
+        let signer_subject = signer
+            .chain()
+            .first()
+            .map(|c| c.tbs_certificate.subject.to_string())
+            .unwrap_or_default();
+        let actor = self.actor().to_string();
+        let res = self.store_mut().write(&actor, |tx| {
+            let row = tx.attach_file(document_id, &name, Some("application/pdf"), &info)?;
+            tx.audit(
+                "signature.sign",
+                document_id,
+                json!({
+                    "file_id": original.id,
+                    "signed_file_id": row.id,
+                    "sha256": original.sha256,
+                    "signed_sha256": row.sha256,
+                    "signer": signer_subject,
+                    "level": opts.level.as_str(),
+                    "repaired": report.repaired.is_some(),
+                }),
+            )?;
+            Ok::<_, AppError>(row)
+        });
+        let signed = match res {
+            Ok(row) => row,
+            Err(e) => {
+                let _ = self.store().blobs().remove(&info.id);
+                return Err(e);
+            }
+        };
+        Ok(SignedFile {
+            original,
+            signed,
+            report,
         })
     }
 

@@ -4,6 +4,7 @@ mod axis;
 mod demo_exchange;
 mod exchange;
 mod numbering;
+mod signing;
 
 use std::path::{Path, PathBuf};
 
