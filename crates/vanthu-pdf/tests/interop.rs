@@ -2182,3 +2182,122 @@ fn signatures_without_signed_attributes_and_ed25519_validate() {
     let rep = tampered(&data);
     assert!(!rep.signatures[0].intact && rep.signatures[0].verdict == INVALID);
 }
+
+/// The last signature's Contents gap `[start, end)` (from its `/ByteRange`) and the last
+/// trailer's `/ID` array `[start, end)`.
+fn gap_and_id(data: &[u8]) -> ((usize, usize), (usize, usize)) {
+    let at = data.windows(11).rposition(|w| w == b"/ByteRange ").unwrap();
+    let open = at + data[at..].iter().position(|&b| b == b'[').unwrap() + 1;
+    let close = open + data[open..].iter().position(|&b| b == b']').unwrap();
+    let n: Vec<usize> = std::str::from_utf8(&data[open..close])
+        .unwrap()
+        .split_ascii_whitespace()
+        .map(|x| x.parse().unwrap())
+        .collect();
+    let id = data.windows(3).rposition(|w| w == b"/ID").unwrap();
+    let id_end = id + data[id..].iter().position(|&b| b == b']').unwrap() + 1;
+    ((n[1], n[2]), (id, id_end))
+}
+
+/// `sign_document` (the app's path, in memory, with its lighter self-check for a first
+/// signature) and `sign_file` (the CLI's path, streamed, checked against pyHanko and qpdf
+/// throughout this suite) make the same file from the same input: same length, and the only
+/// bytes that differ are the new trailer's random `/ID` and, since the digest covers it, the
+/// signature in the gap. Inputs: a classic table with a visible signature (font subset), an
+/// object-stream file, a linearized one, a hybrid one and one with a wrong `/Size` (both
+/// rebuilt first), a damaged one repaired on request, a signed one (countersignature: checked
+/// by full validation in memory).
+#[test]
+fn signing_in_memory_and_to_a_file_make_the_same_file() {
+    let dir = tempfile::tempdir().unwrap();
+    // One signing time for both paths (the test certificates start when the PKI is made).
+    let t = time::OffsetDateTime::now_utc();
+    let plain = SignOptions {
+        signing_time: Some(t),
+        ..Default::default()
+    };
+    let visible = SignOptions {
+        visible: Some(vanthu_pdf::sign::Visible {
+            page: 1,
+            rect: [300.0, 100.0, 220.0, 60.0],
+            image_png: None,
+            text: vec!["Nguyễn Văn Ánh".into(), "Giám đốc Sở".into()],
+            font: None,
+        }),
+        ..plain.clone()
+    };
+    let repair = SignOptions {
+        repair: true,
+        ..plain.clone()
+    };
+    let classic = sample_pdf(2, "Hai trang");
+    let lin_in = dir.path().join("lin-in.pdf");
+    let lin = dir.path().join("lin.pdf");
+    std::fs::write(&lin_in, sample_pdf(3, "Tuyen tap")).unwrap();
+    tool(
+        std::process::Command::new("qpdf")
+            .arg("--linearize")
+            .arg(&lin_in)
+            .arg(&lin),
+    );
+    let size = {
+        let at = classic.windows(6).rposition(|w| w == b"/Size ").unwrap() + 6;
+        let end = at
+            + classic[at..]
+                .iter()
+                .position(|c| !c.is_ascii_digit())
+                .unwrap();
+        let mut v = classic[..at].to_vec();
+        v.extend_from_slice(format!("{:<1$}", 3, end - at).as_bytes());
+        v.extend_from_slice(&classic[end..]);
+        v
+    };
+    let header_end = classic.iter().position(|&b| b == b'\n').unwrap() + 1;
+    let mut shifted = classic[..header_end].to_vec();
+    shifted.extend_from_slice(b"%inserted by an editor\n");
+    shifted.extend_from_slice(&classic[header_end..]);
+    let signed = sign_bytes(classic.clone(), &p12("clerk"), &plain).unwrap();
+    let cases: Vec<(&str, Vec<u8>, &SignOptions, bool)> = vec![
+        ("classic, visible", classic.clone(), &visible, false),
+        (
+            "object streams",
+            xref_stream_pdf(dir.path(), 2, "Luồng"),
+            &plain,
+            false,
+        ),
+        ("linearized", std::fs::read(&lin).unwrap(), &plain, false),
+        ("hybrid", hybrid_pdf("Lai"), &plain, true),
+        ("wrong /Size", size, &plain, true),
+        ("damaged", shifted, &repair, true),
+        ("signed", signed, &plain, false),
+    ];
+    for (name, input, so, rebuilt) in cases {
+        let path = dir.path().join("in.pdf");
+        let out = dir.path().join("out.pdf");
+        std::fs::write(&path, &input).unwrap();
+        let done = vanthu_pdf::sign_file(&path, &out, &p12("leader"), so)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let file = std::fs::read(&out).unwrap();
+        let (mem, mem_done) = vanthu_pdf::sign_document(input, &p12("leader"), so)
+            .unwrap_or_else(|e| panic!("{name}: in memory: {e}"));
+        assert_eq!(done.repaired.is_some(), rebuilt, "{name}");
+        assert_eq!(done.repaired, mem_done.repaired, "{name}");
+        assert_eq!(file.len(), mem.len(), "{name}: same length");
+        let ((gs, ge), (is, ie)) = gap_and_id(&file);
+        assert_eq!(
+            gap_and_id(&mem),
+            ((gs, ge), (is, ie)),
+            "{name}: same layout"
+        );
+        let stray: Vec<usize> = (0..file.len())
+            .filter(|&i| file[i] != mem[i] && !(gs..ge).contains(&i) && !(is..ie).contains(&i))
+            .collect();
+        assert!(
+            stray.is_empty(),
+            "{name}: bytes differ outside the /ID and the gap at {:?}",
+            &stray[..stray.len().min(8)]
+        );
+        let rep = verify_bytes(mem, &opts()).unwrap();
+        assert!(rep.all_valid, "{name}: {rep:#?}");
+    }
+}
