@@ -711,7 +711,7 @@ impl App {
     /// Files of an outgoing document.
     pub fn outgoing_files(&self, id: &str) -> Result<Vec<FileRow>, AppError> {
         Ok(self.store().query_rows(
-            "SELECT * FROM outgoing_files WHERE document_id = ?1 ORDER BY created_at, id",
+            "SELECT * FROM outgoing_files WHERE document_id = ?1 ORDER BY created_at, rowid",
             &[json!(id)],
         )?)
     }

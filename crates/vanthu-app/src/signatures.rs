@@ -396,7 +396,7 @@ impl App {
             "SELECT c.file_id, f.name, c.checked_at, c.file_sha256, c.verdict, c.signatures,
                     c.all_valid, c.summary, c.report
              FROM signature_check c JOIN files f ON f.id = c.file_id
-             WHERE f.document_id = ?1 ORDER BY f.created_at, f.name",
+             WHERE f.document_id = ?1 ORDER BY f.created_at, f.rowid",
             &[json!(document_id)],
         )?)
     }

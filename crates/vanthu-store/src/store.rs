@@ -544,11 +544,13 @@ impl Store {
         Ok(())
     }
 
-    /// Files attached to a document.
+    /// Files attached to a document, in the order they were attached (files attached in one
+    /// transaction share a time: the insertion order decides, so `--file N` means the N-th
+    /// file as the user gave them).
     pub fn files_of(&self, document_id: &str) -> Result<Vec<FileRow>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT id, document_id, name, content_type, blob_id, size, sha256, created_at
-             FROM files WHERE document_id = ?1 ORDER BY created_at, id",
+             FROM files WHERE document_id = ?1 ORDER BY created_at, rowid",
         )?;
         let rows = stmt.query_map([document_id], |r| {
             Ok(FileRow {

@@ -237,3 +237,33 @@ fn passphrase_opens_in_either_unicode_form() {
     let e = Store::open(d.path(), &Passphrase::new(nfc)).err().unwrap();
     assert!(matches!(e, StoreError::WrongPassphrase), "{e}");
 }
+
+/// Files attached in one transaction share its time; they come back in the order they were
+/// attached (a file's position is what `--file N` picks), whatever their random ids.
+#[test]
+fn files_come_back_in_the_order_they_were_attached() {
+    let d = tempfile::tempdir().unwrap();
+    let mut s = new_store(d.path());
+    let names: Vec<String> = (1..=12).map(|i| format!("tệp {i:02}.pdf")).collect();
+    let blobs: Vec<_> = names
+        .iter()
+        .map(|n| s.blobs().put(&mut n.as_bytes()).unwrap())
+        .collect();
+    s.write("clerk", |tx| {
+        tx.insert_incoming(&row("a1", 1, "Nhiều tệp"))?;
+        // Reverse alphabetical order, so neither the name nor the time sorts them.
+        for (n, b) in names.iter().zip(&blobs).rev() {
+            tx.attach_file("a1", n, None, b)?;
+        }
+        Ok::<_, StoreError>(())
+    })
+    .unwrap();
+    let got: Vec<String> = s
+        .files_of("a1")
+        .unwrap()
+        .into_iter()
+        .map(|f| f.name)
+        .collect();
+    let want: Vec<String> = names.iter().rev().cloned().collect();
+    assert_eq!(got, want);
+}
