@@ -36,8 +36,9 @@ pub enum AppError {
 }
 
 impl AppError {
-    /// Process exit code for the CLI: 3 invalid input, 4 duplicate, 5 wrong passphrase,
-    /// 6 missing or damaged store, 7 disk full, 1 anything else.
+    /// Process exit code for the CLI: 3 invalid input (a PDF that cannot be signed included),
+    /// 4 duplicate, 5 wrong passphrase (or signing PIN), 6 missing or damaged store, 7 disk
+    /// full, 130 signing cancelled, 1 anything else.
     pub fn exit_code(&self) -> i32 {
         match self {
             AppError::Invalid(_) | AppError::BadInput(_) | AppError::File { .. } => 3,
@@ -53,6 +54,10 @@ impl AppError {
                 | StoreError::BlobMissing(_),
             ) => 6,
             AppError::HashMismatch(_) => 6,
+            // As `vanthu pdf sign`: a wrong PIN or key password 5, anything else bad input.
+            AppError::Pdf(vanthu_pdf::PdfError::WrongPin) => 5,
+            AppError::Pdf(vanthu_pdf::PdfError::Cancelled) => 130,
+            AppError::Pdf(_) => 3,
             _ => 1,
         }
     }

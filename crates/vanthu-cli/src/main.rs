@@ -115,6 +115,10 @@ enum Cmd {
         #[arg(long)]
         recheck: bool,
     },
+    /// Ký số một tệp PDF của văn bản trong kho: ký trong bộ nhớ, bản đã ký lưu mã hóa cạnh bản
+    /// gốc (sign a stored PDF in memory; the signed file is stored encrypted beside the
+    /// original, which is kept). Key and options as for `vanthu pdf sign`.
+    Sign(Box<pdf::DocSignArgs>),
     /// Chứng thư gốc tin cậy của cơ quan, bên cạnh chứng thư gốc Việt Nam kèm theo
     /// (the agency's own trust anchors for signature checks).
     #[command(subcommand)]
@@ -580,6 +584,10 @@ fn run(cli: Cli) -> Result<i32, AppError> {
                 );
             }
             Ok(0)
+        }
+        Cmd::Sign(a) => {
+            let mut app = open(&data)?;
+            pdf::sign_stored(&mut app, &a, cli.json)
         }
         Cmd::Signatures { id, recheck } => {
             let mut app = open(&data)?;

@@ -81,6 +81,26 @@ pub struct SignArgs {
     input: PathBuf,
     /// Tệp PDF đã ký (output; written to a temporary file, then renamed).
     output: PathBuf,
+    #[command(flatten)]
+    with: SignWith,
+}
+
+/// `vanthu sign`: a PDF of a stored document, signed in memory and stored beside it.
+#[derive(Args)]
+pub struct DocSignArgs {
+    /// Mã văn bản (document id).
+    id: String,
+    /// Tệp cần ký: số thứ tự từ 1 hoặc tên tệp; mặc định tệp đầu (the file: position from 1 or
+    /// name; default the first).
+    #[arg(long)]
+    file: Option<String>,
+    #[command(flatten)]
+    with: SignWith,
+}
+
+/// The key and the signature's options, shared by `vanthu pdf sign` and `vanthu sign`.
+#[derive(Args)]
+pub struct SignWith {
     /// Khóa và chứng thư dạng PKCS#12 (.p12/.pfx).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["pkcs11_module", "remote"])]
     p12: Option<PathBuf>,
@@ -274,6 +294,36 @@ fn pin(var: &Option<String>, prompt: &str) -> Result<String, PdfError> {
 }
 
 fn sign(a: &SignArgs) -> Result<vanthu_pdf::Signed, PdfError> {
+    let (opts, signer) = signing(&a.with, &a.input, Some(&a.output))?;
+    let res = vanthu_pdf::sign_file(&a.input, &a.output, signer.as_ref(), &opts);
+    if let Some(rf) = &opts.resume_file {
+        match &res {
+            // Finished, or the request is over at the service: nothing left to resume.
+            Ok(_)
+            | Err(
+                PdfError::Rejected | PdfError::Expired | PdfError::Cancelled | PdfError::Sign(_),
+            ) => {
+                let _ = std::fs::remove_file(rf);
+            }
+            Err(_) if rf.exists() => eprintln!(
+                "Yêu cầu ký còn lưu trong {}: chạy lại lệnh với --resume để tiếp tục (run again \
+                 with --resume)",
+                rf.display()
+            ),
+            Err(_) => {}
+        }
+    }
+    res
+}
+
+/// The signature's options and the signer that `a` asks for. `input`: the document's name (shown
+/// on the phone for remote signing); `output`: where `sign_file` writes (a pending remote
+/// request's leftover temporary file is removed there).
+fn signing(
+    a: &SignWith,
+    input: &Path,
+    output: Option<&Path>,
+) -> Result<(SignOptions, Box<dyn vanthu_pdf::Signer>), PdfError> {
     let mut opts = SignOptions {
         field_name: a.field.clone(),
         reason: a.reason.clone(),
@@ -362,7 +412,7 @@ fn sign(a: &SignArgs) -> Result<vanthu_pdf::Signed, PdfError> {
         )?)
     } else if let Some(url) = &a.remote {
         opts.resume_file = a.resume_file.clone();
-        Box::new(remote_signer(a, url)?)
+        Box::new(remote_signer(a, url, input, output)?)
     } else {
         return Err(PdfError::Request(
             "cần --p12 FILE, --pkcs11-module LIB --token LABEL --key LABEL hoặc --remote URL \
@@ -408,25 +458,70 @@ fn sign(a: &SignArgs) -> Result<vanthu_pdf::Signed, PdfError> {
             }
         }
     };
-    let res = vanthu_pdf::sign_file(&a.input, &a.output, signer.as_ref(), &opts);
-    if let Some(rf) = &opts.resume_file {
-        match &res {
-            // Finished, or the request is over at the service: nothing left to resume.
-            Ok(_)
-            | Err(
-                PdfError::Rejected | PdfError::Expired | PdfError::Cancelled | PdfError::Sign(_),
-            ) => {
-                let _ = std::fs::remove_file(rf);
+    Ok((opts, signer))
+}
+
+/// What was rebuilt before signing, for the signer.
+fn repaired_note(r: &vanthu_pdf::sign::Repaired) -> String {
+    match &r.inconsistent {
+        Some(why) => format!(
+            "{why}: đã thêm một bảng tham chiếu chéo đầy đủ ({} đối tượng) trước khi ký, nội \
+             dung giữ nguyên (a complete cross-reference section was appended before signing; \
+             the content is unchanged)",
+            r.objects
+        ),
+        None => format!(
+            "bảng tham chiếu chéo của tệp gốc bị hỏng nên đã được dựng lại ({} đối tượng{}) \
+             trước khi ký (the damaged cross-reference table was rebuilt before signing)",
+            r.objects,
+            if r.dropped > 0 {
+                format!(", bỏ {} byte thừa trước phần đầu %PDF", r.dropped)
+            } else {
+                String::new()
             }
-            Err(_) if rf.exists() => eprintln!(
-                "Yêu cầu ký còn lưu trong {}: chạy lại lệnh với --resume để tiếp tục (run again \
-                 with --resume)",
-                rf.display()
-            ),
-            Err(_) => {}
-        }
+        ),
     }
-    res
+}
+
+/// `vanthu sign ID`: signs a stored PDF in memory (`App::sign_pdf`) and stores the signed
+/// file beside it. Exit codes as `vanthu pdf sign`'s (3 bad input, 5 wrong PIN), through
+/// `AppError::exit_code`.
+pub fn sign_stored(
+    app: &mut vanthu_app::App,
+    a: &DocSignArgs,
+    json: bool,
+) -> Result<i32, vanthu_app::AppError> {
+    if a.with.resume_file.is_some() {
+        return Err(PdfError::Request(
+            "--resume-file chỉ dùng với vanthu pdf sign; ký văn bản trong kho không tiếp tục \
+             được yêu cầu ký từ xa đang chờ (--resume-file is for vanthu pdf sign only)"
+                .into(),
+        )
+        .into());
+    }
+    // The file's name is shown on the phone when a remote service signs.
+    let file = app.pick_file(&a.id, a.file.as_deref())?;
+    let (opts, signer) = signing(&a.with, Path::new(&file.name), None)?;
+    let done = app.sign_pdf(&a.id, a.file.as_deref(), signer.as_ref(), &opts)?;
+    let repaired = done.report.repaired.as_ref().map(repaired_note);
+    if json {
+        crate::out_json(&serde_json::json!({
+            "document": a.id,
+            "original": done.original,
+            "signed": done.signed,
+            "repaired": repaired,
+            "notes": done.report.notes,
+        }));
+    } else {
+        for r in repaired.iter().chain(&done.report.notes) {
+            eprintln!("Lưu ý: {r}");
+        }
+        println!(
+            "Đã ký {} và lưu bản đã ký vào kho: {} ({} byte, SHA-256 {})",
+            done.original.name, done.signed.name, done.signed.size, done.signed.sha256
+        );
+    }
+    Ok(0)
 }
 
 fn hex(b: &[u8]) -> String {
@@ -443,9 +538,10 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
 /// `--resume-file`: refuses to start over a pending request without `--resume`, and with it
 /// returns the pending transaction (none when the process died before sending it).
 fn pending_request(
-    a: &SignArgs,
+    a: &SignWith,
     rf: &Path,
     url: &str,
+    output: Option<&Path>,
 ) -> Result<Option<vanthu_pdf::remote::PendingTx>, PdfError> {
     let exists = rf.exists();
     if exists && !a.resume {
@@ -482,9 +578,9 @@ fn pending_request(
         )));
     }
     // The process that died left its temporary output file: remove it.
-    if let (Some(pid), Some(name)) = (r["pid"].as_u64(), a.output.file_name()) {
-        let dir = a
-            .output
+    if let (Some(pid), Some(output)) = (r["pid"].as_u64(), output) {
+        let name = output.file_name().unwrap_or_default();
+        let dir = output
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
@@ -503,14 +599,18 @@ fn pending_request(
 }
 
 /// The remote signer for `--remote`: progress on stderr, Ctrl-C cancels the request.
-fn remote_signer(a: &SignArgs, url: &str) -> Result<vanthu_pdf::remote::RemoteSigner, PdfError> {
+fn remote_signer(
+    a: &SignWith,
+    url: &str,
+    input: &Path,
+    output: Option<&Path>,
+) -> Result<vanthu_pdf::remote::RemoteSigner, PdfError> {
     use std::sync::atomic::{AtomicBool, Ordering};
     use vanthu_pdf::remote::{RemoteSigner, RemoteState};
     let mut r = RemoteSigner::connect(url, a.credential.as_deref().unwrap_or_default())?;
     r.timeout = std::time::Duration::from_secs(a.remote_timeout.max(1));
     r.poll = std::time::Duration::from_millis(a.remote_poll_ms.max(10));
-    let name = a
-        .input
+    let name = input
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
@@ -519,7 +619,7 @@ fn remote_signer(a: &SignArgs, url: &str) -> Result<vanthu_pdf::remote::RemoteSi
         None => format!("Ký tệp {name}"),
     };
     if let Some(rf) = &a.resume_file {
-        r.resume = pending_request(a, rf, url)?;
+        r.resume = pending_request(a, rf, url, output)?;
         if let Some(p) = &r.resume {
             eprintln!(
                 "Tiếp tục yêu cầu ký đang chờ (giao dịch {}) (resuming the pending request)",
@@ -849,25 +949,7 @@ pub fn run(cmd: PdfCmd, json: bool) -> i32 {
         }
         PdfCmd::Sign(a) => match sign(&a) {
             Ok(done) => {
-                let repaired = done.repaired.as_ref().map(|r| match &r.inconsistent {
-                    Some(why) => format!(
-                        "{why}: đã thêm một bảng tham chiếu chéo đầy đủ ({} đối tượng) trước khi \
-                         ký, nội dung giữ nguyên (a complete cross-reference section was \
-                         appended before signing; the content is unchanged)",
-                        r.objects
-                    ),
-                    None => format!(
-                        "bảng tham chiếu chéo của tệp gốc bị hỏng nên đã được dựng lại ({} đối \
-                         tượng{}) trước khi ký (the damaged cross-reference table was rebuilt \
-                         before signing)",
-                        r.objects,
-                        if r.dropped > 0 {
-                            format!(", bỏ {} byte thừa trước phần đầu %PDF", r.dropped)
-                        } else {
-                            String::new()
-                        }
-                    ),
-                });
+                let repaired = done.repaired.as_ref().map(repaired_note);
                 if json {
                     crate::out_json(&serde_json::json!({
                         "signed": a.output,
@@ -883,7 +965,7 @@ pub fn run(cmd: PdfCmd, json: bool) -> i32 {
                 0
             }
             Err(e) => {
-                if !a.repair && vanthu_pdf::repair::curable(&e) {
+                if !a.with.repair && vanthu_pdf::repair::curable(&e) {
                     eprintln!(
                         "Gợi ý: nếu tệp vẫn mở được trong trình đọc PDF, chạy lại với --repair để \
                          dựng lại bảng tham chiếu chéo rồi ký (if the file opens in a PDF viewer, \

@@ -912,3 +912,109 @@ fn pdf_sign_leader_image_then_seal_and_attachment_stamp() {
     assert_ne!(o.status.code(), Some(0));
     assert!(!d.path().join("never.pdf").exists());
 }
+
+/// `vanthu sign ID`: the clerk registers a PDF, the leader signs it in the store (the same
+/// key options as `vanthu pdf sign`), the signed copy sits beside the original in `show`,
+/// exports and validates; a wrong password exits 5 and a non-PDF 3, with nothing added; no
+/// plaintext reaches the store folder.
+#[test]
+fn sign_a_stored_document() {
+    let d = tempfile::tempdir().unwrap();
+    let (k, _) = served_pki(d.path());
+    let data = d.path().join("kho");
+    init(&data);
+    let pdf = d.path().join("quyết định 15.pdf");
+    std::fs::write(&pdf, sample_pdf()).unwrap();
+    let note = d.path().join("ghi chú.txt");
+    std::fs::write(&note, "không phải PDF").unwrap();
+    let doc = json(
+        vanthu(&data)
+            .args(["incoming", "add"])
+            .arg(&pdf)
+            .arg(&note)
+            .args([
+                "--from",
+                "Ủy ban nhân dân tỉnh Hòa Bình",
+                "--notation",
+                "15/QĐ-UBND",
+                "--date",
+                "2026-12-01",
+                "--subject",
+                "Quyết định bổ nhiệm",
+            ]),
+    );
+    let id = doc["id"].as_str().unwrap().to_string();
+    let sign = |extra: &[&str], key: &str| {
+        let mut c = vanthu(&data);
+        c.env("PIN", "1234")
+            .env("BADPIN", "0000")
+            .args(["sign", &id, "--p12"])
+            .arg(k.join(key))
+            .args(extra);
+        c
+    };
+    // A wrong password: exit 5, nothing added.
+    let o = run(&mut sign(&["--pin-env", "BADPIN"], "leader.p12"));
+    assert_eq!(o.status.code(), Some(5), "{o:?}");
+    // Not a PDF: exit 3.
+    let o = run(&mut sign(
+        &["--pin-env", "PIN", "--file", "2"],
+        "leader.p12",
+    ));
+    assert_eq!(o.status.code(), Some(3), "{o:?}");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("only PDF files are signed"),
+        "{o:?}"
+    );
+    let shown = json(vanthu(&data).args(["show", &id]));
+    assert_eq!(shown["files"].as_array().unwrap().len(), 2, "{shown}");
+    // Signed by the leader, then countersigned by the clerk's key.
+    let done = json(&mut sign(
+        &["--pin-env", "PIN", "--reason", "Phê duyệt"],
+        "leader.p12",
+    ));
+    assert_eq!(
+        done["signed"]["name"], "quyết định 15 (đã ký).pdf",
+        "{done}"
+    );
+    let text = ok(&mut sign(
+        &["--pin-env", "PIN", "--file", "quyết định 15 (đã ký).pdf"],
+        "clerk.p12",
+    ));
+    assert!(text.contains("quyết định 15 (đã ký 2).pdf"), "{text}");
+    let shown = json(vanthu(&data).args(["show", &id]));
+    let names: Vec<&str> = shown["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "quyết định 15.pdf",
+            "ghi chú.txt",
+            "quyết định 15 (đã ký).pdf",
+            "quyết định 15 (đã ký 2).pdf"
+        ]
+    );
+    let out = d.path().join("ra.pdf");
+    ok(vanthu(&data)
+        .args(["export", &id])
+        .arg(&out)
+        .args(["--file", "4"]));
+    let v = verify_json(d.path(), &out, &k.join("root.pem"));
+    assert_eq!(v["all_valid"], true, "{v}");
+    assert_eq!(v["signatures"].as_array().unwrap().len(), 2, "{v}");
+    assert_eq!(v["signatures"][0]["signer"], "Nguyễn Văn An");
+    assert!(std::fs::read(&out).unwrap().starts_with(&sample_pdf()));
+    // The audit chain, with both signings in it, still holds (exit 0).
+    ok(vanthu(&data).args(["audit", "verify"]));
+    for (f, bytes) in all_files(&data) {
+        assert!(
+            !contains(&bytes, b"%PDF-") && !contains(&bytes, b"/ByteRange"),
+            "plaintext PDF bytes in {}",
+            f.display()
+        );
+    }
+}
