@@ -365,6 +365,15 @@ pub(crate) struct Written {
     pub contents: Option<(usize, usize)>,
 }
 
+impl Written {
+    /// The ByteRange of this update's signature once appended to `base` bytes: everything but
+    /// the Contents hex string.
+    fn byte_range(&self, base: usize) -> [usize; 4] {
+        let (cs, ce) = self.contents.expect("placeholder written");
+        [0, base + cs, base + ce, self.buf.len() - ce]
+    }
+}
+
 const BR_PLACEHOLDER: &str = "[0 0000000000 0000000000 0000000000]";
 
 impl<'a> Update<'a> {
@@ -530,14 +539,17 @@ pub(crate) fn write_xref_stream(
     buf.extend_from_slice(format!("\nendobj\nstartxref\n{at}\n%%EOF\n").as_bytes());
 }
 
+/// A signature that was made but did not pass the check of what was written.
+fn self_check_failed() -> PdfError {
+    PdfError::Sign(
+        "tự kiểm tra chữ ký mới thất bại (self-check of the new signature failed)".into(),
+    )
+}
+
 /// Fills the ByteRange of an update appended to `base` bytes.
 pub(crate) fn set_byterange(base: usize, w: &mut Written) -> Result<[usize; 4], PdfError> {
     let (bp, blen) = w.br.expect("placeholder written");
-    let (cs, ce) = w.contents.expect("placeholder written");
-    let total = base + w.buf.len();
-    let b = base + cs;
-    let c = base + ce;
-    let d = total - c;
+    let [_, b, c, d] = w.byte_range(base);
     let mut s = format!("[0 {b} {c} {d}]");
     if s.len() > blen {
         return Err(PdfError::Unsupported("file too large for ByteRange".into()));
@@ -886,11 +898,6 @@ pub fn sign_document(
     // As `sign_file`: never sign over a broken or forbidden-changed earlier signature.
     refuse_broken(&doc)?;
     let before = crate::verify::signature_fields(&doc).len();
-    let failed = || {
-        PdfError::Sign(
-            "tự kiểm tra chữ ký mới thất bại (self-check of the new signature failed)".into(),
-        )
-    };
     let o = level_options(opts)?;
     let doc = if before == 0 && o.level < Level::BLT {
         // The first signature, in one revision: checked as `sign_file` checks what it wrote —
@@ -900,7 +907,7 @@ pub fn sign_document(
         let a = append_signature(doc, Some(signer), &o)?;
         let doc = Doc::parse(a.out)?;
         if !crate::verify::self_check(&doc, a.br, &a.der, &a.digest, false) {
-            return Err(failed());
+            return Err(self_check_failed());
         }
         doc
     } else {
@@ -910,7 +917,7 @@ pub fn sign_document(
         let doc = Doc::parse(out)?;
         let rep = crate::verify::verify_doc(&doc, &crate::verify::VerifyOptions::default());
         if rep.signatures.len() <= before || rep.signatures.iter().any(|s| !s.intact) {
-            return Err(failed());
+            return Err(self_check_failed());
         }
         doc
     };
@@ -965,9 +972,7 @@ fn append_signature(
         h.update(&doc.data[..]);
         Ok(())
     })?;
-    let base = doc.data.len();
-    let (cs, ce) = w.contents.expect("placeholder written");
-    let br = [0, base + cs, base + ce, w.buf.len() - ce];
+    let br = w.byte_range(doc.data.len());
     let mut out = doc.into_vec();
     out.reserve_exact(w.buf.len());
     out.extend_from_slice(&w.buf);
@@ -1677,11 +1682,6 @@ fn sign_into(
 ) -> Result<(), PdfError> {
     use std::sync::atomic::{AtomicBool, Ordering};
     let io = |e| PdfError::io(tmp, e);
-    let failed = || {
-        PdfError::Sign(
-            "tự kiểm tra chữ ký mới thất bại (self-check of the new signature failed)".into(),
-        )
-    };
     let (copied_tx, copied_rx) = std::sync::mpsc::channel();
     let (tail_tx, tail_rx) = std::sync::mpsc::channel();
     let (gap_tx, gap_rx) = std::sync::mpsc::channel();
@@ -1712,8 +1712,7 @@ fn sign_into(
             };
             let base = doc.data.len();
             drop(doc);
-            let (cs, ce) = w.contents.expect("placeholder written");
-            let br = [0, base + cs, base + ce, w.buf.len() - ce];
+            let br = w.byte_range(base);
             // The writer is gone only when it failed; its error is reported below.
             let _ = tail_tx.send((w.buf.clone(), br));
             let (digest, der) = finish(&mut w, Some(signer), o.tsa_url.as_deref(), |h| {
@@ -1739,7 +1738,7 @@ fn sign_into(
             gap,
         }) = written
         else {
-            return Err(failed());
+            return Err(self_check_failed());
         };
         if copied != base {
             return Err(PdfError::Request(format!(
@@ -1748,13 +1747,13 @@ fn sign_into(
             )));
         }
         if !(layout_ok && cms_ok) {
-            return Err(failed());
+            return Err(self_check_failed());
         }
         Ok((file, w, gap))
     })?;
     let (cs, ce) = w.contents.expect("placeholder written");
     if read_back(tmp, gap, ce - cs).map_err(io)? != w.buf[cs..ce] {
-        return Err(failed());
+        return Err(self_check_failed());
     }
     if last {
         return Ok(());
