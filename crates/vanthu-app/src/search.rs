@@ -73,7 +73,18 @@ impl App {
 
     /// A file decrypted into memory (never to disk), at most `limit` bytes of it.
     pub(crate) fn read_file_bounded(&self, f: &FileRow, limit: u64) -> Result<Vec<u8>, AppError> {
-        let mut buf = Vec::new();
+        self.read_file_with_room(f, limit, 0)
+    }
+
+    /// [`Self::read_file_bounded`] into a buffer sized for the file plus `room` spare bytes
+    /// (signing appends its revision there without copying the document).
+    pub(crate) fn read_file_with_room(
+        &self,
+        f: &FileRow,
+        limit: u64,
+        room: usize,
+    ) -> Result<Vec<u8>, AppError> {
+        let mut buf = Vec::with_capacity((f.size.min(limit) as usize).saturating_add(room));
         self.store()
             .blobs()
             .open_blob(&f.blob_id)?

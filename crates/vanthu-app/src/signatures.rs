@@ -8,8 +8,6 @@
 //! buffer, signed with `vanthu_pdf::sign_document` and stored again as a new encrypted file
 //! beside the original, so no plaintext byte of the document reaches disk.
 
-use std::io::Read;
-
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -332,15 +330,11 @@ impl App {
             )));
         }
         // Room for the signature revision: the signed document is this buffer, extended.
-        let mut data =
-            Vec::with_capacity(original.size as usize + vanthu_pdf::sign::SIGNATURE_HEADROOM);
-        self.store()
-            .blobs()
-            .open_blob(&original.blob_id)?
-            .read_to_end(&mut data)
-            .map_err(|e| {
-                vanthu_store::StoreError::BlobCorrupt(format!("{}: {e}", original.blob_id))
-            })?;
+        let data = self.read_file_with_room(
+            &original,
+            MAX_SIGN_BYTES,
+            vanthu_pdf::sign::SIGNATURE_HEADROOM,
+        )?;
         if hex::encode(Sha256::digest(&data)) != original.sha256 {
             return Err(AppError::HashMismatch(original.name.clone()));
         }
